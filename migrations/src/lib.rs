@@ -1,0 +1,19 @@
+//! Tasktracker's schema migrations.
+//!
+//! Migrations follow expand/contract: a migration only adds (tables, nullable
+//! columns, indexes) so the previous release keeps working while a new one
+//! rolls out; removals come in a later release, once nothing reads them.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+/// Every migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,12 @@
+//! Tasktracker's gRPC API, generated from `proto/tasktracker/v1`.
+//!
+//! Clients compile everywhere, `wasm32-unknown-unknown` included; the service
+//! traits need the `server` feature.
+
+/// Package `tasktracker.v1`.
+pub mod v1 {
+    tonic::include_proto!("tasktracker.v1");
+
+    /// Encoded `FileDescriptorSet` of the package, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tasktracker_descriptor");
+}

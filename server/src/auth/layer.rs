@@ -1,0 +1,106 @@
+//! The authentication middleware: turns `authorization: Bearer …` into a
+//! [`Caller`] once per call, before any handler runs.
+
+use axum::{extract::State, middleware::Next, response::Response};
+use http::header::AUTHORIZATION;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
+use subtle::ConstantTimeEq;
+
+use super::{Caller, Credential, Scope, tokens};
+use crate::{
+    domain::{ProjectId, UserId, names::SessionId, time},
+    error::{ServiceError, ServiceResult},
+    storage::entities::{api_tokens, sessions},
+};
+
+/// RPCs that need no credentials. Health and reflection are outside
+/// `tasktracker.v1` and need none either.
+const ANONYMOUS: &[&str] = &[
+    "/tasktracker.v1.AccountService/SignUp",
+    "/tasktracker.v1.AccountService/SignIn",
+    "/tasktracker.v1.AccountService/RefreshSession",
+];
+
+/// API tokens' last-use time is written at most this often.
+const LAST_USE_RESOLUTION: i64 = time::seconds(60);
+
+/// Resolves bearer tokens to callers.
+#[derive(Clone)]
+pub struct Authenticator {
+    db: DatabaseConnection,
+    signer: tokens::TokenSigner,
+}
+
+impl Authenticator {
+    pub fn new(db: DatabaseConnection, signer: tokens::TokenSigner) -> Self {
+        Self { db, signer }
+    }
+
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
+        const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked token");
+        let now = time::now();
+        if let Some((id, secret)) = tokens::parse_api_token(token) {
+            let row = api_tokens::Entity::find_by_id(id.to_string()).one(&self.db).await?.ok_or(INVALID)?;
+            let matches: bool = tokens::digest(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
+            if !matches || row.revoke_time.is_some() || row.expire_time <= now {
+                return Err(INVALID);
+            }
+            if row.last_use_time.is_none_or(|used| used < now - LAST_USE_RESOLUTION) {
+                self.record_use(row.id.clone(), now);
+            }
+            return Ok(Caller {
+                user: UserId::from_stored(&row.user_id),
+                credential: Credential::ApiToken {
+                    scope: Scope::from_stored(row.scope),
+                    project: row.project_id.as_deref().map(ProjectId::from_stored),
+                },
+            });
+        }
+        let claims = self.signer.verify(token).ok_or(INVALID)?;
+        let session = sessions::Entity::find_by_id(claims.session.to_string()).one(&self.db).await?.ok_or(INVALID)?;
+        if session.revoke_time.is_some() || session.expire_time <= now || session.user_id != claims.user.to_string() {
+            return Err(INVALID);
+        }
+        Ok(Caller { user: claims.user, credential: Credential::Session(SessionId::from_stored(&session.id)) })
+    }
+
+    /// Notes an API token's use without delaying the call.
+    fn record_use(&self, id: String, now: i64) {
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let result = api_tokens::Entity::update_many()
+                .col_expr(api_tokens::Column::LastUseTime, Expr::value(now))
+                .filter(api_tokens::Column::Id.eq(id))
+                .exec(&db)
+                .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "cannot record API token use");
+            }
+        });
+    }
+}
+
+/// Middleware: authenticates `tasktracker.v1` calls and attaches the caller.
+pub async fn authenticate(State(authenticator): State<Authenticator>, mut request: axum::extract::Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/tasktracker.v1.") || ANONYMOUS.contains(&path) {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .map(str::trim);
+    let result = match bearer {
+        None => Err(ServiceError::Unauthenticated("missing `authorization: Bearer <token>` metadata")),
+        Some(token) => authenticator.authenticate(token).await,
+    };
+    match result {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(error) => tonic::Status::from(error).into_http(),
+    }
+}

@@ -1,0 +1,230 @@
+//! Who is calling (authentication) and what they may do (authorization).
+//!
+//! Authentication happens once per call, in the [`layer`] middleware, which
+//! puts a [`Caller`] in the request extensions. Authorization happens in one
+//! function, [`Authorizer::require`], which every project-scoped RPC calls.
+
+pub mod layer;
+pub mod password;
+pub mod rate_limit;
+pub mod tokens;
+
+use sea_orm::{DatabaseConnection, EntityTrait};
+use tasktracker_proto::v1;
+
+use crate::{
+    domain::{ProjectId, UserId, names::SessionId},
+    error::{FieldViolation, ServiceError, ServiceResult},
+    storage::entities::{memberships, projects},
+};
+
+/// A member's role in a project, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    pub fn from_proto(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match v1::Role::try_from(value) {
+            Ok(v1::Role::Viewer) => Ok(Self::Viewer),
+            Ok(v1::Role::Editor) => Ok(Self::Editor),
+            Ok(v1::Role::Owner) => Ok(Self::Owner),
+            Ok(v1::Role::Unspecified) => Err(FieldViolation::new(field, "is required: ROLE_VIEWER, ROLE_EDITOR or ROLE_OWNER")),
+            Err(_) => Err(FieldViolation::new(field, format!("unknown role {value}"))),
+        }
+    }
+
+    pub fn to_proto(self) -> v1::Role {
+        match self {
+            Self::Viewer => v1::Role::Viewer,
+            Self::Editor => v1::Role::Editor,
+            Self::Owner => v1::Role::Owner,
+        }
+    }
+
+    pub fn stored(self) -> i16 {
+        self.to_proto() as i16
+    }
+
+    pub fn from_stored(value: i16) -> Self {
+        Self::from_proto("", value.into()).unwrap_or(Self::Viewer)
+    }
+
+    fn allows(self, permission: Permission) -> bool {
+        match permission {
+            Permission::Read => true,
+            Permission::Write => self >= Self::Editor,
+            Permission::Manage => self >= Self::Owner,
+        }
+    }
+}
+
+/// What an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    /// See the project and everything in it.
+    Read,
+    /// Create, change and delete tasks and comments.
+    Write,
+    /// Manage the project and its members.
+    Manage,
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn from_proto(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match v1::ApiTokenScope::try_from(value) {
+            Ok(v1::ApiTokenScope::Read) => Ok(Self::Read),
+            Ok(v1::ApiTokenScope::Write) => Ok(Self::Write),
+            Ok(v1::ApiTokenScope::Admin) => Ok(Self::Admin),
+            Ok(v1::ApiTokenScope::Unspecified) => Err(FieldViolation::new(field, "is required: READ, WRITE or ADMIN")),
+            Err(_) => Err(FieldViolation::new(field, format!("unknown scope {value}"))),
+        }
+    }
+
+    pub fn to_proto(self) -> v1::ApiTokenScope {
+        match self {
+            Self::Read => v1::ApiTokenScope::Read,
+            Self::Write => v1::ApiTokenScope::Write,
+            Self::Admin => v1::ApiTokenScope::Admin,
+        }
+    }
+
+    pub fn from_stored(value: i16) -> Self {
+        Self::from_proto("", value.into()).unwrap_or(Self::Read)
+    }
+
+    fn allows(self, permission: Permission) -> bool {
+        match self {
+            Self::Read => permission == Permission::Read,
+            Self::Write => permission <= Permission::Write,
+            Self::Admin => true,
+        }
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A signed-in person.
+    Session(SessionId),
+    /// A service, with at most the token's scope, maybe in one project only.
+    ApiToken { scope: Scope, project: Option<ProjectId> },
+}
+
+/// The authenticated caller of an RPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user: UserId,
+    pub credential: Credential,
+}
+
+impl Caller {
+    /// Reads the caller the [`layer`] middleware attached to the request.
+    pub fn of<T>(request: &tonic::Request<T>) -> ServiceResult<Self> {
+        request.extensions().get::<Self>().copied().ok_or(ServiceError::Unauthenticated("sign in first"))
+    }
+
+    /// The session, for account operations API tokens may not perform.
+    pub fn session(&self) -> ServiceResult<SessionId> {
+        match self.credential {
+            Credential::Session(session) => Ok(session),
+            Credential::ApiToken { .. } => Err(ServiceError::PermissionDenied),
+        }
+    }
+
+    /// May the credential act on `project` with `permission` at all, whatever
+    /// the user's role?
+    pub fn credential_allows(&self, project: Option<ProjectId>, permission: Permission) -> bool {
+        match self.credential {
+            Credential::Session(_) => true,
+            Credential::ApiToken { scope, project: only } => {
+                scope.allows(permission) && only.is_none_or(|only| Some(only) == project)
+            }
+        }
+    }
+}
+
+/// A caller's standing in a project, once authorized.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub role: Role,
+    pub project: projects::Model,
+}
+
+/// The one place that decides whether a caller may act on a project.
+#[derive(Clone)]
+pub struct Authorizer {
+    db: DatabaseConnection,
+}
+
+impl Authorizer {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Succeeds if `caller` may act on `project` with `permission`.
+    ///
+    /// A caller who is not a member gets PERMISSION_DENIED whether or not
+    /// the project exists (AIP-131). Writes to an archived project fail with
+    /// FAILED_PRECONDITION, after the permission check.
+    pub async fn require(&self, caller: &Caller, project: ProjectId, permission: Permission) -> ServiceResult<Grant> {
+        if !caller.credential_allows(Some(project), permission) {
+            return Err(ServiceError::PermissionDenied);
+        }
+        let membership = memberships::Entity::find_by_id((project.to_string(), caller.user.to_string()))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::PermissionDenied)?;
+        let role = Role::from_stored(membership.role);
+        if !role.allows(permission) {
+            return Err(ServiceError::PermissionDenied);
+        }
+        let project = projects::Entity::find_by_id(project.to_string()).one(&self.db).await?.ok_or(ServiceError::PermissionDenied)?;
+        if permission == Permission::Write && project.archive_time.is_some() {
+            return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
+        }
+        Ok(Grant { role, project })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_nested_permissions() {
+        assert!(Role::Viewer.allows(Permission::Read));
+        assert!(!Role::Viewer.allows(Permission::Write));
+        assert!(Role::Editor.allows(Permission::Write));
+        assert!(!Role::Editor.allows(Permission::Manage));
+        assert!(Role::Owner.allows(Permission::Manage));
+    }
+
+    #[test]
+    fn api_tokens_are_limited_by_scope_and_project() {
+        let project = ProjectId::generate();
+        let other = ProjectId::generate();
+        let read_only = Caller {
+            user: UserId::generate(),
+            credential: Credential::ApiToken { scope: Scope::Read, project: Some(project) },
+        };
+        assert!(read_only.credential_allows(Some(project), Permission::Read));
+        assert!(!read_only.credential_allows(Some(project), Permission::Write));
+        assert!(!read_only.credential_allows(Some(other), Permission::Read));
+        let writer = Caller { credential: Credential::ApiToken { scope: Scope::Write, project: None }, ..read_only };
+        assert!(writer.credential_allows(Some(other), Permission::Write));
+        assert!(!writer.credential_allows(Some(other), Permission::Manage));
+        assert!(writer.session().is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! Configuration: environment variables with matching flags (twelve-factor).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+/// Tasktracker's server: gRPC and gRPC-web on one port, metrics on another.
+#[derive(Debug, Parser)]
+#[command(name = "tasktracker-server", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Ask a running server's gRPC health service; exit 0 if it is SERVING.
+    Healthcheck,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log aggregation.
+    Json,
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+/// Every setting, each from a flag or its environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `postgres://user@host:5432/db` or `sqlite://path?mode=rwc`.
+    /// Without it the server uses an embedded SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", value_parser = secret, hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Local data directory: the embedded database and the generated token
+    /// secret when no DATABASE_URL / TASKTRACKER_TOKEN_SECRET is given.
+    #[arg(long, env = "TASKTRACKER_DATA_DIR", default_value = "tasktracker-data")]
+    pub data_dir: PathBuf,
+
+    /// Address for native gRPC (HTTP/2), gRPC-web (HTTP/1.1) and the web app.
+    #[arg(long, env = "TASKTRACKER_LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen_addr: SocketAddr,
+
+    /// Admin address serving `/metrics`; never route it publicly.
+    #[arg(long, env = "TASKTRACKER_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: SocketAddr,
+
+    /// Directory of a built web bundle to serve on the main port.
+    #[arg(long, env = "TASKTRACKER_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Browser origins allowed to call gRPC-web, comma-separated
+    /// (e.g. `https://app.example.com`). Same-origin calls need none.
+    #[arg(long, env = "TASKTRACKER_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Secret (at least 32 bytes) signing access tokens. Required with
+    /// DATABASE_URL; generated into the data directory otherwise.
+    #[arg(long, env = "TASKTRACKER_TOKEN_SECRET", value_parser = secret, hide_env_values = true)]
+    pub token_secret: Option<SecretString>,
+
+    /// Apply migrations at start-up (production runs `migrate` as a one-off
+    /// task instead and sets this to false).
+    #[arg(long, env = "TASKTRACKER_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_migrate: bool,
+
+    /// Database connection pool size (PostgreSQL).
+    #[arg(long, env = "TASKTRACKER_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+
+    /// Calls handled at once; beyond it, calls are refused with UNAVAILABLE
+    /// at once instead of queueing.
+    #[arg(long, env = "TASKTRACKER_MAX_CONCURRENT_CALLS", default_value_t = 256)]
+    pub max_concurrent_calls: usize,
+
+    /// Deadline for a call when the client sets none (`grpc-timeout` wins if shorter).
+    #[arg(long, env = "TASKTRACKER_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Idle time after which watch streams send a heartbeat (load balancers
+    /// close streams idle for 60 s).
+    #[arg(long, env = "TASKTRACKER_WATCH_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub watch_heartbeat: Duration,
+
+    /// Longest wait for in-flight calls on shutdown.
+    #[arg(long, env = "TASKTRACKER_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// How long the change feed keeps events for resuming watchers.
+    #[arg(long, env = "TASKTRACKER_EVENT_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub event_retention: Duration,
+
+    /// Log format.
+    #[arg(long, env = "TASKTRACKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}

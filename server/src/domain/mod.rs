@@ -1,0 +1,11 @@
+//! Domain types that can only be built valid ("parse, don't validate").
+//! Handlers parse requests into these once; everything after trusts them.
+
+pub mod filter;
+pub mod names;
+pub mod page;
+pub mod time;
+pub mod values;
+
+pub use names::{ApiTokenId, MemberName, ProjectId, TaskId, TaskName, UserId};
+pub use values::*;

@@ -1,0 +1,208 @@
+//! Resource names (AIP-122): `projects/{project}/tasks/{task}` and friends.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::error::{ServiceError, ServiceResult};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            /// Reads an id stored in the database.
+            pub fn from_stored(text: &str) -> Self {
+                Self(Uuid::parse_str(text).unwrap_or_default())
+            }
+
+            #[allow(dead_code, reason = "not every id appears in a resource name")]
+            fn parse_segment(segment: &str) -> Option<Self> {
+                // Only the canonical hyphenated lowercase form: one name, one spelling.
+                let id = Uuid::parse_str(segment).ok()?;
+                (id.hyphenated().to_string() == segment).then_some(Self(id))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(formatter)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Identifies a project.
+    ProjectId
+);
+id_type!(
+    /// Identifies a task.
+    TaskId
+);
+id_type!(
+    /// Identifies a user.
+    UserId
+);
+id_type!(
+    /// Identifies an API token.
+    ApiTokenId
+);
+id_type!(
+    /// Identifies a comment.
+    CommentId
+);
+id_type!(
+    /// Identifies an entry in a task's history.
+    ActivityId
+);
+id_type!(
+    /// Identifies a signed-in session.
+    SessionId
+);
+
+fn malformed(field: &str, pattern: &str) -> ServiceError {
+    ServiceError::invalid(field, format!("must be a resource name of the form `{pattern}`"))
+}
+
+/// Splits `name` into segments and checks the literal ones.
+fn segments<'a, const N: usize>(name: &'a str, literals: [&str; N]) -> Option<[&'a str; N]> {
+    let mut parts = name.split('/');
+    let mut ids = [""; N];
+    for (index, literal) in literals.iter().enumerate() {
+        if parts.next()? != *literal {
+            return None;
+        }
+        ids[index] = parts.next()?;
+    }
+    parts.next().is_none().then_some(ids)
+}
+
+impl ProjectId {
+    /// Parses `projects/{project}` from request field `field`.
+    pub fn parse_name(field: &str, name: &str) -> ServiceResult<Self> {
+        segments(name, ["projects"])
+            .and_then(|[project]| Self::parse_segment(project))
+            .ok_or_else(|| malformed(field, "projects/{project}"))
+    }
+
+    pub fn name(&self) -> String {
+        format!("projects/{self}")
+    }
+}
+
+impl UserId {
+    /// Parses `users/{user}` from request field `field`.
+    pub fn parse_name(field: &str, name: &str) -> ServiceResult<Self> {
+        segments(name, ["users"]).and_then(|[user]| Self::parse_segment(user)).ok_or_else(|| malformed(field, "users/{user}"))
+    }
+
+    pub fn name(&self) -> String {
+        format!("users/{self}")
+    }
+}
+
+/// `projects/{project}/tasks/{task}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskName {
+    pub project: ProjectId,
+    pub task: TaskId,
+}
+
+impl TaskName {
+    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+        segments(name, ["projects", "tasks"])
+            .and_then(|[project, task]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/tasks/{task}"))
+    }
+}
+
+impl fmt::Display for TaskName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/tasks/{}", self.project, self.task)
+    }
+}
+
+/// `projects/{project}/members/{user}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberName {
+    pub project: ProjectId,
+    pub user: UserId,
+}
+
+impl MemberName {
+    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+        segments(name, ["projects", "members"])
+            .and_then(|[project, user]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, user: UserId::parse_segment(user)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/members/{user}"))
+    }
+}
+
+impl fmt::Display for MemberName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/members/{}", self.project, self.user)
+    }
+}
+
+/// `users/{user}/apiTokens/{api_token}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTokenName {
+    pub user: UserId,
+    pub token: ApiTokenId,
+}
+
+impl ApiTokenName {
+    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+        segments(name, ["users", "apiTokens"])
+            .and_then(|[user, token]| {
+                Some(Self { user: UserId::parse_segment(user)?, token: ApiTokenId::parse_segment(token)? })
+            })
+            .ok_or_else(|| malformed(field, "users/{user}/apiTokens/{api_token}"))
+    }
+}
+
+impl fmt::Display for ApiTokenName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "users/{}/apiTokens/{}", self.user, self.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_names_round_trip() {
+        let name = TaskName { project: ProjectId::generate(), task: TaskId::generate() };
+        assert_eq!(TaskName::parse("name", &name.to_string()).unwrap(), name);
+    }
+
+    #[test]
+    fn malformed_names_are_rejected_with_the_field() {
+        let project = ProjectId::generate();
+        for bad in [
+            String::new(),
+            "projects/".into(),
+            "projects/not-a-uuid".into(),
+            format!("projects/{project}/"),
+            format!("projects/{project}/tasks"),
+            format!("tasks/{project}"),
+            format!("projects/{}", project.to_string().to_uppercase()),
+        ] {
+            let error = ProjectId::parse_name("parent", &bad).unwrap_err();
+            assert!(matches!(&error, ServiceError::InvalidArgument(v) if v[0].field == "parent"), "{bad}");
+        }
+        assert!(TaskName::parse("name", &format!("projects/{project}/tasks/x")).is_err());
+    }
+}

@@ -1,0 +1,330 @@
+//! Validated field values of tasks, projects, comments and accounts.
+
+use tasktracker_proto::v1;
+
+use crate::error::{FieldViolation, ServiceError, ServiceResult};
+
+/// Checks a free-text field: length in characters and no control characters
+/// other than newlines and tabs.
+fn text(field: &str, value: &str, min: usize, max: usize, single_line: bool) -> Result<String, FieldViolation> {
+    let value = if single_line { value.trim() } else { value };
+    let length = value.chars().count();
+    if length < min {
+        return Err(FieldViolation::new(field, if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") }));
+    }
+    if length > max {
+        return Err(FieldViolation::new(field, format!("must be at most {max} characters (got {length})")));
+    }
+    let allowed = |c: char| !c.is_control() || (!single_line && (c == '\n' || c == '\t' || c == '\r'));
+    if !value.chars().all(allowed) {
+        return Err(FieldViolation::new(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, min = $min:expr, max = $max:expr, single_line = $single:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+                text(field, value, $min, $max, $single).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A task's title: one line, 1 to 500 characters.
+    TaskTitle, min = 1, max = 500, single_line = true
+);
+text_type!(
+    /// A task's markdown description.
+    TaskDescription, min = 0, max = 20_000, single_line = false
+);
+text_type!(
+    /// A project's title.
+    ProjectTitle, min = 1, max = 200, single_line = true
+);
+text_type!(
+    /// A project's description.
+    ProjectDescription, min = 0, max = 10_000, single_line = false
+);
+text_type!(
+    /// A comment's markdown body.
+    CommentBody, min = 1, max = 10_000, single_line = false
+);
+text_type!(
+    /// A user's or an API token's display name.
+    DisplayName, min = 1, max = 200, single_line = true
+);
+
+/// A label: 1 to 50 characters from a small, URL- and filter-safe set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label(String);
+
+impl Label {
+    pub const MAX_PER_TASK: usize = 20;
+
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let valid_char = |c: char| c.is_alphanumeric() || "-_.:/".contains(c);
+        let length = value.chars().count();
+        if length == 0 || length > 50 || !value.chars().all(valid_char) {
+            return Err(FieldViolation::new(field, "must be 1 to 50 letters, digits, `-`, `_`, `.`, `:` or `/`"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a task's labels: valid, at most 20, duplicates removed.
+pub fn parse_labels(field: &str, values: &[String]) -> Result<Vec<Label>, FieldViolation> {
+    if values.len() > Label::MAX_PER_TASK {
+        return Err(FieldViolation::new(field, format!("at most {} labels", Label::MAX_PER_TASK)));
+    }
+    let mut labels = values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| Label::parse(&format!("{field}[{index}]"), value))
+        .collect::<Result<Vec<_>, _>>()?;
+    labels.sort();
+    labels.dedup();
+    Ok(labels)
+}
+
+/// A normalised email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let value = value.trim().to_lowercase();
+        let well_formed = value.len() <= 320
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            })
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !well_formed {
+            return Err(FieldViolation::new(field, "must be an email address"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 10 to 1,024 characters (OWASP ASVS 2.1).
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let length = value.chars().count();
+        if !(10..=1024).contains(&length) {
+            return Err(FieldViolation::new(field, "must be 10 to 1,024 characters"));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("NewPassword(<redacted>)")
+    }
+}
+
+/// A task's board column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    Todo,
+    InProgress,
+    Done,
+}
+
+impl TaskStatus {
+    /// Parses the proto enum; UNSPECIFIED is `None`.
+    pub fn from_proto(field: &str, value: i32) -> Result<Option<Self>, FieldViolation> {
+        match v1::TaskStatus::try_from(value) {
+            Ok(v1::TaskStatus::Unspecified) => Ok(None),
+            Ok(v1::TaskStatus::Todo) => Ok(Some(Self::Todo)),
+            Ok(v1::TaskStatus::InProgress) => Ok(Some(Self::InProgress)),
+            Ok(v1::TaskStatus::Done) => Ok(Some(Self::Done)),
+            Err(_) => Err(FieldViolation::new(field, format!("unknown status {value}"))),
+        }
+    }
+
+    pub fn to_proto(self) -> v1::TaskStatus {
+        match self {
+            Self::Todo => v1::TaskStatus::Todo,
+            Self::InProgress => v1::TaskStatus::InProgress,
+            Self::Done => v1::TaskStatus::Done,
+        }
+    }
+
+    pub fn stored(self) -> i16 {
+        self.to_proto() as i16
+    }
+
+    pub fn from_stored(value: i16) -> Self {
+        match Self::from_proto("", value.into()) {
+            Ok(Some(status)) => status,
+            _ => Self::Todo,
+        }
+    }
+
+    /// Parses a filter value: `TODO`, `IN_PROGRESS` or `DONE`, any case,
+    /// with or without the `TASK_STATUS_` prefix.
+    pub fn from_filter(value: &str) -> Option<Self> {
+        let upper = value.to_uppercase();
+        match upper.strip_prefix("TASK_STATUS_").unwrap_or(&upper) {
+            "TODO" => Some(Self::Todo),
+            "IN_PROGRESS" => Some(Self::InProgress),
+            "DONE" => Some(Self::Done),
+            _ => None,
+        }
+    }
+}
+
+/// A task's priority; `Unspecified` sorts lowest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Unspecified,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn from_proto(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match v1::Priority::try_from(value) {
+            Ok(v1::Priority::Unspecified) => Ok(Self::Unspecified),
+            Ok(v1::Priority::Low) => Ok(Self::Low),
+            Ok(v1::Priority::Medium) => Ok(Self::Medium),
+            Ok(v1::Priority::High) => Ok(Self::High),
+            Ok(v1::Priority::Urgent) => Ok(Self::Urgent),
+            Err(_) => Err(FieldViolation::new(field, format!("unknown priority {value}"))),
+        }
+    }
+
+    pub fn stored(self) -> i16 {
+        self as i16
+    }
+
+    /// Parses a filter value: a name (any case, `PRIORITY_` prefix optional)
+    /// or its number.
+    pub fn from_filter(value: &str) -> Option<Self> {
+        if let Ok(number) = value.parse::<i32>() {
+            return Self::from_proto("", number).ok();
+        }
+        let upper = value.to_uppercase();
+        match upper.strip_prefix("PRIORITY_").unwrap_or(&upper) {
+            "UNSPECIFIED" | "NONE" => Some(Self::Unspecified),
+            "LOW" => Some(Self::Low),
+            "MEDIUM" => Some(Self::Medium),
+            "HIGH" => Some(Self::High),
+            "URGENT" => Some(Self::Urgent),
+            _ => None,
+        }
+    }
+}
+
+/// Collects field violations so one response names every bad field.
+#[derive(Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the value, or records why it is invalid.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|violation| self.0.push(violation)).ok()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Fails with every recorded violation, if any.
+    pub fn finish(self) -> ServiceResult<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(ServiceError::InvalidArgument(self.0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(TaskTitle::parse("title", "  Ship it ").unwrap().as_str(), "Ship it");
+        assert_eq!(TaskTitle::parse("title", "   ").unwrap_err().field, "title");
+        assert!(TaskTitle::parse("title", &"x".repeat(500)).is_ok());
+        let too_long = TaskTitle::parse("task.title", &"é".repeat(501)).unwrap_err();
+        assert_eq!(too_long.field, "task.title");
+        assert!(too_long.description.contains("500"));
+        assert!(TaskTitle::parse("title", "line\nbreak").is_err());
+    }
+
+    #[test]
+    fn descriptions_keep_newlines() {
+        assert!(TaskDescription::parse("d", "# Heading\n\n- item\twith tab").is_ok());
+        assert!(TaskDescription::parse("d", "").is_ok());
+        assert!(TaskDescription::parse("d", "bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn labels_are_checked_deduplicated_and_counted() {
+        let labels = parse_labels("labels", &["bug".into(), "area/api".into(), "bug".into()]).unwrap();
+        assert_eq!(labels.iter().map(Label::as_str).collect::<Vec<_>>(), ["area/api", "bug"]);
+        assert_eq!(parse_labels("task.labels", &["ok".into(), "not ok".into()]).unwrap_err().field, "task.labels[1]");
+        let many = (0..21).map(|i| format!("l{i}")).collect::<Vec<_>>();
+        assert_eq!(parse_labels("task.labels", &many).unwrap_err().field, "task.labels");
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(Email::parse("email", " Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@example", "ada@.com", "a da@example.com"] {
+            assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_have_a_minimum_length_and_never_print() {
+        assert!(NewPassword::parse("password", "short").is_err());
+        let password = NewPassword::parse("password", "correct horse battery").unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+
+    #[test]
+    fn statuses_and_priorities_parse_from_proto_and_filters() {
+        assert_eq!(TaskStatus::from_proto("s", 0).unwrap(), None);
+        assert_eq!(TaskStatus::from_proto("s", 2).unwrap(), Some(TaskStatus::InProgress));
+        assert!(TaskStatus::from_proto("s", 9).is_err());
+        assert_eq!(TaskStatus::from_filter("in_progress"), Some(TaskStatus::InProgress));
+        assert_eq!(TaskStatus::from_filter("TASK_STATUS_DONE"), Some(TaskStatus::Done));
+        assert_eq!(Priority::from_filter("high"), Some(Priority::High));
+        assert_eq!(Priority::from_filter("4"), Some(Priority::Urgent));
+        assert!(Priority::Low < Priority::Urgent);
+        assert!(Priority::from_proto("p", -1).is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! The one mapping from service failures to gRPC statuses.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One invalid field of a request, reported as a `google.rpc.BadRequest`
+/// field violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field in the request, e.g. `task.title`.
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// Why a call failed, in the product's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid request")]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller may not do this, or the object does not exist: the two are
+    /// indistinguishable on purpose (AIP-131).
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// Optimistic concurrency lost: the etag is stale.
+    #[error("{0}")]
+    Aborted(String),
+    #[error("{0}")]
+    ResourceExhausted(&'static str),
+    #[error("{0}")]
+    OutOfRange(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    /// An INVALID_ARGUMENT naming one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    /// The etag a write was based on is no longer current.
+    pub fn stale_etag(resource: &str) -> Self {
+        Self::Aborted(format!("the {resource} changed since it was read (etag mismatch); read it again and retry"))
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable("database unreachable".into()),
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<sea_orm::TransactionError<sea_orm::DbErr>> for ServiceError {
+    fn from(error: sea_orm::TransactionError<sea_orm::DbErr>) -> Self {
+        match error {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::InvalidArgument(violations) => {
+                let summary = violations
+                    .iter()
+                    .map(|violation| format!("{}: {}", violation.field, violation.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut details = ErrorDetails::new();
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, summary, details)
+            }
+            ServiceError::Unauthenticated(message) => Status::unauthenticated(message),
+            ServiceError::PermissionDenied => {
+                Status::permission_denied("the caller may not do this, or the resource does not exist")
+            }
+            ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            ServiceError::FailedPrecondition(message) => Status::failed_precondition(message),
+            ServiceError::Aborted(message) => Status::aborted(message),
+            ServiceError::ResourceExhausted(message) => Status::resource_exhausted(message),
+            ServiceError::OutOfRange(message) => Status::out_of_range(message),
+            ServiceError::Unavailable(message) => {
+                tracing::warn!(error = %message, "unavailable");
+                Status::unavailable(message)
+            }
+            ServiceError::Internal(error) => {
+                // Logged once, here; the client gets only the reference.
+                let reference = uuid::Uuid::now_v7();
+                tracing::error!(%reference, error = ?error, "internal error");
+                Status::internal(format!("internal error (reference {reference})"))
+            }
+        }
+    }
+}
+
+/// Result of a service operation.
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,13 @@
+//! Tasktracker's server as a library, so tests start the real thing
+//! in-process; `main.rs` only parses the command line.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod live;
+pub mod overload;
+pub mod services;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,16 @@
+use clap::Parser;
+use tasktracker_server::{
+    config::{Cli, Command},
+    startup, telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => startup::Application::build(cli.settings).await?.run_until_stopped().await,
+        Command::Migrate => startup::migrate(&cli.settings).await,
+        Command::Healthcheck => startup::healthcheck(&cli.settings).await,
+    }
+}

@@ -1,0 +1,42 @@
+//! One tonic service per proto service; handlers validate, authorize once,
+//! call storage and convert back.
+
+pub mod accounts;
+pub mod projects;
+pub mod tasks;
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::{Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner},
+    live::ChangeFeed,
+};
+
+/// What every service shares.
+pub struct Shared {
+    pub db: DatabaseConnection,
+    pub authorizer: Authorizer,
+    pub hasher: PasswordHasher,
+    pub signer: TokenSigner,
+    pub sign_in_limiter: SignInLimiter,
+    pub feed: ChangeFeed,
+    /// Idle time after which a watch stream sends a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Cancelled when the server starts shutting down; streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+pub type SharedState = Arc<Shared>;
+
+/// The peer's IP address, for per-peer limits.
+fn peer_ip<T>(request: &tonic::Request<T>) -> Option<IpAddr> {
+    request.remote_addr().map(|address| address.ip())
+}
+
+/// A required sub-message, or an INVALID_ARGUMENT naming it.
+fn required<'a, T>(field: &str, value: &'a Option<T>) -> crate::error::ServiceResult<&'a T> {
+    value.as_ref().ok_or_else(|| crate::error::ServiceError::invalid(field, "is required"))
+}

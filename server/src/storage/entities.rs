@@ -1,0 +1,224 @@
+//! SeaORM entities, one module per table (see `tasktracker-migrations`).
+//! Times are microseconds since the Unix epoch; ids are UUIDv7 strings.
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub email: String,
+        pub display_name: String,
+        pub password_hash: String,
+        pub create_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod sessions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub refresh_hash: String,
+        pub refresh_expire_time: i64,
+        pub expire_time: i64,
+        pub create_time: i64,
+        pub revoke_time: Option<i64>,
+    }
+
+    no_relations!();
+}
+
+pub mod api_tokens {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub user_id: String,
+        pub display_name: String,
+        pub scope: i16,
+        pub project_id: Option<String>,
+        pub secret_hash: String,
+        pub create_time: i64,
+        pub expire_time: i64,
+        pub last_use_time: Option<i64>,
+        pub revoke_time: Option<i64>,
+    }
+
+    no_relations!();
+}
+
+pub mod projects {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "projects")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub title: String,
+        pub description: String,
+        pub creator_id: String,
+        pub request_id: Option<String>,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub archive_time: Option<i64>,
+        pub version: i64,
+        /// Sequence number of the project's latest task event.
+        pub event_seq: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod memberships {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub project_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub role: i16,
+        pub create_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod tasks {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tasks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub title: String,
+        pub description: String,
+        pub status: i16,
+        pub priority: i16,
+        pub start_time: Option<i64>,
+        pub due_time: Option<i64>,
+        pub position: i64,
+        pub creator_id: String,
+        pub request_id: Option<String>,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub complete_time: Option<i64>,
+        pub delete_time: Option<i64>,
+        pub version: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_assignees {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_assignees")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+    }
+
+    no_relations!();
+}
+
+pub mod task_labels {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_labels")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub label: String,
+    }
+
+    no_relations!();
+}
+
+pub mod comments {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "comments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub task_id: String,
+        pub author_id: String,
+        pub body: String,
+        pub create_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_activities {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_activities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub task_id: String,
+        pub actor_id: String,
+        pub kind: i16,
+        /// JSON array of `{field, old_value, new_value}`.
+        pub changes: String,
+        pub time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub project_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub task_id: String,
+        pub actor_id: String,
+        pub kind: i16,
+        /// The task after the change, as an encoded `tasktracker.v1.Task`.
+        pub task: Vec<u8>,
+        pub time: i64,
+    }
+
+    no_relations!();
+}

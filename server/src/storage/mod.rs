@@ -1,0 +1,68 @@
+//! The database: connection, migrations and the repositories services call.
+
+pub mod entities;
+pub mod tasks;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+use sea_orm_migration::MigratorTrait;
+use secrecy::{ExposeSecret, SecretString};
+use tasktracker_migrations::Migrator;
+
+/// Arbitrary constant naming the migration lock (`pg_advisory_lock`).
+const MIGRATION_LOCK: i64 = 0x7461_736b_7472_6b;
+
+/// Opens a pool on `url` (`postgres://…` or `sqlite://…`).
+pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let url = url.expose_secret();
+    let sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        // SQLite allows one writer: a single connection avoids SQLITE_BUSY
+        // when two transactions upgrade from read to write at once.
+        .max_connections(if sqlite { 1 } else { max_connections })
+        .min_connections(if sqlite { 1 } else { 2 })
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        // Long-lived connections keep their prepared statements.
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(3_600))
+        .sqlx_logging(false);
+    options
+        // A backstop for queries whose caller's deadline has passed.
+        .map_sqlx_postgres_opts(|postgres| postgres.options([("statement_timeout", "30s")]))
+        .map_sqlx_sqlite_opts(|sqlite| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+                .create_if_missing(true)
+        });
+    let db = Database::connect(options).await.context("cannot connect to the database")?;
+    Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes
+/// processes that start together take turns instead of racing.
+pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
+    // One connection, so the session-level lock covers every statement.
+    let db = connect(url, 1).await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_lock($1)", [MIGRATION_LOCK.into()]))
+            .await
+            .context("cannot take the migration lock")?;
+    }
+    let result = Migrator::up(&db, None).await.context("migration failed");
+    if postgres {
+        db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK.into()]))
+            .await?;
+    }
+    db.close().await?;
+    result
+}

@@ -3,11 +3,8 @@
 
 use std::{env, fs, path::PathBuf};
 
-const PROTOS: &[&str] = &[
-    "tasktracker/v1/accounts.proto",
-    "tasktracker/v1/projects.proto",
-    "tasktracker/v1/tasks.proto",
-];
+const PROTOS: &[&str] =
+    &["tasktracker/v1/accounts.proto", "tasktracker/v1/projects.proto", "tasktracker/v1/tasks.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {
@@ -16,10 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["."])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     // Reflection serves this descriptor set.
-    fs::write(
-        out_dir.join("tasktracker_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
-    )?;
+    fs::write(out_dir.join("tasktracker_descriptor.bin"), prost::Message::encode_to_vec(&descriptors))?;
     tonic_prost_build::configure()
         .build_transport(false)
         .server_mod_attribute(".", "#[cfg(feature = \"server\")]")

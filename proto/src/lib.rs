@@ -4,6 +4,7 @@
 //! traits need the `server` feature.
 
 /// Package `tasktracker.v1`.
+#[allow(clippy::large_enum_variant, reason = "generated code; oneofs hold messages inline")]
 pub mod v1 {
     tonic::include_proto!("tasktracker.v1");
 

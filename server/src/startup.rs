@@ -25,11 +25,13 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner},
+    auth::{
+        Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner,
+    },
     config::Settings,
     domain::time,
     live::ChangeFeed,
-    overload::{CallLimit, shed_load},
+    overload::{CallLimit, DefaultDeadline, enforce_deadline, shed_load},
     services::{Shared, SharedState, accounts::Accounts, projects::Projects, tasks::Tasks},
     storage::{self, tasks::DELETED_RETENTION},
 };
@@ -39,7 +41,8 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// How often the health probe asks the database.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// Services whose health follows the database.
-const SERVICES: &[&str] = &["tasktracker.v1.AccountService", "tasktracker.v1.ProjectService", "tasktracker.v1.TaskService"];
+const SERVICES: &[&str] =
+    &["tasktracker.v1.AccountService", "tasktracker.v1.ProjectService", "tasktracker.v1.TaskService"];
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -116,7 +119,8 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
         return Ok(None);
     }
     let origins = origins.iter().map(|origin| HeaderValue::from_str(origin.trim())).collect::<Result<Vec<_>, _>>()?;
-    let headers = ["content-type", "authorization", "x-grpc-web", "x-user-agent", "grpc-timeout"].map(HeaderName::from_static);
+    let headers =
+        ["content-type", "authorization", "x-grpc-web", "x-user-agent", "grpc-timeout"].map(HeaderName::from_static);
     let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
     Ok(Some(
         CorsLayer::new()
@@ -182,6 +186,7 @@ impl Application {
             .routes()
             .into_axum_router()
             .layer(from_fn_with_state(Authenticator::new(db.clone(), signer), crate::auth::layer::authenticate))
+            .layer(from_fn_with_state(DefaultDeadline(settings.request_timeout), enforce_deadline))
             .layer(from_fn_with_state(CallLimit::new(settings.max_concurrent_calls), shed_load))
             .layer(tonic_web::GrpcWebLayer::new());
         if let Some(cors) = cors(&settings.cors_origins)? {
@@ -195,7 +200,9 @@ impl Application {
                     .get(http::header::CONTENT_TYPE)
                     .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
                 if grpc {
-                    return tonic::Status::unimplemented("no such method").into_http::<axum::body::Body>().into_response();
+                    return tonic::Status::unimplemented("no such method")
+                        .into_http::<axum::body::Body>()
+                        .into_response();
                 }
                 match files.oneshot(request).await {
                     Ok(response) => response.into_response(),
@@ -229,13 +236,15 @@ impl Application {
         spawn_pruner(shared.db.clone(), settings.event_retention, stop.clone());
         let server = Server::builder()
             .accept_http1(true)
-            .timeout(settings.request_timeout)
             .max_concurrent_streams(Some(1_024))
             .http2_max_pending_accept_reset_streams(Some(100))
             .http2_max_header_list_size(Some(16 * 1024))
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stop.clone().cancelled_owned());
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stop.clone().cancelled_owned(),
+            );
         let server = tokio::spawn(server);
         tracing::info!(%address, "serving gRPC and gRPC-web");
 
@@ -253,7 +262,9 @@ impl Application {
         stop.cancel();
         match tokio::time::timeout(settings.shutdown_timeout, server).await {
             Ok(result) => result?.context("server failed")?,
-            Err(_) => tracing::warn!(timeout = ?settings.shutdown_timeout, "calls still running at the shutdown deadline; closing"),
+            Err(_) => {
+                tracing::warn!(timeout = ?settings.shutdown_timeout, "calls still running at the shutdown deadline; closing")
+            }
         }
         shared.db.clone().close().await?;
         tracing::info!("stopped");
@@ -264,7 +275,8 @@ impl Application {
 /// Resolves on SIGTERM or SIGINT.
 async fn termination() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("cannot install SIGTERM handler");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("cannot install SIGTERM handler");
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}

@@ -81,7 +81,11 @@ impl Authenticator {
 }
 
 /// Middleware: authenticates `tasktracker.v1` calls and attaches the caller.
-pub async fn authenticate(State(authenticator): State<Authenticator>, mut request: axum::extract::Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(authenticator): State<Authenticator>,
+    mut request: axum::extract::Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if !path.starts_with("/tasktracker.v1.") || ANONYMOUS.contains(&path) {
         return next.run(request).await;

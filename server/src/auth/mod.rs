@@ -32,7 +32,9 @@ impl Role {
             Ok(v1::Role::Viewer) => Ok(Self::Viewer),
             Ok(v1::Role::Editor) => Ok(Self::Editor),
             Ok(v1::Role::Owner) => Ok(Self::Owner),
-            Ok(v1::Role::Unspecified) => Err(FieldViolation::new(field, "is required: ROLE_VIEWER, ROLE_EDITOR or ROLE_OWNER")),
+            Ok(v1::Role::Unspecified) => {
+                Err(FieldViolation::new(field, "is required: ROLE_VIEWER, ROLE_EDITOR or ROLE_OWNER"))
+            }
             Err(_) => Err(FieldViolation::new(field, format!("unknown role {value}"))),
         }
     }
@@ -190,7 +192,10 @@ impl Authorizer {
         if !role.allows(permission) {
             return Err(ServiceError::PermissionDenied);
         }
-        let project = projects::Entity::find_by_id(project.to_string()).one(&self.db).await?.ok_or(ServiceError::PermissionDenied)?;
+        let project = projects::Entity::find_by_id(project.to_string())
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::PermissionDenied)?;
         if permission == Permission::Write && project.archive_time.is_some() {
             return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
         }

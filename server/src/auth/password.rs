@@ -37,7 +37,8 @@ impl PasswordHasher {
         let exists = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.decoy.as_ref().clone());
         let matches = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&stored).map_err(|error| anyhow::anyhow!("stored hash unreadable: {error}"))?;
+            let parsed =
+                PasswordHash::new(&stored).map_err(|error| anyhow::anyhow!("stored hash unreadable: {error}"))?;
             Ok::<_, anyhow::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await??;

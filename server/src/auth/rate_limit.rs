@@ -16,7 +16,8 @@ impl Default for SignInLimiter {
     /// most). Per peer: a burst of 30, then one every 2 s.
     fn default() -> Self {
         let per_hour = |count: u32, burst: u32| {
-            Quota::per_hour(NonZeroU32::new(count).expect("non-zero")).allow_burst(NonZeroU32::new(burst).expect("non-zero"))
+            Quota::per_hour(NonZeroU32::new(count).expect("non-zero"))
+                .allow_burst(NonZeroU32::new(burst).expect("non-zero"))
         };
         Self {
             accounts: Arc::new(RateLimiter::keyed(per_hour(100, 10))),

@@ -127,7 +127,10 @@ mod tests {
         let (user, session) = (UserId::generate(), SessionId::generate());
         let (token, expires) = signer("a secret of at least thirty-two bytes").issue(user, session).unwrap();
         assert!(expires > time::now());
-        assert_eq!(signer("a secret of at least thirty-two bytes").verify(&token), Some(AccessClaims { user, session }));
+        assert_eq!(
+            signer("a secret of at least thirty-two bytes").verify(&token),
+            Some(AccessClaims { user, session })
+        );
         assert_eq!(signer("another secret of thirty-two bytes!").verify(&token), None);
         assert_eq!(signer("a secret of at least thirty-two bytes").verify("not.a.token"), None);
     }
@@ -137,8 +140,12 @@ mod tests {
         // `alg: none` with valid-looking claims.
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = URL_SAFE_NO_PAD.encode(
-            format!(r#"{{"sub":"{}","sid":"{}","aud":"tasktracker","iat":0,"exp":9999999999}}"#, UserId::generate(), SessionId::generate())
-                .as_bytes(),
+            format!(
+                r#"{{"sub":"{}","sid":"{}","aud":"tasktracker","iat":0,"exp":9999999999}}"#,
+                UserId::generate(),
+                SessionId::generate()
+            )
+            .as_bytes(),
         );
         assert_eq!(signer("a secret of at least thirty-two bytes").verify(&format!("{header}.{body}.")), None);
     }

@@ -5,7 +5,7 @@
 //! expression  = sequence { "AND" sequence }
 //! sequence    = factor { factor }            (side by side: AND)
 //! factor      = term { "OR" term }           (OR binds tighter than AND)
-//! term        = [ "NOT" | "-" ] simple
+//! term        = { "NOT" | "-" } simple
 //! simple      = "(" expression ")" | restriction
 //! restriction = comparable [ comparator argument ]
 //! comparator  = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":"
@@ -102,7 +102,10 @@ impl std::error::Error for FilterError {}
 pub fn parse(input: &str) -> Result<Option<Filter>, FilterError> {
     let chars: Vec<char> = input.chars().collect();
     if chars.len() > MAX_LENGTH {
-        return Err(FilterError { column: MAX_LENGTH + 1, message: format!("filter longer than {MAX_LENGTH} characters") });
+        return Err(FilterError {
+            column: MAX_LENGTH + 1,
+            message: format!("filter longer than {MAX_LENGTH} characters"),
+        });
     }
     let mut parser = Parser { chars, position: 0, depth: 0 };
     parser.skip_whitespace();
@@ -225,7 +228,7 @@ impl Parser {
             return self.simple();
         }
         self.descend()?;
-        let inner = self.simple()?;
+        let inner = self.term()?;
         self.depth -= 1;
         Ok(Filter::Not(Box::new(inner)))
     }
@@ -251,7 +254,9 @@ impl Parser {
                 Ok(inner)
             }
             Some(')') => Err(self.error("unexpected `)`")),
-            Some(c) if is_comparator_start(c) => Err(self.error(format!("expected a field or a search term before `{c}`"))),
+            Some(c) if is_comparator_start(c) => {
+                Err(self.error(format!("expected a field or a search term before `{c}`")))
+            }
             Some(_) if self.at_keyword("AND") || self.at_keyword("OR") => {
                 Err(self.error("expected a restriction before this operator"))
             }
@@ -261,7 +266,8 @@ impl Parser {
 
     fn restriction(&mut self) -> Result<Filter, FilterError> {
         let start = self.position;
-        let comparable = if self.peek() == Some('"') { Comparable::Quoted(self.quoted()?) } else { Comparable::Word(self.word()) };
+        let comparable =
+            if self.peek() == Some('"') { Comparable::Quoted(self.quoted()?) } else { Comparable::Word(self.word()) };
         let before_operator = self.position;
         self.skip_whitespace();
         let Some(operator) = self.comparator() else {
@@ -537,7 +543,10 @@ mod tests {
         let bug = Filter::Label(Comparison::Equal, Label::parse("", "bug").unwrap());
         let high = Filter::Priority(Comparison::Equal, Priority::High);
         let todo = Filter::Status(Comparison::Equal, TaskStatus::Todo);
-        assert_eq!(parsed("status = TODO AND label = bug OR priority = HIGH"), and(todo.clone(), or(bug.clone(), high.clone())));
+        assert_eq!(
+            parsed("status = TODO AND label = bug OR priority = HIGH"),
+            and(todo.clone(), or(bug.clone(), high.clone()))
+        );
         assert_eq!(parsed("(status = TODO AND label = bug) OR priority = HIGH"), or(and(todo, bug), high));
     }
 

@@ -101,7 +101,9 @@ impl ProjectId {
 impl UserId {
     /// Parses `users/{user}` from request field `field`.
     pub fn parse_name(field: &str, name: &str) -> ServiceResult<Self> {
-        segments(name, ["users"]).and_then(|[user]| Self::parse_segment(user)).ok_or_else(|| malformed(field, "users/{user}"))
+        segments(name, ["users"])
+            .and_then(|[user]| Self::parse_segment(user))
+            .ok_or_else(|| malformed(field, "users/{user}"))
     }
 
     pub fn name(&self) -> String {

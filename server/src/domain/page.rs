@@ -66,7 +66,10 @@ impl Cursor {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .ok_or_else(|| ServiceError::invalid(field, "is not a page token this server issued"))?;
         if cursor.query != fingerprint(query) {
-            return Err(ServiceError::invalid(field, "belongs to a request with other parameters (filter, order_by, ...)"));
+            return Err(ServiceError::invalid(
+                field,
+                "belongs to a request with other parameters (filter, order_by, ...)",
+            ));
         }
         Ok(Some(cursor))
     }
@@ -103,14 +106,18 @@ impl TaskOrder {
             Some(other) => {
                 return Err(ServiceError::invalid(
                     field,
-                    format!("cannot order by `{other}`; use position, create_time, update_time, due_time, priority or title"),
+                    format!(
+                        "cannot order by `{other}`; use position, create_time, update_time, due_time, priority or title"
+                    ),
                 ));
             }
         };
         let descending = match words.next() {
             None | Some("asc") => false,
             Some("desc") => true,
-            Some(other) => return Err(ServiceError::invalid(field, format!("expected `desc` or `asc`, found `{other}`"))),
+            Some(other) => {
+                return Err(ServiceError::invalid(field, format!("expected `desc` or `asc`, found `{other}`")));
+            }
         };
         if words.next().is_some() {
             return Err(ServiceError::invalid(field, "order by one field, optionally followed by `desc`"));
@@ -135,8 +142,14 @@ mod tests {
 
     #[test]
     fn order_by_parses_one_field_and_a_direction() {
-        assert_eq!(TaskOrder::parse("o", "").unwrap(), TaskOrder { field: TaskOrderField::Position, descending: false });
-        assert_eq!(TaskOrder::parse("o", " due_time  desc ").unwrap(), TaskOrder { field: TaskOrderField::DueTime, descending: true });
+        assert_eq!(
+            TaskOrder::parse("o", "").unwrap(),
+            TaskOrder { field: TaskOrderField::Position, descending: false }
+        );
+        assert_eq!(
+            TaskOrder::parse("o", " due_time  desc ").unwrap(),
+            TaskOrder { field: TaskOrderField::DueTime, descending: true }
+        );
         assert!(TaskOrder::parse("o", "colour").is_err());
         assert!(TaskOrder::parse("o", "title sideways").is_err());
         assert!(TaskOrder::parse("o", "title desc extra").is_err());

@@ -10,7 +10,10 @@ fn text(field: &str, value: &str, min: usize, max: usize, single_line: bool) -> 
     let value = if single_line { value.trim() } else { value };
     let length = value.chars().count();
     if length < min {
-        return Err(FieldViolation::new(field, if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") }));
+        return Err(FieldViolation::new(
+            field,
+            if min == 1 { "must not be empty".to_owned() } else { format!("must be at least {min} characters") },
+        ));
     }
     if length > max {
         return Err(FieldViolation::new(field, format!("must be at most {max} characters (got {length})")));

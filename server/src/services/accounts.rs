@@ -95,7 +95,8 @@ impl AccountService for Accounts {
         let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
             unreachable!("violations.finish() returned early");
         };
-        let password_hash = self.shared.hasher.hash(password.as_str().to_owned()).await.map_err(ServiceError::Internal)?;
+        let password_hash =
+            self.shared.hasher.hash(password.as_str().to_owned()).await.map_err(ServiceError::Internal)?;
         let user = users::Model {
             id: UserId::generate().to_string(),
             email: email.as_str().to_owned(),
@@ -114,7 +115,9 @@ impl AccountService for Accounts {
         .await;
         if let Err(error) = inserted {
             return Err(match error.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::invalid("email", "an account with this email already exists"),
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    ServiceError::invalid("email", "an account with this email already exists")
+                }
                 _ => error.into(),
             }
             .into());
@@ -127,15 +130,22 @@ impl AccountService for Accounts {
     async fn sign_in(&self, request: Request<v1::SignInRequest>) -> Result<Response<v1::SignInResponse>, Status> {
         let peer = peer_ip(&request);
         let v1::SignInRequest { email, password } = request.into_inner();
-        let email = Email::parse("email", &email).map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
+        let email =
+            Email::parse("email", &email).map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
         if password.is_empty() {
             return Err(ServiceError::invalid("password", "is required").into());
         }
         if !self.shared.sign_in_limiter.attempt(email.as_str(), peer) {
             tracing::warn!(?peer, "sign-in throttled");
-            return Err(ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again").into());
+            return Err(
+                ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again").into()
+            );
         }
-        let user = users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&self.shared.db).await.map_err(ServiceError::from)?;
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .one(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let verified = self
             .shared
             .hasher
@@ -186,8 +196,11 @@ impl AccountService for Accounts {
         if rotated.rows_affected != 1 {
             return Err(INVALID.into());
         }
-        let (access_token, access_expire) =
-            self.shared.signer.issue(UserId::from_stored(&session.user_id), SessionId::from_stored(&session.id)).map_err(ServiceError::Internal)?;
+        let (access_token, access_expire) = self
+            .shared
+            .signer
+            .issue(UserId::from_stored(&session.user_id), SessionId::from_stored(&session.id))
+            .map_err(ServiceError::Internal)?;
         Ok(Response::new(v1::RefreshSessionResponse {
             session: Some(v1::Session {
                 access_token,
@@ -210,7 +223,10 @@ impl AccountService for Accounts {
         Ok(Response::new(v1::SignOutResponse {}))
     }
 
-    async fn get_current_user(&self, request: Request<v1::GetCurrentUserRequest>) -> Result<Response<v1::User>, Status> {
+    async fn get_current_user(
+        &self,
+        request: Request<v1::GetCurrentUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
         let caller = Caller::of(&request)?;
         let user = users::Entity::find_by_id(caller.user.to_string())
             .one(&self.shared.db)
@@ -309,7 +325,12 @@ impl AccountService for Accounts {
         if let Some(cursor) = cursor {
             query = query.filter(api_tokens::Column::Id.lt(cursor.id));
         }
-        let mut rows = query.order_by_desc(api_tokens::Column::Id).limit(limit + 1).all(&self.shared.db).await.map_err(ServiceError::from)?;
+        let mut rows = query
+            .order_by_desc(api_tokens::Column::Id)
+            .limit(limit + 1)
+            .all(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.id.clone(), "api_tokens"));
         Ok(Response::new(v1::ListApiTokensResponse {
             api_tokens: rows.into_iter().map(api_token_to_proto).collect(),
@@ -317,7 +338,10 @@ impl AccountService for Accounts {
         }))
     }
 
-    async fn revoke_api_token(&self, request: Request<v1::RevokeApiTokenRequest>) -> Result<Response<v1::ApiToken>, Status> {
+    async fn revoke_api_token(
+        &self,
+        request: Request<v1::RevokeApiTokenRequest>,
+    ) -> Result<Response<v1::ApiToken>, Status> {
         let caller = Caller::of(&request)?;
         caller.session()?;
         let name = ApiTokenName::parse("name", &request.get_ref().name)?;

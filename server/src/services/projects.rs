@@ -1,8 +1,9 @@
 //! `tasktracker.v1.ProjectService`.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait, sea_query::{Expr, Query},
+    ActiveValue::Set,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    sea_query::{Expr, Query},
 };
 use tasktracker_proto::v1::{self, project_service_server::ProjectService};
 use tonic::{Request, Response, Status};
@@ -52,7 +53,10 @@ impl Projects {
         if updated.rows_affected != 1 {
             return Err(ServiceError::stale_etag("project"));
         }
-        let project = projects::Entity::find_by_id(grant.project.id.clone()).one(&self.shared.db).await?.ok_or(ServiceError::PermissionDenied)?;
+        let project = projects::Entity::find_by_id(grant.project.id.clone())
+            .one(&self.shared.db)
+            .await?
+            .ok_or(ServiceError::PermissionDenied)?;
         Ok(project_to_proto(project, grant.role))
     }
 
@@ -81,7 +85,9 @@ impl Projects {
             .all(&self.shared.db)
             .await?;
         if owners.is_empty() {
-            return Err(ServiceError::FailedPrecondition("a project needs at least one owner; add another owner first".into()));
+            return Err(ServiceError::FailedPrecondition(
+                "a project needs at least one owner; add another owner first".into(),
+            ));
         }
         Ok(())
     }
@@ -109,7 +115,10 @@ fn project_to_proto(project: projects::Model, role: Role) -> v1::Project {
 }
 
 fn member_to_proto(membership: memberships::Model, user: Option<users::Model>) -> v1::Member {
-    let name = MemberName { project: ProjectId::from_stored(&membership.project_id), user: UserId::from_stored(&membership.user_id) };
+    let name = MemberName {
+        project: ProjectId::from_stored(&membership.project_id),
+        user: UserId::from_stored(&membership.user_id),
+    };
     let (email, display_name) = user.map(|user| (user.email, user.display_name)).unwrap_or_default();
     v1::Member {
         name: name.to_string(),
@@ -123,7 +132,10 @@ fn member_to_proto(membership: memberships::Model, user: Option<users::Model>) -
 
 #[tonic::async_trait]
 impl ProjectService for Projects {
-    async fn create_project(&self, request: Request<v1::CreateProjectRequest>) -> Result<Response<v1::Project>, Status> {
+    async fn create_project(
+        &self,
+        request: Request<v1::CreateProjectRequest>,
+    ) -> Result<Response<v1::Project>, Status> {
         let caller = Caller::of(&request)?;
         if !caller.credential_allows(None, Permission::Manage) {
             return Err(ServiceError::PermissionDenied.into());
@@ -137,7 +149,9 @@ impl ProjectService for Projects {
             violations.add("request_id", "must be at most 64 characters");
         }
         violations.finish()?;
-        let (Some(title), Some(description)) = (title, description) else { unreachable!("violations.finish() returned early") };
+        let (Some(title), Some(description)) = (title, description) else {
+            unreachable!("violations.finish() returned early")
+        };
         let request_id = (!request_id.is_empty()).then_some(request_id);
         let creator = caller.user.to_string();
         let find_retry = || {
@@ -145,10 +159,10 @@ impl ProjectService for Projects {
                 .filter(projects::Column::CreatorId.eq(&creator))
                 .filter(projects::Column::RequestId.eq(request_id.clone()))
         };
-        if request_id.is_some() {
-            if let Some(existing) = find_retry().one(&self.shared.db).await.map_err(ServiceError::from)? {
-                return Ok(Response::new(project_to_proto(existing, Role::Owner)));
-            }
+        if request_id.is_some()
+            && let Some(existing) = find_retry().one(&self.shared.db).await.map_err(ServiceError::from)?
+        {
+            return Ok(Response::new(project_to_proto(existing, Role::Owner)));
         }
         let now = time::now();
         let model = projects::Model {
@@ -191,7 +205,11 @@ impl ProjectService for Projects {
             Err(sea_orm::TransactionError::Transaction(error))
                 if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) && request_id.is_some() =>
             {
-                let existing = find_retry().one(&self.shared.db).await.map_err(ServiceError::from)?.ok_or(ServiceError::Internal(error.into()))?;
+                let existing = find_retry()
+                    .one(&self.shared.db)
+                    .await
+                    .map_err(ServiceError::from)?
+                    .ok_or(ServiceError::Internal(error.into()))?;
                 return Ok(Response::new(project_to_proto(existing, Role::Owner)));
             }
             Err(error) => return Err(ServiceError::from(error).into()),
@@ -206,7 +224,10 @@ impl ProjectService for Projects {
         Ok(Response::new(project_to_proto(grant.project, grant.role)))
     }
 
-    async fn list_projects(&self, request: Request<v1::ListProjectsRequest>) -> Result<Response<v1::ListProjectsResponse>, Status> {
+    async fn list_projects(
+        &self,
+        request: Request<v1::ListProjectsRequest>,
+    ) -> Result<Response<v1::ListProjectsResponse>, Status> {
         let caller = Caller::of(&request)?;
         let v1::ListProjectsRequest { page_size: requested, page_token, show_archived } = request.into_inner();
         let limit = page_size("page_size", requested, 50, 200)?;
@@ -230,7 +251,12 @@ impl ProjectService for Projects {
         if let Some(cursor) = cursor {
             query = query.filter(projects::Column::Id.lt(cursor.id));
         }
-        let mut rows = query.order_by_desc(projects::Column::Id).limit(limit + 1).all(&self.shared.db).await.map_err(ServiceError::from)?;
+        let mut rows = query
+            .order_by_desc(projects::Column::Id)
+            .limit(limit + 1)
+            .all(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.id.clone(), &fingerprint));
         let roles = memberships::Entity::find()
             .filter(memberships::Column::UserId.eq(caller.user.to_string()))
@@ -238,12 +264,22 @@ impl ProjectService for Projects {
             .all(&self.shared.db)
             .await
             .map_err(ServiceError::from)?;
-        let role_of = |id: &str| roles.iter().find(|m| m.project_id == id).map_or(Role::Viewer, |m| Role::from_stored(m.role));
-        let projects = rows.into_iter().map(|row| { let role = role_of(&row.id); project_to_proto(row, role) }).collect();
+        let role_of =
+            |id: &str| roles.iter().find(|m| m.project_id == id).map_or(Role::Viewer, |m| Role::from_stored(m.role));
+        let projects = rows
+            .into_iter()
+            .map(|row| {
+                let role = role_of(&row.id);
+                project_to_proto(row, role)
+            })
+            .collect();
         Ok(Response::new(v1::ListProjectsResponse { projects, next_page_token }))
     }
 
-    async fn update_project(&self, request: Request<v1::UpdateProjectRequest>) -> Result<Response<v1::Project>, Status> {
+    async fn update_project(
+        &self,
+        request: Request<v1::UpdateProjectRequest>,
+    ) -> Result<Response<v1::Project>, Status> {
         let caller = Caller::of(&request)?;
         let v1::UpdateProjectRequest { project, update_mask } = request.into_inner();
         let project = required("project", &project)?;
@@ -259,7 +295,8 @@ impl ProjectService for Projects {
             match path.as_str() {
                 "title" => title = violations.check(ProjectTitle::parse("project.title", &project.title)),
                 "description" => {
-                    description = violations.check(ProjectDescription::parse("project.description", &project.description))
+                    description =
+                        violations.check(ProjectDescription::parse("project.description", &project.description))
                 }
                 other => violations.add("update_mask", format!("`{other}` cannot be updated; use title, description")),
             }
@@ -279,24 +316,35 @@ impl ProjectService for Projects {
         Ok(Response::new(project))
     }
 
-    async fn archive_project(&self, request: Request<v1::ArchiveProjectRequest>) -> Result<Response<v1::Project>, Status> {
+    async fn archive_project(
+        &self,
+        request: Request<v1::ArchiveProjectRequest>,
+    ) -> Result<Response<v1::Project>, Status> {
         let caller = Caller::of(&request)?;
         let v1::ArchiveProjectRequest { name, etag } = request.into_inner();
-        let grant = self.shared.authorizer.require(&caller, ProjectId::parse_name("name", &name)?, Permission::Manage).await?;
+        let grant =
+            self.shared.authorizer.require(&caller, ProjectId::parse_name("name", &name)?, Permission::Manage).await?;
         let archive_time = grant.project.archive_time.unwrap_or_else(time::now);
         let project = self.change_project(grant, &etag, |active| active.archive_time = Set(Some(archive_time))).await?;
         Ok(Response::new(project))
     }
 
-    async fn unarchive_project(&self, request: Request<v1::UnarchiveProjectRequest>) -> Result<Response<v1::Project>, Status> {
+    async fn unarchive_project(
+        &self,
+        request: Request<v1::UnarchiveProjectRequest>,
+    ) -> Result<Response<v1::Project>, Status> {
         let caller = Caller::of(&request)?;
         let v1::UnarchiveProjectRequest { name, etag } = request.into_inner();
-        let grant = self.shared.authorizer.require(&caller, ProjectId::parse_name("name", &name)?, Permission::Manage).await?;
+        let grant =
+            self.shared.authorizer.require(&caller, ProjectId::parse_name("name", &name)?, Permission::Manage).await?;
         let project = self.change_project(grant, &etag, |active| active.archive_time = Set(None)).await?;
         Ok(Response::new(project))
     }
 
-    async fn list_members(&self, request: Request<v1::ListMembersRequest>) -> Result<Response<v1::ListMembersResponse>, Status> {
+    async fn list_members(
+        &self,
+        request: Request<v1::ListMembersRequest>,
+    ) -> Result<Response<v1::ListMembersResponse>, Status> {
         let caller = Caller::of(&request)?;
         let v1::ListMembersRequest { parent, page_size: requested, page_token } = request.into_inner();
         let project = ProjectId::parse_name("parent", &parent)?;
@@ -307,7 +355,12 @@ impl ProjectService for Projects {
         if let Some(cursor) = cursor {
             query = query.filter(memberships::Column::UserId.gt(cursor.id));
         }
-        let mut rows = query.order_by_asc(memberships::Column::UserId).limit(limit + 1).all(&self.shared.db).await.map_err(ServiceError::from)?;
+        let mut rows = query
+            .order_by_asc(memberships::Column::UserId)
+            .limit(limit + 1)
+            .all(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.user_id.clone(), "members"));
         let members = self.with_users(rows).await?;
         Ok(Response::new(v1::ListMembersResponse { members, next_page_token }))
@@ -328,21 +381,38 @@ impl ProjectService for Projects {
                     None
                 }
             },
-            (true, false) => violations.check(Email::parse("member.email", &member.email)).map(|email| Condition::all().add(users::Column::Email.eq(email.as_str()))),
+            (true, false) => violations
+                .check(Email::parse("member.email", &member.email))
+                .map(|email| Condition::all().add(users::Column::Email.eq(email.as_str()))),
             (true, true) => {
                 violations.add("member.user", "set `member.user` or `member.email`");
                 None
             }
         };
         violations.finish()?;
-        let (Some(role), Some(user_condition)) = (role, user_condition) else { unreachable!("violations.finish() returned early") };
+        let (Some(role), Some(user_condition)) = (role, user_condition) else {
+            unreachable!("violations.finish() returned early")
+        };
         self.shared.authorizer.require(&caller, project, Permission::Manage).await?;
-        let user = users::Entity::find().filter(user_condition).one(&self.shared.db).await.map_err(ServiceError::from)?.ok_or(ServiceError::NotFound("user"))?;
-        let membership = memberships::Model { project_id: project.to_string(), user_id: user.id.clone(), role: role.stored(), create_time: time::now() };
-        let inserted = memberships::Entity::insert(memberships::ActiveModel::from(membership.clone())).exec(&self.shared.db).await;
+        let user = users::Entity::find()
+            .filter(user_condition)
+            .one(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(ServiceError::NotFound("user"))?;
+        let membership = memberships::Model {
+            project_id: project.to_string(),
+            user_id: user.id.clone(),
+            role: role.stored(),
+            create_time: time::now(),
+        };
+        let inserted =
+            memberships::Entity::insert(memberships::ActiveModel::from(membership.clone())).exec(&self.shared.db).await;
         if let Err(error) = inserted {
             return Err(match error.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::FailedPrecondition("the user is already a member; use UpdateMember to change the role".into()),
+                Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::FailedPrecondition(
+                    "the user is already a member; use UpdateMember to change the role".into(),
+                ),
                 _ => error.into(),
             }
             .into());
@@ -359,7 +429,8 @@ impl ProjectService for Projects {
         if paths != ["role"] {
             return Err(ServiceError::invalid("update_mask", "only `role` can be updated").into());
         }
-        let role = Role::from_proto("member.role", member.role).map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
+        let role = Role::from_proto("member.role", member.role)
+            .map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
         self.shared.authorizer.require(&caller, name.project, Permission::Manage).await?;
         if role != Role::Owner {
             self.keep_an_owner(name).await?;
@@ -383,9 +454,17 @@ impl ProjectService for Projects {
         Ok(Response::new(members.remove(0)))
     }
 
-    async fn remove_member(&self, request: Request<v1::RemoveMemberRequest>) -> Result<Response<v1::RemoveMemberResponse>, Status> {
+    async fn remove_member(
+        &self,
+        request: Request<v1::RemoveMemberRequest>,
+    ) -> Result<Response<v1::RemoveMemberResponse>, Status> {
         let caller = Caller::of(&request)?;
         let name = MemberName::parse("name", &request.get_ref().name)?;
+        // Members may leave on their own; removing others takes an owner.
+        // Either way an API token needs the admin scope.
+        if !caller.credential_allows(Some(name.project), Permission::Manage) {
+            return Err(ServiceError::PermissionDenied.into());
+        }
         let permission = if name.user == caller.user { Permission::Read } else { Permission::Manage };
         self.shared.authorizer.require(&caller, name.project, permission).await?;
         self.keep_an_owner(name).await?;

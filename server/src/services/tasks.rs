@@ -4,8 +4,8 @@ use std::pin::Pin;
 
 use futures::Stream;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, Func},
 };
 use tasktracker_proto::v1::{self, task_service_server::TaskService};
@@ -17,7 +17,8 @@ use super::{SharedState, accounts::next_page, projects::check_etag, required};
 use crate::{
     auth::{Caller, Permission},
     domain::{
-        CommentBody, Priority, ProjectId, TaskDescription, TaskId, TaskName, TaskStatus, TaskTitle, UserId, Violations, filter,
+        CommentBody, Priority, ProjectId, TaskDescription, TaskId, TaskName, TaskStatus, TaskTitle, UserId, Violations,
+        filter,
         names::CommentId,
         page::{Cursor, TaskOrder, page_size},
         parse_labels,
@@ -42,7 +43,8 @@ pub struct Tasks {
 }
 
 /// Every updatable field, for `update_mask` `*`.
-const UPDATABLE: &[&str] = &["title", "description", "status", "priority", "assignees", "labels", "start_time", "due_time"];
+const UPDATABLE: &[&str] =
+    &["title", "description", "status", "priority", "assignees", "labels", "start_time", "due_time"];
 
 fn text_time(micros: Option<i64>) -> String {
     micros.map(|micros| to_timestamp(micros).to_string()).unwrap_or_default()
@@ -70,7 +72,8 @@ fn diff(before: Option<&TaskRecord>, after: &TaskRecord) -> Vec<FieldChange> {
     push("description", old.map(|t| t.description.clone()).unwrap_or_default(), new.description.clone());
     push("status", old.map(|t| status_name(t.status)).unwrap_or_default(), status_name(new.status));
     push("priority", old.map(|t| priority_name(t.priority)).unwrap_or_default(), priority_name(new.priority));
-    let names = |users: &[String]| users.iter().map(|user| UserId::from_stored(user).name()).collect::<Vec<_>>().join(",");
+    let names =
+        |users: &[String]| users.iter().map(|user| UserId::from_stored(user).name()).collect::<Vec<_>>().join(",");
     push("assignees", before.map(|r| names(&r.assignees)).unwrap_or_default(), names(&after.assignees));
     push("labels", before.map(|r| r.labels.join(",")).unwrap_or_default(), after.labels.join(","));
     push("start_time", text_time(old.and_then(|t| t.start_time)), text_time(new.start_time));
@@ -97,12 +100,19 @@ fn parse_fields(task: &v1::Task, paths: &[&str], violations: &mut Violations) ->
     let mut fields = TaskFields::default();
     for path in paths {
         match *path {
-            "title" => fields.title = violations.check(TaskTitle::parse("task.title", &task.title)).map(TaskTitle::into_inner),
-            "description" => {
-                fields.description =
-                    violations.check(TaskDescription::parse("task.description", &task.description)).map(TaskDescription::into_inner)
+            "title" => {
+                fields.title = violations.check(TaskTitle::parse("task.title", &task.title)).map(TaskTitle::into_inner)
             }
-            "status" => fields.status = violations.check(TaskStatus::from_proto("task.status", task.status)).map(|s| s.unwrap_or(TaskStatus::Todo)),
+            "description" => {
+                fields.description = violations
+                    .check(TaskDescription::parse("task.description", &task.description))
+                    .map(TaskDescription::into_inner)
+            }
+            "status" => {
+                fields.status = violations
+                    .check(TaskStatus::from_proto("task.status", task.status))
+                    .map(|s| s.unwrap_or(TaskStatus::Todo))
+            }
             "priority" => fields.priority = violations.check(Priority::from_proto("task.priority", task.priority)),
             "labels" => {
                 fields.labels = violations
@@ -116,12 +126,14 @@ fn parse_fields(task: &v1::Task, paths: &[&str], violations: &mut Violations) ->
                 }
                 let mut users = Vec::new();
                 for (index, assignee) in task.assignees.iter().enumerate() {
-                    if let Some(user) = violations.check(
-                        UserId::parse_name(&format!("task.assignees[{index}]"), assignee).map_err(|error| match error {
-                            ServiceError::InvalidArgument(mut found) => found.remove(0),
-                            other => crate::error::FieldViolation::new("task.assignees", other.to_string()),
-                        }),
-                    ) {
+                    if let Some(user) =
+                        violations.check(UserId::parse_name(&format!("task.assignees[{index}]"), assignee).map_err(
+                            |error| match error {
+                                ServiceError::InvalidArgument(mut found) => found.remove(0),
+                                other => crate::error::FieldViolation::new("task.assignees", other.to_string()),
+                            },
+                        ))
+                    {
                         users.push(user.to_string());
                     }
                 }
@@ -130,7 +142,11 @@ fn parse_fields(task: &v1::Task, paths: &[&str], violations: &mut Violations) ->
                 fields.assignees = Some(users);
             }
             "start_time" | "due_time" => {
-                let (value, field) = if *path == "start_time" { (&task.start_time, "task.start_time") } else { (&task.due_time, "task.due_time") };
+                let (value, field) = if *path == "start_time" {
+                    (&task.start_time, "task.start_time")
+                } else {
+                    (&task.due_time, "task.due_time")
+                };
                 let parsed = match value {
                     None => Some(None),
                     Some(timestamp) => match from_timestamp(field, timestamp) {
@@ -147,7 +163,9 @@ fn parse_fields(task: &v1::Task, paths: &[&str], violations: &mut Violations) ->
                     fields.due_time = parsed;
                 }
             }
-            other => violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", "))),
+            other => {
+                violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")))
+            }
         }
     }
     fields
@@ -181,7 +199,12 @@ impl Tasks {
     }
 
     /// Loads a task the caller may act on with `permission`.
-    async fn authorized_task(&self, caller: &Caller, name: TaskName, permission: Permission) -> ServiceResult<TaskRecord> {
+    async fn authorized_task(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        permission: Permission,
+    ) -> ServiceResult<TaskRecord> {
         self.shared.authorizer.require(caller, name.project, permission).await?;
         store::find(&self.shared.db, name).await?.ok_or(ServiceError::NotFound("task"))
     }
@@ -189,7 +212,14 @@ impl Tasks {
     /// Runs a change to one task in a transaction holding the project's feed
     /// lock: `change` edits the current record; the new version is written,
     /// guarded by the old version, and recorded in history and feed.
-    async fn write<F>(&self, caller: &Caller, name: TaskName, etag: &str, kind: v1::TaskEventType, change: F) -> ServiceResult<TaskRecord>
+    async fn write<F>(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        etag: &str,
+        kind: v1::TaskEventType,
+        change: F,
+    ) -> ServiceResult<TaskRecord>
     where
         F: AsyncFnOnce(&DatabaseTransaction, &mut TaskRecord) -> ServiceResult<()>,
     {
@@ -204,7 +234,7 @@ impl Tasks {
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
         let updated = tasks::Entity::update_many()
-            .set(tasks::ActiveModel::from(after.task.clone()))
+            .set(tasks::ActiveModel::from(after.task.clone()).reset_all())
             .filter(tasks::Column::Id.eq(&after.task.id))
             .filter(tasks::Column::Version.eq(before.task.version))
             .exec(&txn)
@@ -238,7 +268,13 @@ async fn bottom_of_column(db: &impl ConnectionTrait, project: ProjectId, status:
 
 /// Position right after `after` (or at the top), renumbering the column if
 /// there is no room left between neighbours.
-async fn position_after(db: &impl ConnectionTrait, project: ProjectId, status: TaskStatus, moving: &str, after: Option<&str>) -> ServiceResult<i64> {
+async fn position_after(
+    db: &impl ConnectionTrait,
+    project: ProjectId,
+    status: TaskStatus,
+    moving: &str,
+    after: Option<&str>,
+) -> ServiceResult<i64> {
     let mut column = store::column_positions(db, project, status, Some(moving)).await?;
     let index = match after {
         None => None,
@@ -274,7 +310,8 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::CreateTaskRequest { parent, task, request_id } = request.into_inner();
         let mut violations = Violations::default();
-        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
+        let project =
+            ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
         let task = required("task", &task)?;
         let fields = parse_fields(task, UPDATABLE, &mut violations);
         if request_id.len() > 64 {
@@ -331,7 +368,8 @@ impl TaskService for Tasks {
             record.task.position = bottom_of_column(&txn, project, status).await?;
             tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec(&txn).await?;
             store::replace_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
-            store::record_change(&txn, seq, &record, v1::TaskEventType::Created, caller.user, &diff(None, &record)).await?;
+            store::record_change(&txn, seq, &record, v1::TaskEventType::Created, caller.user, &diff(None, &record))
+                .await?;
             txn.commit().await?;
             Ok(())
         }
@@ -339,10 +377,16 @@ impl TaskService for Tasks {
         match result {
             Ok(()) => {}
             Err(ServiceError::Internal(error))
-                if error.downcast_ref::<sea_orm::DbErr>().and_then(sea_orm::DbErr::sql_err).is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_))) =>
+                if error
+                    .downcast_ref::<sea_orm::DbErr>()
+                    .and_then(sea_orm::DbErr::sql_err)
+                    .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_))) =>
             {
                 // A concurrent retry with the same request id committed first.
-                return find_retry().await?.map(|existing| Response::new(existing.to_proto())).ok_or_else(|| ServiceError::Internal(error).into());
+                return find_retry()
+                    .await?
+                    .map(|existing| Response::new(existing.to_proto()))
+                    .ok_or_else(|| ServiceError::Internal(error).into());
             }
             Err(error) => return Err(error.into()),
         }
@@ -357,18 +401,29 @@ impl TaskService for Tasks {
         Ok(Response::new(record.to_proto()))
     }
 
-    async fn list_tasks(&self, request: Request<v1::ListTasksRequest>) -> Result<Response<v1::ListTasksResponse>, Status> {
+    async fn list_tasks(
+        &self,
+        request: Request<v1::ListTasksRequest>,
+    ) -> Result<Response<v1::ListTasksResponse>, Status> {
         let caller = Caller::of(&request)?;
-        let v1::ListTasksRequest { parent, page_size: requested, page_token, filter, order_by, show_deleted } = request.into_inner();
+        let v1::ListTasksRequest { parent, page_size: requested, page_token, filter, order_by, show_deleted } =
+            request.into_inner();
         let mut violations = Violations::default();
-        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
-        let limit = page_size("page_size", requested, 50, 500).map_err(|error| violations_from(&mut violations, error)).ok();
+        let project =
+            ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
+        let limit =
+            page_size("page_size", requested, 50, 500).map_err(|error| violations_from(&mut violations, error)).ok();
         let parsed_filter = filter::parse(&filter).map_err(|error| violations.add("filter", error.to_string())).ok();
-        let order = TaskOrder::parse("order_by", &order_by).map_err(|error| violations_from(&mut violations, error)).ok();
+        let order =
+            TaskOrder::parse("order_by", &order_by).map_err(|error| violations_from(&mut violations, error)).ok();
         let fingerprint = format!("tasks\0{parent}\0{filter}\0{order_by}\0{show_deleted}");
-        let after = Cursor::decode("page_token", &page_token, &fingerprint).map_err(|error| violations_from(&mut violations, error)).ok();
+        let after = Cursor::decode("page_token", &page_token, &fingerprint)
+            .map_err(|error| violations_from(&mut violations, error))
+            .ok();
         violations.finish()?;
-        let (Some(project), Some(limit), Some(parsed_filter), Some(order), Some(after)) = (project, limit, parsed_filter, order, after) else {
+        let (Some(project), Some(limit), Some(parsed_filter), Some(order), Some(after)) =
+            (project, limit, parsed_filter, order, after)
+        else {
             unreachable!("violations.finish() returned early");
         };
         self.shared.authorizer.require(&caller, project, Permission::Read).await?;
@@ -386,7 +441,10 @@ impl TaskService for Tasks {
             },
         )
         .await?;
-        Ok(Response::new(v1::ListTasksResponse { tasks: records.iter().map(TaskRecord::to_proto).collect(), next_page_token }))
+        Ok(Response::new(v1::ListTasksResponse {
+            tasks: records.iter().map(TaskRecord::to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     async fn update_task(&self, request: Request<v1::UpdateTaskRequest>) -> Result<Response<v1::Task>, Status> {
@@ -394,9 +452,14 @@ impl TaskService for Tasks {
         let v1::UpdateTaskRequest { task, update_mask } = request.into_inner();
         let task = required("task", &task)?;
         let mut violations = Violations::default();
-        let name = TaskName::parse("task.name", &task.name).map_err(|error| violations_from(&mut violations, error)).ok();
+        let name =
+            TaskName::parse("task.name", &task.name).map_err(|error| violations_from(&mut violations, error)).ok();
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let paths: Vec<&str> = if paths.iter().any(|path| path == "*") { UPDATABLE.to_vec() } else { paths.iter().map(String::as_str).collect() };
+        let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
+            UPDATABLE.to_vec()
+        } else {
+            paths.iter().map(String::as_str).collect()
+        };
         if paths.is_empty() {
             violations.add("update_mask", format!("name at least one field: {}", UPDATABLE.join(", ")));
         }
@@ -413,13 +476,27 @@ impl TaskService for Tasks {
                     return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
                 }
                 let now = time::now();
-                if let Some(title) = fields.title { record.task.title = title; }
-                if let Some(description) = fields.description { record.task.description = description; }
-                if let Some(priority) = fields.priority { record.task.priority = priority.stored(); }
-                if let Some(start_time) = fields.start_time { record.task.start_time = start_time; }
-                if let Some(due_time) = fields.due_time { record.task.due_time = due_time; }
-                if let Some(assignees) = fields.assignees { record.assignees = assignees; }
-                if let Some(labels) = fields.labels { record.labels = labels; }
+                if let Some(title) = fields.title {
+                    record.task.title = title;
+                }
+                if let Some(description) = fields.description {
+                    record.task.description = description;
+                }
+                if let Some(priority) = fields.priority {
+                    record.task.priority = priority.stored();
+                }
+                if let Some(start_time) = fields.start_time {
+                    record.task.start_time = start_time;
+                }
+                if let Some(due_time) = fields.due_time {
+                    record.task.due_time = due_time;
+                }
+                if let Some(assignees) = fields.assignees {
+                    record.assignees = assignees;
+                }
+                if let Some(labels) = fields.labels {
+                    record.labels = labels;
+                }
                 if let Some(status) = fields.status.filter(|status| status.stored() != record.task.status) {
                     record.task.position = bottom_of_column(txn, name.project, status).await?;
                     record.task.status = status.stored();
@@ -471,10 +548,15 @@ impl TaskService for Tasks {
         let after = if after_task.is_empty() {
             Some(None)
         } else {
-            TaskName::parse("after_task", &after_task).map_err(|error| violations_from(&mut violations, error)).ok().map(Some)
+            TaskName::parse("after_task", &after_task)
+                .map_err(|error| violations_from(&mut violations, error))
+                .ok()
+                .map(Some)
         };
         violations.finish()?;
-        let (Some(name), Some(status), Some(after)) = (name, status, after) else { unreachable!("violations.finish() returned early") };
+        let (Some(name), Some(status), Some(after)) = (name, status, after) else {
+            unreachable!("violations.finish() returned early")
+        };
         if after.is_some_and(|after| after.project != name.project) {
             return Err(ServiceError::invalid("after_task", "must be a task of the same project").into());
         }
@@ -485,7 +567,8 @@ impl TaskService for Tasks {
                 }
                 let target = status.unwrap_or(TaskStatus::from_stored(record.task.status));
                 let after_id = after.map(|after| after.task.to_string());
-                record.task.position = position_after(txn, name.project, target, &record.task.id, after_id.as_deref()).await?;
+                record.task.position =
+                    position_after(txn, name.project, target, &record.task.id, after_id.as_deref()).await?;
                 if target.stored() != record.task.status {
                     record.task.status = target.stored();
                     record.task.complete_time = (target == TaskStatus::Done).then(time::now);
@@ -498,25 +581,38 @@ impl TaskService for Tasks {
 
     type WatchTasksStream = WatchStream;
 
-    async fn watch_tasks(&self, request: Request<v1::WatchTasksRequest>) -> Result<Response<Self::WatchTasksStream>, Status> {
+    async fn watch_tasks(
+        &self,
+        request: Request<v1::WatchTasksRequest>,
+    ) -> Result<Response<Self::WatchTasksStream>, Status> {
         let caller = Caller::of(&request)?;
         let v1::WatchTasksRequest { parent, cursor } = request.into_inner();
         let project = ProjectId::parse_name("parent", &parent)?;
         let cursor = match cursor.as_str() {
             "" => None,
-            text => Some(text.parse::<i64>().ok().filter(|seq| *seq >= 0).ok_or_else(|| ServiceError::invalid("cursor", "is not a cursor this server issued"))?),
+            text => Some(
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|seq| *seq >= 0)
+                    .ok_or_else(|| ServiceError::invalid("cursor", "is not a cursor this server issued"))?,
+            ),
         };
         let grant = self.shared.authorizer.require(&caller, project, Permission::Read).await?;
         let latest = grant.project.event_seq;
         let start = match cursor {
             None => latest,
-            Some(cursor) if cursor > latest => return Err(ServiceError::invalid("cursor", "is ahead of the project's feed").into()),
+            Some(cursor) if cursor > latest => {
+                return Err(ServiceError::invalid("cursor", "is ahead of the project's feed").into());
+            }
             Some(cursor) => {
                 // Events are pruned by age: a cursor older than the oldest
                 // retained event cannot be resumed without a gap.
                 let first = store::events_after(&self.shared.db, project, cursor, 1).await?;
                 if cursor < latest && first.first().is_none_or(|event| event.seq != cursor + 1) {
-                    return Err(ServiceError::OutOfRange("the cursor has expired; list the tasks again and watch from now".into()).into());
+                    return Err(ServiceError::OutOfRange(
+                        "the cursor has expired; list the tasks again and watch from now".into(),
+                    )
+                    .into());
                 }
                 cursor
             }
@@ -527,7 +623,10 @@ impl TaskService for Tasks {
         tokio::spawn(async move {
             let mut cursor = start;
             let heartbeat = |cursor: i64| v1::WatchTasksResponse {
-                kind: Some(v1::watch_tasks_response::Kind::Heartbeat(v1::Heartbeat { cursor: cursor.to_string(), time: Some(to_timestamp(time::now())) })),
+                kind: Some(v1::watch_tasks_response::Kind::Heartbeat(v1::Heartbeat {
+                    cursor: cursor.to_string(),
+                    time: Some(to_timestamp(time::now())),
+                })),
             };
             if sender.send(Ok(heartbeat(cursor))).await.is_err() {
                 return;
@@ -542,7 +641,9 @@ impl TaskService for Tasks {
                             pending = events.len() as u64 == EVENT_BATCH;
                             for event in events {
                                 cursor = event.seq;
-                                let message = v1::WatchTasksResponse { kind: Some(v1::watch_tasks_response::Kind::Event(store::event_to_proto(event))) };
+                                let message = v1::WatchTasksResponse {
+                                    kind: Some(v1::watch_tasks_response::Kind::Event(store::event_to_proto(event))),
+                                };
                                 if sender.send(Ok(message)).await.is_err() {
                                     return;
                                 }
@@ -577,7 +678,10 @@ impl TaskService for Tasks {
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 
-    async fn create_comment(&self, request: Request<v1::CreateCommentRequest>) -> Result<Response<v1::Comment>, Status> {
+    async fn create_comment(
+        &self,
+        request: Request<v1::CreateCommentRequest>,
+    ) -> Result<Response<v1::Comment>, Status> {
         let caller = Caller::of(&request)?;
         let v1::CreateCommentRequest { parent, comment } = request.into_inner();
         let mut violations = Violations::default();
@@ -597,11 +701,17 @@ impl TaskService for Tasks {
             body: body.into_inner(),
             create_time: time::now(),
         };
-        comments::Entity::insert(comments::ActiveModel::from(model.clone())).exec(&self.shared.db).await.map_err(ServiceError::from)?;
+        comments::Entity::insert(comments::ActiveModel::from(model.clone()))
+            .exec(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         Ok(Response::new(comment_to_proto(name, model)))
     }
 
-    async fn list_comments(&self, request: Request<v1::ListCommentsRequest>) -> Result<Response<v1::ListCommentsResponse>, Status> {
+    async fn list_comments(
+        &self,
+        request: Request<v1::ListCommentsRequest>,
+    ) -> Result<Response<v1::ListCommentsResponse>, Status> {
         let caller = Caller::of(&request)?;
         let v1::ListCommentsRequest { parent, page_size: requested, page_token } = request.into_inner();
         let name = TaskName::parse("parent", &parent)?;
@@ -612,7 +722,12 @@ impl TaskService for Tasks {
         if let Some(cursor) = cursor {
             query = query.filter(comments::Column::Id.gt(cursor.id));
         }
-        let mut rows = query.order_by_asc(comments::Column::Id).limit(limit + 1).all(&self.shared.db).await.map_err(ServiceError::from)?;
+        let mut rows = query
+            .order_by_asc(comments::Column::Id)
+            .limit(limit + 1)
+            .all(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.id.clone(), &parent));
         Ok(Response::new(v1::ListCommentsResponse {
             comments: rows.into_iter().map(|row| comment_to_proto(name, row)).collect(),
@@ -634,8 +749,12 @@ impl TaskService for Tasks {
         if let Some(cursor) = cursor {
             query = query.filter(task_activities::Column::Id.gt(cursor.id));
         }
-        let mut rows =
-            query.order_by_asc(task_activities::Column::Id).limit(limit + 1).all(&self.shared.db).await.map_err(ServiceError::from)?;
+        let mut rows = query
+            .order_by_asc(task_activities::Column::Id)
+            .limit(limit + 1)
+            .all(&self.shared.db)
+            .await
+            .map_err(ServiceError::from)?;
         let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.id.clone(), &parent));
         Ok(Response::new(v1::ListTaskActivitiesResponse {
             activities: rows.into_iter().map(|row| store::activity_to_proto(name, row)).collect(),

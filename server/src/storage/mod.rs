@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tasktracker_migrations::Migrator;
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_lock`).
-const MIGRATION_LOCK: i64 = 0x7461_736b_7472_6b;
+const MIGRATION_LOCK: i64 = 0x0074_6173_6b74_726b;
 
 /// Opens a pool on `url` (`postgres://…` or `sqlite://…`).
 pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
@@ -54,14 +54,22 @@ pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
     let db = connect(url, 1).await?;
     let postgres = db.get_database_backend() == DbBackend::Postgres;
     if postgres {
-        db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_lock($1)", [MIGRATION_LOCK.into()]))
-            .await
-            .context("cannot take the migration lock")?;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await
+        .context("cannot take the migration lock")?;
     }
     let result = Migrator::up(&db, None).await.context("migration failed");
     if postgres {
-        db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK.into()]))
-            .await?;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_unlock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await?;
     }
     db.close().await?;
     result

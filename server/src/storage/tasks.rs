@@ -4,8 +4,8 @@
 
 use prost::Message;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,8 @@ use super::entities::{task_activities, task_assignees, task_events, task_labels,
 use crate::{
     domain::{
         ProjectId, TaskId, TaskName, TaskStatus, UserId,
-        names::ActivityId,
         filter::{Assignee, Comparison, Filter, TextField, TimeField},
+        names::ActivityId,
         page::{Cursor, SortKey, TaskOrder, TaskOrderField},
         time::{self, to_optional_timestamp, to_timestamp},
     },
@@ -74,8 +74,11 @@ pub async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) 
         .order_by_asc(task_assignees::Column::UserId)
         .all(db)
         .await?;
-    let labels =
-        task_labels::Entity::find().filter(task_labels::Column::TaskId.is_in(ids)).order_by_asc(task_labels::Column::Label).all(db).await?;
+    let labels = task_labels::Entity::find()
+        .filter(task_labels::Column::TaskId.is_in(ids))
+        .order_by_asc(task_labels::Column::Label)
+        .all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|task| TaskRecord {
@@ -99,19 +102,28 @@ pub async fn find(db: &impl ConnectionTrait, name: TaskName) -> ServiceResult<Op
 }
 
 /// Replaces a task's assignees and labels.
-pub async fn replace_relations(db: &impl ConnectionTrait, task: &str, assignees: &[String], labels: &[String]) -> ServiceResult<()> {
+pub async fn replace_relations(
+    db: &impl ConnectionTrait,
+    task: &str,
+    assignees: &[String],
+    labels: &[String],
+) -> ServiceResult<()> {
     task_assignees::Entity::delete_many().filter(task_assignees::Column::TaskId.eq(task)).exec(db).await?;
     task_labels::Entity::delete_many().filter(task_labels::Column::TaskId.eq(task)).exec(db).await?;
     if !assignees.is_empty() {
         task_assignees::Entity::insert_many(
-            assignees.iter().map(|user| task_assignees::ActiveModel { task_id: Set(task.to_owned()), user_id: Set(user.clone()) }),
+            assignees
+                .iter()
+                .map(|user| task_assignees::ActiveModel { task_id: Set(task.to_owned()), user_id: Set(user.clone()) }),
         )
         .exec(db)
         .await?;
     }
     if !labels.is_empty() {
         task_labels::Entity::insert_many(
-            labels.iter().map(|label| task_labels::ActiveModel { task_id: Set(task.to_owned()), label: Set(label.clone()) }),
+            labels
+                .iter()
+                .map(|label| task_labels::ActiveModel { task_id: Set(task.to_owned()), label: Set(label.clone()) }),
         )
         .exec(db)
         .await?;
@@ -136,7 +148,11 @@ fn contains(column: tasks::Column, needle: &str) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
-fn task_ids_where(table: impl sea_orm::sea_query::IntoTableRef, condition: Option<SimpleExpr>, id_column: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::SelectStatement {
+fn task_ids_where(
+    table: impl sea_orm::sea_query::IntoTableRef,
+    condition: Option<SimpleExpr>,
+    id_column: impl sea_orm::sea_query::IntoColumnRef,
+) -> sea_orm::sea_query::SelectStatement {
     let mut select = Query::select();
     select.column(id_column).from(table);
     if let Some(condition) = condition {
@@ -153,7 +169,9 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
         Filter::Or(left, right) => condition(left, caller).or(condition(right, caller)),
         Filter::Not(inner) => condition(inner, caller).not(),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
-        Filter::Priority(comparison, priority) => compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored()),
+        Filter::Priority(comparison, priority) => {
+            compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored())
+        }
         Filter::Time(field, comparison, micros) => {
             let column = match field {
                 TimeField::Due => tasks::Column::DueTime,
@@ -183,7 +201,9 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
                 _ => id().in_subquery(assigned),
             }
         }
-        Filter::AnyAssignee => id().in_subquery(task_ids_where(task_assignees::Entity, None, task_assignees::Column::TaskId)),
+        Filter::AnyAssignee => {
+            id().in_subquery(task_ids_where(task_assignees::Entity, None, task_assignees::Column::TaskId))
+        }
         Filter::Label(comparison, label) => {
             let labelled = task_ids_where(
                 task_labels::Entity,
@@ -201,13 +221,22 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
 
 /// The sort key expression and how to read it off a row. Tasks without a due
 /// time sort last in either direction.
-fn sort_key(order: TaskOrder) -> (SimpleExpr, Box<dyn Fn(&tasks::Model) -> SortKey + Send + Sync>) {
+/// Reads a row's sort key.
+type KeyOf = Box<dyn Fn(&tasks::Model) -> SortKey + Send + Sync>;
+
+fn sort_key(order: TaskOrder) -> (SimpleExpr, KeyOf) {
     let column = |column: tasks::Column| Expr::col(column);
     match order.field {
         TaskOrderField::Position => (column(tasks::Column::Position), Box::new(|t| SortKey::Integer(t.position))),
-        TaskOrderField::CreateTime => (column(tasks::Column::CreateTime), Box::new(|t| SortKey::Integer(t.create_time))),
-        TaskOrderField::UpdateTime => (column(tasks::Column::UpdateTime), Box::new(|t| SortKey::Integer(t.update_time))),
-        TaskOrderField::Priority => (column(tasks::Column::Priority), Box::new(|t| SortKey::Integer(t.priority.into()))),
+        TaskOrderField::CreateTime => {
+            (column(tasks::Column::CreateTime), Box::new(|t| SortKey::Integer(t.create_time)))
+        }
+        TaskOrderField::UpdateTime => {
+            (column(tasks::Column::UpdateTime), Box::new(|t| SortKey::Integer(t.update_time)))
+        }
+        TaskOrderField::Priority => {
+            (column(tasks::Column::Priority), Box::new(|t| SortKey::Integer(t.priority.into())))
+        }
         TaskOrderField::Title => (column(tasks::Column::Title), Box::new(|t| SortKey::Text(t.title.clone()))),
         TaskOrderField::DueTime => {
             let missing = if order.descending { i64::MIN } else { i64::MAX };
@@ -338,7 +367,12 @@ pub async fn record_change(
 }
 
 /// Events of `project` after `seq`, oldest first.
-pub async fn events_after(db: &impl ConnectionTrait, project: ProjectId, seq: i64, limit: u64) -> ServiceResult<Vec<task_events::Model>> {
+pub async fn events_after(
+    db: &impl ConnectionTrait,
+    project: ProjectId,
+    seq: i64,
+    limit: u64,
+) -> ServiceResult<Vec<task_events::Model>> {
     Ok(task_events::Entity::find()
         .filter(task_events::Column::ProjectId.eq(project.to_string()))
         .filter(task_events::Column::Seq.gt(seq))
@@ -361,9 +395,15 @@ pub fn event_to_proto(event: task_events::Model) -> v1::TaskEvent {
 
 /// Deletes feed events older than `events_before` and tasks deleted before
 /// `tasks_deleted_before` (their relations cascade).
-pub async fn prune(db: &impl ConnectionTrait, events_before: i64, tasks_deleted_before: i64) -> ServiceResult<(u64, u64)> {
-    let events = task_events::Entity::delete_many().filter(task_events::Column::Time.lt(events_before)).exec(db).await?;
-    let tasks = tasks::Entity::delete_many().filter(tasks::Column::DeleteTime.lt(tasks_deleted_before)).exec(db).await?;
+pub async fn prune(
+    db: &impl ConnectionTrait,
+    events_before: i64,
+    tasks_deleted_before: i64,
+) -> ServiceResult<(u64, u64)> {
+    let events =
+        task_events::Entity::delete_many().filter(task_events::Column::Time.lt(events_before)).exec(db).await?;
+    let tasks =
+        tasks::Entity::delete_many().filter(tasks::Column::DeleteTime.lt(tasks_deleted_before)).exec(db).await?;
     Ok((events.rows_affected, tasks.rows_affected))
 }
 
@@ -377,7 +417,11 @@ pub fn activity_to_proto(name: TaskName, row: task_activities::Model) -> v1::Tas
         time: Some(to_timestamp(row.time)),
         changes: changes
             .into_iter()
-            .map(|change| v1::FieldChange { field: change.field, old_value: change.old_value, new_value: change.new_value })
+            .map(|change| v1::FieldChange {
+                field: change.field,
+                old_value: change.old_value,
+                new_value: change.new_value,
+            })
             .collect(),
     }
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test. Installs and starts what it needs first (rustfmt, clippy,
+# buf, grpcurl, PostgreSQL), so it works on a fresh machine.
+#
+#   bash scripts/test.sh
+#
+# TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
+# names the PostgreSQL server the tests create their databases on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
+
+ensure_rust
+ensure_postgres
+ensure_buf
+ensure_grpcurl
+
+log "format"
+cargo fmt --all -- --check
+
+log "lint (clippy, warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "proto lint (buf)"
+(cd proto && buf lint)
+
+log "unit and integration tests (PostgreSQL and SQLite)"
+cargo test --workspace --locked
+
+log "grpcurl tour (README) against the real binary"
+bash scripts/grpcurl-tour.sh
+
+log "all tests passed"

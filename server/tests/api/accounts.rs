@@ -1,0 +1,221 @@
+//! Accounts, sessions and API tokens.
+
+use prost_types::Timestamp;
+use tasktracker_proto::v1;
+use tonic::Code;
+
+use crate::{
+    helpers::{Backend, PASSWORD, spawn_app, with_token},
+    on_both_backends,
+};
+
+on_both_backends!(
+    sign_up_sign_in_refresh_and_sign_out,
+    wrong_passwords_and_duplicate_emails_are_refused,
+    sign_in_is_rate_limited_per_account,
+    api_tokens_are_shown_once_listed_and_revocable,
+);
+
+async fn sign_up_sign_in_refresh_and_sign_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+
+    let me = app.accounts().get_current_user(ada.call(v1::GetCurrentUserRequest {})).await.unwrap().into_inner();
+    assert_eq!(me.name, ada.name);
+    assert_eq!(me.email, ada.email);
+    assert_eq!(me.display_name, "ada");
+
+    let signed_in = app
+        .accounts()
+        .sign_in(v1::SignInRequest { email: ada.email.to_uppercase(), password: PASSWORD.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(signed_in.user.unwrap().name, ada.name);
+    let session = signed_in.session.unwrap();
+
+    // Refresh rotates: the new pair works, the old refresh token does not.
+    let refreshed = app
+        .accounts()
+        .refresh_session(v1::RefreshSessionRequest { refresh_token: session.refresh_token.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .session
+        .unwrap();
+    assert_ne!(refreshed.refresh_token, session.refresh_token);
+    app.accounts().get_current_user(with_token(&refreshed.access_token, v1::GetCurrentUserRequest {})).await.unwrap();
+    let reused = app
+        .accounts()
+        .refresh_session(v1::RefreshSessionRequest { refresh_token: session.refresh_token })
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::Unauthenticated);
+
+    // Sign-out ends the session server-side at once.
+    app.accounts().sign_out(with_token(&refreshed.access_token, v1::SignOutRequest {})).await.unwrap();
+    let after = app
+        .accounts()
+        .get_current_user(with_token(&refreshed.access_token, v1::GetCurrentUserRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(after.code(), Code::Unauthenticated);
+    let refresh_after = app
+        .accounts()
+        .refresh_session(v1::RefreshSessionRequest { refresh_token: refreshed.refresh_token })
+        .await
+        .unwrap_err();
+    assert_eq!(refresh_after.code(), Code::Unauthenticated);
+    // The first session is independent and still live.
+    app.accounts().get_current_user(ada.call(v1::GetCurrentUserRequest {})).await.unwrap();
+    app.stop().await;
+}
+
+async fn wrong_passwords_and_duplicate_emails_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let wrong = app
+        .accounts()
+        .sign_in(v1::SignInRequest { email: ada.email.clone(), password: "wrong password!".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    let nobody = app
+        .accounts()
+        .sign_in(v1::SignInRequest { email: "nobody@example.com".into(), password: PASSWORD.into() })
+        .await
+        .unwrap_err();
+    assert_eq!(nobody.code(), Code::Unauthenticated);
+    assert_eq!(wrong.message(), nobody.message(), "no account enumeration through sign-in");
+    let duplicate = app
+        .accounts()
+        .sign_up(v1::SignUpRequest {
+            email: ada.email.clone(),
+            password: PASSWORD.into(),
+            display_name: "Ada again".into(),
+        })
+        .await
+        .unwrap_err();
+    crate::helpers::assert_invalid_field(&duplicate, "email");
+    let forged = app
+        .accounts()
+        .get_current_user(with_token("eyJhbGciOiJub25lIn0.e30.", v1::GetCurrentUserRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(forged.code(), Code::Unauthenticated);
+    app.stop().await;
+}
+
+async fn sign_in_is_rate_limited_per_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let grace = app.sign_up("grace").await;
+    let mut codes = Vec::new();
+    for _ in 0..12 {
+        let result = app
+            .accounts()
+            .sign_in(v1::SignInRequest { email: ada.email.clone(), password: "not the password".into() })
+            .await;
+        codes.push(result.unwrap_err().code());
+    }
+    assert!(codes[..10].iter().all(|code| *code == Code::Unauthenticated), "{codes:?}");
+    assert_eq!(codes[10..], [Code::ResourceExhausted, Code::ResourceExhausted]);
+    // Even the right password waits out the throttle...
+    let throttled = app
+        .accounts()
+        .sign_in(v1::SignInRequest { email: ada.email.clone(), password: PASSWORD.into() })
+        .await
+        .unwrap_err();
+    assert_eq!(throttled.code(), Code::ResourceExhausted);
+    // ...while other accounts are unaffected.
+    app.accounts().sign_in(v1::SignInRequest { email: grace.email.clone(), password: PASSWORD.into() }).await.unwrap();
+    app.stop().await;
+}
+
+async fn api_tokens_are_shown_once_listed_and_revocable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Ops").await;
+    let created = app
+        .accounts()
+        .create_api_token(ada.call(v1::CreateApiTokenRequest {
+            api_token: Some(v1::ApiToken {
+                display_name: "deploy bot".into(),
+                scope: v1::ApiTokenScope::Write as i32,
+                project: project.name.clone(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(created.secret.starts_with("ttk_"));
+    let token = created.api_token.unwrap();
+    assert!(token.expire_time.is_some(), "expiry is mandatory");
+
+    // The token acts for Ada in its project.
+    let task = app
+        .tasks()
+        .create_task(with_token(
+            &created.secret,
+            v1::CreateTaskRequest {
+                parent: project.name.clone(),
+                task: Some(crate::helpers::task("from a bot")),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(task.creator, ada.name);
+
+    // Listing never shows the secret, and shows the last use.
+    crate::helpers::eventually(std::time::Duration::from_secs(5), async || {
+        let listed =
+            app.accounts().list_api_tokens(ada.call(v1::ListApiTokensRequest::default())).await.unwrap().into_inner();
+        listed.api_tokens.len() == 1 && listed.api_tokens[0].last_use_time.is_some()
+    })
+    .await;
+    let listed =
+        app.accounts().list_api_tokens(ada.call(v1::ListApiTokensRequest::default())).await.unwrap().into_inner();
+    assert_eq!(listed.api_tokens[0].name, token.name);
+    assert!(!format!("{listed:?}").contains(&created.secret[4..20]));
+
+    // API tokens cannot manage tokens themselves.
+    let denied = app
+        .accounts()
+        .list_api_tokens(with_token(&created.secret, v1::ListApiTokensRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let revoked = app
+        .accounts()
+        .revoke_api_token(ada.call(v1::RevokeApiTokenRequest { name: token.name.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(revoked.revoke_time.is_some());
+    let refused = app
+        .tasks()
+        .get_task(with_token(&created.secret, v1::GetTaskRequest { name: task.name.clone() }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+
+    // Expiry beyond a year is refused, naming the field.
+    let too_long = app
+        .accounts()
+        .create_api_token(ada.call(v1::CreateApiTokenRequest {
+            api_token: Some(v1::ApiToken {
+                display_name: "forever".into(),
+                scope: v1::ApiTokenScope::Read as i32,
+                expire_time: Some(Timestamp { seconds: 4_102_444_800, nanos: 0 }),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    crate::helpers::assert_invalid_field(&too_long, "api_token.expire_time");
+    app.stop().await;
+}

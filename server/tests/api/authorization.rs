@@ -1,0 +1,342 @@
+//! Authorization: every RPC, called by someone who should not succeed.
+
+use std::{future::Future, pin::Pin};
+
+use prost_types::FieldMask;
+use tasktracker_proto::v1;
+use tonic::{Code, Status};
+
+use crate::{
+    helpers::{Backend, TestApp, spawn_app, task, with_token},
+    on_both_backends,
+};
+
+on_both_backends!(
+    outsiders_get_permission_denied_exactly_as_for_missing_objects,
+    viewers_and_read_only_tokens_cannot_write,
+    anonymous_callers_are_refused,
+);
+
+/// Names of one project's objects.
+#[derive(Clone)]
+struct Names {
+    project: String,
+    task: String,
+    other_task: String,
+    member: String,
+    user: String,
+}
+
+type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+fn mask(path: &str) -> Option<FieldMask> {
+    Some(FieldMask { paths: vec![path.into()] })
+}
+
+/// One call per project-scoped RPC; `write` says whether it changes data.
+fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
+    let (projects, tasks) = (app.projects(), app.tasks());
+    let n = names.clone();
+    let t = token.to_owned();
+    macro_rules! call {
+        ($client:expr, $method:ident, $message:expr) => {{
+            let mut client = $client.clone();
+            let request = with_token(&t, $message);
+            Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
+        }};
+    }
+    vec![
+        ("GetProject", false, call!(projects, get_project, v1::GetProjectRequest { name: n.project.clone() })),
+        (
+            "UpdateProject",
+            true,
+            call!(
+                projects,
+                update_project,
+                v1::UpdateProjectRequest {
+                    project: Some(v1::Project { name: n.project.clone(), title: "x".into(), ..Default::default() }),
+                    update_mask: mask("title"),
+                }
+            ),
+        ),
+        (
+            "ArchiveProject",
+            true,
+            call!(
+                projects,
+                archive_project,
+                v1::ArchiveProjectRequest { name: n.project.clone(), etag: String::new() }
+            ),
+        ),
+        (
+            "UnarchiveProject",
+            true,
+            call!(
+                projects,
+                unarchive_project,
+                v1::UnarchiveProjectRequest { name: n.project.clone(), etag: String::new() }
+            ),
+        ),
+        (
+            "ListMembers",
+            false,
+            call!(projects, list_members, v1::ListMembersRequest { parent: n.project.clone(), ..Default::default() }),
+        ),
+        (
+            "AddMember",
+            true,
+            call!(
+                projects,
+                add_member,
+                v1::AddMemberRequest {
+                    parent: n.project.clone(),
+                    member: Some(v1::Member {
+                        user: n.user.clone(),
+                        role: v1::Role::Owner as i32,
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        (
+            "UpdateMember",
+            true,
+            call!(
+                projects,
+                update_member,
+                v1::UpdateMemberRequest {
+                    member: Some(v1::Member {
+                        name: n.member.clone(),
+                        role: v1::Role::Viewer as i32,
+                        ..Default::default()
+                    }),
+                    update_mask: mask("role"),
+                }
+            ),
+        ),
+        ("RemoveMember", true, call!(projects, remove_member, v1::RemoveMemberRequest { name: n.member.clone() })),
+        (
+            "CreateTask",
+            true,
+            call!(
+                tasks,
+                create_task,
+                v1::CreateTaskRequest {
+                    parent: n.project.clone(),
+                    task: Some(task("intrusion")),
+                    request_id: String::new()
+                }
+            ),
+        ),
+        ("GetTask", false, call!(tasks, get_task, v1::GetTaskRequest { name: n.task.clone() })),
+        (
+            "ListTasks",
+            false,
+            call!(tasks, list_tasks, v1::ListTasksRequest { parent: n.project.clone(), ..Default::default() }),
+        ),
+        (
+            "UpdateTask",
+            true,
+            call!(
+                tasks,
+                update_task,
+                v1::UpdateTaskRequest {
+                    task: Some(v1::Task { name: n.task.clone(), title: "changed".into(), ..Default::default() }),
+                    update_mask: mask("title"),
+                }
+            ),
+        ),
+        (
+            "DeleteTask",
+            true,
+            call!(tasks, delete_task, v1::DeleteTaskRequest { name: n.task.clone(), etag: String::new() }),
+        ),
+        ("UndeleteTask", true, call!(tasks, undelete_task, v1::UndeleteTaskRequest { name: n.other_task.clone() })),
+        (
+            "MoveTask",
+            true,
+            call!(
+                tasks,
+                move_task,
+                v1::MoveTaskRequest {
+                    name: n.task.clone(),
+                    status: v1::TaskStatus::Done as i32,
+                    after_task: String::new(),
+                    etag: String::new()
+                }
+            ),
+        ),
+        (
+            "WatchTasks",
+            false,
+            call!(tasks, watch_tasks, v1::WatchTasksRequest { parent: n.project.clone(), cursor: String::new() }),
+        ),
+        (
+            "CreateComment",
+            true,
+            call!(
+                tasks,
+                create_comment,
+                v1::CreateCommentRequest {
+                    parent: n.task.clone(),
+                    comment: Some(v1::Comment { body: "hi".into(), ..Default::default() }),
+                }
+            ),
+        ),
+        (
+            "ListComments",
+            false,
+            call!(tasks, list_comments, v1::ListCommentsRequest { parent: n.task.clone(), ..Default::default() }),
+        ),
+        (
+            "ListTaskActivities",
+            false,
+            call!(
+                tasks,
+                list_task_activities,
+                v1::ListTaskActivitiesRequest { parent: n.task.clone(), ..Default::default() }
+            ),
+        ),
+    ]
+}
+
+/// Ada's project with a task, a deleted task and Ada as member.
+async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Secret plans").await;
+    let task = app.create_task(&ada, &project.name, task("classified")).await;
+    let other = app.create_task(&ada, &project.name, crate::helpers::task("shredded")).await;
+    app.tasks()
+        .delete_task(ada.call(v1::DeleteTaskRequest { name: other.name.clone(), etag: String::new() }))
+        .await
+        .unwrap();
+    let user_id = ada.name.trim_start_matches("users/").to_owned();
+    let names = Names {
+        member: format!("{}/members/{user_id}", project.name),
+        project: project.name,
+        task: task.name,
+        other_task: other.name,
+        user: ada.name.clone(),
+    };
+    (ada, names)
+}
+
+fn missing_names() -> Names {
+    let id = || uuid::Uuid::now_v7().to_string();
+    let project = format!("projects/{}", id());
+    Names {
+        task: format!("{project}/tasks/{}", id()),
+        other_task: format!("{project}/tasks/{}", id()),
+        member: format!("{project}/members/{}", id()),
+        user: format!("users/{}", id()),
+        project,
+    }
+}
+
+async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, names) = adas_project(&app).await;
+    let mallory = app.sign_up("mallory").await;
+    let real = every_project_rpc(&app, &mallory.token, &names);
+    let missing = every_project_rpc(&app, &mallory.token, &missing_names());
+    assert_eq!(real.len(), 19, "every project-scoped RPC is covered");
+    for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
+        let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
+        assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
+        assert_eq!(missing_status.code(), Code::PermissionDenied, "{rpc} on a missing object: {missing_status:?}");
+        assert_eq!(real_status.message(), missing_status.message(), "{rpc}: existence must not leak");
+    }
+    // Mallory's own project list does not show Ada's, and nothing changed.
+    let listed =
+        app.projects().list_projects(mallory.call(v1::ListProjectsRequest::default())).await.unwrap().into_inner();
+    assert!(listed.projects.is_empty());
+    let unchanged =
+        app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
+    assert_eq!(unchanged.title, "classified");
+    // Mallory cannot revoke Ada's tokens either.
+    let revoke = app
+        .accounts()
+        .revoke_api_token(
+            mallory
+                .call(v1::RevokeApiTokenRequest { name: format!("{}/apiTokens/{}", ada.name, uuid::Uuid::now_v7()) }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(revoke.code(), Code::PermissionDenied);
+    app.stop().await;
+}
+
+async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, names) = adas_project(&app).await;
+    let victor = app.sign_up("victor").await;
+    app.add_member(&ada, &names.project, &victor, v1::Role::Viewer).await;
+    let read_only = app
+        .accounts()
+        .create_api_token(ada.call(v1::CreateApiTokenRequest {
+            api_token: Some(v1::ApiToken {
+                display_name: "reader".into(),
+                scope: v1::ApiTokenScope::Read as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    for token in [&victor.token, &read_only] {
+        for (rpc, write, call) in every_project_rpc(&app, token, &names) {
+            let result = call.await;
+            if write {
+                let status = result.expect_err(rpc);
+                assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
+            } else {
+                result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
+            }
+        }
+    }
+    let unchanged =
+        app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
+    assert_eq!(unchanged.title, "classified");
+    // A read-only token cannot create projects either.
+    let create = app
+        .projects()
+        .create_project(with_token(
+            &read_only,
+            v1::CreateProjectRequest {
+                project: Some(v1::Project { title: "x".into(), ..Default::default() }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(create.code(), Code::PermissionDenied);
+    app.stop().await;
+}
+
+async fn anonymous_callers_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, names) = adas_project(&app).await;
+    for token in ["", "not-a-token", "ttk_00000000000000000000000000000000_secret"] {
+        for (rpc, _, call) in every_project_rpc(&app, token, &names) {
+            let status = call.await.expect_err(rpc);
+            assert_eq!(status.code(), Code::Unauthenticated, "{rpc} with {token:?}: {status:?}");
+        }
+    }
+    let mut accounts = app.accounts();
+    assert_eq!(
+        accounts.get_current_user(v1::GetCurrentUserRequest {}).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        accounts.list_api_tokens(v1::ListApiTokensRequest::default()).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    assert_eq!(accounts.sign_out(v1::SignOutRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    // Health stays open.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone());
+    let status =
+        health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap().into_inner();
+    assert_eq!(status.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    app.stop().await;
+}

@@ -1,0 +1,268 @@
+//! Starting the server against a fresh database, and calling it.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use sea_orm::{ConnectionTrait, Database};
+use tasktracker_proto::v1::{
+    self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
+    task_service_client::TaskServiceClient,
+};
+use tasktracker_server::{
+    config::{LogFormat, Settings},
+    startup::Application,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Status, transport::Channel};
+use tonic_types::StatusExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Runs `async fn $name(backend: Backend)` once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            }
+        )*
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    postgres_name: Option<String>,
+    pub directory: PathBuf,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let directory = std::env::temp_dir().join(format!("tasktracker-test-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&directory).expect("temp dir");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}?mode=rwc", directory.join("test.sqlite3").display()),
+                postgres_name: None,
+                directory,
+            },
+            Backend::Postgres => {
+                let name = format!("tasktracker_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(postgres_admin_url()).await.expect("PostgreSQL at TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+                admin.close().await.ok();
+                let base = postgres_admin_url();
+                let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server).to_owned();
+                Self { url: format!("{server}/{name}"), postgres_name: Some(name), directory }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+        if let Some(name) = self.postgres_name.take() {
+            // Drop runs outside async context: use a short-lived runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Settings for a test server on `database`.
+pub fn test_settings(database: &TestDatabase) -> Settings {
+    Settings {
+        database_url: Some(database.url.clone().into()),
+        data_dir: database.directory.clone(),
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+        web_dir: None,
+        cors_origins: vec![],
+        token_secret: Some("a test secret that is at least 32 bytes long".to_owned().into()),
+        auto_migrate: true,
+        db_max_connections: 5,
+        max_concurrent_calls: 256,
+        request_timeout: Duration::from_secs(30),
+        watch_heartbeat: Duration::from_secs(1),
+        shutdown_timeout: Duration::from_secs(10),
+        event_retention: Duration::from_secs(7 * 86_400),
+        log_format: LogFormat::Pretty,
+    }
+}
+
+/// A running server and its database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub server: JoinHandle<anyhow::Result<()>>,
+    pub channel: Channel,
+    // Dropped last: the server must stop before its database goes.
+    pub database: TestDatabase,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = TestDatabase::create(backend).await;
+    spawn_app_with(backend, database, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    _backend: Backend,
+    database: TestDatabase,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(&database);
+    configure(&mut settings);
+    let application = Application::build(settings).await.expect("server builds");
+    let address = application.local_addr();
+    let shutdown = application.shutdown_token();
+    let server = tokio::spawn(application.run_until_stopped());
+    let channel = connect(address).await;
+    TestApp { address, shutdown, server, channel, database }
+}
+
+pub async fn connect(address: SocketAddr) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{address}")).unwrap().connect().await.expect("connects")
+}
+
+impl TestApp {
+    pub fn accounts(&self) -> AccountServiceClient<Channel> {
+        AccountServiceClient::new(self.channel.clone())
+    }
+
+    pub fn projects(&self) -> ProjectServiceClient<Channel> {
+        ProjectServiceClient::new(self.channel.clone())
+    }
+
+    pub fn tasks(&self) -> TaskServiceClient<Channel> {
+        TaskServiceClient::new(self.channel.clone())
+    }
+
+    /// Signs up a new user called `who`.
+    pub async fn sign_up(&self, who: &str) -> TestUser {
+        let email = format!("{who}-{}@example.com", uuid::Uuid::now_v7().simple());
+        let response = self
+            .accounts()
+            .sign_up(v1::SignUpRequest { email: email.clone(), password: PASSWORD.into(), display_name: who.into() })
+            .await
+            .expect("sign up")
+            .into_inner();
+        let session = response.session.expect("session");
+        TestUser { name: response.user.expect("user").name, email, token: session.access_token }
+    }
+
+    /// Creates a project owned by `owner`.
+    pub async fn create_project(&self, owner: &TestUser, title: &str) -> v1::Project {
+        self.projects()
+            .create_project(owner.call(v1::CreateProjectRequest {
+                project: Some(v1::Project { title: title.into(), ..Default::default() }),
+                request_id: String::new(),
+            }))
+            .await
+            .expect("create project")
+            .into_inner()
+    }
+
+    /// Creates a task in `project`.
+    pub async fn create_task(&self, user: &TestUser, project: &str, task: v1::Task) -> v1::Task {
+        self.tasks()
+            .create_task(user.call(v1::CreateTaskRequest {
+                parent: project.into(),
+                task: Some(task),
+                request_id: String::new(),
+            }))
+            .await
+            .expect("create task")
+            .into_inner()
+    }
+
+    /// Adds `user` to `project` with `role`.
+    pub async fn add_member(&self, owner: &TestUser, project: &str, user: &TestUser, role: v1::Role) {
+        self.projects()
+            .add_member(owner.call(v1::AddMemberRequest {
+                parent: project.into(),
+                member: Some(v1::Member { user: user.name.clone(), role: role as i32, ..Default::default() }),
+            }))
+            .await
+            .expect("add member");
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.server.await.expect("server task").expect("server stops cleanly");
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-up user and their credentials.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// `users/{user}`.
+    pub name: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestUser {
+    /// A request carrying this user's access token.
+    pub fn call<T>(&self, message: T) -> Request<T> {
+        with_token(&self.token, message)
+    }
+}
+
+pub fn with_token<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// A minimal task.
+pub fn task(title: &str) -> v1::Task {
+    v1::Task { title: title.into(), ..Default::default() }
+}
+
+/// Asserts an INVALID_ARGUMENT whose BadRequest names `field`.
+pub fn assert_invalid_field(status: &Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let bad_request = status.get_details_bad_request().unwrap_or_else(|| panic!("no BadRequest details in {status:?}"));
+    let fields: Vec<&str> = bad_request.field_violations.iter().map(|violation| violation.field.as_str()).collect();
+    assert!(fields.contains(&field), "expected a violation of `{field}`, got {fields:?} ({})", status.message());
+}
+
+/// Waits until `check` holds, polling; panics after `timeout`.
+pub async fn eventually<F: AsyncFnMut() -> bool>(timeout: Duration, mut check: F) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

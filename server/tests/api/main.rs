@@ -1,0 +1,13 @@
+//! Integration tests: the real server on a random port, a fresh database per
+//! test (PostgreSQL and SQLite), generated tonic clients over real sockets.
+//! One test binary, so it links once.
+
+mod helpers;
+
+mod accounts;
+mod authorization;
+mod projects;
+mod tasks;
+mod transport;
+mod validation;
+mod watch;

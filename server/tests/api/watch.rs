@@ -1,0 +1,201 @@
+//! WatchTasks: live delivery, heartbeats, resuming from a cursor, and
+//! delivery across server processes sharing one PostgreSQL database.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use tasktracker_proto::v1::{self, task_service_client::TaskServiceClient, watch_tasks_response::Kind};
+use tonic::Streaming;
+
+use crate::{
+    helpers::{Backend, TestApp, TestUser, connect, spawn_app, task},
+    on_both_backends,
+};
+
+on_both_backends!(watchers_see_changes_live_and_resume_from_a_cursor);
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The next message of a stream, within `WAIT`.
+async fn next(stream: &mut Streaming<v1::WatchTasksResponse>) -> Kind {
+    tokio::time::timeout(WAIT, stream.message())
+        .await
+        .expect("a message within the wait")
+        .expect("stream healthy")
+        .expect("stream open")
+        .kind
+        .expect("kind set")
+}
+
+/// The next event, skipping heartbeats.
+async fn next_event(stream: &mut Streaming<v1::WatchTasksResponse>) -> v1::TaskEvent {
+    loop {
+        if let Kind::Event(event) = next(stream).await {
+            return event;
+        }
+    }
+}
+
+async fn watch(
+    client: &mut TaskServiceClient<tonic::transport::Channel>,
+    user: &TestUser,
+    project: &str,
+    cursor: &str,
+) -> Streaming<v1::WatchTasksResponse> {
+    client
+        .watch_tasks(user.call(v1::WatchTasksRequest { parent: project.into(), cursor: cursor.into() }))
+        .await
+        .expect("watch starts")
+        .into_inner()
+}
+
+async fn rename(app: &TestApp, user: &TestUser, name: &str, title: &str) {
+    app.tasks()
+        .update_task(user.call(v1::UpdateTaskRequest {
+            task: Some(v1::Task { name: name.into(), title: title.into(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+        }))
+        .await
+        .expect("rename");
+}
+
+async fn watchers_see_changes_live_and_resume_from_a_cursor(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Live").await;
+    let mut stream = watch(&mut app.tasks(), &ada, &project.name, "").await;
+    let Kind::Heartbeat(first) = next(&mut stream).await else { panic!("a stream starts with a heartbeat") };
+    assert_eq!(first.cursor, "0");
+
+    let created = app.create_task(&ada, &project.name, task("live")).await;
+    let event = next_event(&mut stream).await;
+    assert_eq!(event.r#type, v1::TaskEventType::Created as i32);
+    assert_eq!(event.task.as_ref().unwrap(), &created);
+    assert_eq!(event.actor, ada.name);
+
+    // An idle stream keeps sending heartbeats (every second in tests).
+    let Kind::Heartbeat(idle) = next(&mut stream).await else { panic!("idle streams send heartbeats") };
+    assert_eq!(idle.cursor, event.cursor);
+    drop(stream);
+
+    // Changes made while disconnected arrive, in order, after resuming.
+    rename(&app, &ada, &created.name, "renamed once").await;
+    rename(&app, &ada, &created.name, "renamed twice").await;
+    app.tasks()
+        .delete_task(ada.call(v1::DeleteTaskRequest { name: created.name.clone(), etag: String::new() }))
+        .await
+        .unwrap();
+    let mut resumed = watch(&mut app.tasks(), &ada, &project.name, &event.cursor).await;
+    let titles = [next_event(&mut resumed).await, next_event(&mut resumed).await, next_event(&mut resumed).await];
+    assert_eq!(
+        titles.iter().map(|event| (event.r#type, event.task.as_ref().unwrap().title.as_str())).collect::<Vec<_>>(),
+        [
+            (v1::TaskEventType::Updated as i32, "renamed once"),
+            (v1::TaskEventType::Updated as i32, "renamed twice"),
+            (v1::TaskEventType::Deleted as i32, "renamed twice"),
+        ]
+    );
+    let cursors: Vec<i64> = titles.iter().map(|event| event.cursor.parse().unwrap()).collect();
+    assert!(cursors.windows(2).all(|pair| pair[1] == pair[0] + 1));
+
+    let ahead = app
+        .tasks()
+        .watch_tasks(ada.call(v1::WatchTasksRequest { parent: project.name.clone(), cursor: "999".into() }))
+        .await
+        .unwrap_err();
+    crate::helpers::assert_invalid_field(&ahead, "cursor");
+    app.stop().await;
+}
+
+/// A `tasktracker-server` process of its own.
+struct ServerProcess {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tasktracker-server"))
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("TASKTRACKER_LISTEN_ADDR", "127.0.0.1:0")
+            .env("TASKTRACKER_TOKEN_SECRET", "a test secret that is at least 32 bytes long")
+            .env("TASKTRACKER_WATCH_HEARTBEAT", "1s")
+            .env("TASKTRACKER_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                    && let Some(address) = json.get("address").and_then(|a| a.as_str())
+                {
+                    let _ = sender.send(address.parse::<SocketAddr>().expect("address"));
+                }
+            }
+        });
+        let address = receiver.recv_timeout(Duration::from_secs(30)).expect("the server reports its address");
+        Self { child, address }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not stop within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_made_through_one_process_reach_watchers_of_another() {
+    let app = spawn_app(Backend::Postgres).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Replicas").await;
+    let other = ServerProcess::start(&app.database.url);
+    let mut other_client = TaskServiceClient::new(connect(other.address).await);
+    let mut stream = watch(&mut other_client, &ada, &project.name, "").await;
+    assert!(matches!(next(&mut stream).await, Kind::Heartbeat(_)));
+
+    let started = std::time::Instant::now();
+    let created = app.create_task(&ada, &project.name, task("across processes")).await;
+    let event = next_event(&mut stream).await;
+    let latency = started.elapsed();
+    assert_eq!(event.task.unwrap().name, created.name);
+    assert!(latency < Duration::from_secs(1), "delivered through LISTEN/NOTIFY, not a heartbeat poll: {latency:?}");
+
+    // SIGTERM ends the stream cleanly and the process exits 0.
+    let status = other.terminate();
+    assert!(status.success(), "{status:?}");
+    let end = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    assert!(matches!(end, Ok(None)), "a clean end of stream, got {end:?}");
+    app.stop().await;
+}

@@ -32,11 +32,7 @@ fn optional_time(name: impl IntoIden) -> ColumnDef {
 }
 
 fn foreign_key(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 fn index(name: &str, table: impl IntoIden, columns: &[&'static str]) -> IndexCreateStatement {

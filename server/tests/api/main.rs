@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod authorization;
+mod health;
 mod projects;
 mod tasks;
 mod transport;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test. Installs and starts what it needs first (rustfmt, clippy,
-# buf, grpcurl, PostgreSQL), so it works on a fresh machine.
+# buf, grpcurl, PostgreSQL, Prometheus tools), so it works on a fresh machine.
 #
 #   bash scripts/test.sh
 #
@@ -25,9 +25,18 @@ log "proto lint (buf)"
 (cd proto && buf lint)
 
 log "unit and integration tests (PostgreSQL and SQLite)"
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude tasktracker-bench
 
 log "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh
+
+log "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
+bash observability/test.sh
+
+log "observability: a real Prometheus scraping the real server"
+bash observability/live-server-check.sh
+
+log "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh)"
+bash scripts/lint.sh
 
 log "all tests passed"

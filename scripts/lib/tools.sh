@@ -14,8 +14,17 @@ ensure_rust() {
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 }
 
-# PostgreSQL on 127.0.0.1:5432 (trust auth): started if it is down.
+# PostgreSQL on 127.0.0.1:5432 (trust auth): started if it is down. When
+# TEST_DATABASE_URL names another server (a CI service), wait for that one.
 ensure_postgres() {
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    for _ in $(seq 1 60); do
+      pg_isready -q -d "$TEST_DATABASE_URL" && return
+      sleep 1
+    done
+    echo "PostgreSQL at TEST_DATABASE_URL is not ready" >&2
+    exit 1
+  fi
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
   log "starting PostgreSQL"
   if [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then

@@ -103,7 +103,26 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_EVENT_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
 
+    /// OTLP/gRPC endpoint to export traces to (e.g. `http://localhost:4317`);
+    /// unset, no traces are recorded.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// Share of traces sampled when the caller sends no sampling decision.
+    #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0)]
+    pub trace_sample_ratio: f64,
+
     /// Log format.
     #[arg(long, env = "TASKTRACKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Where and how much to trace.
+    pub fn trace_export(&self) -> crate::telemetry::TraceExport {
+        crate::telemetry::TraceExport {
+            endpoint: self.otlp_endpoint.clone().filter(|endpoint| !endpoint.is_empty()),
+            sample_ratio: self.trace_sample_ratio.clamp(0.0, 1.0),
+        }
+    }
 }

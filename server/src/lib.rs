@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod live;
+pub mod metrics;
+pub mod observe;
 pub mod overload;
 pub mod services;
 pub mod startup;

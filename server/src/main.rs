@@ -7,7 +7,7 @@ use tasktracker_server::{
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    let _telemetry = telemetry::init(cli.settings.log_format, &cli.settings.trace_export())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => startup::Application::build(cli.settings).await?.run_until_stopped().await,
         Command::Migrate => startup::migrate(&cli.settings).await,

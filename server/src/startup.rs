@@ -31,6 +31,7 @@ use crate::{
     config::Settings,
     domain::time,
     live::ChangeFeed,
+    metrics::Metrics,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, shed_load},
     services::{Shared, SharedState, accounts::Accounts, projects::Projects, tasks::Tasks},
     storage::{self, tasks::DELETED_RETENTION},
@@ -47,6 +48,7 @@ const SERVICES: &[&str] =
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: TcpListener,
     routes: Routes,
     settings: Settings,
     shared: SharedState,
@@ -152,6 +154,7 @@ impl Application {
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),
             feed,
+            metrics: Metrics::new(settings.db_max_connections),
             heartbeat_interval: settings.watch_heartbeat,
             shutdown,
         });
@@ -188,6 +191,7 @@ impl Application {
             .layer(from_fn_with_state(Authenticator::new(db.clone(), signer), crate::auth::layer::authenticate))
             .layer(from_fn_with_state(DefaultDeadline(settings.request_timeout), enforce_deadline))
             .layer(from_fn_with_state(CallLimit::new(settings.max_concurrent_calls), shed_load))
+            .layer(from_fn_with_state(shared.metrics.clone(), crate::observe::observe))
             .layer(tonic_web::GrpcWebLayer::new());
         if let Some(cors) = cors(&settings.cors_origins)? {
             router = router.layer(cors);
@@ -214,12 +218,20 @@ impl Application {
         let listener = TcpListener::bind(settings.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
-        Ok(Self { listener, routes: Routes::from(router), settings, shared, health })
+        let metrics_listener = TcpListener::bind(settings.metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} for metrics", settings.metrics_addr))?;
+        Ok(Self { listener, metrics_listener, routes: Routes::from(router), settings, shared, health })
     }
 
     /// The bound address (tests bind port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The bound admin address serving `/metrics`.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener.local_addr().expect("a bound listener has an address")
     }
 
     /// Cancelling this token shuts the server down gracefully, as SIGTERM does.
@@ -229,10 +241,20 @@ impl Application {
 
     /// Serves until SIGTERM, SIGINT or the shutdown token, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { listener, routes, settings, shared, health } = self;
+        let Self { listener, metrics_listener, routes, settings, shared, health } = self;
         let address = listener.local_addr()?;
         let stop = CancellationToken::new();
-        spawn_health_probe(shared.db.clone(), health.clone(), stop.clone());
+        spawn_health_probe(shared.clone(), health.clone(), stop.clone());
+        let admin = crate::metrics::router(shared.metrics.clone(), shared.db.clone());
+        let metrics_address = metrics_listener.local_addr()?;
+        let admin_stop = stop.clone();
+        tokio::spawn(async move {
+            let served =
+                axum::serve(metrics_listener, admin).with_graceful_shutdown(admin_stop.cancelled_owned()).await;
+            if let Err(error) = served {
+                tracing::error!(%error, "metrics endpoint failed");
+            }
+        });
         spawn_pruner(shared.db.clone(), settings.event_retention, stop.clone());
         let server = Server::builder()
             .accept_http1(true)
@@ -246,7 +268,7 @@ impl Application {
                 stop.clone().cancelled_owned(),
             );
         let server = tokio::spawn(server);
-        tracing::info!(%address, "serving gRPC and gRPC-web");
+        tracing::info!(%address, %metrics_address, "serving gRPC and gRPC-web");
 
         tokio::select! {
             () = shared.shutdown.cancelled() => {}
@@ -283,12 +305,18 @@ async fn termination() {
     }
 }
 
-/// Reports SERVING only while the database answers.
-fn spawn_health_probe(db: DatabaseConnection, health: HealthReporter, stop: CancellationToken) {
+/// Reports SERVING only while the database answers; samples how long a
+/// pooled connection takes to get.
+fn spawn_health_probe(shared: SharedState, health: HealthReporter, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut last = None;
         loop {
-            let up = matches!(tokio::time::timeout(HEALTH_PROBE_INTERVAL, db.ping()).await, Ok(Ok(())));
+            let started = std::time::Instant::now();
+            let up = matches!(tokio::time::timeout(HEALTH_PROBE_INTERVAL, shared.db.ping()).await, Ok(Ok(())));
+            if up {
+                shared.metrics.pool_acquire_duration.observe(started.elapsed().as_secs_f64());
+            }
+            shared.metrics.database_up.set(i64::from(up));
             if stop.is_cancelled() {
                 return;
             }

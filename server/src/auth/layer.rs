@@ -36,6 +36,7 @@ impl Authenticator {
         Self { db, signer }
     }
 
+    #[tracing::instrument(name = "db.authenticate", skip_all, fields(otel.kind = "client"))]
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Caller> {
         const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked token");
         let now = time::now();
@@ -102,6 +103,7 @@ pub async fn authenticate(
     };
     match result {
         Ok(caller) => {
+            tracing::Span::current().record("caller", tracing::field::display(caller.user));
             request.extensions_mut().insert(caller);
             next.run(request).await
         }

@@ -180,6 +180,7 @@ impl Authorizer {
     /// A caller who is not a member gets PERMISSION_DENIED whether or not
     /// the project exists (AIP-131). Writes to an archived project fail with
     /// FAILED_PRECONDITION, after the permission check.
+    #[tracing::instrument(name = "db.authorize", skip_all, fields(otel.kind = "client"))]
     pub async fn require(&self, caller: &Caller, project: ProjectId, permission: Permission) -> ServiceResult<Grant> {
         if !caller.credential_allows(Some(project), permission) {
             return Err(ServiceError::PermissionDenied);

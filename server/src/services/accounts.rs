@@ -16,6 +16,7 @@ use crate::{
         time::{self, from_timestamp, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
+    metrics::SignInResult,
     storage::entities::{api_tokens, sessions, users},
 };
 
@@ -137,6 +138,7 @@ impl AccountService for Accounts {
         }
         if !self.shared.sign_in_limiter.attempt(email.as_str(), peer) {
             tracing::warn!(?peer, "sign-in throttled");
+            self.shared.metrics.sign_in(SignInResult::RateLimited);
             return Err(
                 ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again").into()
             );
@@ -154,10 +156,12 @@ impl AccountService for Accounts {
             .map_err(ServiceError::Internal)?;
         let Some(user) = user.filter(|_| verified) else {
             tracing::info!(?peer, "sign-in failed");
+            self.shared.metrics.sign_in(SignInResult::Failure);
             return Err(ServiceError::Unauthenticated("wrong email or password").into());
         };
         let session = self.open_session(UserId::from_stored(&user.id)).await?;
         tracing::info!(user = %user.id, "signed in");
+        self.shared.metrics.sign_in(SignInResult::Success);
         Ok(Response::new(v1::SignInResponse { user: Some(user_to_proto(user)), session: Some(session) }))
     }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::{Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner},
     live::ChangeFeed,
+    metrics::Metrics,
 };
 
 /// What every service shares.
@@ -23,6 +24,7 @@ pub struct Shared {
     pub signer: TokenSigner,
     pub sign_in_limiter: SignInLimiter,
     pub feed: ChangeFeed,
+    pub metrics: Arc<Metrics>,
     /// Idle time after which a watch stream sends a heartbeat.
     pub heartbeat_interval: Duration,
     /// Cancelled when the server starts shutting down; streams end on it.

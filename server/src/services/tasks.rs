@@ -248,6 +248,13 @@ impl Tasks {
         store::record_change(&txn, seq, &after, kind, caller.user, &changes).await?;
         txn.commit().await?;
         self.shared.feed.notify(name.project);
+        let done = TaskStatus::Done.stored();
+        if after.task.status == done && before.task.status != done {
+            self.shared.metrics.tasks_completed.inc();
+        }
+        if after.task.delete_time.is_some() && before.task.delete_time.is_none() {
+            self.shared.metrics.tasks_deleted.inc();
+        }
         Ok(after)
     }
 }
@@ -391,6 +398,10 @@ impl TaskService for Tasks {
             Err(error) => return Err(error.into()),
         }
         self.shared.feed.notify(project);
+        self.shared.metrics.tasks_created.inc();
+        if status == TaskStatus::Done {
+            self.shared.metrics.tasks_completed.inc();
+        }
         Ok(Response::new(record.to_proto()))
     }
 
@@ -621,6 +632,15 @@ impl TaskService for Tasks {
         let shared = self.shared.clone();
         let mut wakeups = shared.feed.subscribe();
         tokio::spawn(async move {
+            /// Counts the stream as open until the task ends, however it ends.
+            struct Open(std::sync::Arc<crate::metrics::Metrics>);
+            impl Drop for Open {
+                fn drop(&mut self) {
+                    self.0.watch_streams_active.dec();
+                }
+            }
+            shared.metrics.watch_streams_active.inc();
+            let _open = Open(shared.metrics.clone());
             let mut cursor = start;
             let heartbeat = |cursor: i64| v1::WatchTasksResponse {
                 kind: Some(v1::watch_tasks_response::Kind::Heartbeat(v1::Heartbeat {
@@ -647,10 +667,12 @@ impl TaskService for Tasks {
                                 if sender.send(Ok(message)).await.is_err() {
                                     return;
                                 }
+                                shared.metrics.watch_events_delivered.inc();
                             }
                             ticker.reset();
                         }
                         Err(error) => {
+                            shared.metrics.watch_delivery_failures.inc();
                             let _ = sender.send(Err(error.into())).await;
                             return;
                         }

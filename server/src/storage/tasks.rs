@@ -67,6 +67,7 @@ impl TaskRecord {
 }
 
 /// Loads assignees and labels for `rows`, two queries for the whole batch.
+#[tracing::instrument(name = "db.tasks.with_relations", skip_all, fields(otel.kind = "client"))]
 pub async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) -> ServiceResult<Vec<TaskRecord>> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let assignees = task_assignees::Entity::find()
@@ -90,6 +91,7 @@ pub async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) 
 }
 
 /// The task named `name`, if it exists in that project.
+#[tracing::instrument(name = "db.tasks.find", skip_all, fields(otel.kind = "client"))]
 pub async fn find(db: &impl ConnectionTrait, name: TaskName) -> ServiceResult<Option<TaskRecord>> {
     let Some(task) = tasks::Entity::find_by_id(name.task.to_string())
         .filter(tasks::Column::ProjectId.eq(name.project.to_string()))
@@ -102,6 +104,7 @@ pub async fn find(db: &impl ConnectionTrait, name: TaskName) -> ServiceResult<Op
 }
 
 /// Replaces a task's assignees and labels.
+#[tracing::instrument(name = "db.tasks.replace_relations", skip_all, fields(otel.kind = "client"))]
 pub async fn replace_relations(
     db: &impl ConnectionTrait,
     task: &str,
@@ -262,6 +265,7 @@ pub struct TaskQuery<'a> {
 }
 
 /// Lists tasks; returns the page and the next page's token.
+#[tracing::instrument(name = "db.tasks.list", skip_all, fields(otel.kind = "client"))]
 pub async fn list(db: &impl ConnectionTrait, query: TaskQuery<'_>) -> ServiceResult<(Vec<TaskRecord>, String)> {
     let (key, key_of) = sort_key(query.order);
     let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
@@ -310,6 +314,7 @@ pub struct FieldChange {
 ///
 /// The row lock serialises a project's writers, so sequence numbers commit
 /// in order: a watcher that has seen event n has seen every event before it.
+#[tracing::instrument(name = "db.tasks.next_event_seq", skip_all, fields(otel.kind = "client"))]
 pub async fn next_event_seq(txn: &impl ConnectionTrait, project: ProjectId) -> ServiceResult<i64> {
     let backend = txn.get_database_backend();
     let sql = match backend {
@@ -325,6 +330,7 @@ pub async fn next_event_seq(txn: &impl ConnectionTrait, project: ProjectId) -> S
 
 /// Records a change: an entry in the task's history and an event in the
 /// project's feed (with a wake-up for other replicas on PostgreSQL).
+#[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
 pub async fn record_change(
     txn: &impl ConnectionTrait,
     seq: i64,
@@ -367,6 +373,7 @@ pub async fn record_change(
 }
 
 /// Events of `project` after `seq`, oldest first.
+#[tracing::instrument(name = "db.tasks.events_after", skip_all, fields(otel.kind = "client"))]
 pub async fn events_after(
     db: &impl ConnectionTrait,
     project: ProjectId,
@@ -427,6 +434,7 @@ pub fn activity_to_proto(name: TaskName, row: task_activities::Model) -> v1::Tas
 }
 
 /// Builds a select of ids in one status column, for position arithmetic.
+#[tracing::instrument(name = "db.tasks.column_positions", skip_all, fields(otel.kind = "client"))]
 pub async fn column_positions(
     db: &impl ConnectionTrait,
     project: ProjectId,

@@ -114,6 +114,8 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         watch_heartbeat: Duration::from_secs(1),
         shutdown_timeout: Duration::from_secs(10),
         event_retention: Duration::from_secs(7 * 86_400),
+        otlp_endpoint: None,
+        trace_sample_ratio: 1.0,
         log_format: LogFormat::Pretty,
     }
 }
@@ -121,6 +123,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
 /// A running server and its database.
 pub struct TestApp {
     pub address: SocketAddr,
+    pub metrics_address: SocketAddr,
     pub shutdown: CancellationToken,
     pub server: JoinHandle<anyhow::Result<()>>,
     pub channel: Channel,
@@ -142,10 +145,11 @@ pub async fn spawn_app_with(
     configure(&mut settings);
     let application = Application::build(settings).await.expect("server builds");
     let address = application.local_addr();
+    let metrics_address = application.metrics_addr();
     let shutdown = application.shutdown_token();
     let server = tokio::spawn(application.run_until_stopped());
     let channel = connect(address).await;
-    TestApp { address, shutdown, server, channel, database }
+    TestApp { address, metrics_address, shutdown, server, channel, database }
 }
 
 pub async fn connect(address: SocketAddr) -> Channel {
@@ -201,6 +205,18 @@ impl TestApp {
             .await
             .expect("create task")
             .into_inner()
+    }
+
+    /// Tries to create a task in `project`.
+    pub async fn create_task_result(&self, user: &TestUser, project: &str, task: v1::Task) -> Result<v1::Task, Status> {
+        self.tasks()
+            .create_task(user.call(v1::CreateTaskRequest {
+                parent: project.into(),
+                task: Some(task),
+                request_id: String::new(),
+            }))
+            .await
+            .map(tonic::Response::into_inner)
     }
 
     /// Adds `user` to `project` with `role`.

@@ -6,7 +6,9 @@ mod helpers;
 
 mod accounts;
 mod authorization;
+mod backup;
 mod health;
+mod metrics;
 mod projects;
 mod tasks;
 mod transport;

@@ -1,0 +1,264 @@
+//! Prometheus metrics (prometheus-client), served on the admin address.
+//!
+//! Per-RPC counters, latency histograms and in-flight gauges are filled by
+//! the [`crate::observe`] middleware; services count business events; pool
+//! and process figures are read when Prometheus scrapes.
+
+use std::sync::{Arc, atomic::AtomicU64};
+
+use axum::{Router, extract::State, http::header::CONTENT_TYPE, response::IntoResponse, routing::get};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram, info::Info},
+    registry::Registry,
+};
+use sea_orm::{DatabaseConnection, DbBackend};
+
+/// Latency buckets from a millisecond to ten seconds.
+const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    pub grpc_service: String,
+    pub grpc_method: String,
+    pub grpc_code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabels {
+    pub grpc_service: String,
+    pub grpc_method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInLabels {
+    result: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// Outcome of a sign-in attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum SignInResult {
+    Success,
+    Failure,
+    RateLimited,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RpcLabels, Counter>,
+    pub request_duration: Family<RpcLabels, Histogram, fn() -> Histogram>,
+    pub requests_in_flight: Family<MethodLabels, Gauge>,
+    pool_connections: Family<PoolLabels, Gauge>,
+    pool_max_connections: Gauge,
+    pub pool_acquire_duration: Histogram,
+    pub database_up: Gauge,
+    pub watch_streams_active: Gauge,
+    pub watch_events_delivered: Counter,
+    pub watch_delivery_failures: Counter,
+    pub tasks_created: Counter,
+    pub tasks_completed: Counter,
+    pub tasks_deleted: Counter,
+    sign_ins: Family<SignInLabels, Counter>,
+    process_cpu_seconds: Counter<f64, AtomicU64>,
+    process_resident_memory: Gauge,
+    process_open_fds: Gauge,
+    process_start_time: FloatGauge,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+impl Metrics {
+    pub fn new(max_connections: u32) -> Arc<Self> {
+        let mut registry = Registry::default();
+        let metrics = Self {
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            requests_in_flight: Family::default(),
+            pool_connections: Family::default(),
+            pool_max_connections: Gauge::default(),
+            pool_acquire_duration: latency_histogram(),
+            database_up: Gauge::default(),
+            watch_streams_active: Gauge::default(),
+            watch_events_delivered: Counter::default(),
+            watch_delivery_failures: Counter::default(),
+            tasks_created: Counter::default(),
+            tasks_completed: Counter::default(),
+            tasks_deleted: Counter::default(),
+            sign_ins: Family::default(),
+            process_cpu_seconds: Counter::default(),
+            process_resident_memory: Gauge::default(),
+            process_open_fds: Gauge::default(),
+            process_start_time: FloatGauge::default(),
+            registry: Registry::default(),
+        };
+        metrics.pool_max_connections.set(i64::from(max_connections));
+        registry.register(
+            "grpc_server_requests",
+            "RPCs completed, by method and status code",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "grpc_server_request_duration_seconds",
+            "Time from request to final status, by method and status code",
+            metrics.request_duration.clone(),
+        );
+        registry.register("grpc_server_requests_in_flight", "RPCs in progress", metrics.requests_in_flight.clone());
+        registry.register(
+            "tasktracker_db_pool_connections",
+            "Pooled database connections by state",
+            metrics.pool_connections.clone(),
+        );
+        registry.register(
+            "tasktracker_db_pool_max_connections",
+            "Pool size limit",
+            metrics.pool_max_connections.clone(),
+        );
+        registry.register(
+            "tasktracker_db_pool_acquire_duration_seconds",
+            "Time to get a pooled connection (sampled by the health probe)",
+            metrics.pool_acquire_duration.clone(),
+        );
+        registry.register(
+            "tasktracker_database_up",
+            "1 while the database answers the health probe",
+            metrics.database_up.clone(),
+        );
+        registry.register(
+            "tasktracker_watch_streams_active",
+            "Open WatchTasks streams",
+            metrics.watch_streams_active.clone(),
+        );
+        registry.register(
+            "tasktracker_watch_events_delivered",
+            "Task events sent to watchers",
+            metrics.watch_events_delivered.clone(),
+        );
+        registry.register(
+            "tasktracker_watch_delivery_failures",
+            "Watch streams ended by a failure to read the feed",
+            metrics.watch_delivery_failures.clone(),
+        );
+        registry.register("tasktracker_tasks_created", "Tasks created", metrics.tasks_created.clone());
+        registry.register("tasktracker_tasks_completed", "Tasks moved to DONE", metrics.tasks_completed.clone());
+        registry.register("tasktracker_tasks_deleted", "Tasks deleted", metrics.tasks_deleted.clone());
+        registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
+        registry.register("process_cpu_seconds", "CPU time used by the process", metrics.process_cpu_seconds.clone());
+        registry.register("process_resident_memory_bytes", "Resident memory", metrics.process_resident_memory.clone());
+        registry.register("process_open_fds", "Open file descriptors", metrics.process_open_fds.clone());
+        registry.register(
+            "process_start_time_seconds",
+            "Start time, seconds since the epoch",
+            metrics.process_start_time.clone(),
+        );
+        registry.register(
+            "tasktracker_build",
+            "Version and git revision of the running build",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION")), ("revision", env!("TASKTRACKER_REVISION"))]),
+        );
+        metrics.process_start_time.set(crate::domain::time::now() as f64 / 1e6);
+        Arc::new(Self { registry, ..metrics })
+    }
+
+    pub fn sign_in(&self, result: SignInResult) {
+        let result = match result {
+            SignInResult::Success => "success",
+            SignInResult::Failure => "failure",
+            SignInResult::RateLimited => "rate_limited",
+        };
+        self.sign_ins.get_or_create(&SignInLabels { result }).inc();
+    }
+
+    /// Reads the figures that are only known on demand.
+    fn refresh(&self, db: &DatabaseConnection) {
+        let (size, idle) = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = idle as i64;
+        self.pool_connections.get_or_create(&PoolLabels { state: "idle" }).set(idle);
+        self.pool_connections.get_or_create(&PoolLabels { state: "in_use" }).set(i64::from(size) - idle);
+        if let Some(process) = ProcessStats::read() {
+            let recorded = self.process_cpu_seconds.get();
+            if process.cpu_seconds > recorded {
+                self.process_cpu_seconds.inc_by(process.cpu_seconds - recorded);
+            }
+            self.process_resident_memory.set(process.resident_bytes);
+            self.process_open_fds.set(process.open_fds);
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self, db: &DatabaseConnection) -> String {
+        self.refresh(db);
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// What /proc says about this process.
+struct ProcessStats {
+    cpu_seconds: f64,
+    resident_bytes: i64,
+    open_fds: i64,
+}
+
+impl ProcessStats {
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks_per_second = 100.0; // USER_HZ, fixed on Linux
+        let cpu_seconds =
+            (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / ticks_per_second;
+        let page_size = 4096;
+        let resident_bytes = fields.get(21)?.parse::<i64>().ok()? * page_size;
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as i64;
+        Some(Self { cpu_seconds, resident_bytes, open_fds })
+    }
+}
+
+#[derive(Clone)]
+struct MetricsState {
+    metrics: Arc<Metrics>,
+    db: DatabaseConnection,
+}
+
+async fn render(State(state): State<MetricsState>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render(&state.db))
+}
+
+/// The admin router: `/metrics`.
+pub fn router(metrics: Arc<Metrics>, db: DatabaseConnection) -> Router {
+    Router::new().route("/metrics", get(render)).with_state(MetricsState { metrics, db })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_stats_are_read_from_proc() {
+        let stats = ProcessStats::read().expect("Linux /proc");
+        assert!(stats.resident_bytes > 0);
+        assert!(stats.open_fds > 0);
+        assert!(stats.cpu_seconds >= 0.0);
+    }
+}

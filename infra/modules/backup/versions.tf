@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.11, < 2.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.0, < 7.0"
+      # aws.replica: the region that receives cross-region copies. Pass the
+      # default provider when copies are off (staging).
+      configuration_aliases = [aws.replica]
+    }
+  }
+}

@@ -1,0 +1,12 @@
+terraform {
+  required_version = ">= 1.11, < 2.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.0, < 7.0"
+      # CloudFront's certificate, WAF and their logs live in us-east-1.
+      configuration_aliases = [aws.us_east_1]
+    }
+  }
+}

@@ -72,6 +72,7 @@ bad=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter
   "$address" tasktracker.v1.TaskService/ListTasks 2>&1 || true)
 expect InvalidArgument "$bad"
 expect "column 10" "$bad"
+expect '"field":"filter"' "$bad"
 
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break

@@ -154,6 +154,20 @@ impl http_body::Body for ObservedBody {
     }
 }
 
+/// tonic reports a request that does not decode (bad UTF-8 in a string, a
+/// truncated frame) as INTERNAL; it is the client's error, and must not count
+/// against the availability objective: answer INVALID_ARGUMENT instead.
+fn reclassify_decode_errors(response: &mut Response) {
+    let headers = response.headers_mut();
+    let internal = headers.get("grpc-status").is_some_and(|status| status == "13");
+    let decode_error = headers.get("grpc-message").is_some_and(|message| {
+        message.as_bytes().starts_with(b"failed%20to%20decode") || message.as_bytes().starts_with(b"failed to decode")
+    });
+    if internal && decode_error {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+}
+
 /// Middleware: span, log line and metrics for every gRPC call.
 pub async fn observe(State(metrics): State<Arc<Metrics>>, request: axum::extract::Request, next: Next) -> Response {
     let Some((service, method)) = request.uri().path().strip_prefix('/').and_then(|path| path.split_once('/')) else {
@@ -187,7 +201,8 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: axum::extract
     }
     metrics.requests_in_flight.get_or_create(&method).inc();
     let mut record = CallRecord { metrics, method, span: span.clone(), started: Instant::now(), done: false };
-    let response = next.run(request).instrument(span).await;
+    let mut response = next.run(request).instrument(span).await;
+    reclassify_decode_errors(&mut response);
     if let Some(status) = response.headers().get("grpc-status") {
         // Trailers-only response: the status is already known.
         record.finish(code_name(status.as_bytes()));

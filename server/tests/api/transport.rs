@@ -130,6 +130,27 @@ async fn deadlines_are_enforced(backend: Backend) {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_requests_are_invalid_argument_not_internal() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // SignUpRequest { email: <bytes that are not UTF-8> }, framed by hand.
+    let message = [0x0a_u8, 0x02, 0xff, 0xfe];
+    let mut frame = BytesMut::new();
+    frame.put_u8(0);
+    frame.put_u32(message.len() as u32);
+    frame.put_slice(&message);
+    let request = http::Request::post(format!("http://{}/tasktracker.v1.AccountService/SignUp", app.address))
+        .header("content-type", "application/grpc-web+proto")
+        .body(Full::new(frame.freeze()))
+        .unwrap();
+    let (status, headers, _) = http1(app.address, request).await;
+    assert_eq!(status, http::StatusCode::OK);
+    assert_eq!(headers.get("grpc-status").map(|value| value.to_str().unwrap()), Some("3"), "{headers:?}");
+    // The server is still up.
+    app.sign_up("ada").await;
+    app.stop().await;
+}
+
 async fn overload_is_shed_not_queued(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let app = spawn_app_with(backend, database, |settings| settings.max_concurrent_calls = 2).await;

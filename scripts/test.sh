@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 log "lint (clippy, warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "dependencies: advisories, licences, bans, sources (cargo-deny)"
+bash scripts/deny.sh
+
 log "proto lint (buf)"
 (cd proto && buf lint)
 

@@ -19,6 +19,17 @@ pub fn page_size(field: &str, requested: i32, default: u64, max: u64) -> Service
     }
 }
 
+/// Trims the extra row fetched to detect a next page; returns the next
+/// page's token, empty on the last page.
+pub fn next_page<T>(rows: &mut Vec<T>, limit: u64, cursor: impl Fn(&T) -> Cursor) -> String {
+    if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| cursor(last).encode()).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 /// A sort key value of the last row on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

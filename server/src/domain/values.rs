@@ -266,6 +266,15 @@ impl Violations {
         self.0.push(FieldViolation::new(field, description));
     }
 
+    /// Records the violations of an INVALID_ARGUMENT (anything else becomes
+    /// one violation of `request`), so one response names every bad field.
+    pub fn absorb(&mut self, error: ServiceError) {
+        match error {
+            ServiceError::InvalidArgument(found) => self.0.extend(found),
+            other => self.add("request", other.to_string()),
+        }
+    }
+
     /// Fails with every recorded violation, if any.
     pub fn finish(self) -> ServiceResult<()> {
         if self.0.is_empty() { Ok(()) } else { Err(ServiceError::InvalidArgument(self.0)) }

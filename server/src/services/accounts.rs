@@ -12,7 +12,7 @@ use crate::{
     domain::{
         ApiTokenId, DisplayName, Email, NewPassword, ProjectId, UserId, Violations,
         names::{ApiTokenName, SessionId},
-        page::{Cursor, page_size},
+        page::{Cursor, next_page, page_size},
         time::{self, from_timestamp, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
@@ -368,15 +368,5 @@ impl AccountService for Accounts {
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::PermissionDenied)?;
         Ok(Response::new(api_token_to_proto(token)))
-    }
-}
-
-/// Trims the extra row fetched to detect a next page and returns its token.
-pub(crate) fn next_page<T>(rows: &mut Vec<T>, limit: u64, cursor: impl Fn(&T) -> Cursor) -> String {
-    if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| cursor(last).encode()).unwrap_or_default()
-    } else {
-        String::new()
     }
 }

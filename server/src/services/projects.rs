@@ -8,12 +8,12 @@ use sea_orm::{
 use tasktracker_proto::v1::{self, project_service_server::ProjectService};
 use tonic::{Request, Response, Status};
 
-use super::{SharedState, accounts::next_page, required};
+use super::{SharedState, required};
 use crate::{
     auth::{Caller, Grant, Permission, Role},
     domain::{
         Email, MemberName, ProjectDescription, ProjectId, ProjectTitle, UserId, Violations,
-        page::{Cursor, page_size},
+        page::{Cursor, next_page, page_size},
         time::{self, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},

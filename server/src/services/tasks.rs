@@ -13,14 +13,14 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{SharedState, accounts::next_page, projects::check_etag, required};
+use super::{SharedState, projects::check_etag, required};
 use crate::{
     auth::{Caller, Permission},
     domain::{
         CommentBody, Priority, ProjectId, TaskDescription, TaskId, TaskName, TaskStatus, TaskTitle, UserId, Violations,
         filter,
         names::CommentId,
-        page::{Cursor, TaskOrder, page_size},
+        page::{Cursor, TaskOrder, next_page, page_size},
         parse_labels,
         time::{self, from_timestamp, to_timestamp},
     },
@@ -317,8 +317,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::CreateTaskRequest { parent, task, request_id } = request.into_inner();
         let mut violations = Violations::default();
-        let project =
-            ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
+        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations.absorb(error)).ok();
         let task = required("task", &task)?;
         let fields = parse_fields(task, UPDATABLE, &mut violations);
         if request_id.len() > 64 {
@@ -420,17 +419,13 @@ impl TaskService for Tasks {
         let v1::ListTasksRequest { parent, page_size: requested, page_token, filter, order_by, show_deleted } =
             request.into_inner();
         let mut violations = Violations::default();
-        let project =
-            ProjectId::parse_name("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
-        let limit =
-            page_size("page_size", requested, 50, 500).map_err(|error| violations_from(&mut violations, error)).ok();
+        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations.absorb(error)).ok();
+        let limit = page_size("page_size", requested, 50, 500).map_err(|error| violations.absorb(error)).ok();
         let parsed_filter = filter::parse(&filter).map_err(|error| violations.add("filter", error.to_string())).ok();
-        let order =
-            TaskOrder::parse("order_by", &order_by).map_err(|error| violations_from(&mut violations, error)).ok();
+        let order = TaskOrder::parse("order_by", &order_by).map_err(|error| violations.absorb(error)).ok();
         let fingerprint = format!("tasks\0{parent}\0{filter}\0{order_by}\0{show_deleted}");
-        let after = Cursor::decode("page_token", &page_token, &fingerprint)
-            .map_err(|error| violations_from(&mut violations, error))
-            .ok();
+        let after =
+            Cursor::decode("page_token", &page_token, &fingerprint).map_err(|error| violations.absorb(error)).ok();
         violations.finish()?;
         let (Some(project), Some(limit), Some(parsed_filter), Some(order), Some(after)) =
             (project, limit, parsed_filter, order, after)
@@ -463,8 +458,7 @@ impl TaskService for Tasks {
         let v1::UpdateTaskRequest { task, update_mask } = request.into_inner();
         let task = required("task", &task)?;
         let mut violations = Violations::default();
-        let name =
-            TaskName::parse("task.name", &task.name).map_err(|error| violations_from(&mut violations, error)).ok();
+        let name = TaskName::parse("task.name", &task.name).map_err(|error| violations.absorb(error)).ok();
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
         let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
             UPDATABLE.to_vec()
@@ -554,15 +548,12 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::MoveTaskRequest { name, status, after_task, etag } = request.into_inner();
         let mut violations = Violations::default();
-        let name = TaskName::parse("name", &name).map_err(|error| violations_from(&mut violations, error)).ok();
+        let name = TaskName::parse("name", &name).map_err(|error| violations.absorb(error)).ok();
         let status = violations.check(TaskStatus::from_proto("status", status));
         let after = if after_task.is_empty() {
             Some(None)
         } else {
-            TaskName::parse("after_task", &after_task)
-                .map_err(|error| violations_from(&mut violations, error))
-                .ok()
-                .map(Some)
+            TaskName::parse("after_task", &after_task).map_err(|error| violations.absorb(error)).ok().map(Some)
         };
         violations.finish()?;
         let (Some(name), Some(status), Some(after)) = (name, status, after) else {
@@ -707,7 +698,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::CreateCommentRequest { parent, comment } = request.into_inner();
         let mut violations = Violations::default();
-        let name = TaskName::parse("parent", &parent).map_err(|error| violations_from(&mut violations, error)).ok();
+        let name = TaskName::parse("parent", &parent).map_err(|error| violations.absorb(error)).ok();
         let comment = required("comment", &comment)?;
         let body = violations.check(CommentBody::parse("comment.body", &comment.body));
         violations.finish()?;
@@ -791,18 +782,5 @@ fn comment_to_proto(task: TaskName, comment: comments::Model) -> v1::Comment {
         body: comment.body,
         author: UserId::from_stored(&comment.author_id).name(),
         create_time: Some(to_timestamp(comment.create_time)),
-    }
-}
-
-/// Moves an INVALID_ARGUMENT's violations into `violations`, so one
-/// response names every bad field.
-fn violations_from(violations: &mut Violations, error: ServiceError) {
-    match error {
-        ServiceError::InvalidArgument(found) => {
-            for violation in found {
-                violations.add(violation.field, violation.description);
-            }
-        }
-        other => violations.add("request", other.to_string()),
     }
 }

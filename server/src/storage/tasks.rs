@@ -296,7 +296,7 @@ pub async fn list(db: &impl ConnectionTrait, query: TaskQuery<'_>) -> ServiceRes
         .limit(query.limit + 1)
         .all(db)
         .await?;
-    let next_page_token = crate::services::accounts::next_page(&mut rows, query.limit, |last| {
+    let next_page_token = crate::domain::page::next_page(&mut rows, query.limit, |last| {
         Cursor::new(Some(key_of(last)), last.id.clone(), query.fingerprint)
     });
     Ok((with_relations(db, rows).await?, next_page_token))
@@ -414,7 +414,7 @@ pub async fn prune(
     Ok((events.rows_affected, tasks.rows_affected))
 }
 
-/// Activity rows of a task, oldest first.
+/// Converts a history row to the API message.
 pub fn activity_to_proto(name: TaskName, row: task_activities::Model) -> v1::TaskActivity {
     let changes: Vec<FieldChange> = serde_json::from_str(&row.changes).unwrap_or_default();
     v1::TaskActivity {
@@ -433,7 +433,8 @@ pub fn activity_to_proto(name: TaskName, row: task_activities::Model) -> v1::Tas
     }
 }
 
-/// Builds a select of ids in one status column, for position arithmetic.
+/// Ids and positions of a status column's live tasks, in board order,
+/// for position arithmetic.
 #[tracing::instrument(name = "db.tasks.column_positions", skip_all, fields(otel.kind = "client"))]
 pub async fn column_positions(
     db: &impl ConnectionTrait,

@@ -160,6 +160,11 @@ impl Application {
         });
 
         let (health, health_service) = tonic_health::server::health_reporter();
+        // The database just answered (migrations, pool): serving from the
+        // first call; the probe takes over from here.
+        for service in SERVICES {
+            health.set_service_status(*service, ServingStatus::Serving).await;
+        }
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(tasktracker_proto::v1::FILE_DESCRIPTOR_SET)

@@ -33,6 +33,9 @@ cargo test --workspace --locked --exclude tasktracker-bench
 log "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh
 
+log "web app: unit tests, wasm build and size budget, browser tests in headless Chromium, axe-core"
+bash scripts/web-test.sh
+
 log "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
 bash observability/test.sh
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the web app (web/) into dist/ with Trunk, offline: content-hashed
+# assets, wasm-opt -Oz, and dist/config.json (same-origin API by default).
+# Installs what is missing first, checking each tool (TOOLCHAIN.md):
+#   - the wasm32-unknown-unknown Rust target
+#   - trunk 0.21.14 (0.22 needs a newer rustc)
+#   - wasm-bindgen-cli equal to the wasm-bindgen version in Cargo.lock
+#   - wasm-opt from npm binaryen@132 in .tools/ (Debian's 108 breaks -Oz output)
+#
+#   bash scripts/web-build.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/tools.sh
+
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+
+# The wasm-bindgen version the app links against; the CLI must match it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
+}
+
+ensure_web_tools() {
+  ensure_rust
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    log "installing trunk $TRUNK_VERSION (about 8 minutes)"
+    cargo install --locked trunk --version "$TRUNK_VERSION" </dev/null
+  fi
+  local bindgen
+  bindgen="$(wasm_bindgen_version)"
+  [ -n "$bindgen" ] || { echo "wasm-bindgen is not in Cargo.lock" >&2; exit 1; }
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
+    log "installing wasm-bindgen-cli $bindgen (about 4 minutes)"
+    # Without --locked: its lockfile pins a webpki-roots release the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "=$bindgen" </dev/null
+  fi
+  if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $TOOLS_DIR"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" </dev/null
+  fi
+  hash -r
+}
+
+ensure_web_tools
+log "fetching crates (Trunk builds offline)"
+cargo fetch --locked
+log "trunk build --release -> dist/"
+trunk build --release
+log "dist/"
+ls -l dist

@@ -1,0 +1,361 @@
+// End-to-end tests of the web app in headless Chromium against the real
+// server on a fresh PostgreSQL database. Screenshots and axe results go to
+// target/e2e-artifacts/. Run through scripts/web-test.sh.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { artifacts, launchBrowser, require, startServer } from './harness.mjs';
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const consoleErrors = [];
+const axeReport = {};
+const results = [];
+
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true });
+    console.log(`  ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`  FAIL ${name}: ${error.stack || error}`);
+    throw error;
+  }
+}
+
+async function newSession(browser, label, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`[${label}] ${message.text()}`);
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`[${label}] ${error.message}`));
+  return { context, page };
+}
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the current screen: no serious or critical violations. */
+async function axe(page, screen) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { resultTypes: ['violations'] }),
+  );
+  const violations = result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+  }));
+  axeReport[screen] = violations;
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `axe found serious/critical violations on ${screen}: ${JSON.stringify(bad, null, 2)}`);
+}
+
+async function signUp(page, baseUrl, name, email) {
+  await page.goto(`${baseUrl}/signup`);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+}
+
+async function createTask(page, title, priority) {
+  await page.locator('#new-task-title').fill(title);
+  if (priority) await page.locator('#new-task-priority').selectOption({ label: priority });
+  await page.getByRole('button', { name: 'Add task' }).click();
+  await page.locator('.toast', { hasText: `Created “${title}”` }).first().waitFor();
+}
+
+const column = (page, index) => page.locator(`ul[data-column="${index}"]`);
+const card = (page, title) => page.locator('.task-card', { hasText: title });
+
+async function rowTitles(page) {
+  await page.waitForFunction(() => document.querySelector('.table-wrap')?.getAttribute('aria-busy') === 'false');
+  return page.locator('table.tasks tbody tr td:first-child').allInnerTexts();
+}
+
+async function expectRows(page, expected) {
+  const deadline = Date.now() + 10_000;
+  let titles = [];
+  while (Date.now() < deadline) {
+    titles = (await rowTitles(page)).sort();
+    if (JSON.stringify(titles) === JSON.stringify([...expected].sort())) return;
+    await page.waitForTimeout(100);
+  }
+  assert.deepEqual(titles, [...expected].sort());
+}
+
+const server = await startServer();
+const browser = await launchBrowser();
+const { baseUrl } = server;
+console.log(`web e2e: server ${baseUrl}, database ${server.database}`);
+let failed = false;
+try {
+  const ada = await newSession(browser, 'ada');
+  const bob = await newSession(browser, 'bob');
+  let projectUrl;
+
+  await step('sign-up shows the server\'s field error next to the field, then succeeds', async () => {
+    const { page } = ada;
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await axe(page, 'sign-in');
+    await screenshot(page, '01-sign-in');
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Your name').fill('Ada');
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel(/^Password/).fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('#password-error').waitFor();
+    assert.match(await page.locator('#password-error').innerText(), /10/);
+    await page.getByLabel(/^Password/).fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+  });
+
+  await step('create a project', async () => {
+    const { page } = ada;
+    await page.getByLabel('Title').fill('Launch');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: 'Launch', level: 1 }).waitFor();
+    projectUrl = page.url().replace(/\?.*$/, '');
+    await axe(page, 'projects-empty-list');
+  });
+
+  await step('create tasks (n focuses the new-task field)', async () => {
+    const { page } = ada;
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('n');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-task-title');
+    await createTask(page, 'Write the README', 'High');
+    await createTask(page, 'Fix login bug', 'Urgent');
+    await createTask(page, 'Plan release', 'Low');
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+  });
+
+  await step('edit a task: labels, due date and markdown (rendered safely)', async () => {
+    const { page } = ada;
+    await page.getByRole('link', { name: 'Fix login bug' }).click();
+    await page.getByLabel('Title').waitFor();
+    await page.getByLabel(/^Labels/).fill('bug, auth');
+    await page.getByLabel('Due').fill('2026-12-01');
+    await page.getByLabel(/^Description/).fill('Steps:\n\n1. **Open** the page\n\n<img src=x onerror="window.pwned=1"> [x](javascript:alert(1))');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    const preview = page.locator('.markdown').first();
+    assert.equal(await preview.locator('strong').innerText(), 'Open');
+    assert.equal(await preview.locator('img').count(), 0);
+    assert.equal(await preview.locator('a[href^="javascript"]').count(), 0);
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+    await page.getByLabel(/^Add a comment/).fill('Reproduced on **staging**.');
+    await page.getByRole('button', { name: 'Comment' }).click();
+    await page.locator('ol.comments strong', { hasText: 'staging' }).waitFor();
+    await page.locator('ol.history li', { hasText: 'changed' }).first().waitFor();
+    await axe(page, 'task-detail');
+    await screenshot(page, '04-task-detail');
+  });
+
+  await step('filter and search the list', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'search');
+    await page.keyboard.type('readme');
+    await expectRows(page, ['Write the README']);
+    await page.locator('#search').fill('');
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+    await page.getByLabel('Priority at least').selectOption({ label: 'High' });
+    await expectRows(page, ['Write the README', 'Fix login bug']);
+    await page.getByLabel('Label').fill('bug');
+    await page.getByLabel('Label').press('Tab');
+    await expectRows(page, ['Fix login bug']);
+    await page.getByLabel('Label').fill('');
+    await page.getByLabel('Label').press('Tab');
+    await page.getByLabel('Priority at least').selectOption({ label: 'Any' });
+    await page.getByLabel('Due before').fill('2026-12-31');
+    await page.getByLabel('Due before').press('Tab');
+    await expectRows(page, ['Fix login bug']);
+    await page.getByLabel('Due before').fill('');
+    await page.getByLabel('Due before').press('Tab');
+    await page.getByLabel('Sort').selectOption({ label: 'Title A–Z' });
+    await page.waitForTimeout(300);
+    assert.deepEqual(await rowTitles(page), ['Fix login bug', 'Plan release', 'Write the README']);
+    await axe(page, 'task-list');
+    await screenshot(page, '03-task-list');
+  });
+
+  await step('board: drag and drop moves a task to another column', async () => {
+    const { page } = ada;
+    await page.getByRole('link', { name: 'Board' }).click();
+    await card(page, 'Write the README').waitFor();
+    const moved = page.waitForResponse((r) => r.url().endsWith('/MoveTask'));
+    await card(page, 'Write the README').dragTo(column(page, 1));
+    await column(page, 1).locator('.task-card', { hasText: 'Write the README' }).waitFor();
+    await moved;
+    await page.reload();
+    await column(page, 1).locator('.task-card', { hasText: 'Write the README' }).waitFor({ timeout: 10_000 });
+  });
+
+  await step('board: Alt+arrow keys move a task across columns and within one', async () => {
+    const { page } = ada;
+    await card(page, 'Plan release').focus();
+    let moved = page.waitForResponse((r) => r.url().endsWith('/MoveTask'));
+    await page.keyboard.press('Alt+ArrowRight');
+    await column(page, 1).locator('.task-card', { hasText: 'Plan release' }).waitFor();
+    await moved;
+    await page.waitForTimeout(200);
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent?.includes('Plan release')), true);
+    moved = page.waitForResponse((r) => r.url().endsWith('/MoveTask'));
+    await page.keyboard.press('Alt+ArrowUp');
+    await page.waitForFunction(() => {
+      const cards = [...document.querySelectorAll('ul[data-column="1"] .task-card a')].map((a) => a.textContent);
+      return cards[0] === 'Plan release' && cards[1] === 'Write the README';
+    });
+    await moved;
+    await page.reload();
+    await page.waitForFunction(() => {
+      const cards = [...document.querySelectorAll('ul[data-column="1"] .task-card a')].map((a) => a.textContent);
+      return cards.join('|') === 'Plan release|Write the README';
+    }, null, { timeout: 10_000 });
+    await axe(page, 'board');
+    await screenshot(page, '05-board');
+  });
+
+  await step('members: the owner adds a second person', async () => {
+    await signUp(bob.page, baseUrl, 'Bob', 'bob@example.com');
+    const { page } = ada;
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByLabel(/^Email of an existing account/).fill('bob@example.com');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.locator('table.members td', { hasText: 'bob@example.com' }).waitFor();
+    await axe(page, 'members');
+    await screenshot(page, '06-members');
+  });
+
+  await step('live: a task created in another browser appears on the board within a second or two', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').waitFor();
+    await page.waitForTimeout(1000); // let the watch stream connect
+    await bob.page.goto(projectUrl);
+    await bob.page.locator('#new-task-title').waitFor();
+    const started = Date.now();
+    await createTask(bob.page, 'Made by Bob');
+    await card(page, 'Made by Bob').waitFor({ timeout: 5_000 });
+    console.log(`       live update seen after ${Date.now() - started} ms`);
+  });
+
+  await step('offline: a banner on network loss; a change made meanwhile arrives after reconnecting', async () => {
+    const { page, context } = ada;
+    await context.setOffline(true);
+    await page.locator('.banner.offline').waitFor({ timeout: 20_000 });
+    await screenshot(page, '13-offline');
+    await createTask(bob.page, 'Made while Ada was offline');
+    await context.setOffline(false);
+    await card(page, 'Made while Ada was offline').waitFor({ timeout: 20_000 });
+    await page.locator('.banner.offline').waitFor({ state: 'detached', timeout: 5_000 });
+  });
+
+  await step('etag conflict: a stale edit is refused and the latest version can be reloaded', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Fix login bug' }).click();
+    await page.getByLabel('Title').waitFor();
+    const taskUrl = page.url();
+    await bob.page.goto(taskUrl);
+    await bob.page.getByLabel('Title').fill('Fix login bug on Safari');
+    await bob.page.getByRole('button', { name: 'Save changes' }).click();
+    await bob.page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await page.getByLabel('Priority').selectOption({ label: 'Low' });
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.banner.conflict').waitFor();
+    await screenshot(page, '07-conflict');
+    await page.getByRole('button', { name: 'Reload the latest version' }).click();
+    await page.getByRole('heading', { name: 'Fix login bug on Safari' }).waitFor();
+    assert.equal(await page.getByLabel('Title').inputValue(), 'Fix login bug on Safari');
+    assert.equal(await page.locator('.banner.conflict').count(), 0);
+  });
+
+  await step('delete with undo', async () => {
+    const { page } = ada;
+    await page.getByRole('button', { name: 'Delete task' }).click();
+    const toast = page.locator('.toast', { hasText: 'Deleted “Fix login bug on Safari”' });
+    await toast.waitFor();
+    await expectRows(page, ['Write the README', 'Plan release', 'Made by Bob', 'Made while Ada was offline']);
+    await toast.getByRole('button', { name: 'Undo' }).click();
+    await page.locator('.toast', { hasText: 'Restored' }).waitFor();
+    await expectRows(page, ['Write the README', 'Plan release', 'Made by Bob', 'Made while Ada was offline', 'Fix login bug on Safari']);
+  });
+
+  await step('API tokens: create (secret shown once), list, revoke', async () => {
+    const { page } = ada;
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.getByLabel('Name').fill('ci');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = page.locator('#token-secret');
+    await secret.waitFor();
+    assert.match(await secret.inputValue(), /^ttk_/);
+    await page.locator('table.tokens td', { hasText: 'ci' }).first().waitFor();
+    await axe(page, 'api-tokens');
+    await screenshot(page, '08-api-tokens');
+    await page.getByRole('button', { name: 'Revoke ci' }).click();
+    await page.locator('table.tokens td', { hasText: 'revoked' }).waitFor();
+  });
+
+  await step('projects page, dark mode and the shortcut help', async () => {
+    const { page } = ada;
+    await page.getByRole('link', { name: 'Projects', exact: true }).click();
+    await page.getByRole('link', { name: 'Launch' }).waitFor();
+    await axe(page, 'projects');
+    await screenshot(page, '02-projects');
+    await page.getByRole('button', { name: /^Theme/ }).click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').waitFor();
+    await axe(page, 'board-dark');
+    await screenshot(page, '09-board-dark');
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('?');
+    await page.getByRole('heading', { name: 'Keyboard shortcuts' }).waitFor();
+    await screenshot(page, '10-shortcuts');
+    await page.keyboard.press('Escape');
+  });
+
+  await step('usable at 360 px: no horizontal scrolling', async () => {
+    const small = await newSession(browser, 'small', { width: 360, height: 740 });
+    const session = await ada.context.storageState();
+    await small.context.addInitScript((storage) => {
+      for (const [key, value] of storage) window.localStorage.setItem(key, value);
+    }, session.origins.find((o) => o.origin === baseUrl).localStorage.map((e) => [e.name, e.value]));
+    for (const [name, url] of [['11-list-360', projectUrl], ['12-board-360', `${projectUrl}?view=board`]]) {
+      await small.page.goto(url);
+      await small.page.locator('#new-task-title').waitFor();
+      await small.page.waitForTimeout(500);
+      const width = await small.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 360, `${name}: page is ${width}px wide`);
+      await screenshot(small.page, name);
+    }
+    await small.context.close();
+  });
+
+  await step('no console errors', async () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+} catch {
+  failed = true;
+} finally {
+  writeFileSync(join(artifacts, 'axe.json'), JSON.stringify(axeReport, null, 2));
+  await browser.close();
+  await server.stop();
+}
+const passed = results.filter((r) => r.ok).length;
+console.log(`web e2e: ${passed} passed, ${results.length - passed} failed; artefacts in ${artifacts}`);
+if (consoleErrors.length) console.log(`console errors:\n  ${consoleErrors.join('\n  ')}`);
+process.exit(failed ? 1 : 0);

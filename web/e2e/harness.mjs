@@ -1,0 +1,85 @@
+// Shared by the browser tests and the benchmark: a fresh PostgreSQL database,
+// the real server serving dist/, and headless Debian Chromium via playwright-core.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = resolve(import.meta.dirname, '../..');
+const tools = process.env.TOOLS_DIR || join(root, '.tools');
+export const require = createRequire(join(tools, 'node_modules') + '/');
+export const { chromium } = require('playwright-core');
+export const artifacts = join(root, 'target', 'e2e-artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const adminUrl = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function psql(database, sql) {
+  const url = adminUrl.replace(/\/[^/]*$/, `/${database}`);
+  const result = spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-qtAX', url, '-c', sql], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** Creates a database, starts the server on it; `stop()` ends both. */
+export async function startServer() {
+  const database = `tasktracker_web_e2e_${process.pid}_${Date.now()}`;
+  psql('postgres', `CREATE DATABASE ${database}`);
+  const binary = process.env.TASKTRACKER_SERVER || join(root, 'target', 'debug', 'tasktracker-server');
+  const server = spawn(binary, [], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: adminUrl.replace(/\/[^/]*$/, `/${database}`),
+      TASKTRACKER_LISTEN_ADDR: '127.0.0.1:0',
+      TASKTRACKER_METRICS_ADDR: '127.0.0.1:0',
+      TASKTRACKER_TOKEN_SECRET: 'a browser test secret that is at least 32 bytes long',
+      TASKTRACKER_WEB_DIR: process.env.WEB_DIST || join(root, 'dist'),
+      TASKTRACKER_WATCH_HEARTBEAT: '2s',
+      TASKTRACKER_LOG_FORMAT: 'json',
+      RUST_LOG: 'warn,tasktracker_server=info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const address = await new Promise((resolveAddress, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not report its address in 60 s')), 60_000);
+    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+    createInterface({ input: server.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line);
+        const found = entry.address ?? entry.fields?.address;
+        if (found) {
+          clearTimeout(timer);
+          resolveAddress(found);
+        }
+      } catch {
+        /* not JSON */
+      }
+    });
+  });
+  const stop = async () => {
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((done) => server.once('exit', done));
+    }
+    psql('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  };
+  return { baseUrl: `http://${address}`, database, stop };
+}
+
+/** Headless Chromium; Playwright gives each context a fresh profile. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

@@ -1,0 +1,115 @@
+//! Pieces shared by the pages.
+
+use super::router::Redirect;
+use leptos::{html, prelude::*};
+
+use super::{HelpOpen, Online, ToastList, api::Api};
+use crate::model::markdown;
+
+/// Shown while the live connection is down.
+#[component]
+pub fn OfflineBanner() -> impl IntoView {
+    let online = expect_context::<Online>();
+    view! {
+        <Show when=move || !online.0.get()>
+            <div class="banner offline" role="status">
+                "You are offline. Live updates are paused; reconnecting…"
+            </div>
+        </Show>
+    }
+}
+
+/// The toast stack, with Undo for deleted tasks.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let toasts = expect_context::<ToastList>();
+    let api = expect_context::<Api>();
+    let undo = move |id: u64, task: String| {
+        toasts.0.update(|list| list.retain(|t| t.id != id));
+        leptos::task::spawn_local(async move {
+            match api.undelete_task(task).await {
+                Ok(task) => toasts.show(format!("Restored “{}”.", task.title), None),
+                Err(error) => toasts.show(format!("Could not restore the task. {error}"), None),
+            }
+        });
+    };
+    view! {
+        <div class="toasts" role="status" aria-live="polite">
+            <For each=move || toasts.0.get() key=|toast| toast.id let:toast>
+                <div class="toast">
+                    <span>{toast.message.clone()}</span>
+                    {toast.undo_task.clone().map(|task| {
+                        let id = toast.id;
+                        view! { <button type="button" on:click=move |_| undo(id, task.clone())>"Undo"</button> }
+                    })}
+                    <button
+                        type="button"
+                        class="ghost"
+                        aria-label="Dismiss"
+                        on:click=move |_| toasts.0.update(|list| list.retain(|t| t.id != toast.id))
+                    >
+                        "×"
+                    </button>
+                </div>
+            </For>
+        </div>
+    }
+}
+
+/// The `?` dialog listing keyboard shortcuts.
+#[component]
+pub fn ShortcutHelp() -> impl IntoView {
+    let help = expect_context::<HelpOpen>();
+    let dialog = NodeRef::<html::Dialog>::new();
+    Effect::new(move |_| {
+        let open = help.0.get();
+        if let Some(dialog) = dialog.get() {
+            if open && !dialog.open() {
+                let _ = dialog.show_modal();
+            } else if !open && dialog.open() {
+                dialog.close();
+            }
+        }
+    });
+    view! {
+        <dialog node_ref=dialog aria-labelledby="help-title" on:close=move |_| help.0.set(false)>
+            <h2 id="help-title">"Keyboard shortcuts"</h2>
+            <dl class="shortcuts">
+                <dt><kbd>"n"</kbd></dt><dd>"New task"</dd>
+                <dt><kbd>"/"</kbd></dt><dd>"Search tasks"</dd>
+                <dt><kbd>"j"</kbd>" / "<kbd>"k"</kbd></dt><dd>"Next / previous task"</dd>
+                <dt><kbd>"Alt"</kbd>" + "<kbd>"←"</kbd><kbd>"→"</kbd></dt><dd>"Move the focused card to the previous / next column"</dd>
+                <dt><kbd>"Alt"</kbd>" + "<kbd>"↑"</kbd><kbd>"↓"</kbd></dt><dd>"Move the focused card up / down"</dd>
+                <dt><kbd>"?"</kbd></dt><dd>"Show this help"</dd>
+            </dl>
+            <form method="dialog"><button type="submit" autofocus>"Close"</button></form>
+        </dialog>
+    }
+}
+
+/// Sends signed-out visitors to the sign-in page.
+#[component]
+pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
+    let api = expect_context::<Api>();
+    view! {
+        <Show when=move || api.signed_in() fallback=|| view! { <Redirect path="/signin"/> }>
+            {children()}
+        </Show>
+    }
+}
+
+/// Markdown rendered to sanitised HTML.
+#[component]
+pub fn Markdown(#[prop(into)] source: Signal<String>) -> impl IntoView {
+    view! { <div class="markdown" inner_html=move || markdown::to_safe_html(&source.get())></div> }
+}
+
+/// A server or client message about one form field, tied to its control.
+#[component]
+pub fn FieldError(id: &'static str, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p class="field-error" id=id role="alert">{move || message.get()}</p>
+        </Show>
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod auth;
+pub mod members;
+pub mod project;
+pub mod projects;
+pub mod task;
+pub mod tokens;

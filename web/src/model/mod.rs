@@ -1,0 +1,10 @@
+//! Pure logic of the web app: no browser, no I/O, tested on the host.
+
+pub mod board;
+pub mod config;
+pub mod dates;
+pub mod edit;
+pub mod filter;
+pub mod markdown;
+pub mod names;
+pub mod violations;

@@ -1,0 +1,82 @@
+//! Results: one record per scenario, printed as a table and written as JSON
+//! lines (one object per scenario) with `--json FILE`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// One scenario's result. Fields that do not apply (no raw baseline for
+/// `watch` and `overload`) are `null`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub concurrency: usize,
+    /// Successful API calls per second (for `watch`: event deliveries per
+    /// second during the fan-out).
+    pub api_rps: f64,
+    pub raw_rps: Option<f64>,
+    /// `api_rps / raw_rps`.
+    pub ratio: Option<f64>,
+    /// API latency percentiles (for `watch`: delivery latency; for
+    /// `overload`: latency of accepted calls).
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    /// Failed API calls (for `overload`: failures other than shedding).
+    pub errors: u64,
+    /// Server resident memory, peak during the API phase, MiB.
+    pub server_rss_mb: f64,
+    /// Scenario-specific figures (raw percentiles, error codes, shedding, memory per stream…).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+fn ms(value: f64) -> String {
+    if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") }
+}
+
+/// The human table.
+pub fn table(results: &[ScenarioResult]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<9} {:>5} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8}\n",
+        "scenario",
+        "conc",
+        "api_rps",
+        "raw_rps",
+        "ratio",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "raw_p95_ms",
+        "errors",
+        "rss_mb"
+    ));
+    for result in results {
+        let raw_p95 = result.details.get("raw_p95_ms").and_then(|v| v.as_f64());
+        out.push_str(&format!(
+            "{:<9} {:>5} {:>9.0} {:>9} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8.1}\n",
+            result.scenario,
+            result.concurrency,
+            result.api_rps,
+            result.raw_rps.map_or("-".into(), |rps| format!("{rps:.0}")),
+            result.ratio.map_or("-".into(), |ratio| format!("{ratio:.2}")),
+            ms(result.p50_ms),
+            ms(result.p95_ms),
+            ms(result.p99_ms),
+            raw_p95.map_or("-".into(), ms),
+            result.errors,
+            result.server_rss_mb,
+        ));
+    }
+    out
+}
+
+/// Writes one JSON object per line.
+pub fn write_json(path: &std::path::Path, results: &[ScenarioResult]) -> anyhow::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    for result in results {
+        serde_json::to_writer(&mut file, result)?;
+        file.write_all(b"\n")?;
+    }
+    Ok(())
+}

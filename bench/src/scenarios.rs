@@ -1,0 +1,311 @@
+//! The request scenarios, each in two forms: through the API (generated tonic
+//! client) and raw (the same SQL through sqlx). Workers of both forms draw
+//! the same sequence of operations from the same seeds.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, AtomicU64, Ordering},
+};
+
+use sqlx::PgPool;
+use tasktracker_proto::v1::{self, task_service_client::TaskServiceClient};
+use tonic::{metadata::MetadataValue, transport::Channel};
+
+use crate::{
+    client::authorized,
+    load::{Failure, Worker},
+    raw::{self, LIST_FILTERS, NewTask, RawContext},
+    rng::Rng,
+    seed::Fixture,
+};
+
+/// Page size of the `list` scenario.
+pub const PAGE_SIZE: i32 = 50;
+
+/// A benchmark scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// CreateTask with a request id.
+    Create,
+    /// GetTask of a random seeded task.
+    Get,
+    /// ListTasks, first page of 50, rotating through two filters.
+    List,
+    /// UpdateTask of the title with the current etag.
+    Update,
+    /// 70% reads (45% get, 25% list) / 30% writes (20% update, 10% create).
+    Mixed,
+    /// WatchTasks fan-out.
+    Watch,
+    /// Far past saturation: shedding, accepted-call latency, memory.
+    Overload,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Get => "get",
+            Self::List => "list",
+            Self::Update => "update",
+            Self::Mixed => "mixed",
+            Self::Watch => "watch",
+            Self::Overload => "overload",
+        }
+    }
+
+    /// Scenarios measured against the raw baseline.
+    pub fn has_baseline(self) -> bool {
+        !matches!(self, Self::Watch | Self::Overload)
+    }
+}
+
+/// One call of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Create,
+    Get,
+    List,
+    Update,
+}
+
+fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
+    match scenario {
+        Scenario::Create => Operation::Create,
+        Scenario::Get => Operation::Get,
+        Scenario::List => Operation::List,
+        Scenario::Update => Operation::Update,
+        // Overload drives reads only, so it does not grow the board.
+        Scenario::Overload => {
+            if rng.percent(70) {
+                Operation::Get
+            } else {
+                Operation::List
+            }
+        }
+        // Watch streams are driven by `watch::run`, not by workers.
+        Scenario::Watch => Operation::Get,
+        Scenario::Mixed => match rng.below(100) {
+            0..45 => Operation::Get,
+            45..70 => Operation::List,
+            70..90 => Operation::Update,
+            _ => Operation::Create,
+        },
+    }
+}
+
+/// State every worker of a run shares.
+pub struct RunState {
+    pub fixture: Fixture,
+    /// Current version (etag) of each seeded task. A worker only updates the
+    /// tasks it owns, so no two workers race on one etag.
+    versions: Vec<AtomicI64>,
+    /// Makes request ids unique within the run.
+    run: String,
+    counter: AtomicU64,
+}
+
+impl RunState {
+    pub fn new(fixture: Fixture) -> Arc<Self> {
+        let versions = fixture.tasks.iter().map(|_| AtomicI64::new(1)).collect();
+        Arc::new(Self { fixture, versions, run: uuid::Uuid::now_v7().simple().to_string(), counter: AtomicU64::new(0) })
+    }
+
+    fn new_task(&self) -> NewTask {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        NewTask {
+            title: format!("Benchmark task {n}"),
+            description: "Created by tasktracker-bench: a short description of what needs doing.".into(),
+            priority: v1::Priority::High as i16,
+            label: "bench".into(),
+            request_id: format!("{}-{n}", self.run),
+        }
+    }
+}
+
+/// Which seeded tasks a worker updates: every `workers`-th from its index.
+struct Owned {
+    next: usize,
+    step: usize,
+}
+
+impl Owned {
+    fn new(worker: usize, workers: usize, rng: &mut Rng, tasks: usize) -> Self {
+        // Start somewhere random among the worker's own tasks.
+        let rounds = (tasks / workers.max(1)).max(1);
+        Self { next: worker + workers * rng.below(rounds as u64) as usize, step: workers }
+    }
+
+    fn take(&mut self, tasks: usize) -> usize {
+        if self.next >= tasks {
+            self.next %= self.step;
+        }
+        let index = self.next;
+        self.next += self.step;
+        index
+    }
+}
+
+fn seed_for(scenario: Scenario, worker: usize) -> u64 {
+    (scenario as u64 + 1) * 1_000_003 + worker as u64
+}
+
+/// A simulated API client.
+pub struct ApiWorker {
+    client: TaskServiceClient<Channel>,
+    authorization: MetadataValue<tonic::metadata::Ascii>,
+    state: Arc<RunState>,
+    scenario: Scenario,
+    rng: Rng,
+    owned: Owned,
+    lists: usize,
+}
+
+impl ApiWorker {
+    pub fn new(channel: Channel, state: Arc<RunState>, scenario: Scenario, worker: usize, workers: usize) -> Self {
+        let mut rng = Rng::new(seed_for(scenario, worker));
+        let owned = Owned::new(worker, workers, &mut rng, state.fixture.tasks.len());
+        Self {
+            client: TaskServiceClient::new(channel),
+            authorization: crate::client::bearer(&state.fixture.owner.access_token),
+            state,
+            scenario,
+            rng,
+            owned,
+            lists: worker,
+        }
+    }
+}
+
+impl Worker for ApiWorker {
+    async fn call(&mut self) -> Result<(), Failure> {
+        let fixture = &self.state.fixture;
+        match pick(self.scenario, &mut self.rng) {
+            Operation::Get => {
+                let index = self.rng.below(fixture.tasks.len() as u64) as usize;
+                self.client
+                    .get_task(authorized(&self.authorization, v1::GetTaskRequest { name: fixture.task_name(index) }))
+                    .await?;
+            }
+            Operation::List => {
+                let (filter, _) = LIST_FILTERS[self.lists % LIST_FILTERS.len()];
+                self.lists += 1;
+                let response = self
+                    .client
+                    .list_tasks(authorized(
+                        &self.authorization,
+                        v1::ListTasksRequest {
+                            parent: fixture.project.clone(),
+                            page_size: PAGE_SIZE,
+                            filter: filter.into(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await?;
+                if response.get_ref().tasks.is_empty() {
+                    return Err(Failure::other("empty page"));
+                }
+            }
+            Operation::Create => {
+                let new = self.state.new_task();
+                self.client
+                    .create_task(authorized(
+                        &self.authorization,
+                        v1::CreateTaskRequest {
+                            parent: fixture.project.clone(),
+                            task: Some(v1::Task {
+                                title: new.title,
+                                description: new.description,
+                                priority: i32::from(new.priority),
+                                labels: vec![new.label],
+                                ..Default::default()
+                            }),
+                            request_id: new.request_id,
+                        },
+                    ))
+                    .await?;
+            }
+            Operation::Update => {
+                let index = self.owned.take(fixture.tasks.len());
+                let version = &self.state.versions[index];
+                let etag = version.load(Ordering::Relaxed);
+                let response = self
+                    .client
+                    .update_task(authorized(
+                        &self.authorization,
+                        v1::UpdateTaskRequest {
+                            task: Some(v1::Task {
+                                name: fixture.task_name(index),
+                                title: format!("Renamed to version {}", etag + 1),
+                                etag: etag.to_string(),
+                                ..Default::default()
+                            }),
+                            update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+                        },
+                    ))
+                    .await?;
+                let new = response.get_ref().etag.parse().map_err(|_| Failure::other("bad etag"))?;
+                version.store(new, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The raw-SQL twin of [`ApiWorker`].
+pub struct RawWorker {
+    pool: PgPool,
+    context: Arc<RawContext>,
+    state: Arc<RunState>,
+    scenario: Scenario,
+    rng: Rng,
+    owned: Owned,
+    lists: usize,
+}
+
+impl RawWorker {
+    pub fn new(
+        pool: PgPool,
+        context: Arc<RawContext>,
+        state: Arc<RunState>,
+        scenario: Scenario,
+        worker: usize,
+        workers: usize,
+    ) -> Self {
+        let mut rng = Rng::new(seed_for(scenario, worker));
+        let owned = Owned::new(worker, workers, &mut rng, state.fixture.tasks.len());
+        Self { pool, context, state, scenario, rng, owned, lists: worker }
+    }
+}
+
+impl Worker for RawWorker {
+    async fn call(&mut self) -> Result<(), Failure> {
+        let fixture = &self.state.fixture;
+        match pick(self.scenario, &mut self.rng) {
+            Operation::Get => {
+                let index = self.rng.below(fixture.tasks.len() as u64) as usize;
+                raw::get(&self.pool, &self.context, &fixture.tasks[index]).await?;
+            }
+            Operation::List => {
+                let (_, filter) = LIST_FILTERS[self.lists % LIST_FILTERS.len()];
+                self.lists += 1;
+                if raw::list(&self.pool, &self.context, filter, i64::from(PAGE_SIZE)).await? == 0 {
+                    return Err(Failure::other("empty page"));
+                }
+            }
+            Operation::Create => {
+                raw::create(&self.pool, &self.context, &self.state.new_task()).await?;
+            }
+            Operation::Update => {
+                let index = self.owned.take(fixture.tasks.len());
+                let version = &self.state.versions[index];
+                let etag = version.load(Ordering::Relaxed);
+                let title = format!("Renamed to version {}", etag + 1);
+                let new = raw::update_title(&self.pool, &self.context, &fixture.tasks[index], etag, &title).await?;
+                version.store(new, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+}

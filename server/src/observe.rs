@@ -154,15 +154,25 @@ impl http_body::Body for ObservedBody {
     }
 }
 
-/// tonic reports a request that does not decode (bad UTF-8 in a string, a
-/// truncated frame) as INTERNAL; it is the client's error, and must not count
-/// against the availability objective: answer INVALID_ARGUMENT instead.
+/// How tonic words the request errors it reports as INTERNAL: a message that
+/// does not decode (bad UTF-8 in a string, a bad wire type) and a request
+/// stream that ends inside a frame; percent-encoded as sent, and plain.
+const CLIENT_DECODE_ERRORS: &[&[u8]] = &[
+    b"failed%20to%20decode",
+    b"failed to decode",
+    b"Unexpected%20EOF%20decoding%20stream",
+    b"Unexpected EOF decoding stream",
+];
+
+/// tonic reports a request that does not decode as INTERNAL; it is the
+/// client's error, and must not count against the availability objective:
+/// answer INVALID_ARGUMENT instead.
 fn reclassify_decode_errors(response: &mut Response) {
     let headers = response.headers_mut();
     let internal = headers.get("grpc-status").is_some_and(|status| status == "13");
-    let decode_error = headers.get("grpc-message").is_some_and(|message| {
-        message.as_bytes().starts_with(b"failed%20to%20decode") || message.as_bytes().starts_with(b"failed to decode")
-    });
+    let decode_error = headers
+        .get("grpc-message")
+        .is_some_and(|message| CLIENT_DECODE_ERRORS.iter().any(|prefix| message.as_bytes().starts_with(prefix)));
     if internal && decode_error {
         headers.insert("grpc-status", http::HeaderValue::from_static("3"));
     }

@@ -26,6 +26,12 @@ use super::{
 pub const MAX_LENGTH: usize = 2_000;
 /// Deepest accepted nesting of parentheses and NOTs.
 const MAX_DEPTH: usize = 32;
+/// Most `label` and `assignee` restrictions in one filter. Each becomes a
+/// subquery; PostgreSQL plans ANDed ones as semi-joins and searches their
+/// join orders, so planning time grows steeply with their number (about
+/// 90 ms for 16, seconds for 100): without a cap, one short filter could
+/// pin a database core.
+pub const MAX_RELATION_TERMS: usize = 16;
 
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +113,15 @@ pub fn parse(input: &str) -> Result<Option<Filter>, FilterError> {
             message: format!("filter longer than {MAX_LENGTH} characters"),
         });
     }
-    let mut parser = Parser { chars, position: 0, depth: 0 };
+    // NUL and other control characters are never meaningful in a filter, and
+    // PostgreSQL refuses NUL in text.
+    if let Some(column) = chars.iter().position(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(FilterError {
+            column: column + 1,
+            message: format!("control character U+{:04X} is not allowed", u32::from(chars[column])),
+        });
+    }
+    let mut parser = Parser { chars, position: 0, depth: 0, relation_terms: 0 };
     parser.skip_whitespace();
     if parser.at_end() {
         return Ok(None);
@@ -124,6 +138,8 @@ struct Parser {
     chars: Vec<char>,
     position: usize,
     depth: usize,
+    /// `label` and `assignee` restrictions seen so far.
+    relation_terms: usize,
 }
 
 /// The comparable of a restriction: a word or a quoted string.
@@ -287,10 +303,20 @@ impl Parser {
             Some(c) if !c.is_whitespace() && c != ')' => self.value_word(),
             _ => return Err(self.error(format!("expected a value after `{}`", operator.symbol()))),
         };
-        restriction(&field, operator, value).map_err(|message| {
+        let filter = restriction(&field, operator, value).map_err(|message| {
             let column = if message.starts_with("unknown field") { start } else { value_start };
             self.error_at(column, message)
-        })
+        })?;
+        if matches!(filter, Filter::Assignee(..) | Filter::AnyAssignee | Filter::Label(..) | Filter::AnyLabel) {
+            self.relation_terms += 1;
+            if self.relation_terms > MAX_RELATION_TERMS {
+                return Err(self.error_at(
+                    start,
+                    format!("more than {MAX_RELATION_TERMS} `label` and `assignee` restrictions in one filter"),
+                ));
+            }
+        }
+        Ok(filter)
     }
 
     /// A comparable word: up to whitespace, a parenthesis, a quote or a comparator.
@@ -590,5 +616,27 @@ mod tests {
         assert!(error(&deep).message.contains("nested deeper"));
         let negations = format!("{}a", "NOT ".repeat(40));
         assert!(error(&negations).message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn label_and_assignee_restrictions_are_capped() {
+        let at_cap = vec!["label = bug"; MAX_RELATION_TERMS].join(" AND ");
+        assert!(parse(&at_cap).is_ok());
+        let mixed = format!("{at_cap} OR assignee:*");
+        let over = error(&mixed);
+        assert_eq!(over.column, at_cap.chars().count() + 5);
+        assert!(over.message.contains("more than 16"), "{over}");
+        // Other restrictions are not capped (the length limit bounds them).
+        assert!(parse(&vec!["status = TODO"; 100].join(" ")).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_column() {
+        let nul = error("title:\"a\u{0}b\"");
+        assert_eq!(nul.column, 9);
+        assert!(nul.message.contains("U+0000"), "{nul}");
+        assert!(error("a\u{7}").message.contains("control character"));
+        // Whitespace, tabs and newlines included, separates terms.
+        assert_eq!(parsed("a\tb\nc"), and(and(text("a"), text("b")), text("c")));
     }
 }

@@ -65,6 +65,14 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// Tokens this server issues never carry control characters (ids and
+    /// sort keys are validated on the way in); a forged one could smuggle a
+    /// NUL, which PostgreSQL refuses in text.
+    fn is_plain(&self) -> bool {
+        let plain = |text: &str| !text.chars().any(char::is_control);
+        plain(&self.id) && !matches!(&self.key, Some(SortKey::Text(text)) if !plain(text))
+    }
+
     /// Decodes `page_token`; `query` describes the request's other list
     /// parameters, which must not change between pages.
     pub fn decode(field: &str, token: &str, query: &str) -> ServiceResult<Option<Self>> {
@@ -75,6 +83,7 @@ impl Cursor {
             .decode(token)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .filter(Self::is_plain)
             .ok_or_else(|| ServiceError::invalid(field, "is not a page token this server issued"))?;
         if cursor.query != fingerprint(query) {
             return Err(ServiceError::invalid(
@@ -149,6 +158,17 @@ mod tests {
         assert!(Cursor::decode("page_token", &token, "filter=y").is_err());
         assert!(Cursor::decode("page_token", "garbage!", "filter=x").is_err());
         assert_eq!(Cursor::decode("page_token", "", "anything").unwrap(), None);
+    }
+
+    #[test]
+    fn forged_cursors_with_control_characters_are_refused() {
+        for cursor in [
+            Cursor::new(None, "id\u{0}".into(), "q"),
+            Cursor::new(Some(SortKey::Text("a\u{0}b".into())), "id-1".into(), "q"),
+        ] {
+            let error = Cursor::decode("page_token", &cursor.encode(), "q").unwrap_err();
+            assert!(matches!(error, ServiceError::InvalidArgument(ref v) if v[0].field == "page_token"));
+        }
     }
 
     #[test]

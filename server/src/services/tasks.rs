@@ -322,6 +322,8 @@ impl TaskService for Tasks {
         let fields = parse_fields(task, UPDATABLE, &mut violations);
         if request_id.len() > 64 {
             violations.add("request_id", "must be at most 64 characters");
+        } else if request_id.chars().any(char::is_control) {
+            violations.add("request_id", "must not contain control characters");
         }
         violations.finish()?;
         let project = project.expect("checked above");

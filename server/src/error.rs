@@ -42,6 +42,8 @@ pub enum ServiceError {
     OutOfRange(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    DeadlineExceeded(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -60,11 +62,51 @@ impl ServiceError {
 
 impl From<sea_orm::DbErr> for ServiceError {
     fn from(error: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match error {
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+        match &error {
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => {
+                Self::Unavailable("database busy or unreachable".into())
+            }
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable("database unreachable".into()),
-            other => Self::Internal(anyhow::Error::new(other)),
+            DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+                match classify(sqlx) {
+                    SqlxFailure::ConnectionLost => Self::Unavailable("database connection lost".into()),
+                    SqlxFailure::Cancelled => {
+                        Self::DeadlineExceeded("the query ran past the server's statement timeout")
+                    }
+                    SqlxFailure::Other => Self::Internal(anyhow::Error::new(error)),
+                }
+            }
+            _ => Self::Internal(anyhow::Error::new(error)),
         }
+    }
+}
+
+/// What a driver error means for the caller.
+enum SqlxFailure {
+    /// The connection broke or the server is going away: retrying elsewhere
+    /// or later can succeed, so UNAVAILABLE.
+    ConnectionLost,
+    /// `statement_timeout` cancelled the query.
+    Cancelled,
+    Other,
+}
+
+fn classify(error: &sea_orm::sqlx::Error) -> SqlxFailure {
+    use sea_orm::sqlx::Error;
+    match error {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => {
+            SqlxFailure::ConnectionLost
+        }
+        Error::Database(database) => match database.code().as_deref() {
+            // Class 08: connection exception; 57P01..57P05: admin shutdown,
+            // crash shutdown, cannot connect now, database dropped, idle
+            // session timeout.
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => SqlxFailure::ConnectionLost,
+            Some("57014") => SqlxFailure::Cancelled,
+            _ => SqlxFailure::Other,
+        },
+        _ => SqlxFailure::Other,
     }
 }
 
@@ -105,6 +147,7 @@ impl From<ServiceError> for Status {
                 tracing::warn!(error = %message, "unavailable");
                 Status::unavailable(message)
             }
+            ServiceError::DeadlineExceeded(message) => Status::deadline_exceeded(message),
             ServiceError::Internal(error) => {
                 // Logged once, here; the client gets only the reference.
                 let reference = uuid::Uuid::now_v7();

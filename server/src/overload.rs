@@ -1,11 +1,19 @@
-//! Overload protection: deadlines and load shedding.
+//! Overload protection: deadlines, load shedding and failing fast.
 //!
 //! Every call gets a deadline: the client's `grpc-timeout`, capped by the
 //! server's default. A global cap on calls in progress refuses the excess at
 //! once with UNAVAILABLE (clients retry with backoff) instead of queueing, so
-//! latency and memory stay bounded under overload.
+//! latency and memory stay bounded under overload. While the health probe
+//! cannot reach the database, product calls are refused at once with
+//! UNAVAILABLE instead of each waiting out the pool's acquire timeout.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{extract::State, middleware::Next, response::Response};
 use tokio::sync::Semaphore;
@@ -26,6 +34,42 @@ pub async fn shed_load(State(limit): State<CallLimit>, request: axum::extract::R
     let Ok(_permit) = limit.0.clone().try_acquire_owned() else {
         return tonic::Status::unavailable("server overloaded; retry with backoff").into_http();
     };
+    next.run(request).await
+}
+
+/// Whether the database answered the health probe's last ping.
+#[derive(Clone)]
+pub struct DatabaseStatus(Arc<AtomicBool>);
+
+impl DatabaseStatus {
+    /// Starts up: the server only starts once the database has answered.
+    pub fn up() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+
+    pub fn set(&self, up: bool) {
+        self.0.store(up, Ordering::Relaxed);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Path prefix of the product's own services (health and reflection need no
+/// database and stay available).
+const PRODUCT_SERVICES: &str = "/tasktracker.v1.";
+
+/// Middleware: while the database is down, refuses product calls at once
+/// with UNAVAILABLE, so clients fail over or back off without waiting.
+pub async fn fail_fast_while_database_down(
+    State(database): State<DatabaseStatus>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    if !database.is_up() && request.uri().path().starts_with(PRODUCT_SERVICES) {
+        return tonic::Status::unavailable("database unreachable; retry with backoff").into_http();
+    }
     next.run(request).await
 }
 

@@ -32,15 +32,21 @@ use crate::{
     domain::time,
     live::ChangeFeed,
     metrics::Metrics,
-    overload::{CallLimit, DefaultDeadline, enforce_deadline, shed_load},
+    overload::{
+        CallLimit, DatabaseStatus, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load,
+    },
     services::{Shared, SharedState, accounts::Accounts, projects::Projects, tasks::Tasks},
     storage::{self, tasks::DELETED_RETENTION},
 };
 
 /// Largest request message accepted (and response sent).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-/// How often the health probe asks the database.
+/// How often the health probe asks the database while it answers.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often it asks while it does not, so serving resumes quickly.
+const HEALTH_RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a probe's ping may take before the database counts as down.
+const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Services whose health follows the database.
 const SERVICES: &[&str] =
     &["tasktracker.v1.AccountService", "tasktracker.v1.ProjectService", "tasktracker.v1.TaskService"];
@@ -141,9 +147,10 @@ impl Application {
         if settings.auto_migrate {
             storage::migrate(&url).await?;
         }
-        let db = storage::connect(&url, settings.db_max_connections).await?;
+        let db = storage::connect(&url, settings.db_max_connections, Some(settings.request_timeout)).await?;
         let shutdown = CancellationToken::new();
-        let feed = ChangeFeed::default();
+        let metrics = Metrics::new(settings.db_max_connections);
+        let feed = ChangeFeed::new(db.clone(), metrics.clone());
         feed.listen(&db, shutdown.clone());
         let signer = TokenSigner::new(&secret);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -154,7 +161,8 @@ impl Application {
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),
             feed,
-            metrics: Metrics::new(settings.db_max_connections),
+            metrics,
+            database: DatabaseStatus::up(),
             heartbeat_interval: settings.watch_heartbeat,
             shutdown,
         });
@@ -196,6 +204,7 @@ impl Application {
             .routes()
             .into_axum_router()
             .layer(from_fn_with_state(Authenticator::new(db.clone(), signer), crate::auth::layer::authenticate))
+            .layer(from_fn_with_state(shared.database.clone(), fail_fast_while_database_down))
             .layer(from_fn_with_state(DefaultDeadline(settings.request_timeout), enforce_deadline))
             .layer(from_fn_with_state(CallLimit::new(settings.max_concurrent_calls), shed_load))
             .layer(from_fn_with_state(shared.metrics.clone(), crate::observe::observe))
@@ -319,11 +328,12 @@ fn spawn_health_probe(shared: SharedState, health: HealthReporter, stop: Cancell
         let mut last = None;
         loop {
             let started = std::time::Instant::now();
-            let up = matches!(tokio::time::timeout(HEALTH_PROBE_INTERVAL, shared.db.ping()).await, Ok(Ok(())));
+            let up = matches!(tokio::time::timeout(HEALTH_PING_TIMEOUT, shared.db.ping()).await, Ok(Ok(())));
             if up {
                 shared.metrics.pool_acquire_duration.observe(started.elapsed().as_secs_f64());
             }
             shared.metrics.database_up.set(i64::from(up));
+            shared.database.set(up);
             if stop.is_cancelled() {
                 return;
             }
@@ -340,7 +350,7 @@ fn spawn_health_probe(shared: SharedState, health: HealthReporter, stop: Cancell
             }
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = tokio::time::sleep(HEALTH_PROBE_INTERVAL) => {}
+                () = tokio::time::sleep(if up { HEALTH_PROBE_INTERVAL } else { HEALTH_RETRY_INTERVAL }) => {}
             }
         }
     });

@@ -14,6 +14,7 @@ use crate::{
     auth::{Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner},
     live::ChangeFeed,
     metrics::Metrics,
+    overload::DatabaseStatus,
 };
 
 /// What every service shares.
@@ -25,6 +26,8 @@ pub struct Shared {
     pub sign_in_limiter: SignInLimiter,
     pub feed: ChangeFeed,
     pub metrics: Arc<Metrics>,
+    /// What the health probe last saw of the database.
+    pub database: DatabaseStatus,
     /// Idle time after which a watch stream sends a heartbeat.
     pub heartbeat_interval: Duration,
     /// Cancelled when the server starts shutting down; streams end on it.

@@ -25,6 +25,7 @@ use crate::{
         time::{self, from_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
+    live::EVENT_BATCH,
     storage::{
         entities::{comments, memberships, task_activities, tasks},
         tasks::{self as store, FieldChange, TaskQuery, TaskRecord},
@@ -33,8 +34,6 @@ use crate::{
 
 /// Space left between neighbours in a column, so most moves write one row.
 const POSITION_GAP: i64 = 1 << 20;
-/// Events sent per read of the feed.
-const EVENT_BATCH: u64 = 200;
 /// Most assignees per task.
 const MAX_ASSIGNEES: usize = 20;
 
@@ -623,7 +622,8 @@ impl TaskService for Tasks {
         };
         let (sender, receiver) = mpsc::channel(64);
         let shared = self.shared.clone();
-        let mut wakeups = shared.feed.subscribe();
+        // Joined before reading the table, so no event falls between the two.
+        let mut subscription = shared.feed.subscribe(project, latest);
         tokio::spawn(async move {
             /// Counts the stream as open until the task ends, however it ends.
             struct Open(std::sync::Arc<crate::metrics::Metrics>);
@@ -641,23 +641,24 @@ impl TaskService for Tasks {
                     time: Some(to_timestamp(time::now())),
                 })),
             };
+            let event = |event: v1::TaskEvent| v1::WatchTasksResponse {
+                kind: Some(v1::watch_tasks_response::Kind::Event(event)),
+            };
             if sender.send(Ok(heartbeat(cursor))).await.is_err() {
                 return;
             }
             let mut ticker = tokio::time::interval(shared.heartbeat_interval);
             ticker.reset();
-            let mut pending = cursor < latest;
+            // Behind the broadcast: read the table until caught up.
+            let mut behind = cursor < latest;
             loop {
-                if pending {
+                if behind {
                     match store::events_after(&shared.db, project, cursor, EVENT_BATCH).await {
                         Ok(events) => {
-                            pending = events.len() as u64 == EVENT_BATCH;
-                            for event in events {
-                                cursor = event.seq;
-                                let message = v1::WatchTasksResponse {
-                                    kind: Some(v1::watch_tasks_response::Kind::Event(store::event_to_proto(event))),
-                                };
-                                if sender.send(Ok(message)).await.is_err() {
+                            behind = events.len() as u64 == EVENT_BATCH;
+                            for stored in events {
+                                cursor = stored.seq;
+                                if sender.send(Ok(event(store::event_to_proto(stored)))).await.is_err() {
                                     return;
                                 }
                                 shared.metrics.watch_events_delivered.inc();
@@ -675,14 +676,23 @@ impl TaskService for Tasks {
                 tokio::select! {
                     () = shared.shutdown.cancelled() => return,
                     () = sender.closed() => return,
-                    wakeup = wakeups.recv() => match wakeup {
-                        Ok(Some(changed)) => pending = changed == project,
-                        Ok(None) | Err(RecvError::Lagged(_)) => pending = true,
+                    received = subscription.events.recv() => match received {
+                        // Already sent from the table.
+                        Ok(shared_event) if shared_event.seq <= cursor => {}
+                        Ok(shared_event) if shared_event.seq == cursor + 1 => {
+                            cursor = shared_event.seq;
+                            if sender.send(Ok(event(shared_event.event.clone()))).await.is_err() {
+                                return;
+                            }
+                            shared.metrics.watch_events_delivered.inc();
+                            ticker.reset();
+                        }
+                        // A gap (the broadcast began after our cursor) or
+                        // events dropped because this stream fell behind.
+                        Ok(_) | Err(RecvError::Lagged(_)) => behind = true,
                         Err(RecvError::Closed) => return,
                     },
                     _ = ticker.tick() => {
-                        // Also catches anything a lost wake-up left behind.
-                        pending = true;
                         if sender.send(Ok(heartbeat(cursor))).await.is_err() {
                             return;
                         }

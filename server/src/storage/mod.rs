@@ -15,8 +15,26 @@ use tasktracker_migrations::Migrator;
 /// Arbitrary constant naming the migration lock (`pg_advisory_lock`).
 const MIGRATION_LOCK: i64 = 0x0074_6173_6b74_726b;
 
-/// Opens a pool on `url` (`postgres://…` or `sqlite://…`).
-pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// How long a call waits for a pooled connection. Past it the server is
+/// either saturated or cut off from the database; both answer UNAVAILABLE,
+/// and a client retrying elsewhere does better than one queueing here. It is
+/// also how long a call can hang in the second or two before the health probe
+/// notices an outage and calls start failing at once.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
+/// Pooled connections idle this long are pinged before use; the others are
+/// trusted, saving a round trip per statement (6 per GetTask). A connection
+/// that broke meanwhile fails its statement with UNAVAILABLE instead.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// Opens a pool on `url` (`postgres://…` or `sqlite://…`). On PostgreSQL,
+/// `statement_timeout` bounds every statement: a backstop for queries whose
+/// caller's deadline has passed (dropping the call does not cancel a running
+/// query), `None` for no bound (migrations).
+pub async fn connect(
+    url: &SecretString,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<DatabaseConnection> {
     let url = url.expose_secret();
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
@@ -26,14 +44,15 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result
         .max_connections(if sqlite { 1 } else { max_connections })
         .min_connections(if sqlite { 1 } else { 2 })
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         // Long-lived connections keep their prepared statements.
         .idle_timeout(Duration::from_secs(600))
         .max_lifetime(Duration::from_secs(3_600))
         .sqlx_logging(false);
+    let statement_timeout = format!("{}ms", statement_timeout.map_or(0, |timeout| timeout.as_millis()));
     options
-        // A backstop for queries whose caller's deadline has passed.
-        .map_sqlx_postgres_opts(|postgres| postgres.options([("statement_timeout", "30s")]))
+        .map_sqlx_postgres_opts(move |postgres| postgres.options([("statement_timeout", statement_timeout.as_str())]))
         .map_sqlx_sqlite_opts(|sqlite| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             sqlite
@@ -51,7 +70,8 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result
 /// processes that start together take turns instead of racing.
 pub async fn migrate(url: &SecretString) -> anyhow::Result<()> {
     // One connection, so the session-level lock covers every statement.
-    let db = connect(url, 1).await?;
+    // No statement timeout: building an index on a big table takes a while.
+    let db = connect(url, 1, None).await?;
     let postgres = db.get_database_backend() == DbBackend::Postgres;
     if postgres {
         db.execute_raw(Statement::from_sql_and_values(

@@ -11,7 +11,7 @@ ensure_grpcurl
 command -v prometheus >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus </dev/null
 
 cargo build --locked --quiet -p tasktracker-server
-server_bin="$PWD/target/debug/tasktracker-server"
+server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 address="127.0.0.1:$(free_port)"

@@ -9,7 +9,7 @@ source scripts/lib/tools.sh
 ensure_grpcurl
 
 cargo build --locked --quiet -p tasktracker-server
-server_bin="$PWD/target/debug/tasktracker-server"
+server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 address="127.0.0.1:$port"

@@ -15,4 +15,4 @@ log "building the server (release)"
 cargo build --release --locked -p tasktracker-server
 log "starting on ${TASKTRACKER_LISTEN_ADDR:-127.0.0.1:8080} (Ctrl-C stops it)"
 export TASKTRACKER_WEB_DIR="${TASKTRACKER_WEB_DIR:-$PWD/dist}"
-exec ./target/release/tasktracker-server "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/tasktracker-server" "$@"

@@ -12,6 +12,7 @@ source scripts/lib/tools.sh
 
 ensure_rust
 ensure_postgres
+ensure_postgres_server_programs
 ensure_buf
 ensure_grpcurl
 
@@ -27,8 +28,15 @@ bash scripts/deny.sh
 log "proto lint (buf)"
 (cd proto && buf lint)
 
-log "unit and integration tests (PostgreSQL and SQLite)"
-cargo test --workspace --locked --exclude tasktracker-bench
+log "unit and integration tests (PostgreSQL and SQLite), fault drills and bad input (bench/tests/drills)"
+cargo test --workspace --locked
+
+log "fuzzing: filter parser and request validation, time-boxed (scripts/fuzz.sh)"
+SECONDS_PER_TARGET="${FUZZ_SECONDS_PER_TARGET:-20}" bash scripts/fuzz.sh
+
+log "benchmark: every scenario against raw PostgreSQL, figures only (scripts/bench.sh)"
+mkdir -p target
+bash scripts/bench.sh --json target/bench.jsonl
 
 log "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh

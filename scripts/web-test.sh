@@ -59,7 +59,7 @@ ensure_postgres
 if [ -z "${TASKTRACKER_SERVER:-}" ]; then
   log "web: building the server for the browser tests"
   cargo build --locked -p tasktracker-server
-  TASKTRACKER_SERVER="$PWD/target/debug/tasktracker-server"
+  TASKTRACKER_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
 fi
 export TOOLS_DIR TASKTRACKER_SERVER
 

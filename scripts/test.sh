@@ -34,9 +34,15 @@ cargo test --workspace --locked
 log "fuzzing: filter parser and request validation, time-boxed (scripts/fuzz.sh)"
 SECONDS_PER_TARGET="${FUZZ_SECONDS_PER_TARGET:-20}" bash scripts/fuzz.sh
 
-log "benchmark: every scenario against raw PostgreSQL, figures only (scripts/bench.sh)"
+log "benchmark smoke run: every scenario, small and short, debug build (figures: bash scripts/bench.sh)"
+# Proves the load generator, the raw baseline, watch fan-out and overload
+# work end to end against the server. Its figures mean little (debug build,
+# small board); the real benchmark is a release build, `bash scripts/bench.sh`.
+target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p target
-bash scripts/bench.sh --json target/bench.jsonl
+cargo run --locked --quiet -p tasktracker-bench -- \
+  --server-bin "$target_dir/debug/tasktracker-server" --json target/bench-smoke.jsonl \
+  --tasks 2000 --warmup 0.5 --duration 1.5 --watch-streams 500 --watch-connections 10 --overload-clients 256
 
 log "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh

@@ -19,6 +19,9 @@ for dir in ../shared/data /work/shared/data; do
   if [ -n "$found" ]; then snapshot=$found; break; fi
 done
 
+# Every platform's crates, so the offline metadata cargo-deny reads is complete
+# (a machine that never built the wasm app lacks web-sys and friends).
+cargo fetch --locked --quiet
 cargo deny --offline --locked check licenses bans sources
 
 if [ -z "$snapshot" ]; then

@@ -10,31 +10,61 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 
+# Wall time per stage, printed as a table when the script ends (pass or fail).
+stage_names=()
+stage_secs=()
+stage_name=""
+stage_start=$SECONDS
+run_start=$SECONDS
+stage() {
+  local now=$SECONDS
+  if [ -n "$stage_name" ]; then
+    stage_names+=("$stage_name")
+    stage_secs+=($((now - stage_start)))
+  fi
+  stage_name="$1"
+  stage_start=$now
+  [ -z "$1" ] || log "$1"
+}
+stage_report() {
+  local status=$?
+  stage ""
+  printf '\n%-72s %8s\n' "stage" "seconds"
+  for i in "${!stage_names[@]}"; do
+    printf '%-72s %8d\n' "${stage_names[$i]:0:72}" "${stage_secs[$i]}"
+  done
+  printf '%-72s %8d\n' "total" $((SECONDS - run_start))
+  return $status
+}
+trap stage_report EXIT
+
+stage "set-up: Rust components, PostgreSQL, buf, grpcurl"
+
 ensure_rust
 ensure_postgres
 ensure_postgres_server_programs
 ensure_buf
 ensure_grpcurl
 
-log "format"
+stage "format"
 cargo fmt --all -- --check
 
-log "lint (clippy, warnings denied)"
+stage "lint (clippy, warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-log "dependencies: advisories, licences, bans, sources (cargo-deny)"
+stage "dependencies: advisories, licences, bans, sources (cargo-deny)"
 bash scripts/deny.sh
 
-log "proto lint (buf)"
+stage "proto lint (buf)"
 (cd proto && buf lint)
 
-log "unit and integration tests (PostgreSQL and SQLite), fault drills and bad input (bench/tests/drills)"
+stage "unit and integration tests (PostgreSQL and SQLite), fault drills and bad input (bench/tests/drills)"
 cargo test --workspace --locked
 
-log "fuzzing: filter parser and request validation, time-boxed (scripts/fuzz.sh)"
+stage "fuzzing: filter parser and request validation, time-boxed (scripts/fuzz.sh)"
 SECONDS_PER_TARGET="${FUZZ_SECONDS_PER_TARGET:-20}" bash scripts/fuzz.sh
 
-log "benchmark smoke run: every scenario, small and short, debug build (figures: bash scripts/bench.sh)"
+stage "benchmark smoke run: every scenario, small and short, debug build (figures: bash scripts/bench.sh)"
 # Proves the load generator, the raw baseline, watch fan-out and overload
 # work end to end against the server. Its figures mean little (debug build,
 # small board); the real benchmark is a release build, `bash scripts/bench.sh`.
@@ -44,19 +74,19 @@ cargo run --locked --quiet -p tasktracker-bench -- \
   --server-bin "$target_dir/debug/tasktracker-server" --json target/bench-smoke.jsonl \
   --tasks 2000 --warmup 0.5 --duration 1.5 --watch-streams 500 --watch-connections 10 --overload-clients 256
 
-log "grpcurl tour (README) against the real binary"
+stage "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh
 
-log "web app: unit tests, wasm build and size budget, browser tests in headless Chromium, axe-core"
+stage "web app: unit tests, wasm build and size budget, browser tests in headless Chromium, axe-core"
 bash scripts/web-test.sh
 
-log "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
+stage "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
 bash observability/test.sh
 
-log "observability: a real Prometheus scraping the real server"
+stage "observability: a real Prometheus scraping the real server"
 bash observability/live-server-check.sh
 
-log "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh)"
+stage "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh)"
 bash scripts/lint.sh
 
 log "all tests passed"

@@ -3,6 +3,8 @@
 //! Clients compile everywhere, `wasm32-unknown-unknown` included; the service
 //! traits need the `server` feature.
 
+pub mod codec;
+
 /// Package `tasktracker.v1`.
 #[allow(clippy::large_enum_variant, reason = "generated code; oneofs hold messages inline")]
 pub mod v1 {

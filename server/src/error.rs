@@ -3,20 +3,8 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// One invalid field of a request, reported as a `google.rpc.BadRequest`
-/// field violation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// Path of the field in the request, e.g. `task.title`.
-    pub field: String,
-    pub description: String,
-}
-
-impl FieldViolation {
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
-    }
-}
+pub use crate::domain::FieldViolation;
+use crate::domain::Invalid;
 
 /// Why a call failed, in the product's terms.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +45,30 @@ impl ServiceError {
     /// The etag a write was based on is no longer current.
     pub fn stale_etag(resource: &str) -> Self {
         Self::Aborted(format!("the {resource} changed since it was read (etag mismatch); read it again and retry"))
+    }
+}
+
+impl From<FieldViolation> for ServiceError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::InvalidArgument(vec![violation])
+    }
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(Invalid(violations): Invalid) -> Self {
+        Self::InvalidArgument(violations)
+    }
+}
+
+impl From<FieldViolation> for Status {
+    fn from(violation: FieldViolation) -> Self {
+        ServiceError::from(violation).into()
+    }
+}
+
+impl From<Invalid> for Status {
+    fn from(invalid: Invalid) -> Self {
+        ServiceError::from(invalid).into()
     }
 }
 

@@ -50,6 +50,42 @@ pub enum SignInResult {
     RateLimited,
 }
 
+impl SignInResult {
+    const ALL: [Self; 3] = [Self::Success, Self::Failure, Self::RateLimited];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Status codes whose request counters exist from start for every API
+/// method: success, and the codes the availability objective counts.
+const INITIALISED_CODES: &[&str] = &["OK", "Unknown", "Internal", "Unavailable", "DataLoss", "DeadlineExceeded"];
+
+/// Every `(service, method)` of the `tasktracker.v1` API, read from its
+/// descriptor set so a new RPC is covered without a list to update.
+fn api_methods() -> Vec<(String, String)> {
+    use prost::Message as _;
+    let Ok(descriptors) = prost_types::FileDescriptorSet::decode(tasktracker_proto::v1::FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    descriptors
+        .file
+        .iter()
+        .flat_map(|file| {
+            let package = file.package().to_owned();
+            file.service.iter().flat_map(move |service| {
+                let service_name = format!("{package}.{}", service.name());
+                service.method.iter().map(move |method| (service_name.clone(), method.name().to_owned()))
+            })
+        })
+        .collect()
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -166,16 +202,31 @@ impl Metrics {
             Info::new(vec![("version", env!("CARGO_PKG_VERSION")), ("revision", env!("TASKTRACKER_REVISION"))]),
         );
         metrics.process_start_time.set(crate::domain::time::now() as f64 / 1e6);
+        metrics.initialise_known_series();
         Arc::new(Self { registry, ..metrics })
     }
 
+    /// Creates, at zero, every labelled series a rule or dashboard reads, so
+    /// `rate()` and the alerts see a fresh replica from its first scrape
+    /// rather than from its first sign-in or first error.
+    fn initialise_known_series(&self) {
+        for result in SignInResult::ALL {
+            let _ = self.sign_ins.get_or_create(&SignInLabels { result: result.label() });
+        }
+        for (grpc_service, grpc_method) in api_methods() {
+            for code in INITIALISED_CODES {
+                let labels = RpcLabels {
+                    grpc_service: grpc_service.clone(),
+                    grpc_method: grpc_method.clone(),
+                    grpc_code: (*code).to_owned(),
+                };
+                let _ = self.requests.get_or_create(&labels);
+            }
+        }
+    }
+
     pub fn sign_in(&self, result: SignInResult) {
-        let result = match result {
-            SignInResult::Success => "success",
-            SignInResult::Failure => "failure",
-            SignInResult::RateLimited => "rate_limited",
-        };
-        self.sign_ins.get_or_create(&SignInLabels { result }).inc();
+        self.sign_ins.get_or_create(&SignInLabels { result: result.label() }).inc();
     }
 
     /// Reads the figures that are only known on demand.
@@ -206,6 +257,11 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self, db: &DatabaseConnection) -> String {
         self.refresh(db);
+        self.render_registry()
+    }
+
+    /// The registry as it stands, without refreshing on-demand figures.
+    fn render_registry(&self) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut text, &self.registry);
@@ -253,6 +309,25 @@ pub fn router(metrics: Arc<Metrics>, db: DatabaseConnection) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labelled_counters_exist_at_zero_from_start() {
+        let metrics = Metrics::new(5);
+        let text = metrics.render_registry();
+        for result in ["success", "failure", "rate_limited"] {
+            assert!(text.contains(&format!("tasktracker_sign_ins_total{{result=\"{result}\"}} 0")), "{result}: {text}");
+        }
+        for (service, method) in
+            [("tasktracker.v1.TaskService", "GetTask"), ("tasktracker.v1.AccountService", "SignIn")]
+        {
+            for code in ["OK", "Internal"] {
+                let series = format!(
+                    "grpc_server_requests_total{{grpc_service=\"{service}\",grpc_method=\"{method}\",grpc_code=\"{code}\"}} 0"
+                );
+                assert!(text.contains(&series), "missing {series}");
+            }
+        }
+    }
 
     #[test]
     fn process_stats_are_read_from_proc() {

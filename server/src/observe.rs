@@ -154,30 +154,6 @@ impl http_body::Body for ObservedBody {
     }
 }
 
-/// How tonic words the request errors it reports as INTERNAL: a message that
-/// does not decode (bad UTF-8 in a string, a bad wire type) and a request
-/// stream that ends inside a frame; percent-encoded as sent, and plain.
-const CLIENT_DECODE_ERRORS: &[&[u8]] = &[
-    b"failed%20to%20decode",
-    b"failed to decode",
-    b"Unexpected%20EOF%20decoding%20stream",
-    b"Unexpected EOF decoding stream",
-];
-
-/// tonic reports a request that does not decode as INTERNAL; it is the
-/// client's error, and must not count against the availability objective:
-/// answer INVALID_ARGUMENT instead.
-fn reclassify_decode_errors(response: &mut Response) {
-    let headers = response.headers_mut();
-    let internal = headers.get("grpc-status").is_some_and(|status| status == "13");
-    let decode_error = headers
-        .get("grpc-message")
-        .is_some_and(|message| CLIENT_DECODE_ERRORS.iter().any(|prefix| message.as_bytes().starts_with(prefix)));
-    if internal && decode_error {
-        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
-    }
-}
-
 /// Middleware: span, log line and metrics for every gRPC call.
 pub async fn observe(State(metrics): State<Arc<Metrics>>, request: axum::extract::Request, next: Next) -> Response {
     let Some((service, method)) = request.uri().path().strip_prefix('/').and_then(|path| path.split_once('/')) else {
@@ -211,8 +187,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: axum::extract
     }
     metrics.requests_in_flight.get_or_create(&method).inc();
     let mut record = CallRecord { metrics, method, span: span.clone(), started: Instant::now(), done: false };
-    let mut response = next.run(request).instrument(span).await;
-    reclassify_decode_errors(&mut response);
+    let response = next.run(request).instrument(span).await;
     if let Some(status) = response.headers().get("grpc-status") {
         // Trailers-only response: the status is already known.
         record.finish(code_name(status.as_bytes()));

@@ -1,11 +1,14 @@
 //! Domain types that can only be built valid ("parse, don't validate").
 //! Handlers parse requests into these once; everything after trusts them.
+//! Nothing here knows the transport: parsers fail with [`FieldViolation`].
 
 pub mod filter;
 pub mod names;
 pub mod page;
 pub mod time;
 pub mod values;
+pub mod violations;
 
 pub use names::{ApiTokenId, MemberName, ProjectId, TaskId, TaskName, UserId};
 pub use values::*;
+pub use violations::{FieldViolation, Invalid, Violations};

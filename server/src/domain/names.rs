@@ -4,7 +4,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::error::{ServiceError, ServiceResult};
+use super::FieldViolation;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -68,8 +68,8 @@ id_type!(
     SessionId
 );
 
-fn malformed(field: &str, pattern: &str) -> ServiceError {
-    ServiceError::invalid(field, format!("must be a resource name of the form `{pattern}`"))
+fn malformed(field: &str, pattern: &str) -> FieldViolation {
+    FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
 }
 
 /// Splits `name` into segments and checks the literal ones.
@@ -87,7 +87,7 @@ fn segments<'a, const N: usize>(name: &'a str, literals: [&str; N]) -> Option<[&
 
 impl ProjectId {
     /// Parses `projects/{project}` from request field `field`.
-    pub fn parse_name(field: &str, name: &str) -> ServiceResult<Self> {
+    pub fn parse_name(field: &str, name: &str) -> Result<Self, FieldViolation> {
         segments(name, ["projects"])
             .and_then(|[project]| Self::parse_segment(project))
             .ok_or_else(|| malformed(field, "projects/{project}"))
@@ -100,7 +100,7 @@ impl ProjectId {
 
 impl UserId {
     /// Parses `users/{user}` from request field `field`.
-    pub fn parse_name(field: &str, name: &str) -> ServiceResult<Self> {
+    pub fn parse_name(field: &str, name: &str) -> Result<Self, FieldViolation> {
         segments(name, ["users"])
             .and_then(|[user]| Self::parse_segment(user))
             .ok_or_else(|| malformed(field, "users/{user}"))
@@ -119,7 +119,7 @@ pub struct TaskName {
 }
 
 impl TaskName {
-    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
         segments(name, ["projects", "tasks"])
             .and_then(|[project, task]| {
                 Some(Self { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? })
@@ -142,7 +142,7 @@ pub struct MemberName {
 }
 
 impl MemberName {
-    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
         segments(name, ["projects", "members"])
             .and_then(|[project, user]| {
                 Some(Self { project: ProjectId::parse_segment(project)?, user: UserId::parse_segment(user)? })
@@ -165,7 +165,7 @@ pub struct ApiTokenName {
 }
 
 impl ApiTokenName {
-    pub fn parse(field: &str, name: &str) -> ServiceResult<Self> {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
         segments(name, ["users", "apiTokens"])
             .and_then(|[user, token]| {
                 Some(Self { user: UserId::parse_segment(user)?, token: ApiTokenId::parse_segment(token)? })
@@ -203,7 +203,7 @@ mod tests {
             format!("projects/{}", project.to_string().to_uppercase()),
         ] {
             let error = ProjectId::parse_name("parent", &bad).unwrap_err();
-            assert!(matches!(&error, ServiceError::InvalidArgument(v) if v[0].field == "parent"), "{bad}");
+            assert_eq!(error.field, "parent", "{bad}");
         }
         assert!(TaskName::parse("name", &format!("projects/{project}/tasks/x")).is_err());
     }

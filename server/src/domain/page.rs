@@ -8,13 +8,13 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ServiceError, ServiceResult};
+use super::FieldViolation;
 
 /// Validated `page_size`.
-pub fn page_size(field: &str, requested: i32, default: u64, max: u64) -> ServiceResult<u64> {
+pub fn page_size(field: &str, requested: i32, default: u64, max: u64) -> Result<u64, FieldViolation> {
     match requested {
         0 => Ok(default),
-        n if n < 0 => Err(ServiceError::invalid(field, "must not be negative")),
+        n if n < 0 => Err(FieldViolation::new(field, "must not be negative")),
         n => Ok((n as u64).min(max)),
     }
 }
@@ -75,7 +75,7 @@ impl Cursor {
 
     /// Decodes `page_token`; `query` describes the request's other list
     /// parameters, which must not change between pages.
-    pub fn decode(field: &str, token: &str, query: &str) -> ServiceResult<Option<Self>> {
+    pub fn decode(field: &str, token: &str, query: &str) -> Result<Option<Self>, FieldViolation> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -84,9 +84,9 @@ impl Cursor {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(Self::is_plain)
-            .ok_or_else(|| ServiceError::invalid(field, "is not a page token this server issued"))?;
+            .ok_or_else(|| FieldViolation::new(field, "is not a page token this server issued"))?;
         if cursor.query != fingerprint(query) {
-            return Err(ServiceError::invalid(
+            return Err(FieldViolation::new(
                 field,
                 "belongs to a request with other parameters (filter, order_by, ...)",
             ));
@@ -114,7 +114,7 @@ pub struct TaskOrder {
 }
 
 impl TaskOrder {
-    pub fn parse(field: &str, order_by: &str) -> ServiceResult<Self> {
+    pub fn parse(field: &str, order_by: &str) -> Result<Self, FieldViolation> {
         let mut words = order_by.split_whitespace();
         let order_field = match words.next() {
             None | Some("position") => TaskOrderField::Position,
@@ -124,7 +124,7 @@ impl TaskOrder {
             Some("priority") => TaskOrderField::Priority,
             Some("title") => TaskOrderField::Title,
             Some(other) => {
-                return Err(ServiceError::invalid(
+                return Err(FieldViolation::new(
                     field,
                     format!(
                         "cannot order by `{other}`; use position, create_time, update_time, due_time, priority or title"
@@ -136,11 +136,11 @@ impl TaskOrder {
             None | Some("asc") => false,
             Some("desc") => true,
             Some(other) => {
-                return Err(ServiceError::invalid(field, format!("expected `desc` or `asc`, found `{other}`")));
+                return Err(FieldViolation::new(field, format!("expected `desc` or `asc`, found `{other}`")));
             }
         };
         if words.next().is_some() {
-            return Err(ServiceError::invalid(field, "order by one field, optionally followed by `desc`"));
+            return Err(FieldViolation::new(field, "order by one field, optionally followed by `desc`"));
         }
         Ok(Self { field: order_field, descending })
     }
@@ -167,7 +167,7 @@ mod tests {
             Cursor::new(Some(SortKey::Text("a\u{0}b".into())), "id-1".into(), "q"),
         ] {
             let error = Cursor::decode("page_token", &cursor.encode(), "q").unwrap_err();
-            assert!(matches!(error, ServiceError::InvalidArgument(ref v) if v[0].field == "page_token"));
+            assert_eq!(error.field, "page_token");
         }
     }
 

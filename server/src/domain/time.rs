@@ -2,7 +2,7 @@
 
 use prost_types::Timestamp;
 
-use crate::error::{ServiceError, ServiceResult};
+use super::FieldViolation;
 
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
@@ -36,9 +36,9 @@ const MIN_SECONDS: i64 = -62_135_596_800;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// Parses a request timestamp, naming `field` if it is out of range.
-pub fn from_timestamp(field: &str, timestamp: &Timestamp) -> ServiceResult<Micros> {
+pub fn from_timestamp(field: &str, timestamp: &Timestamp) -> Result<Micros, FieldViolation> {
     if !(MIN_SECONDS..=MAX_SECONDS).contains(&timestamp.seconds) || !(0..1_000_000_000).contains(&timestamp.nanos) {
-        return Err(ServiceError::invalid(field, "timestamp out of range (years 1 to 9999)"));
+        return Err(FieldViolation::new(field, "timestamp out of range (years 1 to 9999)"));
     }
     Ok(timestamp.seconds * 1_000_000 + i64::from(timestamp.nanos) / 1_000)
 }
@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn out_of_range_timestamps_name_the_field() {
         let error = from_timestamp("task.due_time", &Timestamp { seconds: i64::MAX, nanos: 0 }).unwrap_err();
-        assert!(matches!(error, ServiceError::InvalidArgument(v) if v[0].field == "task.due_time"));
+        assert_eq!(error.field, "task.due_time");
         assert!(from_timestamp("t", &Timestamp { seconds: 0, nanos: -1 }).is_err());
     }
 

@@ -2,7 +2,7 @@
 
 use tasktracker_proto::v1;
 
-use crate::error::{FieldViolation, ServiceError, ServiceResult};
+use super::FieldViolation;
 
 /// Checks a free-text field: length in characters and no control characters
 /// other than newlines and tabs.
@@ -249,35 +249,6 @@ impl Priority {
             "URGENT" => Some(Self::Urgent),
             _ => None,
         }
-    }
-}
-
-/// Collects field violations so one response names every bad field.
-#[derive(Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    /// Keeps the value, or records why it is invalid.
-    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
-        result.map_err(|violation| self.0.push(violation)).ok()
-    }
-
-    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    /// Records the violations of an INVALID_ARGUMENT (anything else becomes
-    /// one violation of `request`), so one response names every bad field.
-    pub fn absorb(&mut self, error: ServiceError) {
-        match error {
-            ServiceError::InvalidArgument(found) => self.0.extend(found),
-            other => self.add("request", other.to_string()),
-        }
-    }
-
-    /// Fails with every recorded violation, if any.
-    pub fn finish(self) -> ServiceResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ServiceError::InvalidArgument(self.0)) }
     }
 }
 

@@ -131,8 +131,7 @@ impl AccountService for Accounts {
     async fn sign_in(&self, request: Request<v1::SignInRequest>) -> Result<Response<v1::SignInResponse>, Status> {
         let peer = peer_ip(&request);
         let v1::SignInRequest { email, password } = request.into_inner();
-        let email =
-            Email::parse("email", &email).map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
+        let email = Email::parse("email", &email)?;
         if password.is_empty() {
             return Err(ServiceError::invalid("password", "is required").into());
         }

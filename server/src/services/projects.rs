@@ -429,8 +429,7 @@ impl ProjectService for Projects {
         if paths != ["role"] {
             return Err(ServiceError::invalid("update_mask", "only `role` can be updated").into());
         }
-        let role = Role::from_proto("member.role", member.role)
-            .map_err(|violation| ServiceError::InvalidArgument(vec![violation]))?;
+        let role = Role::from_proto("member.role", member.role)?;
         self.shared.authorizer.require(&caller, name.project, Permission::Manage).await?;
         if role != Role::Owner {
             self.keep_an_owner(name).await?;

@@ -126,12 +126,7 @@ fn parse_fields(task: &v1::Task, paths: &[&str], violations: &mut Violations) ->
                 let mut users = Vec::new();
                 for (index, assignee) in task.assignees.iter().enumerate() {
                     if let Some(user) =
-                        violations.check(UserId::parse_name(&format!("task.assignees[{index}]"), assignee).map_err(
-                            |error| match error {
-                                ServiceError::InvalidArgument(mut found) => found.remove(0),
-                                other => crate::error::FieldViolation::new("task.assignees", other.to_string()),
-                            },
-                        ))
+                        violations.check(UserId::parse_name(&format!("task.assignees[{index}]"), assignee))
                     {
                         users.push(user.to_string());
                     }
@@ -194,7 +189,7 @@ impl Tasks {
                 violations.add(format!("task.assignees[{index}]"), "is not a member of the project");
             }
         }
-        violations.finish()
+        Ok(violations.finish()?)
     }
 
     /// Loads a task the caller may act on with `permission`.
@@ -316,7 +311,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::CreateTaskRequest { parent, task, request_id } = request.into_inner();
         let mut violations = Violations::default();
-        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations.absorb(error)).ok();
+        let project = violations.check(ProjectId::parse_name("parent", &parent));
         let task = required("task", &task)?;
         let fields = parse_fields(task, UPDATABLE, &mut violations);
         if request_id.len() > 64 {
@@ -420,13 +415,12 @@ impl TaskService for Tasks {
         let v1::ListTasksRequest { parent, page_size: requested, page_token, filter, order_by, show_deleted } =
             request.into_inner();
         let mut violations = Violations::default();
-        let project = ProjectId::parse_name("parent", &parent).map_err(|error| violations.absorb(error)).ok();
-        let limit = page_size("page_size", requested, 50, 500).map_err(|error| violations.absorb(error)).ok();
+        let project = violations.check(ProjectId::parse_name("parent", &parent));
+        let limit = violations.check(page_size("page_size", requested, 50, 500));
         let parsed_filter = filter::parse(&filter).map_err(|error| violations.add("filter", error.to_string())).ok();
-        let order = TaskOrder::parse("order_by", &order_by).map_err(|error| violations.absorb(error)).ok();
+        let order = violations.check(TaskOrder::parse("order_by", &order_by));
         let fingerprint = format!("tasks\0{parent}\0{filter}\0{order_by}\0{show_deleted}");
-        let after =
-            Cursor::decode("page_token", &page_token, &fingerprint).map_err(|error| violations.absorb(error)).ok();
+        let after = violations.check(Cursor::decode("page_token", &page_token, &fingerprint));
         violations.finish()?;
         let (Some(project), Some(limit), Some(parsed_filter), Some(order), Some(after)) =
             (project, limit, parsed_filter, order, after)
@@ -459,7 +453,7 @@ impl TaskService for Tasks {
         let v1::UpdateTaskRequest { task, update_mask } = request.into_inner();
         let task = required("task", &task)?;
         let mut violations = Violations::default();
-        let name = TaskName::parse("task.name", &task.name).map_err(|error| violations.absorb(error)).ok();
+        let name = violations.check(TaskName::parse("task.name", &task.name));
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
         let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
             UPDATABLE.to_vec()
@@ -549,12 +543,12 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::MoveTaskRequest { name, status, after_task, etag } = request.into_inner();
         let mut violations = Violations::default();
-        let name = TaskName::parse("name", &name).map_err(|error| violations.absorb(error)).ok();
+        let name = violations.check(TaskName::parse("name", &name));
         let status = violations.check(TaskStatus::from_proto("status", status));
         let after = if after_task.is_empty() {
             Some(None)
         } else {
-            TaskName::parse("after_task", &after_task).map_err(|error| violations.absorb(error)).ok().map(Some)
+            violations.check(TaskName::parse("after_task", &after_task)).map(Some)
         };
         violations.finish()?;
         let (Some(name), Some(status), Some(after)) = (name, status, after) else {
@@ -710,7 +704,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::CreateCommentRequest { parent, comment } = request.into_inner();
         let mut violations = Violations::default();
-        let name = TaskName::parse("parent", &parent).map_err(|error| violations.absorb(error)).ok();
+        let name = violations.check(TaskName::parse("parent", &parent));
         let comment = required("comment", &comment)?;
         let body = violations.check(CommentBody::parse("comment.body", &comment.body));
         violations.finish()?;

@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod authorization;
 mod backup;
+mod framing;
 mod health;
 mod metrics;
 mod projects;

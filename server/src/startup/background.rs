@@ -1,0 +1,87 @@
+//! Background tasks of a running server: the health probe that follows the
+//! database, and the pruner of old feed events and long-deleted tasks.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio_util::sync::CancellationToken;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    domain::time,
+    services::SharedState,
+    storage::{self, tasks::DELETED_RETENTION},
+};
+
+/// How often the health probe asks the database while it answers.
+const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often it asks while it does not, so serving resumes quickly.
+const HEALTH_RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a probe's ping may take before the database counts as down.
+const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// Services whose health follows the database.
+pub(super) const SERVICES: &[&str] =
+    &["tasktracker.v1.AccountService", "tasktracker.v1.ProjectService", "tasktracker.v1.TaskService"];
+
+/// Sets every service's health to `status`.
+pub(super) async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for service in SERVICES {
+        health.set_service_status(*service, status).await;
+    }
+}
+
+/// Reports SERVING only while the database answers; samples how long a
+/// pooled connection takes to get.
+pub(super) fn spawn_health_probe(shared: SharedState, health: HealthReporter, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let started = std::time::Instant::now();
+            let up = matches!(tokio::time::timeout(HEALTH_PING_TIMEOUT, shared.db.ping()).await, Ok(Ok(())));
+            if up {
+                shared.metrics.pool_acquire_duration.observe(started.elapsed().as_secs_f64());
+            }
+            shared.metrics.database_up.set(i64::from(up));
+            shared.database.set(up);
+            if stop.is_cancelled() {
+                return;
+            }
+            if last != Some(up) {
+                let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+                if !up {
+                    tracing::warn!("database unreachable: health NOT_SERVING");
+                }
+                set_health(&health, status).await;
+                last = Some(up);
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(if up { HEALTH_PROBE_INTERVAL } else { HEALTH_RETRY_INTERVAL }) => {}
+            }
+        }
+    });
+}
+
+/// Prunes old feed events and purges tasks deleted long ago, hourly.
+pub(super) fn spawn_pruner(db: DatabaseConnection, retention: Duration, stop: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            let now = time::now();
+            let events_before = now - i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+            match storage::tasks::prune(&db, events_before, now - DELETED_RETENTION).await {
+                Ok((events, tasks)) if events + tasks > 0 => tracing::info!(events, tasks, "pruned"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "pruning failed"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(3_600)) => {}
+            }
+        }
+    });
+}

@@ -1,0 +1,171 @@
+//! Builds and runs the application: database, shared state, the router
+//! ([`router`]), listeners and background tasks ([`background`]). The
+//! one-shot subcommands live in [`commands`].
+
+mod background;
+pub mod commands;
+pub mod router;
+mod secrets;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use self::{
+    background::{SERVICES, set_health, spawn_health_probe, spawn_pruner},
+    secrets::{database_url, token_secret},
+};
+pub use self::{
+    commands::{healthcheck, migrate},
+    router::MAX_MESSAGE_BYTES,
+};
+use crate::{
+    auth::{
+        Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner,
+    },
+    config::Settings,
+    live::ChangeFeed,
+    metrics::Metrics,
+    overload::DatabaseStatus,
+    services::{Shared, SharedState},
+    storage,
+};
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    routes: Routes,
+    settings: Settings,
+    shared: SharedState,
+    health: HealthReporter,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (url, local) = database_url(&settings)?;
+        let secret = token_secret(&settings, local)?;
+        if settings.auto_migrate {
+            storage::migrate(&url).await?;
+        }
+        let db = storage::connect(&url, settings.db_max_connections, Some(settings.request_timeout)).await?;
+        let shutdown = CancellationToken::new();
+        let metrics = Metrics::new(settings.db_max_connections);
+        let feed = ChangeFeed::new(db.clone(), metrics.clone());
+        feed.listen(&db, shutdown.clone());
+        let signer = TokenSigner::new(&secret);
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let shared = Arc::new(Shared {
+            db: db.clone(),
+            authorizer: Authorizer::new(db.clone()),
+            hasher: PasswordHasher::new(cores)?,
+            signer: signer.clone(),
+            sign_in_limiter: SignInLimiter::default(),
+            feed,
+            metrics,
+            database: DatabaseStatus::up(),
+            heartbeat_interval: settings.watch_heartbeat,
+            shutdown,
+        });
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        // The database just answered (migrations, pool): serving from the
+        // first call; the probe takes over from here.
+        for service in SERVICES {
+            health.set_service_status(*service, ServingStatus::Serving).await;
+        }
+        let router = router::build(&settings, &shared, Authenticator::new(db.clone(), signer), health_service)?;
+
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
+        let metrics_listener = TcpListener::bind(settings.metrics_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} for metrics", settings.metrics_addr))?;
+        Ok(Self { listener, metrics_listener, routes: Routes::from(router), settings, shared, health })
+    }
+
+    /// The bound address (tests bind port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The bound admin address serving `/metrics`.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Cancelling this token shuts the server down gracefully, as SIGTERM does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shared.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM, SIGINT or the shutdown token, then drains.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { listener, metrics_listener, routes, settings, shared, health } = self;
+        let address = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        spawn_health_probe(shared.clone(), health.clone(), stop.clone());
+        let admin = crate::metrics::router(shared.metrics.clone(), shared.db.clone());
+        let metrics_address = metrics_listener.local_addr()?;
+        let admin_stop = stop.clone();
+        tokio::spawn(async move {
+            let served =
+                axum::serve(metrics_listener, admin).with_graceful_shutdown(admin_stop.cancelled_owned()).await;
+            if let Err(error) = served {
+                tracing::error!(%error, "metrics endpoint failed");
+            }
+        });
+        spawn_pruner(shared.db.clone(), settings.event_retention, stop.clone());
+        let server = Server::builder()
+            .accept_http1(true)
+            .max_concurrent_streams(Some(1_024))
+            .http2_max_pending_accept_reset_streams(Some(100))
+            .http2_max_header_list_size(Some(16 * 1024))
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stop.clone().cancelled_owned(),
+            );
+        let server = tokio::spawn(server);
+        tracing::info!(%address, %metrics_address, "serving gRPC and gRPC-web");
+
+        tokio::select! {
+            () = shared.shutdown.cancelled() => {}
+            () = termination() => {}
+        }
+        tracing::info!("shutting down: health NOT_SERVING, draining calls");
+        set_health(&health, ServingStatus::NotServing).await;
+        // Streams end on this; the listener closes and in-flight calls finish.
+        shared.shutdown.cancel();
+        stop.cancel();
+        match tokio::time::timeout(settings.shutdown_timeout, server).await {
+            Ok(result) => result?.context("server failed")?,
+            Err(_) => {
+                tracing::warn!(timeout = ?settings.shutdown_timeout, "calls still running at the shutdown deadline; closing")
+            }
+        }
+        shared.db.clone().close().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn termination() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("cannot install SIGTERM handler");
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -9,7 +9,9 @@ For every directory under infra/ holding .tf files:
     ones it requires (no default), and module.M.O names an output of M;
   * root modules (environments/*) pin required_version and providers exactly,
     and use an S3 backend with encrypt and use_lockfile;
-  * variables and outputs carry a description.
+  * variables and outputs carry a description;
+  * every moved block's `to` names a resource declared here or in the named
+    module call's module, and its `from` is no longer declared.
 Prints one line per problem and exits 1 if there is any.
 """
 
@@ -46,8 +48,13 @@ def strip_comments(text):
     return "\n".join(out)
 
 
+MOVED_BLOCK = re.compile(r"^moved\s*\{.*?^\}", re.DOTALL | re.MULTILINE)
+ADDRESS = re.compile(r"^\$\{(?:module\.([A-Za-z_][A-Za-z0-9_-]*)\.)?([A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*)(?:\[[^\]]+\])?\}$")
+
+
 def load_dir(path):
-    blocks = {"variable": {}, "output": {}, "locals": set(), "module": {}, "terraform": []}
+    blocks = {"variable": {}, "output": {}, "locals": set(), "module": {}, "terraform": [],
+              "resource": set(), "moved": []}
     text = ""
     for f in sorted(glob.glob(os.path.join(path, "*.tf"))):
         raw = open(f, encoding="utf-8").read()
@@ -56,7 +63,14 @@ def load_dir(path):
         except Exception as e:  # noqa: BLE001 - report any parser error
             problems.append(f"{f}: does not parse: {e}")
             continue
-        text += strip_comments(raw) + "\n"
+        # moved blocks hold resource addresses (module.M.type.name), not
+        # references: they are checked on their own below.
+        text += MOVED_BLOCK.sub("", strip_comments(raw)) + "\n"
+        for r in doc.get("resource", []):
+            for rtype, named in r.items():
+                blocks["resource"].update(f"{rtype}.{name}" for name in named)
+        for mv in doc.get("moved", []):
+            blocks["moved"].append((f, un(mv.get("from")), un(mv.get("to"))))
         for v in doc.get("variable", []):
             for name, body in v.items():
                 blocks["variable"][name] = (f, body)
@@ -123,6 +137,25 @@ for d, (b, text) in loaded.items():
                 problems.append(f"{d}: module.{mname}.{out}: {target} has no such output")
     for m in sorted(set(re.findall(r"\bmodule\.([A-Za-z_][A-Za-z0-9_]*)", text)) - set(b["module"])):
         problems.append(f"{d}: module.{m} is referenced but not declared")
+
+    for f, src, dst in b["moved"]:
+        parsed = [ADDRESS.match(str(a)) for a in (src, dst)]
+        if not all(parsed):
+            problems.append(f"{f}: moved block {src} -> {dst}: expected resource addresses")
+            continue
+        (src_mod, src_res), (dst_mod, dst_res) = (m.groups() for m in parsed)
+        if dst_mod is None:
+            ok = dst_res in b["resource"]
+        elif dst_mod in b["module"]:
+            dst_src = un(b["module"][dst_mod][1].get("source", ""))
+            target = os.path.normpath(os.path.join(d, dst_src))
+            ok = target in loaded and dst_res in loaded[target][0]["resource"]
+        else:
+            ok = False
+        if not ok:
+            problems.append(f"{f}: moved block: {dst} is not declared")
+        if src_mod is None and src_res in b["resource"] and (src_res, None) != (dst_res, dst_mod):
+            problems.append(f"{f}: moved block: {src} is still declared")
 
     if os.sep + "environments" + os.sep in d + os.sep:
         tf = {k: v for blk in b["terraform"] for k, v in blk.items()}

@@ -93,7 +93,7 @@ resource "aws_sns_topic_subscription" "https" {
   endpoint_auto_confirms = true
 }
 
-# ---- ALB ----------------------------------------------------------------------------
+# ---- ALB 5xx ratio (metric math over three ALB metrics) ------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "alb_5xx_ratio" {
   alarm_name          = "${var.name}-alb-5xx-ratio"
@@ -113,153 +113,109 @@ resource "aws_cloudwatch_metric_alarm" "alb_5xx_ratio" {
     return_data = true
   }
 
-  metric_query {
-    id = "elb5xx"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "HTTPCode_ELB_5XX_Count"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
+  dynamic "metric_query" {
+    for_each = {
+      elb5xx    = "HTTPCode_ELB_5XX_Count"
+      target5xx = "HTTPCode_Target_5XX_Count"
+      requests  = "RequestCount"
     }
-  }
-
-  metric_query {
-    id = "target5xx"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "HTTPCode_Target_5XX_Count"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
-    }
-  }
-
-  metric_query {
-    id = "requests"
-    metric {
-      namespace   = "AWS/ApplicationELB"
-      metric_name = "RequestCount"
-      dimensions  = { LoadBalancer = var.alb_arn_suffix }
-      period      = 60
-      stat        = "Sum"
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = metric_query.value
+        dimensions  = { LoadBalancer = var.alb_arn_suffix }
+        period      = 60
+        stat        = "Sum"
+      }
     }
   }
 
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "alb_p95_latency" {
-  for_each = var.target_group_arn_suffixes
+# ---- single-metric alarms: ALB per target group, ECS, RDS ----------------------------
 
-  alarm_name          = "${var.name}-alb-p95-latency-${each.key}"
-  alarm_description   = "p95 target response time of the ${each.key} target group above ${var.thresholds.p95_latency_seconds}s for 10 minutes. Runbook: ${local.runbook}#alb-p95-latency"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "TargetResponseTime"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = each.value }
-  extended_statistic  = "p95"
-  period              = 60
-  evaluation_periods  = 10
-  datapoints_to_alarm = 10
-  threshold           = var.thresholds.p95_latency_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
+locals {
+  alb      = { namespace = "AWS/ApplicationELB", period = 60, treat_missing_data = "notBreaching" }
+  ecs      = { namespace = "AWS/ECS", period = 300, treat_missing_data = "breaching", dimensions = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name } }
+  rds      = { namespace = "AWS/RDS", period = 300, treat_missing_data = "breaching", dimensions = { DBInstanceIdentifier = var.db_instance_identifier } }
+  optional = { statistic = null, extended_statistic = null, datapoints_to_alarm = null, comparison_operator = "GreaterThanThreshold" }
 
-resource "aws_cloudwatch_metric_alarm" "alb_unhealthy_targets" {
-  for_each = var.target_group_arn_suffixes
-
-  alarm_name          = "${var.name}-alb-unhealthy-${each.key}"
-  alarm_description   = "Targets of the ${each.key} group failing health checks for 5 minutes. Runbook: ${local.runbook}#alb-unhealthy-targets"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = each.value }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-# ---- ECS ----------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "ecs" {
-  for_each = {
-    cpu    = { metric = "CPUUtilization", threshold = var.thresholds.ecs_cpu_percent }
-    memory = { metric = "MemoryUtilization", threshold = var.thresholds.ecs_memory_percent }
+  ecs_metrics = {
+    cpu    = { metric_name = "CPUUtilization", threshold = var.thresholds.ecs_cpu_percent }
+    memory = { metric_name = "MemoryUtilization", threshold = var.thresholds.ecs_memory_percent }
   }
 
-  alarm_name          = "${var.name}-ecs-${each.key}"
-  alarm_description   = "Average ${each.key} of the server tasks above ${each.value.threshold}% for 15 minutes (autoscaling at its ceiling?). Runbook: ${local.runbook}#ecs-${each.key}"
-  namespace           = "AWS/ECS"
-  metric_name         = each.value.metric
-  dimensions          = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
+  # By alarm name after "<name>-"; each names its runbook section in the description.
+  alarm_definitions = merge(
+    { for tg, suffix in var.target_group_arn_suffixes : "alb-p95-latency-${tg}" => merge(local.alb, {
+      description         = "p95 target response time of the ${tg} target group above ${var.thresholds.p95_latency_seconds}s for 10 minutes. Runbook: ${local.runbook}#alb-p95-latency"
+      metric_name         = "TargetResponseTime"
+      dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = suffix }
+      extended_statistic  = "p95"
+      evaluation_periods  = 10
+      datapoints_to_alarm = 10
+      threshold           = var.thresholds.p95_latency_seconds
+    }) },
+    { for tg, suffix in var.target_group_arn_suffixes : "alb-unhealthy-${tg}" => merge(local.alb, {
+      description        = "Targets of the ${tg} group failing health checks for 5 minutes. Runbook: ${local.runbook}#alb-unhealthy-targets"
+      metric_name        = "UnHealthyHostCount"
+      dimensions         = { LoadBalancer = var.alb_arn_suffix, TargetGroup = suffix }
+      statistic          = "Maximum"
+      evaluation_periods = 5
+      threshold          = 0
+    }) },
+    { for kind, metric in local.ecs_metrics : "ecs-${kind}" => merge(local.ecs, metric, {
+      description        = "Average ${kind} of the server tasks above ${metric.threshold}% for 15 minutes (autoscaling at its ceiling?). Runbook: ${local.runbook}#ecs-${kind}"
+      statistic          = "Average"
+      evaluation_periods = 3
+    }) },
+    {
+      "rds-cpu" = merge(local.rds, {
+        description        = "Database CPU above ${var.thresholds.rds_cpu_percent}% for 15 minutes. Runbook: ${local.runbook}#rds-cpu"
+        metric_name        = "CPUUtilization"
+        statistic          = "Average"
+        evaluation_periods = 3
+        threshold          = var.thresholds.rds_cpu_percent
+      })
+      "rds-connections" = merge(local.rds, {
+        description        = "More than ${var.thresholds.rds_connections} database connections for 10 minutes (pool leak or runaway scaling). Runbook: ${local.runbook}#rds-connections"
+        metric_name        = "DatabaseConnections"
+        statistic          = "Maximum"
+        evaluation_periods = 2
+        threshold          = var.thresholds.rds_connections
+      })
+      "rds-free-storage" = merge(local.rds, {
+        description         = "Less than ${floor(var.thresholds.rds_free_storage_bytes / 1073741824)} GiB free on the database volume (storage autoscaling at its ceiling?). Runbook: ${local.runbook}#rds-free-storage"
+        metric_name         = "FreeStorageSpace"
+        statistic           = "Minimum"
+        evaluation_periods  = 1
+        threshold           = var.thresholds.rds_free_storage_bytes
+        comparison_operator = "LessThanThreshold"
+      })
+    },
+  )
+
+  alarms = { for key, alarm in local.alarm_definitions : key => merge(local.optional, alarm) }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  extended_statistic  = each.value.extended_statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluation_periods
+  datapoints_to_alarm = each.value.datapoints_to_alarm
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-# ---- RDS ----------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
-  alarm_name          = "${var.name}-rds-cpu"
-  alarm_description   = "Database CPU above ${var.thresholds.rds_cpu_percent}% for 15 minutes. Runbook: ${local.runbook}#rds-cpu"
-  namespace           = "AWS/RDS"
-  metric_name         = "CPUUtilization"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = var.thresholds.rds_cpu_percent
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "rds_connections" {
-  alarm_name          = "${var.name}-rds-connections"
-  alarm_description   = "More than ${var.thresholds.rds_connections} database connections for 10 minutes (pool leak or runaway scaling). Runbook: ${local.runbook}#rds-connections"
-  namespace           = "AWS/RDS"
-  metric_name         = "DatabaseConnections"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 2
-  threshold           = var.thresholds.rds_connections
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
-  alarm_name          = "${var.name}-rds-free-storage"
-  alarm_description   = "Less than ${floor(var.thresholds.rds_free_storage_bytes / 1073741824)} GiB free on the database volume (storage autoscaling at its ceiling?). Runbook: ${local.runbook}#rds-free-storage"
-  namespace           = "AWS/RDS"
-  metric_name         = "FreeStorageSpace"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.thresholds.rds_free_storage_bytes
-  comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
+  comparison_operator = each.value.comparison_operator
+  treat_missing_data  = each.value.treat_missing_data
   alarm_actions       = local.actions
   ok_actions          = local.actions
   tags                = var.tags

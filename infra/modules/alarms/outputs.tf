@@ -7,11 +7,6 @@ output "alarm_names" {
   description = "Names of all alarms, for dashboards and runbooks."
   value = concat(
     [aws_cloudwatch_metric_alarm.alb_5xx_ratio.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.alb_p95_latency : a.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.alb_unhealthy_targets : a.alarm_name],
-    [for a in aws_cloudwatch_metric_alarm.ecs : a.alarm_name],
-    [aws_cloudwatch_metric_alarm.rds_cpu.alarm_name],
-    [aws_cloudwatch_metric_alarm.rds_connections.alarm_name],
-    [aws_cloudwatch_metric_alarm.rds_free_storage.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.this : a.alarm_name],
   )
 }

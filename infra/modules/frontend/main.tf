@@ -364,7 +364,7 @@ resource "aws_cloudfront_distribution" "this" {
   http_version        = "http2and3"
   is_ipv6_enabled     = true
   price_class         = var.price_class
-  web_acl_id          = aws_wafv2_web_acl.this.arn
+  web_acl_id          = module.waf.web_acl_arn
 
   origin {
     origin_id                = "web-bucket"
@@ -411,125 +411,19 @@ resource "aws_cloudfront_distribution" "this" {
 
 # ---- WAF (CLOUDFRONT scope lives in us-east-1) ------------------------------------------
 
-resource "aws_wafv2_web_acl" "this" {
-  provider    = aws.us_east_1
-  name        = "${var.name}-web"
-  description = "Web app distribution: AWS managed rules and a per-IP rate limit"
-  scope       = "CLOUDFRONT"
-
-  default_action {
-    allow {}
+module "waf" {
+  source = "../waf"
+  providers = {
+    aws = aws.us_east_1
   }
 
-  rule {
-    name     = "aws-common"
-    priority = 10
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesCommonRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-common"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "aws-known-bad-inputs"
-    priority = 20
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesKnownBadInputsRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-known-bad-inputs"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "aws-ip-reputation"
-    priority = 30
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesAmazonIpReputationList"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-ip-reputation"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "aws-anonymous-ip"
-    priority = 35
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesAnonymousIpList"
-        # Counted only: people on cloud desktops and corporate egress.
-        rule_action_override {
-          name = "HostingProviderIPList"
-          action_to_use {
-            count {}
-          }
-        }
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-anonymous-ip"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "rate-limit"
-    priority = 40
-    action {
-      block {}
-    }
-    statement {
-      rate_based_statement {
-        limit              = var.waf_rate_limit_per_5min
-        aggregate_key_type = "IP"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "rate-limit"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  visibility_config {
-    cloudwatch_metrics_enabled = true
-    metric_name                = "${var.name}-web"
-    sampled_requests_enabled   = true
-  }
-
-  tags = var.tags
+  name                = "${var.name}-web"
+  description         = "Web app distribution: AWS managed rules and a per-IP rate limit"
+  scope               = "CLOUDFRONT"
+  rate_limit_per_5min = var.waf_rate_limit_per_5min
+  log_kms_key_arn     = aws_kms_key.waf_logs.arn
+  log_retention_days  = var.log_retention_days
+  tags                = var.tags
 }
 
 data "aws_iam_policy_document" "waf_logs_key" {
@@ -568,18 +462,4 @@ resource "aws_kms_key" "waf_logs" {
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.waf_logs_key.json
   tags                    = var.tags
-}
-
-resource "aws_cloudwatch_log_group" "waf" {
-  provider          = aws.us_east_1
-  name              = "aws-waf-logs-${var.name}-web"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.waf_logs.arn
-  tags              = var.tags
-}
-
-resource "aws_wafv2_web_acl_logging_configuration" "this" {
-  provider                = aws.us_east_1
-  resource_arn            = aws_wafv2_web_acl.this.arn
-  log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
 }

@@ -614,162 +614,24 @@ resource "aws_lb_listener_rule" "grpc" {
 
 # ---- WAF on the ALB ---------------------------------------------------------------------
 
-resource "aws_wafv2_web_acl" "alb" {
+module "waf" {
+  source = "../waf"
+
   name        = "${var.name}-api"
   description = "API load balancer: AWS managed rules and a per-IP rate limit"
   scope       = "REGIONAL"
-
-  default_action {
-    allow {}
-  }
-
-  rule {
-    name     = "aws-common"
-    priority = 10
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesCommonRuleSet"
-        # gRPC and gRPC-web bodies are binary protobuf and may exceed 8 KB.
-        rule_action_override {
-          name = "SizeRestrictions_BODY"
-          action_to_use {
-            count {}
-          }
-        }
-        rule_action_override {
-          name = "CrossSiteScripting_BODY"
-          action_to_use {
-            count {}
-          }
-        }
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-common"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "aws-known-bad-inputs"
-    priority = 20
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesKnownBadInputsRuleSet"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-known-bad-inputs"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "aws-ip-reputation"
-    priority = 30
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesAmazonIpReputationList"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-ip-reputation"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  # Anonymizers and Tor; hosting-provider ranges only counted, since internal
-  # services call the API from cloud hosts.
-  rule {
-    name     = "aws-anonymous-ip"
-    priority = 35
-    override_action {
-      none {}
-    }
-    statement {
-      managed_rule_group_statement {
-        vendor_name = "AWS"
-        name        = "AWSManagedRulesAnonymousIpList"
-        rule_action_override {
-          name = "HostingProviderIPList"
-          action_to_use {
-            count {}
-          }
-        }
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "aws-anonymous-ip"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  rule {
-    name     = "rate-limit"
-    priority = 40
-    action {
-      block {}
-    }
-    statement {
-      rate_based_statement {
-        limit              = var.waf_rate_limit_per_5min
-        aggregate_key_type = "IP"
-      }
-    }
-    visibility_config {
-      cloudwatch_metrics_enabled = true
-      metric_name                = "rate-limit"
-      sampled_requests_enabled   = true
-    }
-  }
-
-  visibility_config {
-    cloudwatch_metrics_enabled = true
-    metric_name                = "${var.name}-api"
-    sampled_requests_enabled   = true
-  }
-
-  tags = var.tags
+  # gRPC and gRPC-web bodies are binary protobuf and may exceed 8 KB.
+  common_rule_count_overrides = ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]
+  rate_limit_per_5min         = var.waf_rate_limit_per_5min
+  log_kms_key_arn             = aws_kms_key.this.arn
+  log_retention_days          = var.log_retention_days
+  redacted_headers            = ["authorization"]
+  tags                        = var.tags
 }
 
 resource "aws_wafv2_web_acl_association" "alb" {
   resource_arn = aws_lb.this.arn
-  web_acl_arn  = aws_wafv2_web_acl.alb.arn
-}
-
-resource "aws_cloudwatch_log_group" "waf" {
-  # WAF requires the aws-waf-logs- prefix.
-  name              = "aws-waf-logs-${var.name}-api"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-  tags              = var.tags
-}
-
-resource "aws_wafv2_web_acl_logging_configuration" "alb" {
-  resource_arn            = aws_wafv2_web_acl.alb.arn
-  log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
-
-  redacted_fields {
-    single_header {
-      name = "authorization"
-    }
-  }
+  web_acl_arn  = module.waf.web_acl_arn
 }
 
 # ---- ECS ------------------------------------------------------------------------------------

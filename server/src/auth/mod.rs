@@ -2,20 +2,24 @@
 //!
 //! Authentication happens once per call, in the [`layer`] middleware, which
 //! puts a [`Caller`] in the request extensions. Authorization happens in one
-//! function, [`Authorizer::require`], which every project-scoped RPC calls.
+//! type, [`Authorizer`]: every RPC that needs a caller asks it, whether the
+//! question is about a project ([`Authorizer::require`]), the caller's own
+//! account ([`Authorizer::account`]) or an API token's limits.
 
 pub mod layer;
 pub mod password;
 pub mod rate_limit;
 pub mod tokens;
 
-use sea_orm::{DatabaseConnection, EntityTrait};
 use tasktracker_proto::v1;
 
 use crate::{
-    domain::{ProjectId, UserId, names::SessionId},
-    error::{FieldViolation, ServiceError, ServiceResult},
-    storage::entities::{memberships, projects},
+    domain::{
+        FieldViolation, MemberName, ProjectId, UserId,
+        names::{ApiTokenName, SessionId},
+    },
+    error::{ServiceError, ServiceResult},
+    storage::{entities::projects, projects::ProjectStore},
 };
 
 /// A member's role in a project, weakest first.
@@ -138,7 +142,7 @@ impl Caller {
     }
 
     /// The session, for account operations API tokens may not perform.
-    pub fn session(&self) -> ServiceResult<SessionId> {
+    fn session(&self) -> ServiceResult<SessionId> {
         match self.credential {
             Credential::Session(session) => Ok(session),
             Credential::ApiToken { .. } => Err(ServiceError::PermissionDenied),
@@ -147,7 +151,7 @@ impl Caller {
 
     /// May the credential act on `project` with `permission` at all, whatever
     /// the user's role?
-    pub fn credential_allows(&self, project: Option<ProjectId>, permission: Permission) -> bool {
+    fn credential_allows(&self, project: Option<ProjectId>, permission: Permission) -> bool {
         match self.credential {
             Credential::Session(_) => true,
             Credential::ApiToken { scope, project: only } => {
@@ -164,15 +168,15 @@ pub struct Grant {
     pub project: projects::Model,
 }
 
-/// The one place that decides whether a caller may act on a project.
+/// The one place that decides what a caller may do.
 #[derive(Clone)]
 pub struct Authorizer {
-    db: DatabaseConnection,
+    projects: ProjectStore,
 }
 
 impl Authorizer {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(projects: ProjectStore) -> Self {
+        Self { projects }
     }
 
     /// Succeeds if `caller` may act on `project` with `permission`.
@@ -185,22 +189,52 @@ impl Authorizer {
         if !caller.credential_allows(Some(project), permission) {
             return Err(ServiceError::PermissionDenied);
         }
-        let membership = memberships::Entity::find_by_id((project.to_string(), caller.user.to_string()))
-            .one(&self.db)
-            .await?
-            .ok_or(ServiceError::PermissionDenied)?;
-        let role = Role::from_stored(membership.role);
+        let (role, project) =
+            self.projects.membership(project, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
         if !role.allows(permission) {
             return Err(ServiceError::PermissionDenied);
         }
-        let project = projects::Entity::find_by_id(project.to_string())
-            .one(&self.db)
-            .await?
-            .ok_or(ServiceError::PermissionDenied)?;
         if permission == Permission::Write && project.archive_time.is_some() {
             return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
         }
         Ok(Grant { role, project })
+    }
+
+    /// Creating a project: people may; API tokens need the admin scope and
+    /// no restriction to one project.
+    pub fn create_project(&self, caller: &Caller) -> ServiceResult<()> {
+        if caller.credential_allows(None, Permission::Manage) { Ok(()) } else { Err(ServiceError::PermissionDenied) }
+    }
+
+    /// The one project an API token is restricted to, if any: lists show
+    /// nothing else.
+    pub fn visible_project(&self, caller: &Caller) -> Option<ProjectId> {
+        match caller.credential {
+            Credential::ApiToken { project, .. } => project,
+            Credential::Session(_) => None,
+        }
+    }
+
+    /// Removing a member: members may leave on their own; removing others
+    /// takes an owner. Either way an API token needs the admin scope.
+    pub async fn remove_member(&self, caller: &Caller, member: MemberName) -> ServiceResult<Grant> {
+        if !caller.credential_allows(Some(member.project), Permission::Manage) {
+            return Err(ServiceError::PermissionDenied);
+        }
+        let permission = if member.user == caller.user { Permission::Read } else { Permission::Manage };
+        self.require(caller, member.project, permission).await
+    }
+
+    /// Operations on the caller's own account (sign-out, API tokens), which
+    /// only a signed-in person may perform: returns the session.
+    pub fn account(&self, caller: &Caller) -> ServiceResult<SessionId> {
+        caller.session()
+    }
+
+    /// An API token the caller may manage: one of their own, from a session.
+    pub fn api_token(&self, caller: &Caller, token: ApiTokenName) -> ServiceResult<()> {
+        self.account(caller)?;
+        if token.user == caller.user { Ok(()) } else { Err(ServiceError::PermissionDenied) }
     }
 }
 

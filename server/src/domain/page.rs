@@ -30,6 +30,56 @@ pub fn next_page<T>(rows: &mut Vec<T>, limit: u64, cursor: impl Fn(&T) -> Cursor
     }
 }
 
+/// A list request's paging, parsed: how many rows, and after which.
+///
+/// The one helper every list uses: repositories fetch `limit + 1` rows
+/// after [`PageRequest::after`]; [`PageRequest::finish`] trims the extra row
+/// and issues the next page's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u64,
+    pub after: Option<Cursor>,
+    /// The request's other list parameters, which a token is bound to.
+    query: String,
+}
+
+impl PageRequest {
+    /// Parses `page_size` (0 means `default`, at most `max`) and
+    /// `page_token`, recording violations of either field.
+    pub fn parse(
+        violations: &mut super::Violations,
+        requested: i32,
+        page_token: &str,
+        (default, max): (u64, u64),
+        query: impl Into<String>,
+    ) -> Option<Self> {
+        let query = query.into();
+        let limit = violations.check(page_size("page_size", requested, default, max));
+        let after = violations.check(Cursor::decode("page_token", page_token, &query));
+        Some(Self { limit: limit?, after: after?, query })
+    }
+
+    /// Rows to fetch: one more than the page, to know if another follows.
+    pub fn fetch(&self) -> u64 {
+        self.limit + 1
+    }
+
+    /// The id of the last row of the previous page, if any.
+    pub fn after_id(&self) -> Option<&str> {
+        self.after.as_ref().map(|cursor| cursor.id.as_str())
+    }
+
+    /// Trims the extra row; returns the next page's token, empty on the
+    /// last page. `key` reads a row's sort key (`None` when ordered by id
+    /// alone) and id.
+    pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> (Option<SortKey>, String)) -> String {
+        next_page(rows, self.limit, |last| {
+            let (key, id) = key(last);
+            Cursor::new(key, id, &self.query)
+        })
+    }
+}
+
 /// A sort key value of the last row on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -252,6 +252,30 @@ impl Priority {
     }
 }
 
+/// A client's idempotency key for a create (AIP-155): a retry with the same
+/// key returns what the first call made instead of making it twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub const MAX_CHARS: usize = 64;
+
+    /// Parses `request_id`; empty means none was given.
+    pub fn parse(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+        if value.len() > Self::MAX_CHARS {
+            return Err(FieldViolation::new(field, format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(FieldViolation::new(field, "must not contain control characters"));
+        }
+        Ok((!value.is_empty()).then(|| Self(value.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +333,13 @@ mod tests {
         assert_eq!(Priority::from_filter("4"), Some(Priority::Urgent));
         assert!(Priority::Low < Priority::Urgent);
         assert!(Priority::from_proto("p", -1).is_err());
+    }
+
+    #[test]
+    fn request_ids_are_optional_bounded_and_printable() {
+        assert_eq!(RequestId::parse("request_id", "").unwrap(), None);
+        assert_eq!(RequestId::parse("request_id", "retry-1").unwrap().unwrap().as_str(), "retry-1");
+        assert_eq!(RequestId::parse("request_id", &"x".repeat(65)).unwrap_err().field, "request_id");
+        assert!(RequestId::parse("request_id", "a\0b").is_err());
     }
 }

@@ -215,7 +215,8 @@ impl AccountService for Accounts {
     }
 
     async fn sign_out(&self, request: Request<v1::SignOutRequest>) -> Result<Response<v1::SignOutResponse>, Status> {
-        let session = Caller::of(&request)?.session()?;
+        let caller = Caller::of(&request)?;
+        let session = self.shared.authorizer.account(&caller)?;
         sessions::Entity::update_many()
             .col_expr(sessions::Column::RevokeTime, Expr::value(time::now()))
             .filter(sessions::Column::Id.eq(session.to_string()))
@@ -244,7 +245,7 @@ impl AccountService for Accounts {
         request: Request<v1::CreateApiTokenRequest>,
     ) -> Result<Response<v1::CreateApiTokenResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.session()?;
+        self.shared.authorizer.account(&caller)?;
         let v1::CreateApiTokenRequest { api_token } = request.into_inner();
         let token = required("api_token", &api_token)?;
         let now = time::now();
@@ -320,7 +321,7 @@ impl AccountService for Accounts {
         request: Request<v1::ListApiTokensRequest>,
     ) -> Result<Response<v1::ListApiTokensResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.session()?;
+        self.shared.authorizer.account(&caller)?;
         let v1::ListApiTokensRequest { page_size: requested, page_token } = request.into_inner();
         let limit = page_size("page_size", requested, 50, 200)?;
         let cursor = Cursor::decode("page_token", &page_token, "api_tokens")?;
@@ -346,11 +347,8 @@ impl AccountService for Accounts {
         request: Request<v1::RevokeApiTokenRequest>,
     ) -> Result<Response<v1::ApiToken>, Status> {
         let caller = Caller::of(&request)?;
-        caller.session()?;
         let name = ApiTokenName::parse("name", &request.get_ref().name)?;
-        if name.user != caller.user {
-            return Err(ServiceError::PermissionDenied.into());
-        }
+        self.shared.authorizer.api_token(&caller, name)?;
         let id = name.token.to_string();
         api_tokens::Entity::update_many()
             .col_expr(api_tokens::Column::RevokeTime, Expr::value(time::now()))

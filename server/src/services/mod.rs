@@ -15,11 +15,22 @@ use crate::{
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
+    storage::{
+        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
+        projects::ProjectStore, tasks::TaskStore,
+    },
 };
 
 /// What every service shares.
 pub struct Shared {
+    /// For health and pool figures only; data goes through the repositories.
     pub db: DatabaseConnection,
+    pub accounts: AccountStore,
+    pub api_tokens: ApiTokenStore,
+    pub projects: ProjectStore,
+    pub tasks: TaskStore,
+    pub comments: CommentStore,
+    pub events: EventStore,
     pub authorizer: Authorizer,
     pub hasher: PasswordHasher,
     pub signer: TokenSigner,

@@ -20,6 +20,14 @@ use crate::{
     storage::entities::{memberships, projects, users},
 };
 
+impl From<crate::storage::projects::ProjectStoreError> for ServiceError {
+    fn from(error: crate::storage::projects::ProjectStoreError) -> Self {
+        match error {
+            crate::storage::projects::ProjectStoreError::Database(error) => error.into(),
+        }
+    }
+}
+
 pub struct Projects {
     shared: SharedState,
 }
@@ -137,9 +145,7 @@ impl ProjectService for Projects {
         request: Request<v1::CreateProjectRequest>,
     ) -> Result<Response<v1::Project>, Status> {
         let caller = Caller::of(&request)?;
-        if !caller.credential_allows(None, Permission::Manage) {
-            return Err(ServiceError::PermissionDenied.into());
-        }
+        self.shared.authorizer.create_project(&caller)?;
         let v1::CreateProjectRequest { project, request_id } = request.into_inner();
         let project = required("project", &project)?;
         let mut violations = Violations::default();
@@ -242,7 +248,7 @@ impl ProjectService for Projects {
                     .to_owned(),
             ),
         );
-        if let crate::auth::Credential::ApiToken { project: Some(only), .. } = caller.credential {
+        if let Some(only) = self.shared.authorizer.visible_project(&caller) {
             query = query.filter(projects::Column::Id.eq(only.to_string()));
         }
         if !show_archived {
@@ -459,13 +465,7 @@ impl ProjectService for Projects {
     ) -> Result<Response<v1::RemoveMemberResponse>, Status> {
         let caller = Caller::of(&request)?;
         let name = MemberName::parse("name", &request.get_ref().name)?;
-        // Members may leave on their own; removing others takes an owner.
-        // Either way an API token needs the admin scope.
-        if !caller.credential_allows(Some(name.project), Permission::Manage) {
-            return Err(ServiceError::PermissionDenied.into());
-        }
-        let permission = if name.user == caller.user { Permission::Read } else { Permission::Manage };
-        self.shared.authorizer.require(&caller, name.project, permission).await?;
+        self.shared.authorizer.remove_member(&caller, name).await?;
         self.keep_an_owner(name).await?;
         let deleted = memberships::Entity::delete_by_id((name.project.to_string(), name.user.to_string()))
             .exec(&self.shared.db)

@@ -35,7 +35,10 @@ use crate::{
     metrics::Metrics,
     overload::DatabaseStatus,
     services::{Shared, SharedState},
-    storage,
+    storage::{
+        self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
+        projects::ProjectStore, tasks::TaskStore,
+    },
 };
 
 /// A built, bound, not yet running server.
@@ -64,7 +67,13 @@ impl Application {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
             db: db.clone(),
-            authorizer: Authorizer::new(db.clone()),
+            accounts: AccountStore::new(db.clone()),
+            api_tokens: ApiTokenStore::new(db.clone()),
+            projects: ProjectStore::new(db.clone()),
+            tasks: TaskStore::new(db.clone()),
+            comments: CommentStore::new(db.clone()),
+            events: EventStore::new(db.clone()),
+            authorizer: Authorizer::new(ProjectStore::new(db.clone())),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),

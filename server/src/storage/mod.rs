@@ -1,6 +1,22 @@
 //! The database: connection, migrations and the repositories services call.
 
+//! One repository per aggregate; services call these and never SeaORM:
+//! - [`accounts`]: users and their sessions;
+//! - [`api_tokens`]: API tokens;
+//! - [`projects`]: projects and their members;
+//! - [`tasks`]: tasks with their assignees and labels, and board positions;
+//! - [`comments`]: comments and the task history (activity);
+//! - [`events`]: each project's change feed (`task_events`).
+//!
+//! Each has its own error type. None builds API messages: they take and
+//! return domain values and the rows of [`entities`].
+
+pub mod accounts;
+pub mod api_tokens;
+pub mod comments;
 pub mod entities;
+pub mod events;
+pub mod projects;
 pub mod tasks;
 
 use std::time::Duration;

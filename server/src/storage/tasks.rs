@@ -23,6 +23,25 @@ use crate::{
     error::ServiceResult,
 };
 
+/// Why a task operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskStoreError {
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// The tasks repository.
+#[derive(Clone)]
+pub struct TaskStore {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl TaskStore {
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
 /// How long a deleted task stays recoverable.
 pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
 /// PostgreSQL channel that wakes watchers on other replicas.

@@ -13,19 +13,31 @@
 
 use std::{
     collections::HashMap,
+    pin::Pin,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+use futures::Stream;
+use prost::Message as _;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tasktracker_proto::v1;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, broadcast::error::RecvError, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    domain::ProjectId,
+    domain::{
+        ProjectId, UserId,
+        time::{self, to_timestamp},
+    },
+    error::{ServiceError, ServiceResult},
     metrics::Metrics,
-    storage::tasks::{self as store, NOTIFY_CHANNEL},
+    services::SharedState,
+    storage::{
+        entities::task_events,
+        events::{EventStore, EventStoreError, NOTIFY_CHANNEL},
+    },
 };
 
 /// Which project changed; `None` means "maybe any" (after a lost connection).
@@ -59,7 +71,7 @@ struct Watched {
 pub struct ChangeFeed {
     wakeups: broadcast::Sender<Wakeup>,
     watched: Arc<Mutex<HashMap<ProjectId, Watched>>>,
-    db: DatabaseConnection,
+    events: EventStore,
     metrics: Arc<Metrics>,
 }
 
@@ -85,8 +97,8 @@ impl Drop for Subscription {
 }
 
 impl ChangeFeed {
-    pub fn new(db: DatabaseConnection, metrics: Arc<Metrics>) -> Self {
-        Self { wakeups: broadcast::channel(1_024).0, watched: Arc::default(), db, metrics }
+    pub fn new(events: EventStore, metrics: Arc<Metrics>) -> Self {
+        Self { wakeups: broadcast::channel(1_024).0, watched: Arc::default(), events, metrics }
     }
 
     /// A change to `project` was committed.
@@ -108,7 +120,7 @@ impl ChangeFeed {
                 last: latest,
                 events: events.clone(),
                 wakeups: self.wakeups.subscribe(),
-                db: self.db.clone(),
+                store: self.events.clone(),
                 metrics: self.metrics.clone(),
             };
             tokio::spawn(reader.run(stop.clone()));
@@ -165,7 +177,7 @@ struct Reader {
     last: i64,
     events: broadcast::Sender<Arc<FeedEvent>>,
     wakeups: broadcast::Receiver<Wakeup>,
-    db: DatabaseConnection,
+    store: EventStore,
     metrics: Arc<Metrics>,
 }
 
@@ -195,15 +207,13 @@ impl Reader {
     /// next wake-up or rescan; streams meanwhile keep their heartbeats.
     async fn broadcast_new(&mut self) {
         loop {
-            match store::events_after(&self.db, self.project, self.last, EVENT_BATCH).await {
+            match self.store.after(self.project, self.last, EVENT_BATCH).await {
                 Ok(events) => {
                     let full = events.len() as u64 == EVENT_BATCH;
                     for event in events {
                         self.last = event.seq;
                         // No receivers is fine: the last stream just ended.
-                        let _ = self
-                            .events
-                            .send(Arc::new(FeedEvent { seq: event.seq, event: store::event_to_proto(event) }));
+                        let _ = self.events.send(Arc::new(FeedEvent { seq: event.seq, event: event_to_proto(event) }));
                     }
                     if !full {
                         return;
@@ -214,6 +224,186 @@ impl Reader {
                     tracing::warn!(project = %self.project, error = %error, "cannot read the change feed; retrying");
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// Converts a stored event for the stream.
+pub fn event_to_proto(event: task_events::Model) -> v1::TaskEvent {
+    v1::TaskEvent {
+        cursor: event.seq.to_string(),
+        r#type: i32::from(event.kind),
+        task: v1::Task::decode(event.task.as_slice()).ok(),
+        actor: UserId::from_stored(&event.actor_id).name(),
+        event_time: Some(to_timestamp(event.time)),
+    }
+}
+
+impl From<EventStoreError> for ServiceError {
+    fn from(error: EventStoreError) -> Self {
+        match error {
+            EventStoreError::Database(error) => error.into(),
+            vanished @ EventStoreError::ProjectVanished(_) => Self::Internal(vanished.into()),
+        }
+    }
+}
+
+/// A `WatchTasks` response stream.
+pub type WatchStream = Pin<Box<dyn Stream<Item = Result<v1::WatchTasksResponse, tonic::Status>> + Send>>;
+
+/// Where a watch starts: after `cursor` if given (it must be neither ahead
+/// of the feed nor older than its oldest retained event), else at `latest`.
+pub async fn start_point(
+    events: &EventStore,
+    project: ProjectId,
+    cursor: Option<i64>,
+    latest: i64,
+) -> ServiceResult<i64> {
+    match cursor {
+        None => Ok(latest),
+        Some(cursor) if cursor > latest => Err(ServiceError::invalid("cursor", "is ahead of the project's feed")),
+        Some(cursor) => {
+            // Events are pruned by age: a cursor older than the oldest
+            // retained event cannot be resumed without a gap.
+            let first = events.after(project, cursor, 1).await?;
+            if cursor < latest && first.first().is_none_or(|event| event.seq != cursor + 1) {
+                return Err(ServiceError::OutOfRange(
+                    "the cursor has expired; list the tasks again and watch from now".into(),
+                ));
+            }
+            Ok(cursor)
+        }
+    }
+}
+
+/// Counts a stream as open until its task ends, however it ends.
+struct OpenStream(Arc<Metrics>);
+
+impl OpenStream {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        metrics.watch_streams_active.inc();
+        Self(metrics)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.watch_streams_active.dec();
+    }
+}
+
+fn heartbeat(cursor: i64) -> v1::WatchTasksResponse {
+    v1::WatchTasksResponse {
+        kind: Some(v1::watch_tasks_response::Kind::Heartbeat(v1::Heartbeat {
+            cursor: cursor.to_string(),
+            time: Some(to_timestamp(time::now())),
+        })),
+    }
+}
+
+fn event_response(event: v1::TaskEvent) -> v1::WatchTasksResponse {
+    v1::WatchTasksResponse { kind: Some(v1::watch_tasks_response::Kind::Event(event)) }
+}
+
+/// Streams `project`'s events after `start` to one watcher: first from the
+/// table until caught up with `latest`, then from the project's broadcast,
+/// with a heartbeat whenever the stream has been idle for the heartbeat
+/// interval. Ends when the client goes, or the server shuts down.
+pub fn watch(shared: SharedState, project: ProjectId, start: i64, latest: i64) -> WatchStream {
+    let (sender, receiver) = mpsc::channel(64);
+    // Joined before reading the table, so no event falls between the two.
+    let subscription = shared.feed.subscribe(project, latest);
+    tokio::spawn(async move {
+        let _open = OpenStream::new(shared.metrics.clone());
+        let mut stream = Watcher { shared, project, cursor: start, sender, subscription };
+        if stream.send(heartbeat(start)).await {
+            stream.run(start < latest).await;
+        }
+    });
+    Box::pin(ReceiverStream::new(receiver))
+}
+
+/// One open watch stream.
+struct Watcher {
+    shared: SharedState,
+    project: ProjectId,
+    /// The last sequence number sent.
+    cursor: i64,
+    sender: mpsc::Sender<Result<v1::WatchTasksResponse, tonic::Status>>,
+    subscription: Subscription,
+}
+
+impl Watcher {
+    /// Sends one response; false once the client has gone.
+    async fn send(&self, response: v1::WatchTasksResponse) -> bool {
+        self.sender.send(Ok(response)).await.is_ok()
+    }
+
+    async fn send_event(&mut self, seq: i64, event: v1::TaskEvent) -> bool {
+        self.cursor = seq;
+        let sent = self.send(event_response(event)).await;
+        if sent {
+            self.shared.metrics.watch_events_delivered.inc();
+        }
+        sent
+    }
+
+    async fn run(&mut self, mut behind: bool) {
+        let mut ticker = tokio::time::interval(self.shared.heartbeat_interval);
+        ticker.reset();
+        loop {
+            if behind {
+                match self.catch_up().await {
+                    Some(still_behind) => behind = still_behind,
+                    None => return,
+                }
+                ticker.reset();
+                continue;
+            }
+            tokio::select! {
+                () = self.shared.shutdown.cancelled() => return,
+                () = self.sender.closed() => return,
+                received = self.subscription.events.recv() => match received {
+                    // Already sent from the table.
+                    Ok(shared_event) if shared_event.seq <= self.cursor => {}
+                    Ok(shared_event) if shared_event.seq == self.cursor + 1 => {
+                        if !self.send_event(shared_event.seq, shared_event.event.clone()).await {
+                            return;
+                        }
+                        ticker.reset();
+                    }
+                    // A gap (the broadcast began after our cursor) or
+                    // events dropped because this stream fell behind.
+                    Ok(_) | Err(RecvError::Lagged(_)) => behind = true,
+                    Err(RecvError::Closed) => return,
+                },
+                _ = ticker.tick() => {
+                    if !self.send(heartbeat(self.cursor)).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the next batch from the table: whether more remain, or `None`
+    /// if the stream ended.
+    async fn catch_up(&mut self) -> Option<bool> {
+        match self.shared.events.after(self.project, self.cursor, EVENT_BATCH).await {
+            Ok(events) => {
+                let full = events.len() as u64 == EVENT_BATCH;
+                for stored in events {
+                    if !self.send_event(stored.seq, event_to_proto(stored)).await {
+                        return None;
+                    }
+                }
+                Some(full)
+            }
+            Err(error) => {
+                self.shared.metrics.watch_delivery_failures.inc();
+                let _ = self.sender.send(Err(ServiceError::from(error).into())).await;
+                None
             }
         }
     }

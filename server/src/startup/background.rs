@@ -3,15 +3,10 @@
 
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
-use crate::{
-    domain::time,
-    services::SharedState,
-    storage::{self, tasks::DELETED_RETENTION},
-};
+use crate::{domain::time, services::SharedState, storage::tasks::DELETED_RETENTION};
 
 /// How often the health probe asks the database while it answers.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
@@ -64,7 +59,7 @@ pub(super) fn spawn_health_probe(shared: SharedState, health: HealthReporter, st
 }
 
 /// Prunes old feed events and purges tasks deleted long ago, hourly.
-pub(super) fn spawn_pruner(db: DatabaseConnection, retention: Duration, stop: CancellationToken) {
+pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: CancellationToken) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -73,10 +68,15 @@ pub(super) fn spawn_pruner(db: DatabaseConnection, retention: Duration, stop: Ca
             }
             let now = time::now();
             let events_before = now - i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
-            match storage::tasks::prune(&db, events_before, now - DELETED_RETENTION).await {
-                Ok((events, tasks)) if events + tasks > 0 => tracing::info!(events, tasks, "pruned"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "pruning failed"),
+            match shared.events.prune(events_before).await {
+                Ok(0) => {}
+                Ok(events) => tracing::info!(events, "pruned feed events"),
+                Err(error) => tracing::warn!(%error, "pruning feed events failed"),
+            }
+            match shared.tasks.purge_deleted(now - DELETED_RETENTION).await {
+                Ok(0) => {}
+                Ok(tasks) => tracing::info!(tasks, "purged deleted tasks"),
+                Err(error) => tracing::warn!(%error, "purging deleted tasks failed"),
             }
             tokio::select! {
                 () = stop.cancelled() => return,

@@ -61,7 +61,7 @@ impl Application {
         let db = storage::connect(&url, settings.db_max_connections, Some(settings.request_timeout)).await?;
         let shutdown = CancellationToken::new();
         let metrics = Metrics::new(settings.db_max_connections);
-        let feed = ChangeFeed::new(db.clone(), metrics.clone());
+        let feed = ChangeFeed::new(EventStore::new(db.clone()), metrics.clone());
         feed.listen(&db, shutdown.clone());
         let signer = TokenSigner::new(&secret);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -132,7 +132,7 @@ impl Application {
                 tracing::error!(%error, "metrics endpoint failed");
             }
         });
-        spawn_pruner(shared.db.clone(), settings.event_retention, stop.clone());
+        spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
         let server = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(1_024))

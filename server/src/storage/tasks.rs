@@ -1,51 +1,53 @@
-//! Task storage: reading tasks with their assignees and labels, turning the
-//! parsed filter into SQL, and recording every change in the task's history
-//! and the project's change feed.
+//! Tasks with their assignees and labels: reading them (one task, or a
+//! filtered, ordered page), turning the parsed filter into SQL, and writing
+//! them in one transaction with their history entry and change feed event.
 
-use prost::Message;
 use sea_orm::{
+    ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr},
 };
-use serde::{Deserialize, Serialize};
-use tasktracker_proto::v1;
 
-use super::entities::{task_activities, task_assignees, task_events, task_labels, tasks};
-use crate::{
-    domain::{
-        ProjectId, TaskId, TaskName, TaskStatus, UserId,
-        filter::{Assignee, Comparison, Filter, TextField, TimeField},
-        names::ActivityId,
-        page::{Cursor, SortKey, TaskOrder, TaskOrderField},
-        time::{self, to_optional_timestamp, to_timestamp},
-    },
-    error::ServiceResult,
+use super::{
+    comments::{self, CommentStoreError, FieldChange},
+    entities::{memberships, task_assignees, task_labels, tasks},
+    events::{self, EventStoreError, NewEvent},
 };
+use crate::domain::{
+    ProjectId, RequestId, TaskId, TaskName, TaskStatus, UserId,
+    filter::{Assignee, Comparison, Filter, TextField, TimeField},
+    page::{Cursor, SortKey, TaskOrder, TaskOrderField},
+    time::{self, Micros},
+};
+
+/// How long a deleted task stays recoverable.
+pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
+/// Space left between neighbours in a column, so most moves write one row.
+const POSITION_GAP: i64 = 1 << 20;
 
 /// Why a task operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskStoreError {
+    #[error("task not found")]
+    NotFound,
+    /// A create with this request id committed first.
+    #[error("a task with this request id exists")]
+    DuplicateRequest,
+    /// The task changed since it was read.
+    #[error("the task changed meanwhile")]
+    Stale,
+    /// `after` names no live task of the target column.
+    #[error("no such neighbour in the column")]
+    NoSuchNeighbour,
     #[error(transparent)]
-    Database(#[from] sea_orm::DbErr),
+    Events(#[from] EventStoreError),
+    #[error(transparent)]
+    History(#[from] CommentStoreError),
+    #[error(transparent)]
+    Database(#[from] DbErr),
 }
-
-/// The tasks repository.
-#[derive(Clone)]
-pub struct TaskStore {
-    db: sea_orm::DatabaseConnection,
-}
-
-impl TaskStore {
-    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
-        Self { db }
-    }
-}
-
-/// How long a deleted task stays recoverable.
-pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
-/// PostgreSQL channel that wakes watchers on other replicas.
-pub const NOTIFY_CHANNEL: &str = "tasktracker_task_events";
 
 /// A task with its assignees and labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,35 +61,265 @@ impl TaskRecord {
     pub fn name(&self) -> TaskName {
         TaskName { project: ProjectId::from_stored(&self.task.project_id), task: TaskId::from_stored(&self.task.id) }
     }
+}
 
-    /// The one conversion from stored task to API message.
-    pub fn to_proto(&self) -> v1::Task {
-        let task = &self.task;
-        v1::Task {
-            name: self.name().to_string(),
-            title: task.title.clone(),
-            description: task.description.clone(),
-            status: TaskStatus::from_stored(task.status).to_proto() as i32,
-            priority: i32::from(task.priority),
-            assignees: self.assignees.iter().map(|user| UserId::from_stored(user).name()).collect(),
-            labels: self.labels.clone(),
-            start_time: to_optional_timestamp(task.start_time),
-            due_time: to_optional_timestamp(task.due_time),
-            position: task.position,
-            creator: UserId::from_stored(&task.creator_id).name(),
-            create_time: Some(to_timestamp(task.create_time)),
-            update_time: Some(to_timestamp(task.update_time)),
-            complete_time: to_optional_timestamp(task.complete_time),
-            delete_time: to_optional_timestamp(task.delete_time),
-            purge_time: to_optional_timestamp(task.delete_time.map(|deleted| deleted + DELETED_RETENTION)),
-            etag: task.version.to_string(),
-        }
+/// What a write records besides the task: its history entry's field
+/// changes, and the task as watchers receive it (encoded by the caller).
+#[derive(Debug, Clone)]
+pub struct History {
+    pub changes: Vec<FieldChange>,
+    pub snapshot: Vec<u8>,
+}
+
+/// One page of a project's tasks.
+pub struct TaskQuery<'a> {
+    pub project: ProjectId,
+    pub filter: Option<&'a Filter>,
+    pub caller: UserId,
+    pub order: TaskOrder,
+    pub show_deleted: bool,
+    pub after: Option<&'a Cursor>,
+    /// Rows to fetch.
+    pub limit: u64,
+}
+
+/// The tasks repository.
+#[derive(Clone)]
+pub struct TaskStore {
+    db: DatabaseConnection,
+}
+
+impl TaskStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
     }
+
+    /// The task named `name`, if it exists in that project.
+    #[tracing::instrument(name = "db.tasks.find", skip_all, fields(otel.kind = "client"))]
+    pub async fn find(&self, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
+        find_in(&self.db, name).await
+    }
+
+    /// The task a create with `request_id` made in `project`, if any.
+    pub async fn find_by_request_id(
+        &self,
+        project: ProjectId,
+        request_id: &RequestId,
+    ) -> Result<Option<TaskRecord>, TaskStoreError> {
+        let found = tasks::Entity::find()
+            .filter(tasks::Column::ProjectId.eq(project.to_string()))
+            .filter(tasks::Column::RequestId.eq(request_id.as_str()))
+            .one(&self.db)
+            .await?;
+        Ok(match found {
+            Some(task) => with_relations(&self.db, vec![task]).await?.pop(),
+            None => None,
+        })
+    }
+
+    /// Those of `users` who are members of `project`, and may be assigned.
+    pub async fn assignable(&self, project: ProjectId, users: &[String]) -> Result<Vec<String>, TaskStoreError> {
+        Ok(memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::UserId)
+            .filter(memberships::Column::ProjectId.eq(project.to_string()))
+            .filter(memberships::Column::UserId.is_in(users.to_vec()))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// A page of tasks: up to `query.limit` rows after `query.after`.
+    #[tracing::instrument(name = "db.tasks.list", skip_all, fields(otel.kind = "client"))]
+    pub async fn list(&self, query: TaskQuery<'_>) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        let key = sort_key(query.order);
+        let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
+        if !query.show_deleted {
+            select = select.filter(tasks::Column::DeleteTime.is_null());
+        }
+        if let Some(filter) = query.filter {
+            select = select.filter(condition(filter, query.caller));
+        }
+        if let Some(after) = query.after {
+            let value: sea_orm::Value = match &after.key {
+                Some(SortKey::Integer(value)) => (*value).into(),
+                Some(SortKey::Text(value)) => value.clone().into(),
+                // Tokens of task lists always carry a key; tampered ones are
+                // refused by their fingerprint before they get here.
+                None => return Ok(Vec::new()),
+            };
+            let id = Expr::col(tasks::Column::Id);
+            let keyset = if query.order.descending {
+                key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone())))
+            } else {
+                key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone())))
+            };
+            select = select.filter(keyset);
+        }
+        let direction = if query.order.descending { Order::Desc } else { Order::Asc };
+        let rows = select
+            .order_by(key, direction.clone())
+            .order_by(tasks::Column::Id, direction)
+            .limit(query.limit)
+            .all(&self.db)
+            .await?;
+        with_relations(&self.db, rows).await
+    }
+
+    /// Inserts a new task at the bottom of its column, with its history
+    /// entry and feed event, in one transaction.
+    #[tracing::instrument(name = "db.tasks.create", skip_all, fields(otel.kind = "client"))]
+    pub async fn create(
+        &self,
+        mut record: TaskRecord,
+        kind: i16,
+        describe: impl FnOnce(&TaskRecord) -> History,
+    ) -> Result<TaskRecord, TaskStoreError> {
+        let project = ProjectId::from_stored(&record.task.project_id);
+        let status = TaskStatus::from_stored(record.task.status);
+        let txn = self.db.begin().await?;
+        let seq = events::next_seq(&txn, project).await?;
+        record.task.position = TaskWriter { txn: &txn, project }.bottom_of_column(status).await?;
+        let inserted = tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec(&txn).await;
+        if let Err(error) = inserted {
+            return Err(match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) if record.task.request_id.is_some() => {
+                    TaskStoreError::DuplicateRequest
+                }
+                _ => error.into(),
+            });
+        }
+        replace_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
+        let history = describe(&record);
+        record_change(&txn, seq, &record, kind, history, record.task.creator_id.as_str()).await?;
+        txn.commit().await?;
+        Ok(record)
+    }
+
+    /// Changes one task in a transaction holding the project's feed lock:
+    /// `change` edits the current record (and may place it, through the
+    /// [`TaskWriter`]); the new version is written, guarded by the old one,
+    /// and recorded in history and feed. Returns the task before and after.
+    #[tracing::instrument(name = "db.tasks.change", skip_all, fields(otel.kind = "client"))]
+    pub async fn change<E, F, D>(
+        &self,
+        name: TaskName,
+        actor: UserId,
+        kind: i16,
+        change: F,
+        describe: D,
+    ) -> Result<(TaskRecord, TaskRecord), E>
+    where
+        E: From<TaskStoreError>,
+        F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> Result<(), E>,
+        D: FnOnce(&TaskRecord, &TaskRecord) -> History,
+    {
+        let txn = self.db.begin().await.map_err(TaskStoreError::from)?;
+        let seq = events::next_seq(&txn, name.project).await.map_err(TaskStoreError::from)?;
+        let before = find_in(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
+        let mut after = before.clone();
+        change(&TaskWriter { txn: &txn, project: name.project }, &mut after).await?;
+        after.task.version = before.task.version + 1;
+        after.task.update_time = time::now();
+        let history = describe(&before, &after);
+        let updated = tasks::Entity::update_many()
+            .set(tasks::ActiveModel::from(after.task.clone()).reset_all())
+            .filter(tasks::Column::Id.eq(&after.task.id))
+            .filter(tasks::Column::Version.eq(before.task.version))
+            .exec(&txn)
+            .await
+            .map_err(TaskStoreError::from)?;
+        if updated.rows_affected != 1 {
+            return Err(TaskStoreError::Stale.into());
+        }
+        if before.assignees != after.assignees || before.labels != after.labels {
+            replace_relations(&txn, &after.task.id, &after.assignees, &after.labels)
+                .await
+                .map_err(TaskStoreError::from)?;
+        }
+        record_change(&txn, seq, &after, kind, history, &actor.to_string()).await?;
+        txn.commit().await.map_err(TaskStoreError::from)?;
+        Ok((before, after))
+    }
+
+    /// Purges tasks deleted before `before` (their relations cascade).
+    pub async fn purge_deleted(&self, before: Micros) -> Result<u64, TaskStoreError> {
+        let purged = tasks::Entity::delete_many().filter(tasks::Column::DeleteTime.lt(before)).exec(&self.db).await?;
+        Ok(purged.rows_affected)
+    }
+}
+
+/// Places tasks inside a write's transaction.
+pub struct TaskWriter<'a> {
+    txn: &'a DatabaseTransaction,
+    project: ProjectId,
+}
+
+impl TaskWriter<'_> {
+    /// Position at the bottom of a column.
+    pub async fn bottom_of_column(&self, status: TaskStatus) -> Result<i64, TaskStoreError> {
+        let max: Option<i64> = tasks::Entity::find()
+            .select_only()
+            .expr(Func::max(Expr::col(tasks::Column::Position)))
+            .filter(tasks::Column::ProjectId.eq(self.project.to_string()))
+            .filter(tasks::Column::Status.eq(status.stored()))
+            .into_tuple()
+            .one(self.txn)
+            .await?
+            .flatten();
+        Ok(max.map_or(0, |max| max + POSITION_GAP))
+    }
+
+    /// Position right after the task `after` (or at the top), renumbering
+    /// the column if there is no room left between neighbours.
+    pub async fn position_after(
+        &self,
+        status: TaskStatus,
+        moving: &str,
+        after: Option<&str>,
+    ) -> Result<i64, TaskStoreError> {
+        let mut column = column_positions(self.txn, self.project, status, Some(moving)).await?;
+        let index = match after {
+            None => None,
+            Some(after) => Some(column.iter().position(|(id, _)| id == after).ok_or(TaskStoreError::NoSuchNeighbour)?),
+        };
+        let slot = |column: &[(String, i64)]| -> Option<i64> {
+            let previous = index.map(|i| column[i].1);
+            let next = column.get(index.map_or(0, |i| i + 1)).map(|(_, position)| *position);
+            match (previous, next) {
+                (None, None) => Some(0),
+                (None, Some(next)) => next.checked_sub(POSITION_GAP),
+                (Some(previous), None) => previous.checked_add(POSITION_GAP),
+                (Some(previous), Some(next)) => (next - previous > 1).then(|| previous + (next - previous) / 2),
+            }
+        };
+        if let Some(position) = slot(&column) {
+            return Ok(position);
+        }
+        for (rank, (id, position)) in column.iter_mut().enumerate() {
+            *position = rank as i64 * POSITION_GAP;
+            set_position(self.txn, id, *position).await?;
+        }
+        // After renumbering the gaps are wide: there is always a slot.
+        Ok(slot(&column).unwrap_or_default())
+    }
+}
+
+/// The task named `name` on `db` (a pool or a transaction).
+async fn find_in(db: &impl ConnectionTrait, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
+    let Some(task) = tasks::Entity::find_by_id(name.task.to_string())
+        .filter(tasks::Column::ProjectId.eq(name.project.to_string()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(with_relations(db, vec![task]).await?.pop())
 }
 
 /// Loads assignees and labels for `rows`, two queries for the whole batch.
 #[tracing::instrument(name = "db.tasks.with_relations", skip_all, fields(otel.kind = "client"))]
-pub async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) -> ServiceResult<Vec<TaskRecord>> {
+async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) -> Result<Vec<TaskRecord>, TaskStoreError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let assignees = task_assignees::Entity::find()
         .filter(task_assignees::Column::TaskId.is_in(ids.clone()))
@@ -109,27 +341,14 @@ pub async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) 
         .collect())
 }
 
-/// The task named `name`, if it exists in that project.
-#[tracing::instrument(name = "db.tasks.find", skip_all, fields(otel.kind = "client"))]
-pub async fn find(db: &impl ConnectionTrait, name: TaskName) -> ServiceResult<Option<TaskRecord>> {
-    let Some(task) = tasks::Entity::find_by_id(name.task.to_string())
-        .filter(tasks::Column::ProjectId.eq(name.project.to_string()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(with_relations(db, vec![task]).await?.pop())
-}
-
 /// Replaces a task's assignees and labels.
 #[tracing::instrument(name = "db.tasks.replace_relations", skip_all, fields(otel.kind = "client"))]
-pub async fn replace_relations(
+async fn replace_relations(
     db: &impl ConnectionTrait,
     task: &str,
     assignees: &[String],
     labels: &[String],
-) -> ServiceResult<()> {
+) -> Result<(), DbErr> {
     task_assignees::Entity::delete_many().filter(task_assignees::Column::TaskId.eq(task)).exec(db).await?;
     task_labels::Entity::delete_many().filter(task_labels::Column::TaskId.eq(task)).exec(db).await?;
     if !assignees.is_empty() {
@@ -150,6 +369,35 @@ pub async fn replace_relations(
         .exec(db)
         .await?;
     }
+    Ok(())
+}
+
+/// Records a change: an entry in the task's history and an event in the
+/// project's feed.
+async fn record_change(
+    txn: &impl ConnectionTrait,
+    seq: i64,
+    record: &TaskRecord,
+    kind: i16,
+    history: History,
+    actor: &str,
+) -> Result<(), TaskStoreError> {
+    let time = record.task.update_time;
+    let actor = UserId::from_stored(actor);
+    comments::record_activity(txn, &record.task.id, actor, kind, &history.changes, time).await?;
+    events::append(
+        txn,
+        NewEvent {
+            project: ProjectId::from_stored(&record.task.project_id),
+            seq,
+            task_id: &record.task.id,
+            actor,
+            kind,
+            snapshot: history.snapshot,
+            time,
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -241,226 +489,46 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
     }
 }
 
-/// The sort key expression and how to read it off a row. Tasks without a due
-/// time sort last in either direction.
-/// Reads a row's sort key.
-type KeyOf = Box<dyn Fn(&tasks::Model) -> SortKey + Send + Sync>;
+/// Where a missing due time sorts: last, in either direction.
+fn missing_due_time(order: TaskOrder) -> i64 {
+    if order.descending { i64::MIN } else { i64::MAX }
+}
 
-fn sort_key(order: TaskOrder) -> (SimpleExpr, KeyOf) {
-    let column = |column: tasks::Column| Expr::col(column);
+/// The sort key expression of `order`.
+fn sort_key(order: TaskOrder) -> Expr {
     match order.field {
-        TaskOrderField::Position => (column(tasks::Column::Position), Box::new(|t| SortKey::Integer(t.position))),
-        TaskOrderField::CreateTime => {
-            (column(tasks::Column::CreateTime), Box::new(|t| SortKey::Integer(t.create_time)))
-        }
-        TaskOrderField::UpdateTime => {
-            (column(tasks::Column::UpdateTime), Box::new(|t| SortKey::Integer(t.update_time)))
-        }
-        TaskOrderField::Priority => {
-            (column(tasks::Column::Priority), Box::new(|t| SortKey::Integer(t.priority.into())))
-        }
-        TaskOrderField::Title => (column(tasks::Column::Title), Box::new(|t| SortKey::Text(t.title.clone()))),
+        TaskOrderField::Position => Expr::col(tasks::Column::Position),
+        TaskOrderField::CreateTime => Expr::col(tasks::Column::CreateTime),
+        TaskOrderField::UpdateTime => Expr::col(tasks::Column::UpdateTime),
+        TaskOrderField::Priority => Expr::col(tasks::Column::Priority),
+        TaskOrderField::Title => Expr::col(tasks::Column::Title),
         TaskOrderField::DueTime => {
-            let missing = if order.descending { i64::MIN } else { i64::MAX };
-            (
-                Func::coalesce([Expr::col(tasks::Column::DueTime), Expr::value(missing)]).into(),
-                Box::new(move |t| SortKey::Integer(t.due_time.unwrap_or(missing))),
-            )
+            Func::coalesce([Expr::col(tasks::Column::DueTime), Expr::value(missing_due_time(order))]).into()
         }
     }
 }
 
-/// One page of a project's tasks.
-pub struct TaskQuery<'a> {
-    pub project: ProjectId,
-    pub filter: Option<&'a Filter>,
-    pub caller: UserId,
-    pub order: TaskOrder,
-    pub show_deleted: bool,
-    pub after: Option<Cursor>,
-    pub limit: u64,
-    /// Identifies the query in page tokens.
-    pub fingerprint: &'a str,
-}
-
-/// Lists tasks; returns the page and the next page's token.
-#[tracing::instrument(name = "db.tasks.list", skip_all, fields(otel.kind = "client"))]
-pub async fn list(db: &impl ConnectionTrait, query: TaskQuery<'_>) -> ServiceResult<(Vec<TaskRecord>, String)> {
-    let (key, key_of) = sort_key(query.order);
-    let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
-    if !query.show_deleted {
-        select = select.filter(tasks::Column::DeleteTime.is_null());
-    }
-    if let Some(filter) = query.filter {
-        select = select.filter(condition(filter, query.caller));
-    }
-    if let Some(after) = query.after {
-        let value: sea_orm::Value = match after.key {
-            Some(SortKey::Integer(value)) => value.into(),
-            Some(SortKey::Text(value)) => value.into(),
-            None => return Err(crate::error::ServiceError::invalid("page_token", "is not a page token of this list")),
-        };
-        let id = Expr::col(tasks::Column::Id);
-        let keyset = if query.order.descending {
-            key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id)))
-        } else {
-            key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id)))
-        };
-        select = select.filter(keyset);
-    }
-    let direction = if query.order.descending { Order::Desc } else { Order::Asc };
-    let mut rows = select
-        .order_by(key, direction.clone())
-        .order_by(tasks::Column::Id, direction)
-        .limit(query.limit + 1)
-        .all(db)
-        .await?;
-    let next_page_token = crate::domain::page::next_page(&mut rows, query.limit, |last| {
-        Cursor::new(Some(key_of(last)), last.id.clone(), query.fingerprint)
-    });
-    Ok((with_relations(db, rows).await?, next_page_token))
-}
-
-/// A field's value before and after a change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub field: String,
-    pub old_value: String,
-    pub new_value: String,
-}
-
-/// Takes the project's change-feed lock and the next event sequence number.
-///
-/// The row lock serialises a project's writers, so sequence numbers commit
-/// in order: a watcher that has seen event n has seen every event before it.
-#[tracing::instrument(name = "db.tasks.next_event_seq", skip_all, fields(otel.kind = "client"))]
-pub async fn next_event_seq(txn: &impl ConnectionTrait, project: ProjectId) -> ServiceResult<i64> {
-    let backend = txn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "UPDATE projects SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
-        _ => "UPDATE projects SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
-    };
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [project.to_string().into()]))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("project {project} vanished during a write"))?;
-    Ok(row.try_get("", "event_seq")?)
-}
-
-/// Records a change: an entry in the task's history and an event in the
-/// project's feed (with a wake-up for other replicas on PostgreSQL).
-#[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
-pub async fn record_change(
-    txn: &impl ConnectionTrait,
-    seq: i64,
-    record: &TaskRecord,
-    kind: v1::TaskEventType,
-    actor: UserId,
-    changes: &[FieldChange],
-) -> ServiceResult<()> {
-    let now = record.task.update_time;
-    task_activities::Entity::insert(task_activities::ActiveModel {
-        id: Set(ActivityId::generate().to_string()),
-        task_id: Set(record.task.id.clone()),
-        actor_id: Set(actor.to_string()),
-        kind: Set(kind as i16),
-        changes: Set(serde_json::to_string(changes).map_err(anyhow::Error::from)?),
-        time: Set(now),
-    })
-    .exec(txn)
-    .await?;
-    task_events::Entity::insert(task_events::ActiveModel {
-        project_id: Set(record.task.project_id.clone()),
-        seq: Set(seq),
-        task_id: Set(record.task.id.clone()),
-        actor_id: Set(actor.to_string()),
-        kind: Set(kind as i16),
-        task: Set(record.to_proto().encode_to_vec()),
-        time: Set(now),
-    })
-    .exec(txn)
-    .await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [NOTIFY_CHANNEL.into(), record.task.project_id.clone().into()],
-        ))
-        .await?;
-    }
-    Ok(())
-}
-
-/// Events of `project` after `seq`, oldest first.
-#[tracing::instrument(name = "db.tasks.events_after", skip_all, fields(otel.kind = "client"))]
-pub async fn events_after(
-    db: &impl ConnectionTrait,
-    project: ProjectId,
-    seq: i64,
-    limit: u64,
-) -> ServiceResult<Vec<task_events::Model>> {
-    Ok(task_events::Entity::find()
-        .filter(task_events::Column::ProjectId.eq(project.to_string()))
-        .filter(task_events::Column::Seq.gt(seq))
-        .order_by_asc(task_events::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?)
-}
-
-/// Converts a stored event for the stream.
-pub fn event_to_proto(event: task_events::Model) -> v1::TaskEvent {
-    v1::TaskEvent {
-        cursor: event.seq.to_string(),
-        r#type: i32::from(event.kind),
-        task: v1::Task::decode(event.task.as_slice()).ok(),
-        actor: UserId::from_stored(&event.actor_id).name(),
-        event_time: Some(to_timestamp(event.time)),
-    }
-}
-
-/// Deletes feed events older than `events_before` and tasks deleted before
-/// `tasks_deleted_before` (their relations cascade).
-pub async fn prune(
-    db: &impl ConnectionTrait,
-    events_before: i64,
-    tasks_deleted_before: i64,
-) -> ServiceResult<(u64, u64)> {
-    let events =
-        task_events::Entity::delete_many().filter(task_events::Column::Time.lt(events_before)).exec(db).await?;
-    let tasks =
-        tasks::Entity::delete_many().filter(tasks::Column::DeleteTime.lt(tasks_deleted_before)).exec(db).await?;
-    Ok((events.rows_affected, tasks.rows_affected))
-}
-
-/// Converts a history row to the API message.
-pub fn activity_to_proto(name: TaskName, row: task_activities::Model) -> v1::TaskActivity {
-    let changes: Vec<FieldChange> = serde_json::from_str(&row.changes).unwrap_or_default();
-    v1::TaskActivity {
-        name: format!("{name}/activities/{}", row.id),
-        r#type: i32::from(row.kind),
-        actor: UserId::from_stored(&row.actor_id).name(),
-        time: Some(to_timestamp(row.time)),
-        changes: changes
-            .into_iter()
-            .map(|change| v1::FieldChange {
-                field: change.field,
-                old_value: change.old_value,
-                new_value: change.new_value,
-            })
-            .collect(),
+/// A row's value of the sort key of `order`, for the next page's token.
+pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
+    match order.field {
+        TaskOrderField::Position => SortKey::Integer(task.position),
+        TaskOrderField::CreateTime => SortKey::Integer(task.create_time),
+        TaskOrderField::UpdateTime => SortKey::Integer(task.update_time),
+        TaskOrderField::Priority => SortKey::Integer(task.priority.into()),
+        TaskOrderField::Title => SortKey::Text(task.title.clone()),
+        TaskOrderField::DueTime => SortKey::Integer(task.due_time.unwrap_or(missing_due_time(order))),
     }
 }
 
 /// Ids and positions of a status column's live tasks, in board order,
 /// for position arithmetic.
 #[tracing::instrument(name = "db.tasks.column_positions", skip_all, fields(otel.kind = "client"))]
-pub async fn column_positions(
+async fn column_positions(
     db: &impl ConnectionTrait,
     project: ProjectId,
     status: TaskStatus,
     except: Option<&str>,
-) -> ServiceResult<Vec<(String, i64)>> {
+) -> Result<Vec<(String, i64)>, DbErr> {
     let mut select = tasks::Entity::find()
         .select_only()
         .column(tasks::Column::Id)
@@ -471,11 +539,11 @@ pub async fn column_positions(
     if let Some(except) = except {
         select = select.filter(tasks::Column::Id.ne(except));
     }
-    Ok(select.order_by_asc(tasks::Column::Position).order_by_asc(tasks::Column::Id).into_tuple().all(db).await?)
+    select.order_by_asc(tasks::Column::Position).order_by_asc(tasks::Column::Id).into_tuple().all(db).await
 }
 
 /// Sets positions directly, used when a column is renumbered.
-pub async fn set_position(db: &impl ConnectionTrait, task: &str, position: i64) -> ServiceResult<()> {
+async fn set_position(db: &impl ConnectionTrait, task: &str, position: i64) -> Result<(), DbErr> {
     tasks::Entity::update_many()
         .col_expr(tasks::Column::Position, Expr::value(position))
         .filter(tasks::Column::Id.eq(task))

@@ -1,0 +1,379 @@
+//! `tasktracker.v1.TaskService`: each handler parses its request into a
+//! command ([`requests`]), authorizes through the `Authorizer`, calls the
+//! repositories and converts the result back ([`convert`]). Watch streams
+//! are served by [`crate::live`].
+
+mod convert;
+mod requests;
+
+use tasktracker_proto::v1::{self, task_service_server::TaskService};
+use tonic::{Request, Response, Status};
+
+use self::{
+    convert::{activity_to_proto, comment_to_proto, history, task_to_proto},
+    requests::{CreateComment, CreateTask, ListTasks, ListUnderTask, MoveTask, TaskEdit, UpdateTask, WatchTasks},
+};
+use super::{SharedState, projects::check_etag};
+use crate::{
+    auth::{Caller, Permission},
+    domain::{Priority, ProjectId, TaskId, TaskName, TaskStatus, Violations, names::CommentId, time},
+    error::{ServiceError, ServiceResult},
+    live,
+    storage::{
+        comments::CommentStoreError,
+        entities::{comments, tasks},
+        tasks::{TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
+    },
+};
+
+impl From<TaskStoreError> for ServiceError {
+    fn from(error: TaskStoreError) -> Self {
+        match error {
+            TaskStoreError::NotFound => Self::NotFound("task"),
+            TaskStoreError::Stale => Self::stale_etag("task"),
+            TaskStoreError::NoSuchNeighbour => {
+                Self::invalid("after_task", "must name a live task of the target column, other than the one moving")
+            }
+            TaskStoreError::Events(error) => error.into(),
+            TaskStoreError::History(error) => error.into(),
+            TaskStoreError::Database(error) => error.into(),
+            duplicate @ TaskStoreError::DuplicateRequest => Self::Internal(duplicate.into()),
+        }
+    }
+}
+
+impl From<CommentStoreError> for ServiceError {
+    fn from(error: CommentStoreError) -> Self {
+        match error {
+            CommentStoreError::Database(error) => error.into(),
+            encoding @ CommentStoreError::Encoding(_) => Self::Internal(encoding.into()),
+        }
+    }
+}
+
+pub struct Tasks {
+    shared: SharedState,
+}
+
+impl Tasks {
+    pub fn new(shared: SharedState) -> Self {
+        Self { shared }
+    }
+
+    /// Fails unless every assignee is a member of the project.
+    async fn check_assignees(&self, project: ProjectId, assignees: &[String]) -> ServiceResult<()> {
+        if assignees.is_empty() {
+            return Ok(());
+        }
+        let members = self.shared.tasks.assignable(project, assignees).await?;
+        let mut violations = Violations::default();
+        for (index, assignee) in assignees.iter().enumerate() {
+            if !members.contains(assignee) {
+                violations.add(format!("task.assignees[{index}]"), "is not a member of the project");
+            }
+        }
+        Ok(violations.finish()?)
+    }
+
+    /// Loads a task the caller may act on with `permission`.
+    async fn authorized_task(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        permission: Permission,
+    ) -> ServiceResult<TaskRecord> {
+        self.shared.authorizer.require(caller, name.project, permission).await?;
+        self.shared.tasks.find(name).await?.ok_or(ServiceError::NotFound("task"))
+    }
+
+    /// Changes one task the caller may write, guarded by `etag`, then wakes
+    /// watchers and counts completions and deletions.
+    async fn write<F>(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        etag: &str,
+        kind: v1::TaskEventType,
+        change: F,
+    ) -> ServiceResult<TaskRecord>
+    where
+        F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
+    {
+        self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
+        let (before, after) = self
+            .shared
+            .tasks
+            .change(
+                name,
+                caller.user,
+                kind as i16,
+                async |writer: &TaskWriter<'_>, record: &mut TaskRecord| {
+                    check_etag(etag, record.task.version, "task")?;
+                    change(writer, record).await
+                },
+                |before, after| history(Some(before), after),
+            )
+            .await?;
+        self.shared.feed.notify(name.project);
+        let done = TaskStatus::Done.stored();
+        if after.task.status == done && before.task.status != done {
+            self.shared.metrics.tasks_completed.inc();
+        }
+        if after.task.delete_time.is_some() && before.task.delete_time.is_none() {
+            self.shared.metrics.tasks_deleted.inc();
+        }
+        Ok(after)
+    }
+
+    /// Creates the task, or returns the one an earlier call with the same
+    /// request id made.
+    async fn create(&self, caller: &Caller, command: CreateTask) -> ServiceResult<TaskRecord> {
+        let CreateTask { project, edit, request_id } = command;
+        if let Some(request_id) = &request_id
+            && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
+        {
+            return Ok(existing);
+        }
+        let record = new_task(caller, project, edit, request_id.as_ref().map(|id| id.as_str().to_owned()));
+        let status = TaskStatus::from_stored(record.task.status);
+        let created =
+            self.shared.tasks.create(record, v1::TaskEventType::Created as i16, |record| history(None, record));
+        let record =
+            match (created.await, &request_id) {
+                (Ok(record), _) => record,
+                // A concurrent retry with the same request id committed first.
+                (Err(TaskStoreError::DuplicateRequest), Some(request_id)) => {
+                    return self.shared.tasks.find_by_request_id(project, request_id).await?.ok_or_else(|| {
+                        ServiceError::Internal(anyhow::anyhow!("a task with this request id vanished"))
+                    });
+                }
+                (Err(error), _) => return Err(error.into()),
+            };
+        self.shared.feed.notify(project);
+        self.shared.metrics.tasks_created.inc();
+        if status == TaskStatus::Done {
+            self.shared.metrics.tasks_completed.inc();
+        }
+        Ok(record)
+    }
+}
+
+/// A new task from a create's fields (placed by the repository).
+fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Option<String>) -> TaskRecord {
+    let now = time::now();
+    let status = edit.status.unwrap_or(TaskStatus::Todo);
+    TaskRecord {
+        task: tasks::Model {
+            id: TaskId::generate().to_string(),
+            project_id: project.to_string(),
+            title: edit.title.unwrap_or_default(),
+            description: edit.description.unwrap_or_default(),
+            status: status.stored(),
+            priority: edit.priority.unwrap_or(Priority::Unspecified).stored(),
+            start_time: edit.start_time.flatten(),
+            due_time: edit.due_time.flatten(),
+            position: 0,
+            creator_id: caller.user.to_string(),
+            request_id,
+            create_time: now,
+            update_time: now,
+            complete_time: (status == TaskStatus::Done).then_some(now),
+            delete_time: None,
+            version: 1,
+        },
+        assignees: edit.assignees.unwrap_or_default(),
+        labels: edit.labels.unwrap_or_default(),
+    }
+}
+
+/// Applies an update's fields to a live task.
+async fn apply_edit(writer: &TaskWriter<'_>, record: &mut TaskRecord, edit: TaskEdit) -> ServiceResult<()> {
+    if record.task.delete_time.is_some() {
+        return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
+    }
+    let task = &mut record.task;
+    task.title = edit.title.unwrap_or(std::mem::take(&mut task.title));
+    task.description = edit.description.unwrap_or(std::mem::take(&mut task.description));
+    task.priority = edit.priority.map_or(task.priority, Priority::stored);
+    task.start_time = edit.start_time.unwrap_or(task.start_time);
+    task.due_time = edit.due_time.unwrap_or(task.due_time);
+    if let Some(status) = edit.status.filter(|status| status.stored() != task.status) {
+        task.position = writer.bottom_of_column(status).await?;
+        task.status = status.stored();
+        task.complete_time = (status == TaskStatus::Done).then(time::now);
+    }
+    record.assignees = edit.assignees.unwrap_or(std::mem::take(&mut record.assignees));
+    record.labels = edit.labels.unwrap_or(std::mem::take(&mut record.labels));
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl TaskService for Tasks {
+    async fn create_task(&self, request: Request<v1::CreateTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let command = CreateTask::try_from(request.into_inner())?;
+        self.shared.authorizer.require(&caller, command.project, Permission::Write).await?;
+        self.check_assignees(command.project, command.edit.assignees.as_deref().unwrap_or_default()).await?;
+        let record = self.create(&caller, command).await?;
+        Ok(Response::new(task_to_proto(&record)))
+    }
+
+    async fn get_task(&self, request: Request<v1::GetTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let name = TaskName::parse("name", &request.get_ref().name)?;
+        let record = self.authorized_task(&caller, name, Permission::Read).await?;
+        Ok(Response::new(task_to_proto(&record)))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<v1::ListTasksRequest>,
+    ) -> Result<Response<v1::ListTasksResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let ListTasks { project, filter, order, show_deleted, page } = request.into_inner().try_into()?;
+        self.shared.authorizer.require(&caller, project, Permission::Read).await?;
+        let query = TaskQuery {
+            project,
+            filter: filter.as_ref(),
+            caller: caller.user,
+            order,
+            show_deleted,
+            after: page.after.as_ref(),
+            limit: page.fetch(),
+        };
+        let mut records = self.shared.tasks.list(query).await.map_err(ServiceError::from)?;
+        let next_page_token =
+            page.finish(&mut records, |last| (Some(sort_key_of(order, &last.task)), last.task.id.clone()));
+        Ok(Response::new(v1::ListTasksResponse { tasks: records.iter().map(task_to_proto).collect(), next_page_token }))
+    }
+
+    async fn update_task(&self, request: Request<v1::UpdateTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let UpdateTask { name, edit, etag } = request.into_inner().try_into()?;
+        if let Some(assignees) = &edit.assignees {
+            self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
+            self.check_assignees(name.project, assignees).await?;
+        }
+        let kind = v1::TaskEventType::Updated;
+        let record =
+            self.write(&caller, name, &etag, kind, async |writer, record| apply_edit(writer, record, edit).await);
+        Ok(Response::new(task_to_proto(&record.await?)))
+    }
+
+    async fn delete_task(&self, request: Request<v1::DeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::DeleteTaskRequest { name, etag } = request.into_inner();
+        let name = TaskName::parse("name", &name)?;
+        let record = self
+            .write(&caller, name, &etag, v1::TaskEventType::Deleted, async |_, record| {
+                if record.task.delete_time.is_some() {
+                    return Err(ServiceError::NotFound("task"));
+                }
+                record.task.delete_time = Some(time::now());
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(task_to_proto(&record)))
+    }
+
+    async fn undelete_task(&self, request: Request<v1::UndeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let name = TaskName::parse("name", &request.get_ref().name)?;
+        let record = self
+            .write(&caller, name, "", v1::TaskEventType::Undeleted, async |_, record| {
+                if record.task.delete_time.is_none() {
+                    return Err(ServiceError::FailedPrecondition("the task is not deleted".into()));
+                }
+                record.task.delete_time = None;
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(task_to_proto(&record)))
+    }
+
+    async fn move_task(&self, request: Request<v1::MoveTaskRequest>) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let MoveTask { name, status, after, etag } = request.into_inner().try_into()?;
+        let record = self
+            .write(&caller, name, &etag, v1::TaskEventType::Moved, async |writer, record| {
+                if record.task.delete_time.is_some() {
+                    return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
+                }
+                let target = status.unwrap_or(TaskStatus::from_stored(record.task.status));
+                let after_id = after.map(|after| after.task.to_string());
+                record.task.position = writer.position_after(target, &record.task.id, after_id.as_deref()).await?;
+                if target.stored() != record.task.status {
+                    record.task.status = target.stored();
+                    record.task.complete_time = (target == TaskStatus::Done).then(time::now);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(task_to_proto(&record)))
+    }
+
+    type WatchTasksStream = live::WatchStream;
+
+    async fn watch_tasks(
+        &self,
+        request: Request<v1::WatchTasksRequest>,
+    ) -> Result<Response<Self::WatchTasksStream>, Status> {
+        let caller = Caller::of(&request)?;
+        let WatchTasks { project, cursor } = request.into_inner().try_into()?;
+        let grant = self.shared.authorizer.require(&caller, project, Permission::Read).await?;
+        let latest = grant.project.event_seq;
+        let start = live::start_point(&self.shared.events, project, cursor, latest).await?;
+        Ok(Response::new(live::watch(self.shared.clone(), project, start, latest)))
+    }
+
+    async fn create_comment(
+        &self,
+        request: Request<v1::CreateCommentRequest>,
+    ) -> Result<Response<v1::Comment>, Status> {
+        let caller = Caller::of(&request)?;
+        let CreateComment { task: name, body } = request.into_inner().try_into()?;
+        let task = self.authorized_task(&caller, name, Permission::Write).await?;
+        if task.task.delete_time.is_some() {
+            return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()).into());
+        }
+        let comment = comments::Model {
+            id: CommentId::generate().to_string(),
+            task_id: task.task.id,
+            author_id: caller.user.to_string(),
+            body: body.into_inner(),
+            create_time: time::now(),
+        };
+        let comment = self.shared.comments.insert(comment).await.map_err(ServiceError::from)?;
+        Ok(Response::new(comment_to_proto(name, comment)))
+    }
+
+    async fn list_comments(
+        &self,
+        request: Request<v1::ListCommentsRequest>,
+    ) -> Result<Response<v1::ListCommentsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::ListCommentsRequest { parent, page_size, page_token } = request.into_inner();
+        let ListUnderTask { task: name, page } = ListUnderTask::parse(&parent, page_size, &page_token)?;
+        let task = self.authorized_task(&caller, name, Permission::Read).await?;
+        let comments = self.shared.comments.list(&task.task.id, page.after_id(), page.fetch());
+        let mut rows = comments.await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |last| (None, last.id.clone()));
+        let comments = rows.into_iter().map(|row| comment_to_proto(name, row)).collect();
+        Ok(Response::new(v1::ListCommentsResponse { comments, next_page_token }))
+    }
+
+    async fn list_task_activities(
+        &self,
+        request: Request<v1::ListTaskActivitiesRequest>,
+    ) -> Result<Response<v1::ListTaskActivitiesResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::ListTaskActivitiesRequest { parent, page_size, page_token } = request.into_inner();
+        let ListUnderTask { task: name, page } = ListUnderTask::parse(&parent, page_size, &page_token)?;
+        let task = self.authorized_task(&caller, name, Permission::Read).await?;
+        let activities = self.shared.comments.activities(&task.task.id, page.after_id(), page.fetch());
+        let mut rows = activities.await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |last| (None, last.row.id.clone()));
+        let activities = rows.into_iter().map(|row| activity_to_proto(name, row)).collect();
+        Ok(Response::new(v1::ListTaskActivitiesResponse { activities, next_page_token }))
+    }
+}

@@ -1,0 +1,289 @@
+//! `TaskService` requests parsed into commands: every field checked, every
+//! violation collected, before anything is authorized or read.
+
+use tasktracker_proto::v1;
+
+use crate::domain::{
+    CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, TaskDescription, TaskName, TaskStatus,
+    TaskTitle, UserId, Violations,
+    filter::{self, Filter},
+    page::{PageRequest, TaskOrder},
+    parse_labels,
+    time::{Micros, from_timestamp},
+};
+
+/// Most assignees per task.
+const MAX_ASSIGNEES: usize = 20;
+/// Every updatable field, for `update_mask` `*`.
+pub const UPDATABLE: &[&str] =
+    &["title", "description", "status", "priority", "assignees", "labels", "start_time", "due_time"];
+
+/// A required sub-message, or a violation naming it.
+fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, Invalid> {
+    value.as_ref().ok_or_else(|| FieldViolation::new(field, "is required").into())
+}
+
+/// Task fields given in a request; `None` means "not given".
+#[derive(Debug, Default)]
+pub struct TaskEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub priority: Option<Priority>,
+    /// Sorted and deduplicated user ids.
+    pub assignees: Option<Vec<String>>,
+    pub labels: Option<Vec<String>>,
+    pub start_time: Option<Option<Micros>>,
+    pub due_time: Option<Option<Micros>>,
+}
+
+impl TaskEdit {
+    /// Parses the fields in `paths` from `task`.
+    fn parse(task: &v1::Task, paths: &[&str], violations: &mut Violations) -> Self {
+        let mut edit = Self::default();
+        for path in paths {
+            match *path {
+                "title" => {
+                    edit.title =
+                        violations.check(TaskTitle::parse("task.title", &task.title)).map(TaskTitle::into_inner)
+                }
+                "description" => {
+                    edit.description = violations
+                        .check(TaskDescription::parse("task.description", &task.description))
+                        .map(TaskDescription::into_inner)
+                }
+                "status" => {
+                    edit.status = violations
+                        .check(TaskStatus::from_proto("task.status", task.status))
+                        .map(|s| s.unwrap_or(TaskStatus::Todo))
+                }
+                "priority" => edit.priority = violations.check(Priority::from_proto("task.priority", task.priority)),
+                "labels" => {
+                    edit.labels = violations
+                        .check(parse_labels("task.labels", &task.labels))
+                        .map(|labels| labels.iter().map(|label| label.as_str().to_owned()).collect())
+                }
+                "assignees" => edit.assignees = parse_assignees(&task.assignees, violations),
+                "start_time" => edit.start_time = parse_time("task.start_time", &task.start_time, violations),
+                "due_time" => edit.due_time = parse_time("task.due_time", &task.due_time, violations),
+                other => {
+                    violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")))
+                }
+            }
+        }
+        edit
+    }
+}
+
+fn parse_assignees(assignees: &[String], violations: &mut Violations) -> Option<Vec<String>> {
+    if assignees.len() > MAX_ASSIGNEES {
+        violations.add("task.assignees", format!("at most {MAX_ASSIGNEES} assignees"));
+        return None;
+    }
+    let mut users: Vec<String> = assignees
+        .iter()
+        .enumerate()
+        .filter_map(|(index, assignee)| {
+            violations
+                .check(UserId::parse_name(&format!("task.assignees[{index}]"), assignee))
+                .map(|user| user.to_string())
+        })
+        .collect();
+    users.sort();
+    users.dedup();
+    Some(users)
+}
+
+fn parse_time(
+    field: &str,
+    value: &Option<prost_types::Timestamp>,
+    violations: &mut Violations,
+) -> Option<Option<Micros>> {
+    match value {
+        None => Some(None),
+        Some(timestamp) => violations.check(from_timestamp(field, timestamp)).map(Some),
+    }
+}
+
+/// `CreateTask`.
+#[derive(Debug)]
+pub struct CreateTask {
+    pub project: ProjectId,
+    pub edit: TaskEdit,
+    pub request_id: Option<RequestId>,
+}
+
+impl TryFrom<v1::CreateTaskRequest> for CreateTask {
+    type Error = Invalid;
+
+    fn try_from(request: v1::CreateTaskRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &request.parent));
+        let edit = TaskEdit::parse(required("task", &request.task)?, UPDATABLE, &mut violations);
+        let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
+        violations.finish()?;
+        Ok(Self { project: project.expect("checked"), edit, request_id: request_id.expect("checked") })
+    }
+}
+
+/// `ListTasks`.
+#[derive(Debug)]
+pub struct ListTasks {
+    pub project: ProjectId,
+    pub filter: Option<Filter>,
+    pub order: TaskOrder,
+    pub show_deleted: bool,
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListTasksRequest> for ListTasks {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListTasksRequest) -> Result<Self, Invalid> {
+        let v1::ListTasksRequest { parent, page_size, page_token, filter, order_by, show_deleted } = request;
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &parent));
+        let parsed_filter =
+            violations.check(filter::parse(&filter).map_err(|error| FieldViolation::new("filter", error.to_string())));
+        let order = violations.check(TaskOrder::parse("order_by", &order_by));
+        let fingerprint = format!("tasks\0{parent}\0{filter}\0{order_by}\0{show_deleted}");
+        let page = PageRequest::parse(&mut violations, page_size, &page_token, (50, 500), fingerprint);
+        // A task list's token always carries the last row's sort key.
+        if page.as_ref().and_then(|page| page.after.as_ref()).is_some_and(|after| after.key.is_none()) {
+            violations.add("page_token", "is not a page token of this list");
+        }
+        violations.finish()?;
+        Ok(Self {
+            project: project.expect("checked"),
+            filter: parsed_filter.expect("checked"),
+            order: order.expect("checked"),
+            show_deleted,
+            page: page.expect("checked"),
+        })
+    }
+}
+
+/// `UpdateTask`.
+#[derive(Debug)]
+pub struct UpdateTask {
+    pub name: TaskName,
+    pub edit: TaskEdit,
+    pub etag: String,
+}
+
+impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateTaskRequest) -> Result<Self, Invalid> {
+        let task = required("task", &request.task)?;
+        let mut violations = Violations::default();
+        let name = violations.check(TaskName::parse("task.name", &task.name));
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
+            UPDATABLE.to_vec()
+        } else {
+            paths.iter().map(String::as_str).collect()
+        };
+        if paths.is_empty() {
+            violations.add("update_mask", format!("name at least one field: {}", UPDATABLE.join(", ")));
+        }
+        let edit = TaskEdit::parse(task, &paths, &mut violations);
+        violations.finish()?;
+        Ok(Self { name: name.expect("checked"), edit, etag: task.etag.clone() })
+    }
+}
+
+/// `MoveTask`.
+#[derive(Debug)]
+pub struct MoveTask {
+    pub name: TaskName,
+    /// The target column; `None` keeps the task's own.
+    pub status: Option<TaskStatus>,
+    /// The task to place it after; `None` puts it at the top.
+    pub after: Option<TaskName>,
+    pub etag: String,
+}
+
+impl TryFrom<v1::MoveTaskRequest> for MoveTask {
+    type Error = Invalid;
+
+    fn try_from(request: v1::MoveTaskRequest) -> Result<Self, Invalid> {
+        let v1::MoveTaskRequest { name, status, after_task, etag } = request;
+        let mut violations = Violations::default();
+        let name = violations.check(TaskName::parse("name", &name));
+        let status = violations.check(TaskStatus::from_proto("status", status));
+        let after = if after_task.is_empty() {
+            Some(None)
+        } else {
+            violations.check(TaskName::parse("after_task", &after_task)).map(Some)
+        };
+        violations.finish()?;
+        let (name, after) = (name.expect("checked"), after.expect("checked"));
+        if after.is_some_and(|after| after.project != name.project) {
+            return Err(FieldViolation::new("after_task", "must be a task of the same project").into());
+        }
+        Ok(Self { name, status: status.expect("checked"), after, etag })
+    }
+}
+
+/// `WatchTasks`.
+#[derive(Debug)]
+pub struct WatchTasks {
+    pub project: ProjectId,
+    pub cursor: Option<i64>,
+}
+
+impl TryFrom<v1::WatchTasksRequest> for WatchTasks {
+    type Error = Invalid;
+
+    fn try_from(request: v1::WatchTasksRequest) -> Result<Self, Invalid> {
+        let project = ProjectId::parse_name("parent", &request.parent)?;
+        let cursor = match request.cursor.as_str() {
+            "" => None,
+            text => Some(
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|seq| *seq >= 0)
+                    .ok_or_else(|| FieldViolation::new("cursor", "is not a cursor this server issued"))?,
+            ),
+        };
+        Ok(Self { project, cursor })
+    }
+}
+
+/// `CreateComment`.
+#[derive(Debug)]
+pub struct CreateComment {
+    pub task: TaskName,
+    pub body: CommentBody,
+}
+
+impl TryFrom<v1::CreateCommentRequest> for CreateComment {
+    type Error = Invalid;
+
+    fn try_from(request: v1::CreateCommentRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let task = violations.check(TaskName::parse("parent", &request.parent));
+        let comment = required("comment", &request.comment)?;
+        let body = violations.check(CommentBody::parse("comment.body", &comment.body));
+        violations.finish()?;
+        Ok(Self { task: task.expect("checked"), body: body.expect("checked") })
+    }
+}
+
+/// A page of something under one task: comments or history.
+#[derive(Debug)]
+pub struct ListUnderTask {
+    pub task: TaskName,
+    pub page: PageRequest,
+}
+
+impl ListUnderTask {
+    pub fn parse(parent: &str, page_size: i32, page_token: &str) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let task = violations.check(TaskName::parse("parent", parent));
+        let page = PageRequest::parse(&mut violations, page_size, page_token, (50, 200), parent);
+        violations.finish()?;
+        Ok(Self { task: task.expect("checked"), page: page.expect("checked") })
+    }
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the web app (web/) into dist/ with Trunk, offline: content-hashed
 # assets, wasm-opt -Oz, and dist/config.json (same-origin API by default).
-# Installs what is missing first, checking each tool (TOOLCHAIN.md):
+# Installs what is missing first, checking each tool (why these pins: docs/toolchain.md):
 #   - the wasm32-unknown-unknown Rust target
 #   - trunk 0.21.14 (0.22 needs a newer rustc)
 #   - wasm-bindgen-cli equal to the wasm-bindgen version in Cargo.lock

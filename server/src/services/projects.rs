@@ -17,13 +17,24 @@ use crate::{
         time::{self, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
-    storage::entities::{memberships, projects, users},
+    storage::{
+        entities::{memberships, projects, users},
+        projects::ProjectStoreError,
+    },
 };
 
-impl From<crate::storage::projects::ProjectStoreError> for ServiceError {
-    fn from(error: crate::storage::projects::ProjectStoreError) -> Self {
+impl From<ProjectStoreError> for ServiceError {
+    fn from(error: ProjectStoreError) -> Self {
         match error {
-            crate::storage::projects::ProjectStoreError::Database(error) => error.into(),
+            ProjectStoreError::Database(error) => error.into(),
+            ProjectStoreError::Stale => Self::stale_etag("project"),
+            // Gone since it was authorized: as if never there (AIP-131).
+            ProjectStoreError::ProjectNotFound => Self::PermissionDenied,
+            ProjectStoreError::UserNotFound => Self::NotFound("user"),
+            ProjectStoreError::MemberNotFound => Self::NotFound("member"),
+            ProjectStoreError::AlreadyMember => {
+                Self::FailedPrecondition("the user is already a member; use UpdateMember to change the role".into())
+            }
         }
     }
 }

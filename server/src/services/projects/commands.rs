@@ -1,0 +1,232 @@
+//! `ProjectService` requests parsed into commands: every field is checked
+//! and one INVALID_ARGUMENT names every violation.
+
+use tasktracker_proto::v1;
+
+use crate::{
+    auth::Role,
+    domain::{
+        Email, Invalid, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId, Violations,
+        page::PageRequest,
+    },
+    storage::projects::{NewProject, ProjectChange, UserRef},
+};
+
+/// Default and maximum page size of both lists.
+const PAGE_SIZES: (u64, u64) = (50, 200);
+
+/// The command, once every field checked out; `build` returns `None` only
+/// if a violation was recorded.
+fn complete<T>(violations: Violations, build: impl FnOnce() -> Option<T>) -> Result<T, Invalid> {
+    violations.finish()?;
+    build().ok_or_else(|| Invalid(Vec::new()))
+}
+
+/// A required sub-message, or a violation naming it.
+fn required<'a, T>(violations: &mut Violations, field: &str, value: &'a Option<T>) -> Option<&'a T> {
+    if value.is_none() {
+        violations.add(field, "is required");
+    }
+    value.as_ref()
+}
+
+impl TryFrom<v1::CreateProjectRequest> for NewProject {
+    type Error = Invalid;
+
+    fn try_from(request: v1::CreateProjectRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = required(&mut violations, "project", &request.project);
+        let title = project.and_then(|project| violations.check(ProjectTitle::parse("project.title", &project.title)));
+        let description = project.and_then(|project| {
+            violations.check(ProjectDescription::parse("project.description", &project.description))
+        });
+        let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
+        complete(violations, || Some(Self { title: title?, description: description?, request_id: request_id? }))
+    }
+}
+
+/// `GetProject`.
+pub struct GetProject {
+    pub project: ProjectId,
+}
+
+impl TryFrom<v1::GetProjectRequest> for GetProject {
+    type Error = Invalid;
+
+    fn try_from(request: v1::GetProjectRequest) -> Result<Self, Invalid> {
+        Ok(Self { project: ProjectId::parse_name("name", &request.name)? })
+    }
+}
+
+/// `ListProjects`.
+pub struct ListProjects {
+    pub page: PageRequest,
+    pub show_archived: bool,
+}
+
+impl TryFrom<v1::ListProjectsRequest> for ListProjects {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListProjectsRequest) -> Result<Self, Invalid> {
+        let v1::ListProjectsRequest { page_size, page_token, show_archived } = request;
+        let mut violations = Violations::default();
+        let fingerprint = format!("projects archived={show_archived}");
+        let page = PageRequest::parse(&mut violations, page_size, &page_token, PAGE_SIZES, fingerprint);
+        complete(violations, || Some(Self { page: page?, show_archived }))
+    }
+}
+
+/// `UpdateProject`: the fields the mask names.
+pub struct UpdateProject {
+    pub project: ProjectId,
+    pub etag: String,
+    pub change: ProjectChange,
+}
+
+impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateProjectRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = required(&mut violations, "project", &request.project);
+        let id = project.and_then(|project| violations.check(ProjectId::parse_name("project.name", &project.name)));
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if paths.is_empty() {
+            violations.add("update_mask", "name at least one field: title, description");
+        }
+        let mut change = ProjectChange::default();
+        for path in &paths {
+            match path.as_str() {
+                "title" => {
+                    change.title = project
+                        .and_then(|project| violations.check(ProjectTitle::parse("project.title", &project.title)))
+                }
+                "description" => {
+                    change.description = project.and_then(|project| {
+                        violations.check(ProjectDescription::parse("project.description", &project.description))
+                    })
+                }
+                other => violations.add("update_mask", format!("`{other}` cannot be updated; use title, description")),
+            }
+        }
+        complete(violations, || Some(Self { project: id?, etag: project?.etag.clone(), change }))
+    }
+}
+
+/// `ArchiveProject` and `UnarchiveProject`.
+pub struct SetArchived {
+    pub project: ProjectId,
+    pub etag: String,
+    pub archived: bool,
+}
+
+impl SetArchived {
+    fn parse(name: &str, etag: String, archived: bool) -> Result<Self, Invalid> {
+        Ok(Self { project: ProjectId::parse_name("name", name)?, etag, archived })
+    }
+}
+
+impl TryFrom<v1::ArchiveProjectRequest> for SetArchived {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ArchiveProjectRequest) -> Result<Self, Invalid> {
+        Self::parse(&request.name, request.etag, true)
+    }
+}
+
+impl TryFrom<v1::UnarchiveProjectRequest> for SetArchived {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UnarchiveProjectRequest) -> Result<Self, Invalid> {
+        Self::parse(&request.name, request.etag, false)
+    }
+}
+
+/// `ListMembers`.
+pub struct ListMembers {
+    pub project: ProjectId,
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListMembersRequest> for ListMembers {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListMembersRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &request.parent));
+        let page = PageRequest::parse(&mut violations, request.page_size, &request.page_token, PAGE_SIZES, "members");
+        complete(violations, || Some(Self { project: project?, page: page? }))
+    }
+}
+
+/// `AddMember`: a user named by id or email, and a role.
+pub struct AddMember {
+    pub project: ProjectId,
+    pub user: UserRef,
+    pub role: Role,
+}
+
+/// The user `member` names: `member.user` if set, else `member.email`.
+fn user_ref(violations: &mut Violations, member: &v1::Member) -> Option<UserRef> {
+    match (member.user.is_empty(), member.email.is_empty()) {
+        (false, _) => match UserId::parse_name("member.user", &member.user) {
+            Ok(user) => Some(UserRef::Id(user)),
+            Err(_) => {
+                violations.add("member.user", "must be `users/{user}`");
+                None
+            }
+        },
+        (true, false) => violations.check(Email::parse("member.email", &member.email)).map(UserRef::Email),
+        (true, true) => {
+            violations.add("member.user", "set `member.user` or `member.email`");
+            None
+        }
+    }
+}
+
+impl TryFrom<v1::AddMemberRequest> for AddMember {
+    type Error = Invalid;
+
+    fn try_from(request: v1::AddMemberRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &request.parent));
+        let member = required(&mut violations, "member", &request.member);
+        let role = member.and_then(|member| violations.check(Role::from_proto("member.role", member.role)));
+        let user = member.and_then(|member| user_ref(&mut violations, member));
+        complete(violations, || Some(Self { project: project?, user: user?, role: role? }))
+    }
+}
+
+/// `UpdateMember`: only the role changes.
+pub struct UpdateMember {
+    pub name: MemberName,
+    pub role: Role,
+}
+
+impl TryFrom<v1::UpdateMemberRequest> for UpdateMember {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateMemberRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let member = required(&mut violations, "member", &request.member);
+        let name = member.and_then(|member| violations.check(MemberName::parse("member.name", &member.name)));
+        if request.update_mask.map(|mask| mask.paths).unwrap_or_default() != ["role"] {
+            violations.add("update_mask", "only `role` can be updated");
+        }
+        let role = member.and_then(|member| violations.check(Role::from_proto("member.role", member.role)));
+        complete(violations, || Some(Self { name: name?, role: role? }))
+    }
+}
+
+/// `RemoveMember`.
+pub struct RemoveMember {
+    pub name: MemberName,
+}
+
+impl TryFrom<v1::RemoveMemberRequest> for RemoveMember {
+    type Error = Invalid;
+
+    fn try_from(request: v1::RemoveMemberRequest) -> Result<Self, Invalid> {
+        Ok(Self { name: MemberName::parse("name", &request.name)? })
+    }
+}

@@ -29,9 +29,11 @@ fn sign_up() -> Vec<u8> {
         .encode_to_vec()
 }
 
-/// The bodies a sweep of every method found answered INTERNAL, and more:
 /// `(case, extra headers, body, expected grpc-status)`.
-fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Vec<u8>, u8)> {
+type Case = (&'static str, Vec<(&'static str, &'static str)>, Vec<u8>, u8);
+
+/// The bodies a sweep of every method found answered INTERNAL, and more.
+fn cases() -> Vec<Case> {
     vec![
         ("compressed flag without grpc-encoding", vec![], frame(1, &sign_up()), 3),
         (

@@ -1,28 +1,44 @@
 //! `tasktracker.v1.AccountService`.
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
-};
+mod commands;
+
 use tasktracker_proto::v1::{self, account_service_server::AccountService};
 use tonic::{Request, Response, Status};
 
-use super::{SharedState, peer_ip, required};
+use self::commands::{CreateApiToken, ListApiTokens, RefreshSession, RevokeApiToken, SignIn, SignUp};
+use super::{SharedState, peer_ip};
 use crate::{
     auth::{Caller, Permission, Scope, tokens},
     domain::{
-        ApiTokenId, DisplayName, Email, NewPassword, ProjectId, UserId, Violations,
+        ApiTokenId, ProjectId, UserId,
         names::{ApiTokenName, SessionId},
-        page::{Cursor, next_page, page_size},
-        time::{self, from_timestamp, to_optional_timestamp, to_timestamp},
+        time::{self, Micros, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
     metrics::SignInResult,
-    storage::entities::{api_tokens, sessions, users},
+    storage::{
+        accounts::AccountStoreError,
+        api_tokens::ApiTokenStoreError,
+        entities::{api_tokens, sessions, users},
+    },
 };
 
-/// Default and maximum lifetime of an API token.
-const API_TOKEN_DEFAULT_LIFETIME: i64 = time::seconds(90 * time::DAY);
-const API_TOKEN_MAX_LIFETIME: i64 = time::seconds(366 * time::DAY);
+impl From<AccountStoreError> for ServiceError {
+    fn from(error: AccountStoreError) -> Self {
+        match error {
+            AccountStoreError::EmailTaken => Self::invalid("email", "an account with this email already exists"),
+            AccountStoreError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<ApiTokenStoreError> for ServiceError {
+    fn from(error: ApiTokenStoreError) -> Self {
+        match error {
+            ApiTokenStoreError::Database(error) => error.into(),
+        }
+    }
+}
 
 pub struct Accounts {
     shared: SharedState,
@@ -40,17 +56,29 @@ impl Accounts {
         let refresh_token = tokens::random_secret();
         let expire_time = now + tokens::SESSION_LIFETIME;
         let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(expire_time);
-        sessions::Entity::insert(sessions::ActiveModel {
-            id: Set(session.to_string()),
-            user_id: Set(user.to_string()),
-            refresh_hash: Set(tokens::digest(&refresh_token)),
-            refresh_expire_time: Set(refresh_expire_time),
-            expire_time: Set(expire_time),
-            create_time: Set(now),
-            revoke_time: Set(None),
-        })
-        .exec(&self.shared.db)
-        .await?;
+        self.shared
+            .accounts
+            .insert_session(&sessions::Model {
+                id: session.to_string(),
+                user_id: user.to_string(),
+                refresh_hash: tokens::digest(&refresh_token),
+                refresh_expire_time,
+                expire_time,
+                create_time: now,
+                revoke_time: None,
+            })
+            .await?;
+        self.session_to_proto(user, session, refresh_token, refresh_expire_time)
+    }
+
+    /// The session's credentials: a new access token and `refresh_token`.
+    fn session_to_proto(
+        &self,
+        user: UserId,
+        session: SessionId,
+        refresh_token: String,
+        refresh_expire_time: Micros,
+    ) -> ServiceResult<v1::Session> {
         let (access_token, access_expire) = self.shared.signer.issue(user, session)?;
         Ok(v1::Session {
             access_token,
@@ -87,15 +115,7 @@ fn api_token_to_proto(token: api_tokens::Model) -> v1::ApiToken {
 #[tonic::async_trait]
 impl AccountService for Accounts {
     async fn sign_up(&self, request: Request<v1::SignUpRequest>) -> Result<Response<v1::SignUpResponse>, Status> {
-        let v1::SignUpRequest { email, password, display_name } = request.into_inner();
-        let mut violations = Violations::default();
-        let email = violations.check(Email::parse("email", &email));
-        let password = violations.check(NewPassword::parse("password", &password));
-        let display_name = violations.check(DisplayName::parse("display_name", &display_name));
-        violations.finish()?;
-        let (Some(email), Some(password), Some(display_name)) = (email, password, display_name) else {
-            unreachable!("violations.finish() returned early");
-        };
+        let SignUp { email, password, display_name } = request.into_inner().try_into()?;
         let password_hash =
             self.shared.hasher.hash(password.as_str().to_owned()).await.map_err(ServiceError::Internal)?;
         let user = users::Model {
@@ -105,24 +125,7 @@ impl AccountService for Accounts {
             password_hash,
             create_time: time::now(),
         };
-        let inserted = users::Entity::insert(users::ActiveModel {
-            id: Set(user.id.clone()),
-            email: Set(user.email.clone()),
-            display_name: Set(user.display_name.clone()),
-            password_hash: Set(user.password_hash.clone()),
-            create_time: Set(user.create_time),
-        })
-        .exec(&self.shared.db)
-        .await;
-        if let Err(error) = inserted {
-            return Err(match error.sql_err() {
-                Some(SqlErr::UniqueConstraintViolation(_)) => {
-                    ServiceError::invalid("email", "an account with this email already exists")
-                }
-                _ => error.into(),
-            }
-            .into());
-        }
+        self.shared.accounts.insert_user(&user).await.map_err(ServiceError::from)?;
         let session = self.open_session(UserId::from_stored(&user.id)).await?;
         tracing::info!(user = %user.id, "signed up");
         Ok(Response::new(v1::SignUpResponse { user: Some(user_to_proto(user)), session: Some(session) }))
@@ -130,11 +133,7 @@ impl AccountService for Accounts {
 
     async fn sign_in(&self, request: Request<v1::SignInRequest>) -> Result<Response<v1::SignInResponse>, Status> {
         let peer = peer_ip(&request);
-        let v1::SignInRequest { email, password } = request.into_inner();
-        let email = Email::parse("email", &email)?;
-        if password.is_empty() {
-            return Err(ServiceError::invalid("password", "is required").into());
-        }
+        let SignIn { email, password } = request.into_inner().try_into()?;
         if !self.shared.sign_in_limiter.attempt(email.as_str(), peer) {
             tracing::warn!(?peer, "sign-in throttled");
             self.shared.metrics.sign_in(SignInResult::RateLimited);
@@ -142,11 +141,7 @@ impl AccountService for Accounts {
                 ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again").into()
             );
         }
-        let user = users::Entity::find()
-            .filter(users::Column::Email.eq(email.as_str()))
-            .one(&self.shared.db)
-            .await
-            .map_err(ServiceError::from)?;
+        let user = self.shared.accounts.user_by_email(&email).await.map_err(ServiceError::from)?;
         let verified = self
             .shared
             .hasher
@@ -169,61 +164,33 @@ impl AccountService for Accounts {
         request: Request<v1::RefreshSessionRequest>,
     ) -> Result<Response<v1::RefreshSessionResponse>, Status> {
         const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked refresh token");
-        let v1::RefreshSessionRequest { refresh_token } = request.into_inner();
-        if refresh_token.is_empty() {
-            return Err(ServiceError::invalid("refresh_token", "is required").into());
-        }
+        let RefreshSession { refresh_token } = request.into_inner().try_into()?;
         let now = time::now();
         let old_hash = tokens::digest(&refresh_token);
-        let session = sessions::Entity::find()
-            .filter(sessions::Column::RefreshHash.eq(&old_hash))
-            .one(&self.shared.db)
-            .await
-            .map_err(ServiceError::from)?
-            .ok_or(INVALID)?;
+        let accounts = &self.shared.accounts;
+        let session = accounts.session_by_refresh_hash(&old_hash).await.map_err(ServiceError::from)?.ok_or(INVALID)?;
         if session.revoke_time.is_some() || session.refresh_expire_time <= now || session.expire_time <= now {
             return Err(INVALID.into());
         }
+        let (user, id) = (UserId::from_stored(&session.user_id), SessionId::from_stored(&session.id));
         let new_token = tokens::random_secret();
         let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(session.expire_time);
-        // Compare-and-swap on the old hash: of two concurrent refreshes with
-        // the same token, exactly one wins.
-        let rotated = sessions::Entity::update_many()
-            .col_expr(sessions::Column::RefreshHash, Expr::value(tokens::digest(&new_token)))
-            .col_expr(sessions::Column::RefreshExpireTime, Expr::value(refresh_expire_time))
-            .filter(sessions::Column::Id.eq(&session.id))
-            .filter(sessions::Column::RefreshHash.eq(&old_hash))
-            .exec(&self.shared.db)
+        let new_hash = tokens::digest(&new_token);
+        let rotated = accounts
+            .rotate_refresh_hash(id, &old_hash, new_hash, refresh_expire_time)
             .await
             .map_err(ServiceError::from)?;
-        if rotated.rows_affected != 1 {
+        if !rotated {
             return Err(INVALID.into());
         }
-        let (access_token, access_expire) = self
-            .shared
-            .signer
-            .issue(UserId::from_stored(&session.user_id), SessionId::from_stored(&session.id))
-            .map_err(ServiceError::Internal)?;
-        Ok(Response::new(v1::RefreshSessionResponse {
-            session: Some(v1::Session {
-                access_token,
-                access_token_expire_time: Some(to_timestamp(access_expire)),
-                refresh_token: new_token,
-                refresh_token_expire_time: Some(to_timestamp(refresh_expire_time)),
-            }),
-        }))
+        let session = self.session_to_proto(user, id, new_token, refresh_expire_time)?;
+        Ok(Response::new(v1::RefreshSessionResponse { session: Some(session) }))
     }
 
     async fn sign_out(&self, request: Request<v1::SignOutRequest>) -> Result<Response<v1::SignOutResponse>, Status> {
         let caller = Caller::of(&request)?;
         let session = self.shared.authorizer.account(&caller)?;
-        sessions::Entity::update_many()
-            .col_expr(sessions::Column::RevokeTime, Expr::value(time::now()))
-            .filter(sessions::Column::Id.eq(session.to_string()))
-            .filter(sessions::Column::RevokeTime.is_null())
-            .exec(&self.shared.db)
-            .await
-            .map_err(ServiceError::from)?;
+        self.shared.accounts.revoke_session(session, time::now()).await.map_err(ServiceError::from)?;
         Ok(Response::new(v1::SignOutResponse {}))
     }
 
@@ -232,8 +199,10 @@ impl AccountService for Accounts {
         request: Request<v1::GetCurrentUserRequest>,
     ) -> Result<Response<v1::User>, Status> {
         let caller = Caller::of(&request)?;
-        let user = users::Entity::find_by_id(caller.user.to_string())
-            .one(&self.shared.db)
+        let user = self
+            .shared
+            .accounts
+            .user(caller.user)
             .await
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::Unauthenticated("the account no longer exists"))?;
@@ -246,72 +215,28 @@ impl AccountService for Accounts {
     ) -> Result<Response<v1::CreateApiTokenResponse>, Status> {
         let caller = Caller::of(&request)?;
         self.shared.authorizer.account(&caller)?;
-        let v1::CreateApiTokenRequest { api_token } = request.into_inner();
-        let token = required("api_token", &api_token)?;
-        let now = time::now();
-        let mut violations = Violations::default();
-        let display_name = violations.check(DisplayName::parse("api_token.display_name", &token.display_name));
-        let scope = violations.check(Scope::from_proto("api_token.scope", token.scope));
-        let project = if token.project.is_empty() {
-            None
-        } else {
-            match ProjectId::parse_name("api_token.project", &token.project) {
-                Ok(project) => Some(project),
-                Err(_) => {
-                    violations.add("api_token.project", "must be `projects/{project}` or empty");
-                    None
-                }
-            }
-        };
-        let expire_time = match &token.expire_time {
-            None => Some(now + API_TOKEN_DEFAULT_LIFETIME),
-            Some(timestamp) => match from_timestamp("api_token.expire_time", timestamp) {
-                Ok(expire) if expire > now && expire <= now + API_TOKEN_MAX_LIFETIME => Some(expire),
-                _ => {
-                    violations.add("api_token.expire_time", "must be in the future and at most a year ahead");
-                    None
-                }
-            },
-        };
-        violations.finish()?;
-        let (Some(display_name), Some(scope), Some(expire_time)) = (display_name, scope, expire_time) else {
-            unreachable!("violations.finish() returned early");
-        };
-        if let Some(project) = project {
+        let command = CreateApiToken::try_from(request.into_inner())?;
+        if let Some(project) = command.project {
             self.shared.authorizer.require(&caller, project, Permission::Read).await?;
         }
         let id = ApiTokenId::generate();
         let secret = tokens::random_secret();
-        let model = api_tokens::Model {
+        let token = api_tokens::Model {
             id: id.to_string(),
             user_id: caller.user.to_string(),
-            display_name: display_name.into_inner(),
-            scope: scope.to_proto() as i16,
-            project_id: project.map(|project| project.to_string()),
+            display_name: command.display_name.into_inner(),
+            scope: command.scope.to_proto() as i16,
+            project_id: command.project.map(|project| project.to_string()),
             secret_hash: tokens::digest(&secret),
-            create_time: now,
-            expire_time,
+            create_time: command.create_time,
+            expire_time: command.expire_time,
             last_use_time: None,
             revoke_time: None,
         };
-        api_tokens::Entity::insert(api_tokens::ActiveModel {
-            id: Set(model.id.clone()),
-            user_id: Set(model.user_id.clone()),
-            display_name: Set(model.display_name.clone()),
-            scope: Set(model.scope),
-            project_id: Set(model.project_id.clone()),
-            secret_hash: Set(model.secret_hash.clone()),
-            create_time: Set(now),
-            expire_time: Set(expire_time),
-            last_use_time: Set(None),
-            revoke_time: Set(None),
-        })
-        .exec(&self.shared.db)
-        .await
-        .map_err(ServiceError::from)?;
+        self.shared.api_tokens.insert(&token).await.map_err(ServiceError::from)?;
         tracing::info!(user = %caller.user, token = %id, "API token created");
         Ok(Response::new(v1::CreateApiTokenResponse {
-            api_token: Some(api_token_to_proto(model)),
+            api_token: Some(api_token_to_proto(token)),
             secret: tokens::api_token_string(id, &secret),
         }))
     }
@@ -322,20 +247,9 @@ impl AccountService for Accounts {
     ) -> Result<Response<v1::ListApiTokensResponse>, Status> {
         let caller = Caller::of(&request)?;
         self.shared.authorizer.account(&caller)?;
-        let v1::ListApiTokensRequest { page_size: requested, page_token } = request.into_inner();
-        let limit = page_size("page_size", requested, 50, 200)?;
-        let cursor = Cursor::decode("page_token", &page_token, "api_tokens")?;
-        let mut query = api_tokens::Entity::find().filter(api_tokens::Column::UserId.eq(caller.user.to_string()));
-        if let Some(cursor) = cursor {
-            query = query.filter(api_tokens::Column::Id.lt(cursor.id));
-        }
-        let mut rows = query
-            .order_by_desc(api_tokens::Column::Id)
-            .limit(limit + 1)
-            .all(&self.shared.db)
-            .await
-            .map_err(ServiceError::from)?;
-        let next_page_token = next_page(&mut rows, limit, |last| Cursor::new(None, last.id.clone(), "api_tokens"));
+        let ListApiTokens { page } = request.into_inner().try_into()?;
+        let mut rows = self.shared.api_tokens.list(caller.user, &page).await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| (None, row.id.clone()));
         Ok(Response::new(v1::ListApiTokensResponse {
             api_tokens: rows.into_iter().map(api_token_to_proto).collect(),
             next_page_token,
@@ -347,20 +261,12 @@ impl AccountService for Accounts {
         request: Request<v1::RevokeApiTokenRequest>,
     ) -> Result<Response<v1::ApiToken>, Status> {
         let caller = Caller::of(&request)?;
-        let name = ApiTokenName::parse("name", &request.get_ref().name)?;
+        let RevokeApiToken { name } = request.into_inner().try_into()?;
         self.shared.authorizer.api_token(&caller, name)?;
-        let id = name.token.to_string();
-        api_tokens::Entity::update_many()
-            .col_expr(api_tokens::Column::RevokeTime, Expr::value(time::now()))
-            .filter(api_tokens::Column::Id.eq(&id))
-            .filter(api_tokens::Column::UserId.eq(caller.user.to_string()))
-            .filter(api_tokens::Column::RevokeTime.is_null())
-            .exec(&self.shared.db)
-            .await
-            .map_err(ServiceError::from)?;
-        let token = api_tokens::Entity::find_by_id(id)
-            .filter(api_tokens::Column::UserId.eq(caller.user.to_string()))
-            .one(&self.shared.db)
+        let token = self
+            .shared
+            .api_tokens
+            .revoke(caller.user, name.token, time::now())
             .await
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::PermissionDenied)?;

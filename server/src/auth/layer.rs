@@ -3,14 +3,13 @@
 
 use axum::{extract::State, middleware::Next, response::Response};
 use http::header::AUTHORIZATION;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 use subtle::ConstantTimeEq;
 
 use super::{Caller, Credential, Scope, tokens};
 use crate::{
-    domain::{ProjectId, UserId, names::SessionId, time},
+    domain::{ApiTokenId, ProjectId, UserId, names::SessionId, time},
     error::{ServiceError, ServiceResult},
-    storage::entities::{api_tokens, sessions},
+    storage::{accounts::AccountStore, api_tokens::ApiTokenStore},
 };
 
 /// RPCs that need no credentials. Health and reflection are outside
@@ -27,13 +26,14 @@ const LAST_USE_RESOLUTION: i64 = time::seconds(60);
 /// Resolves bearer tokens to callers.
 #[derive(Clone)]
 pub struct Authenticator {
-    db: DatabaseConnection,
+    accounts: AccountStore,
+    api_tokens: ApiTokenStore,
     signer: tokens::TokenSigner,
 }
 
 impl Authenticator {
-    pub fn new(db: DatabaseConnection, signer: tokens::TokenSigner) -> Self {
-        Self { db, signer }
+    pub fn new(accounts: AccountStore, api_tokens: ApiTokenStore, signer: tokens::TokenSigner) -> Self {
+        Self { accounts, api_tokens, signer }
     }
 
     #[tracing::instrument(name = "db.authenticate", skip_all, fields(otel.kind = "client"))]
@@ -41,13 +41,13 @@ impl Authenticator {
         const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked token");
         let now = time::now();
         if let Some((id, secret)) = tokens::parse_api_token(token) {
-            let row = api_tokens::Entity::find_by_id(id.to_string()).one(&self.db).await?.ok_or(INVALID)?;
+            let row = self.api_tokens.find(id).await?.ok_or(INVALID)?;
             let matches: bool = tokens::digest(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
             if !matches || row.revoke_time.is_some() || row.expire_time <= now {
                 return Err(INVALID);
             }
             if row.last_use_time.is_none_or(|used| used < now - LAST_USE_RESOLUTION) {
-                self.record_use(row.id.clone(), now);
+                self.record_use(id, now);
             }
             return Ok(Caller {
                 user: UserId::from_stored(&row.user_id),
@@ -58,7 +58,7 @@ impl Authenticator {
             });
         }
         let claims = self.signer.verify(token).ok_or(INVALID)?;
-        let session = sessions::Entity::find_by_id(claims.session.to_string()).one(&self.db).await?.ok_or(INVALID)?;
+        let session = self.accounts.session(claims.session).await?.ok_or(INVALID)?;
         if session.revoke_time.is_some() || session.expire_time <= now || session.user_id != claims.user.to_string() {
             return Err(INVALID);
         }
@@ -66,15 +66,10 @@ impl Authenticator {
     }
 
     /// Notes an API token's use without delaying the call.
-    fn record_use(&self, id: String, now: i64) {
-        let db = self.db.clone();
+    fn record_use(&self, id: ApiTokenId, now: i64) {
+        let api_tokens = self.api_tokens.clone();
         tokio::spawn(async move {
-            let result = api_tokens::Entity::update_many()
-                .col_expr(api_tokens::Column::LastUseTime, Expr::value(now))
-                .filter(api_tokens::Column::Id.eq(id))
-                .exec(&db)
-                .await;
-            if let Err(error) = result {
+            if let Err(error) = api_tokens.record_use(id, now).await {
                 tracing::warn!(%error, "cannot record API token use");
             }
         });

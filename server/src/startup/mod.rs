@@ -90,7 +90,12 @@ impl Application {
         for service in SERVICES {
             health.set_service_status(*service, ServingStatus::Serving).await;
         }
-        let router = router::build(&settings, &shared, Authenticator::new(db.clone(), signer), health_service)?;
+        let router = router::build(
+            &settings,
+            &shared,
+            Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer),
+            health_service,
+        )?;
 
         let listener = TcpListener::bind(settings.listen_addr)
             .await

@@ -1,10 +1,16 @@
 //! Users and their sessions.
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, sea_query::Expr};
+
+use super::entities::{sessions, users};
+use crate::domain::{Email, UserId, names::SessionId};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountStoreError {
+    /// Another account already has the email.
+    #[error("an account with this email already exists")]
+    EmailTaken,
     #[error(transparent)]
     Database(#[from] DbErr),
 }
@@ -18,5 +24,78 @@ pub struct AccountStore {
 impl AccountStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+
+    /// Stores a new user; fails with [`AccountStoreError::EmailTaken`] if
+    /// the email is in use.
+    pub async fn insert_user(&self, user: &users::Model) -> Result<(), AccountStoreError> {
+        let inserted = users::Entity::insert(users::ActiveModel::from(user.clone())).exec(&self.db).await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(error) => match error.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => Err(AccountStoreError::EmailTaken),
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    /// The user with `email`, if any.
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<users::Model>, AccountStoreError> {
+        Ok(users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&self.db).await?)
+    }
+
+    /// The user `id`, if they still exist.
+    pub async fn user(&self, id: UserId) -> Result<Option<users::Model>, AccountStoreError> {
+        Ok(users::Entity::find_by_id(id.to_string()).one(&self.db).await?)
+    }
+
+    /// Stores a newly opened session.
+    pub async fn insert_session(&self, session: &sessions::Model) -> Result<(), AccountStoreError> {
+        sessions::Entity::insert(sessions::ActiveModel::from(session.clone())).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// The session `id`, if any, revoked or expired ones included.
+    pub async fn session(&self, id: SessionId) -> Result<Option<sessions::Model>, AccountStoreError> {
+        Ok(sessions::Entity::find_by_id(id.to_string()).one(&self.db).await?)
+    }
+
+    /// The session whose current refresh token has digest `refresh_hash`.
+    pub async fn session_by_refresh_hash(
+        &self,
+        refresh_hash: &str,
+    ) -> Result<Option<sessions::Model>, AccountStoreError> {
+        Ok(sessions::Entity::find().filter(sessions::Column::RefreshHash.eq(refresh_hash)).one(&self.db).await?)
+    }
+
+    /// Replaces session `id`'s refresh token digest `old_hash` with
+    /// `new_hash`, a compare-and-swap: of two concurrent rotations of the
+    /// same token exactly one wins. Returns whether this one did.
+    pub async fn rotate_refresh_hash(
+        &self,
+        id: SessionId,
+        old_hash: &str,
+        new_hash: String,
+        refresh_expire_time: i64,
+    ) -> Result<bool, AccountStoreError> {
+        let rotated = sessions::Entity::update_many()
+            .col_expr(sessions::Column::RefreshHash, Expr::value(new_hash))
+            .col_expr(sessions::Column::RefreshExpireTime, Expr::value(refresh_expire_time))
+            .filter(sessions::Column::Id.eq(id.to_string()))
+            .filter(sessions::Column::RefreshHash.eq(old_hash))
+            .exec(&self.db)
+            .await?;
+        Ok(rotated.rows_affected == 1)
+    }
+
+    /// Revokes session `id` at `now`, unless it already was.
+    pub async fn revoke_session(&self, id: SessionId, now: i64) -> Result<(), AccountStoreError> {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::RevokeTime, Expr::value(now))
+            .filter(sessions::Column::Id.eq(id.to_string()))
+            .filter(sessions::Column::RevokeTime.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

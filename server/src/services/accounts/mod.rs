@@ -1,0 +1,275 @@
+//! `tasktracker.v1.AccountService`.
+
+mod commands;
+
+use tasktracker_proto::v1::{self, account_service_server::AccountService};
+use tonic::{Request, Response, Status};
+
+use self::commands::{CreateApiToken, ListApiTokens, RefreshSession, RevokeApiToken, SignIn, SignUp};
+use super::{SharedState, peer_ip};
+use crate::{
+    auth::{Caller, Permission, Scope, tokens},
+    domain::{
+        ApiTokenId, ProjectId, UserId,
+        names::{ApiTokenName, SessionId},
+        time::{self, Micros, to_optional_timestamp, to_timestamp},
+    },
+    error::{ServiceError, ServiceResult},
+    metrics::SignInResult,
+    storage::{
+        accounts::AccountStoreError,
+        api_tokens::ApiTokenStoreError,
+        entities::{api_tokens, sessions, users},
+    },
+};
+
+impl From<AccountStoreError> for ServiceError {
+    fn from(error: AccountStoreError) -> Self {
+        match error {
+            AccountStoreError::EmailTaken => Self::invalid("email", "an account with this email already exists"),
+            AccountStoreError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<ApiTokenStoreError> for ServiceError {
+    fn from(error: ApiTokenStoreError) -> Self {
+        match error {
+            ApiTokenStoreError::Database(error) => error.into(),
+        }
+    }
+}
+
+pub struct Accounts {
+    shared: SharedState,
+}
+
+impl Accounts {
+    pub fn new(shared: SharedState) -> Self {
+        Self { shared }
+    }
+
+    /// Starts a session for `user`.
+    async fn open_session(&self, user: UserId) -> ServiceResult<v1::Session> {
+        let now = time::now();
+        let session = SessionId::generate();
+        let refresh_token = tokens::random_secret();
+        let expire_time = now + tokens::SESSION_LIFETIME;
+        let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(expire_time);
+        self.shared
+            .accounts
+            .insert_session(&sessions::Model {
+                id: session.to_string(),
+                user_id: user.to_string(),
+                refresh_hash: tokens::digest(&refresh_token),
+                refresh_expire_time,
+                expire_time,
+                create_time: now,
+                revoke_time: None,
+            })
+            .await?;
+        self.session_to_proto(user, session, refresh_token, refresh_expire_time)
+    }
+
+    /// The session's credentials: a new access token and `refresh_token`.
+    fn session_to_proto(
+        &self,
+        user: UserId,
+        session: SessionId,
+        refresh_token: String,
+        refresh_expire_time: Micros,
+    ) -> ServiceResult<v1::Session> {
+        let (access_token, access_expire) = self.shared.signer.issue(user, session)?;
+        Ok(v1::Session {
+            access_token,
+            access_token_expire_time: Some(to_timestamp(access_expire)),
+            refresh_token,
+            refresh_token_expire_time: Some(to_timestamp(refresh_expire_time)),
+        })
+    }
+}
+
+fn user_to_proto(user: users::Model) -> v1::User {
+    v1::User {
+        name: UserId::from_stored(&user.id).name(),
+        email: user.email,
+        display_name: user.display_name,
+        create_time: Some(to_timestamp(user.create_time)),
+    }
+}
+
+fn api_token_to_proto(token: api_tokens::Model) -> v1::ApiToken {
+    let name = ApiTokenName { user: UserId::from_stored(&token.user_id), token: ApiTokenId::from_stored(&token.id) };
+    v1::ApiToken {
+        name: name.to_string(),
+        display_name: token.display_name,
+        scope: Scope::from_stored(token.scope).to_proto() as i32,
+        project: token.project_id.as_deref().map(|id| ProjectId::from_stored(id).name()).unwrap_or_default(),
+        create_time: Some(to_timestamp(token.create_time)),
+        expire_time: Some(to_timestamp(token.expire_time)),
+        last_use_time: to_optional_timestamp(token.last_use_time),
+        revoke_time: to_optional_timestamp(token.revoke_time),
+    }
+}
+
+#[tonic::async_trait]
+impl AccountService for Accounts {
+    async fn sign_up(&self, request: Request<v1::SignUpRequest>) -> Result<Response<v1::SignUpResponse>, Status> {
+        let SignUp { email, password, display_name } = request.into_inner().try_into()?;
+        let password_hash =
+            self.shared.hasher.hash(password.as_str().to_owned()).await.map_err(ServiceError::Internal)?;
+        let user = users::Model {
+            id: UserId::generate().to_string(),
+            email: email.as_str().to_owned(),
+            display_name: display_name.into_inner(),
+            password_hash,
+            create_time: time::now(),
+        };
+        self.shared.accounts.insert_user(&user).await.map_err(ServiceError::from)?;
+        let session = self.open_session(UserId::from_stored(&user.id)).await?;
+        tracing::info!(user = %user.id, "signed up");
+        Ok(Response::new(v1::SignUpResponse { user: Some(user_to_proto(user)), session: Some(session) }))
+    }
+
+    async fn sign_in(&self, request: Request<v1::SignInRequest>) -> Result<Response<v1::SignInResponse>, Status> {
+        let peer = peer_ip(&request);
+        let SignIn { email, password } = request.into_inner().try_into()?;
+        if !self.shared.sign_in_limiter.attempt(email.as_str(), peer) {
+            tracing::warn!(?peer, "sign-in throttled");
+            self.shared.metrics.sign_in(SignInResult::RateLimited);
+            return Err(
+                ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again").into()
+            );
+        }
+        let user = self.shared.accounts.user_by_email(&email).await.map_err(ServiceError::from)?;
+        let verified = self
+            .shared
+            .hasher
+            .verify(password, user.as_ref().map(|user| user.password_hash.clone()))
+            .await
+            .map_err(ServiceError::Internal)?;
+        let Some(user) = user.filter(|_| verified) else {
+            tracing::info!(?peer, "sign-in failed");
+            self.shared.metrics.sign_in(SignInResult::Failure);
+            return Err(ServiceError::Unauthenticated("wrong email or password").into());
+        };
+        let session = self.open_session(UserId::from_stored(&user.id)).await?;
+        tracing::info!(user = %user.id, "signed in");
+        self.shared.metrics.sign_in(SignInResult::Success);
+        Ok(Response::new(v1::SignInResponse { user: Some(user_to_proto(user)), session: Some(session) }))
+    }
+
+    async fn refresh_session(
+        &self,
+        request: Request<v1::RefreshSessionRequest>,
+    ) -> Result<Response<v1::RefreshSessionResponse>, Status> {
+        const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked refresh token");
+        let RefreshSession { refresh_token } = request.into_inner().try_into()?;
+        let now = time::now();
+        let old_hash = tokens::digest(&refresh_token);
+        let accounts = &self.shared.accounts;
+        let session = accounts.session_by_refresh_hash(&old_hash).await.map_err(ServiceError::from)?.ok_or(INVALID)?;
+        if session.revoke_time.is_some() || session.refresh_expire_time <= now || session.expire_time <= now {
+            return Err(INVALID.into());
+        }
+        let (user, id) = (UserId::from_stored(&session.user_id), SessionId::from_stored(&session.id));
+        let new_token = tokens::random_secret();
+        let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(session.expire_time);
+        let new_hash = tokens::digest(&new_token);
+        let rotated = accounts
+            .rotate_refresh_hash(id, &old_hash, new_hash, refresh_expire_time)
+            .await
+            .map_err(ServiceError::from)?;
+        if !rotated {
+            return Err(INVALID.into());
+        }
+        let session = self.session_to_proto(user, id, new_token, refresh_expire_time)?;
+        Ok(Response::new(v1::RefreshSessionResponse { session: Some(session) }))
+    }
+
+    async fn sign_out(&self, request: Request<v1::SignOutRequest>) -> Result<Response<v1::SignOutResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let session = self.shared.authorizer.account(&caller)?;
+        self.shared.accounts.revoke_session(session, time::now()).await.map_err(ServiceError::from)?;
+        Ok(Response::new(v1::SignOutResponse {}))
+    }
+
+    async fn get_current_user(
+        &self,
+        request: Request<v1::GetCurrentUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
+        let caller = Caller::of(&request)?;
+        let user = self
+            .shared
+            .accounts
+            .user(caller.user)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(ServiceError::Unauthenticated("the account no longer exists"))?;
+        Ok(Response::new(user_to_proto(user)))
+    }
+
+    async fn create_api_token(
+        &self,
+        request: Request<v1::CreateApiTokenRequest>,
+    ) -> Result<Response<v1::CreateApiTokenResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let command = CreateApiToken::try_from(request.into_inner())?;
+        if let Some(project) = command.project {
+            self.shared.authorizer.require(&caller, project, Permission::Read).await?;
+        }
+        let id = ApiTokenId::generate();
+        let secret = tokens::random_secret();
+        let token = api_tokens::Model {
+            id: id.to_string(),
+            user_id: caller.user.to_string(),
+            display_name: command.display_name.into_inner(),
+            scope: command.scope.to_proto() as i16,
+            project_id: command.project.map(|project| project.to_string()),
+            secret_hash: tokens::digest(&secret),
+            create_time: command.create_time,
+            expire_time: command.expire_time,
+            last_use_time: None,
+            revoke_time: None,
+        };
+        self.shared.api_tokens.insert(&token).await.map_err(ServiceError::from)?;
+        tracing::info!(user = %caller.user, token = %id, "API token created");
+        Ok(Response::new(v1::CreateApiTokenResponse {
+            api_token: Some(api_token_to_proto(token)),
+            secret: tokens::api_token_string(id, &secret),
+        }))
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<v1::ListApiTokensRequest>,
+    ) -> Result<Response<v1::ListApiTokensResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let ListApiTokens { page } = request.into_inner().try_into()?;
+        let mut rows = self.shared.api_tokens.list(caller.user, &page).await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| (None, row.id.clone()));
+        Ok(Response::new(v1::ListApiTokensResponse {
+            api_tokens: rows.into_iter().map(api_token_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<v1::RevokeApiTokenRequest>,
+    ) -> Result<Response<v1::ApiToken>, Status> {
+        let caller = Caller::of(&request)?;
+        let RevokeApiToken { name } = request.into_inner().try_into()?;
+        self.shared.authorizer.api_token(&caller, name)?;
+        let token = self
+            .shared
+            .api_tokens
+            .revoke(caller.user, name.token, time::now())
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(ServiceError::PermissionDenied)?;
+        Ok(Response::new(api_token_to_proto(token)))
+    }
+}

@@ -49,6 +49,21 @@ impl Violations {
         self.0.push(FieldViolation::new(field, description));
     }
 
+    /// A required sub-message, or a violation naming it.
+    pub fn required<'a, T>(&mut self, field: &str, value: &'a Option<T>) -> Option<&'a T> {
+        if value.is_none() {
+            self.add(field, "is required");
+        }
+        value.as_ref()
+    }
+
+    /// The command, once every field checked out; `build` returns `None`
+    /// only if a violation was recorded.
+    pub fn complete<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Invalid> {
+        self.finish()?;
+        build().ok_or_else(|| Invalid(Vec::new()))
+    }
+
     /// Fails with every recorded violation, if any.
     pub fn finish(self) -> Result<(), Invalid> {
         if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }

@@ -51,8 +51,3 @@ pub type SharedState = Arc<Shared>;
 fn peer_ip<T>(request: &tonic::Request<T>) -> Option<IpAddr> {
     request.remote_addr().map(|address| address.ip())
 }
-
-/// A required sub-message, or an INVALID_ARGUMENT naming it.
-fn required<'a, T>(field: &str, value: &'a Option<T>) -> crate::error::ServiceResult<&'a T> {
-    value.as_ref().ok_or_else(|| crate::error::ServiceError::invalid(field, "is required"))
-}

@@ -15,33 +15,18 @@ use crate::{
 /// Default and maximum page size of both lists.
 const PAGE_SIZES: (u64, u64) = (50, 200);
 
-/// The command, once every field checked out; `build` returns `None` only
-/// if a violation was recorded.
-fn complete<T>(violations: Violations, build: impl FnOnce() -> Option<T>) -> Result<T, Invalid> {
-    violations.finish()?;
-    build().ok_or_else(|| Invalid(Vec::new()))
-}
-
-/// A required sub-message, or a violation naming it.
-fn required<'a, T>(violations: &mut Violations, field: &str, value: &'a Option<T>) -> Option<&'a T> {
-    if value.is_none() {
-        violations.add(field, "is required");
-    }
-    value.as_ref()
-}
-
 impl TryFrom<v1::CreateProjectRequest> for NewProject {
     type Error = Invalid;
 
     fn try_from(request: v1::CreateProjectRequest) -> Result<Self, Invalid> {
         let mut violations = Violations::default();
-        let project = required(&mut violations, "project", &request.project);
+        let project = violations.required("project", &request.project);
         let title = project.and_then(|project| violations.check(ProjectTitle::parse("project.title", &project.title)));
         let description = project.and_then(|project| {
             violations.check(ProjectDescription::parse("project.description", &project.description))
         });
         let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
-        complete(violations, || Some(Self { title: title?, description: description?, request_id: request_id? }))
+        violations.complete(|| Some(Self { title: title?, description: description?, request_id: request_id? }))
     }
 }
 
@@ -72,7 +57,7 @@ impl TryFrom<v1::ListProjectsRequest> for ListProjects {
         let mut violations = Violations::default();
         let fingerprint = format!("projects archived={show_archived}");
         let page = PageRequest::parse(&mut violations, page_size, &page_token, PAGE_SIZES, fingerprint);
-        complete(violations, || Some(Self { page: page?, show_archived }))
+        violations.complete(|| Some(Self { page: page?, show_archived }))
     }
 }
 
@@ -88,7 +73,7 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
 
     fn try_from(request: v1::UpdateProjectRequest) -> Result<Self, Invalid> {
         let mut violations = Violations::default();
-        let project = required(&mut violations, "project", &request.project);
+        let project = violations.required("project", &request.project);
         let id = project.and_then(|project| violations.check(ProjectId::parse_name("project.name", &project.name)));
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
         if paths.is_empty() {
@@ -109,7 +94,7 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
                 other => violations.add("update_mask", format!("`{other}` cannot be updated; use title, description")),
             }
         }
-        complete(violations, || Some(Self { project: id?, etag: project?.etag.clone(), change }))
+        violations.complete(|| Some(Self { project: id?, etag: project?.etag.clone(), change }))
     }
 }
 
@@ -155,7 +140,7 @@ impl TryFrom<v1::ListMembersRequest> for ListMembers {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
         let page = PageRequest::parse(&mut violations, request.page_size, &request.page_token, PAGE_SIZES, "members");
-        complete(violations, || Some(Self { project: project?, page: page? }))
+        violations.complete(|| Some(Self { project: project?, page: page? }))
     }
 }
 
@@ -190,10 +175,10 @@ impl TryFrom<v1::AddMemberRequest> for AddMember {
     fn try_from(request: v1::AddMemberRequest) -> Result<Self, Invalid> {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
-        let member = required(&mut violations, "member", &request.member);
+        let member = violations.required("member", &request.member);
         let role = member.and_then(|member| violations.check(Role::from_proto("member.role", member.role)));
         let user = member.and_then(|member| user_ref(&mut violations, member));
-        complete(violations, || Some(Self { project: project?, user: user?, role: role? }))
+        violations.complete(|| Some(Self { project: project?, user: user?, role: role? }))
     }
 }
 
@@ -208,13 +193,13 @@ impl TryFrom<v1::UpdateMemberRequest> for UpdateMember {
 
     fn try_from(request: v1::UpdateMemberRequest) -> Result<Self, Invalid> {
         let mut violations = Violations::default();
-        let member = required(&mut violations, "member", &request.member);
+        let member = violations.required("member", &request.member);
         let name = member.and_then(|member| violations.check(MemberName::parse("member.name", &member.name)));
         if request.update_mask.map(|mask| mask.paths).unwrap_or_default() != ["role"] {
             violations.add("update_mask", "only `role` can be updated");
         }
         let role = member.and_then(|member| violations.check(Role::from_proto("member.role", member.role)));
-        complete(violations, || Some(Self { name: name?, role: role? }))
+        violations.complete(|| Some(Self { name: name?, role: role? }))
     }
 }
 

@@ -76,7 +76,7 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
     /// PostgreSQL maintenance database the fresh one is created from.
-    #[arg(long, env = "TASKTRACKER_BENCH_DATABASE_URL", default_value_t = admin_url(), hide_env_values = true)]
+    #[arg(long, env = "TEST_DATABASE_URL", default_value_t = admin_url(), hide_env_values = true)]
     database_url: String,
     /// The server binary (default: tasktracker-server next to this binary).
     #[arg(long, env = "TASKTRACKER_SERVER_BIN")]

@@ -9,8 +9,7 @@ source scripts/lib/tools.sh
 CARGO_DENY_VERSION=0.20.2
 
 if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-  log "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
-  cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" </dev/null
+  cargo_install cargo-deny "$CARGO_DENY_VERSION" --locked
 fi
 
 snapshot=""

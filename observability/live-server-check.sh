@@ -8,10 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 ensure_grpcurl
-command -v prometheus >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus </dev/null
+command -v prometheus >/dev/null || apt_install --no-install-recommends prometheus
 
-cargo build --locked --quiet -p tasktracker-server
-server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
+# TASKTRACKER_SERVER_BIN (test.sh passes the one its test build made), else built here.
+server_bin="${TASKTRACKER_SERVER_BIN:-}"
+if [ -z "$server_bin" ]; then
+  cargo build --locked --quiet -p tasktracker-server
+  server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
+fi
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 address="127.0.0.1:$(free_port)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds (release) and runs the default benchmark: a server of its own on a
-# fresh database of the PostgreSQL at TASKTRACKER_BENCH_DATABASE_URL
+# fresh database of the PostgreSQL at TEST_DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres), 100,000 seeded
 # tasks, every scenario: under three minutes on two cores once the release
 # build exists (a cold one takes about 20 minutes). Arguments go to

@@ -21,8 +21,7 @@ fetch_timeout="${DENY_FETCH_TIMEOUT:-60}"
 snapshot_dir="$(dirname "$root")/shared/data"
 
 if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-  log "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
-  cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" </dev/null
+  cargo_install cargo-deny "$CARGO_DENY_VERSION" --locked
 fi
 
 # Every platform's crates, so the offline metadata cargo-deny reads is complete

@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
 ensure_grpcurl
 
-cargo build --locked --quiet -p tasktracker-server
-server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
+# TASKTRACKER_SERVER_BIN (test.sh passes the one its test build made), else built here.
+server_bin="${TASKTRACKER_SERVER_BIN:-}"
+if [ -z "$server_bin" ]; then
+  cargo build --locked --quiet -p tasktracker-server
+  server_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
+fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 address="127.0.0.1:$port"

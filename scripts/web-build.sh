@@ -27,21 +27,18 @@ ensure_web_tools() {
     rustup target add wasm32-unknown-unknown
   fi
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-    log "installing trunk $TRUNK_VERSION (about 8 minutes)"
-    cargo install --locked trunk --version "$TRUNK_VERSION" </dev/null
+    cargo_install trunk "$TRUNK_VERSION" --locked # about 8 minutes
   fi
   local bindgen
   bindgen="$(wasm_bindgen_version)"
   [ -n "$bindgen" ] || { echo "wasm-bindgen is not in Cargo.lock" >&2; exit 1; }
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
-    log "installing wasm-bindgen-cli $bindgen (about 4 minutes)"
-    # Without --locked: its lockfile pins a webpki-roots release the registry no longer serves.
-    cargo install wasm-bindgen-cli --version "=$bindgen" </dev/null
+    # About 4 minutes. Without --locked: its lockfile pins a webpki-roots
+    # release the registry no longer serves.
+    cargo_install wasm-bindgen-cli "$bindgen"
   fi
   if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
-    log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into $TOOLS_DIR"
-    mkdir -p "$TOOLS_DIR"
-    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" </dev/null
+    npm_install binaryen "$BINARYEN_VERSION"
   fi
   hash -r
 }

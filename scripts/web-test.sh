@@ -10,9 +10,13 @@
 #   bash scripts/web-test.sh            # everything above
 #   bash scripts/web-test.sh --bench    # also time the first render of a 5,000-task board
 #
-# WEB_SKIP_BUILD=1 reuses an existing dist/; TASKTRACKER_SERVER=<binary> skips
-# building the server. TEST_DATABASE_URL names the PostgreSQL server the tests
-# create (and drop) their database on (default postgres://postgres@127.0.0.1:5432/postgres).
+# WEB_SKIP_BUILD=1 reuses an existing dist/; WEB_SKIP_HOST_TESTS=1 skips the
+# host unit tests and WEB_SKIP_CLIPPY=1 the wasm clippy (test.sh and the
+# pipeline run those elsewhere). TASKTRACKER_SERVER_BIN=<binary> and
+# TASKTRACKER_TESTKIT_BIN=<binary> skip building the server and the testkit
+# (the old name TASKTRACKER_SERVER still works). TEST_DATABASE_URL names the
+# PostgreSQL server the tests create (and drop) their database on, through
+# the testkit (default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/tools.sh
@@ -26,42 +30,40 @@ export CI="${CI:-true}" DEBIAN_FRONTEND=noninteractive
 
 ensure_browser() {
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    log "installing chromium and chromium-driver"
-    apt-get install -y -q chromium chromium-driver </dev/null \
-      || { apt-get update -q </dev/null && apt-get install -y -q chromium chromium-driver </dev/null; }
+    apt_install chromium chromium-driver
   fi
-  local have_pw have_axe
-  have_pw="$(node -p "require('$TOOLS_DIR/node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
-  have_axe="$(node -p "require('$TOOLS_DIR/node_modules/axe-core/package.json').version" 2>/dev/null || true)"
-  if [ "$have_pw" != "$PLAYWRIGHT_VERSION" ] || [ "$have_axe" != "$AXE_VERSION" ]; then
-    log "installing playwright-core $PLAYWRIGHT_VERSION and axe-core $AXE_VERSION into $TOOLS_DIR"
-    mkdir -p "$TOOLS_DIR"
-    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent \
-      "playwright-core@$PLAYWRIGHT_VERSION" "axe-core@$AXE_VERSION" </dev/null
-  fi
+  npm_install playwright-core "$PLAYWRIGHT_VERSION"
+  npm_install axe-core "$AXE_VERSION"
 }
 
 ensure_rust
-log "web: unit tests (host)"
-cargo test --locked -p tasktracker-web
+if [ "${WEB_SKIP_HOST_TESTS:-0}" != 1 ]; then
+  log "web: unit tests (host)"
+  cargo test --locked -p tasktracker-web
+fi
 
 if [ "${WEB_SKIP_BUILD:-0}" != 1 ]; then
   bash scripts/web-build.sh
 fi
-log "web: clippy on the wasm32 build (the app code the host build leaves out)"
-cargo clippy --locked -p tasktracker-web --target wasm32-unknown-unknown -- -D warnings
+if [ "${WEB_SKIP_CLIPPY:-0}" != 1 ]; then
+  log "web: clippy on the wasm32 build (the app code the host build leaves out)"
+  cargo clippy --locked -p tasktracker-web --target wasm32-unknown-unknown -- -D warnings
+fi
 
 log "web: bundle size (wasm + js + css, brotli) within ${BUNDLE_BUDGET_KB} KB"
 node web/e2e/size.mjs dist "$BUNDLE_BUDGET_KB"
 
 ensure_browser
 ensure_postgres
-if [ -z "${TASKTRACKER_SERVER:-}" ]; then
-  log "web: building the server for the browser tests"
-  cargo build --locked -p tasktracker-server
-  TASKTRACKER_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/debug/tasktracker-server"
+TASKTRACKER_SERVER_BIN="${TASKTRACKER_SERVER_BIN:-${TASKTRACKER_SERVER:-}}"
+if [ -z "$TASKTRACKER_SERVER_BIN" ] || [ -z "${TASKTRACKER_TESTKIT_BIN:-}" ]; then
+  log "web: building the server and the testkit (test databases) for the browser tests"
+  cargo build --locked -p tasktracker-server -p tasktracker-testkit --bins
+  bin_dir="${CARGO_TARGET_DIR:-$PWD/target}/debug"
+  TASKTRACKER_SERVER_BIN="${TASKTRACKER_SERVER_BIN:-$bin_dir/tasktracker-server}"
+  TASKTRACKER_TESTKIT_BIN="${TASKTRACKER_TESTKIT_BIN:-$bin_dir/tasktracker-testkit}"
 fi
-export TOOLS_DIR TASKTRACKER_SERVER
+export TOOLS_DIR TASKTRACKER_SERVER_BIN TASKTRACKER_TESTKIT_BIN
 
 log "web: end-to-end tests in headless Chromium"
 node web/e2e/e2e.mjs

@@ -6,82 +6,15 @@ use std::{path::PathBuf, process::Command, time::Duration};
 use anyhow::{Context, bail};
 use sqlx::{Connection, postgres::PgConnection};
 
-/// The shared PostgreSQL's maintenance database: where fresh databases are
-/// created. `TASKTRACKER_BENCH_DATABASE_URL`, then `TEST_DATABASE_URL`.
-pub fn admin_url() -> String {
-    std::env::var("TASKTRACKER_BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("TEST_DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+/// The shared PostgreSQL's maintenance database, where fresh databases are
+/// created: `TEST_DATABASE_URL` (the testkit's one name for it, shared with
+/// every other harness).
+pub use tasktracker_testkit::admin_url;
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (server, rest) = url.rsplit_once('/').unwrap_or((url, ""));
-    let query = rest.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
-    format!("{server}/{name}{query}")
-}
-
-/// A database that exists for one run and is dropped after it.
-pub struct FreshDatabase {
-    /// Connection URL of the new database.
-    pub url: String,
-    admin: String,
-    name: Option<String>,
-}
-
-impl FreshDatabase {
-    /// Creates `{prefix}_{uuid}` on the server `admin` points at.
-    pub async fn create(admin: &str, prefix: &str) -> anyhow::Result<Self> {
-        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
-        let mut connection =
-            PgConnection::connect(admin).await.with_context(|| "cannot connect to PostgreSQL to create a database")?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await?;
-        connection.close().await.ok();
-        Ok(Self { url: with_database(admin, &name), admin: admin.to_owned(), name: Some(name) })
-    }
-
-    /// The database's name.
-    pub fn name(&self) -> &str {
-        self.name.as_deref().unwrap_or_default()
-    }
-
-    /// Leaves the database in place when dropped.
-    pub fn keep(mut self) {
-        self.name = None;
-    }
-
-    /// Drops the database now (connections still open are terminated).
-    pub async fn drop_now(mut self) -> anyhow::Result<()> {
-        if let Some(name) = self.name.take() {
-            drop_database(&self.admin, &name).await?;
-        }
-        Ok(())
-    }
-}
-
-async fn drop_database(admin: &str, name: &str) -> anyhow::Result<()> {
-    let mut connection = PgConnection::connect(admin).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .execute(&mut connection)
-        .await?;
-    connection.close().await.ok();
-    Ok(())
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        let Some(name) = self.name.take() else { return };
-        let admin = self.admin.clone();
-        // Drop may run inside or outside a runtime: use a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            if let Err(error) = runtime.block_on(drop_database(&admin, &name)) {
-                eprintln!("warning: could not drop database {name}: {error:#}");
-            }
-        })
-        .join();
-    }
-}
+/// A database that exists for one run and is dropped after it: the
+/// testkit's, a migrated copy of its template (`create`) or empty
+/// (`create_empty`).
+pub type FreshDatabase = tasktracker_testkit::PostgresDatabase;
 
 /// Directory holding PostgreSQL's server programs (`initdb`, `pg_ctl`):
 /// `PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `pg_config --bindir`.

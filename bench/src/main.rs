@@ -76,7 +76,7 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
     /// PostgreSQL maintenance database the fresh one is created from.
-    #[arg(long, env = "TASKTRACKER_BENCH_DATABASE_URL", default_value_t = admin_url(), hide_env_values = true)]
+    #[arg(long, env = "TEST_DATABASE_URL", default_value_t = admin_url(), hide_env_values = true)]
     database_url: String,
     /// The server binary (default: tasktracker-server next to this binary).
     #[arg(long, env = "TASKTRACKER_SERVER_BIN")]
@@ -125,7 +125,9 @@ async fn main() -> anyhow::Result<()> {
     let pool_size = server_pool_size(&args);
     let raw_pool_size = args.raw_pool.unwrap_or(pool_size);
 
-    let database = FreshDatabase::create(&args.database_url, "tasktracker_bench").await?;
+    // Empty, the server migrates it: a standalone benchmark leaves no
+    // template database behind (test.sh's smoke run is no different).
+    let database = FreshDatabase::create_empty(&args.database_url, "tasktracker_bench").await?;
     eprintln!("database {} created; server {}", database.name(), binary.display());
     let mut config = ServerConfig::new(binary, &database.url).env("RUST_LOG", "info");
     config.env.extend(args.server_env.iter().cloned());

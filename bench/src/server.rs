@@ -6,7 +6,7 @@ use std::{
     collections::VecDeque,
     io::{BufRead, BufReader, Read},
     net::SocketAddr,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -39,34 +39,6 @@ pub fn server_binary() -> anyhow::Result<PathBuf> {
         "{} not found: build it first (`cargo build --release -p tasktracker-server`) or set TASKTRACKER_SERVER_BIN",
         candidate.display()
     )
-}
-
-/// Builds the server binary with cargo (debug profile, as tests run) and
-/// returns its path; a no-op when it is up to date. For drills, so they never
-/// test a stale binary. `TASKTRACKER_SERVER_BIN` skips the build.
-pub fn build_server_binary() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("TASKTRACKER_SERVER_BIN") {
-        return Ok(path.into());
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?;
-    let output = Command::new(cargo)
-        .current_dir(workspace)
-        .args(["build", "--quiet", "-p", "tasktracker-server", "--bin", "tasktracker-server", "--message-format=json"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo to build tasktracker-server")?;
-    anyhow::ensure!(output.status.success(), "cargo build -p tasktracker-server failed");
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if message["reason"] == "compiler-artifact"
-            && message["target"]["name"] == "tasktracker-server"
-            && let Some(path) = message["executable"].as_str()
-        {
-            return Ok(path.into());
-        }
-    }
-    bail!("cargo did not report the tasktracker-server executable")
 }
 
 /// What to start a server with.

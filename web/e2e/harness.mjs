@@ -22,15 +22,30 @@ export function psql(database, sql) {
   return result.stdout.trim();
 }
 
+const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
+
+/**
+ * Runs the testkit's binary (`tasktracker-testkit`, testkit/): test
+ * databases are migrated copies of its template on TEST_DATABASE_URL, made
+ * and dropped the same way as every other harness's.
+ */
+function testkit(...args) {
+  const binary = process.env.TASKTRACKER_TESTKIT_BIN || join(targetDir, 'debug', 'tasktracker-testkit');
+  const result = spawnSync(binary, args, { encoding: 'utf8', env: { ...process.env, TEST_DATABASE_URL: adminUrl } });
+  if (result.error) throw new Error(`cannot run ${binary} (set TASKTRACKER_TESTKIT_BIN): ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`tasktracker-testkit ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
 /** Creates a database, starts the server on it; `stop()` ends both. */
 export async function startServer() {
-  const database = `tasktracker_web_e2e_${process.pid}_${Date.now()}`;
-  psql('postgres', `CREATE DATABASE ${database}`);
-  const binary = process.env.TASKTRACKER_SERVER || join(root, 'target', 'debug', 'tasktracker-server');
+  const databaseUrl = testkit('create-db', 'tasktracker_web_e2e');
+  const database = databaseUrl.replace(/^.*\//, '').replace(/\?.*$/, '');
+  const binary = process.env.TASKTRACKER_SERVER_BIN || join(targetDir, 'debug', 'tasktracker-server');
   const server = spawn(binary, [], {
     env: {
       PATH: process.env.PATH,
-      DATABASE_URL: adminUrl.replace(/\/[^/]*$/, `/${database}`),
+      DATABASE_URL: databaseUrl,
       TASKTRACKER_LISTEN_ADDR: '127.0.0.1:0',
       TASKTRACKER_METRICS_ADDR: '127.0.0.1:0',
       TASKTRACKER_TOKEN_SECRET: 'a browser test secret that is at least 32 bytes long',
@@ -62,7 +77,7 @@ export async function startServer() {
       server.kill('SIGTERM');
       await new Promise((done) => server.once('exit', done));
     }
-    psql('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    testkit('drop-db', database);
   };
   return { baseUrl: `http://${address}`, database, stop };
 }

@@ -9,7 +9,7 @@ use std::{
 use tasktracker_bench::{
     client::{self, User},
     database::{FreshDatabase, admin_url},
-    server::{ServerConfig, ServerProcess, build_server_binary},
+    server::{ServerConfig, ServerProcess},
 };
 use tasktracker_proto::v1::{self, task_service_client::TaskServiceClient};
 use tonic::transport::Channel;
@@ -18,10 +18,11 @@ use tonic::transport::Channel;
 /// time bound on two cores.
 pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The server binary, built once per test run.
+/// The server binary (`TASKTRACKER_SERVER_BIN`, else built), once per
+/// test process.
 pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| build_server_binary().expect("tasktracker-server builds")).clone()
+    BINARY.get_or_init(|| tasktracker_testkit::server_binary().expect("tasktracker-server builds")).clone()
 }
 
 /// Settings for drill servers: the binary, a database, quiet logs.

@@ -61,7 +61,8 @@ async fn a_restored_backup_serves_every_task_unchanged() {
         .arg("--output")
         .arg(&dump));
 
-    let restored = TestDatabase::create(Backend::Postgres).await;
+    // Empty: restore.sh refuses a non-empty target.
+    let restored = TestDatabase::create_empty(Backend::Postgres).await;
     run(Command::new("bash").arg(script("restore.sh")).arg("--file").arg(&dump).arg("--target-url").arg(&restored.url));
 
     // A new server on the copy: same tasks, same etags; sessions survive too.

@@ -36,7 +36,8 @@ async fn health_reports_the_database_going_away_and_coming_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_migrating_at_once_take_turns() {
-    let database = TestDatabase::create(Backend::Postgres).await;
+    // Empty: the three must really migrate it.
+    let database = TestDatabase::create_empty(Backend::Postgres).await;
     let url: secrecy::SecretString = database.url.clone().into();
     let (first, second, third) = tokio::join!(
         tasktracker_server::storage::migrate(&url),

@@ -2,7 +2,6 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use sea_orm::{ConnectionTrait, Database};
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
     task_service_client::TaskServiceClient,
@@ -43,36 +42,54 @@ macro_rules! on_both_backends {
     };
 }
 
-/// The PostgreSQL server tests create their databases on.
+/// The PostgreSQL server tests create their databases on
+/// (`TEST_DATABASE_URL`, through the testkit).
 pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    tasktracker_testkit::admin_url()
 }
 
-/// A database that exists for one test and is dropped after it.
+/// A database that exists for one test and is dropped after it: a copy of
+/// the testkit's migrated template (the server's own migration is then a
+/// no-op check), or an empty one.
 pub struct TestDatabase {
     pub url: String,
-    postgres_name: Option<String>,
+    // Dropped with this: the database on PostgreSQL (a SQLite one goes with
+    // `directory`).
+    postgres: Option<tasktracker_testkit::PostgresDatabase>,
     pub directory: PathBuf,
 }
 
 impl TestDatabase {
+    /// A migrated database.
     pub async fn create(backend: Backend) -> Self {
+        Self::make(backend, true).await
+    }
+
+    /// An empty database: for tests of migrating itself, or restoring into.
+    pub async fn create_empty(backend: Backend) -> Self {
+        Self::make(backend, false).await
+    }
+
+    async fn make(backend: Backend, migrated: bool) -> Self {
         let directory = std::env::temp_dir().join(format!("tasktracker-test-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&directory).expect("temp dir");
         match backend {
-            Backend::Sqlite => Self {
-                url: format!("sqlite://{}?mode=rwc", directory.join("test.sqlite3").display()),
-                postgres_name: None,
-                directory,
-            },
+            Backend::Sqlite => {
+                let file = directory.join("test.sqlite3");
+                if migrated {
+                    tasktracker_testkit::sqlite_database(&file).await.expect("SQLite template copy");
+                }
+                Self { url: format!("sqlite://{}?mode=rwc", file.display()), postgres: None, directory }
+            }
             Backend::Postgres => {
-                let name = format!("tasktracker_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = Database::connect(postgres_admin_url()).await.expect("PostgreSQL at TEST_DATABASE_URL");
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-                admin.close().await.ok();
-                let base = postgres_admin_url();
-                let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server).to_owned();
-                Self { url: format!("{server}/{name}"), postgres_name: Some(name), directory }
+                let admin = postgres_admin_url();
+                let database = if migrated {
+                    tasktracker_testkit::PostgresDatabase::create(&admin, "tasktracker_test").await
+                } else {
+                    tasktracker_testkit::PostgresDatabase::create_empty(&admin, "tasktracker_test").await
+                }
+                .expect("a database on the PostgreSQL at TEST_DATABASE_URL");
+                Self { url: database.url.clone(), postgres: Some(database), directory }
             }
         }
     }
@@ -81,19 +98,8 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.directory);
-        if let Some(name) = self.postgres_name.take() {
-            // Drop runs outside async context: use a short-lived runtime.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                runtime.block_on(async {
-                    if let Ok(admin) = Database::connect(postgres_admin_url()).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                        let _ = admin.close().await;
-                    }
-                });
-            })
-            .join();
-        }
+        // Drops the PostgreSQL database (terminating its connections).
+        drop(self.postgres.take());
     }
 }
 

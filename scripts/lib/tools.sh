@@ -39,7 +39,13 @@ cargo_install() {
   local crate="$1" version="$2"
   shift 2
   log "installing $crate $version (cargo install, once; cached in $TOOLS_DIR/cargo)"
-  cargo install --root "$TOOLS_DIR/cargo" "$crate" --version "=$version" "$@" </dev/null
+  # Tools, not the product: a quick optimised build instead of the crates'
+  # own release profiles (cargo-deny's fat LTO with one codegen unit alone
+  # takes minutes on two cores). Settings from the environment win over a
+  # manifest's [profile].
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install --root "$TOOLS_DIR/cargo" "$crate" --version "=$version" "$@" </dev/null
   hash -r
 }
 

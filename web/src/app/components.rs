@@ -106,10 +106,24 @@ pub fn Markdown(#[prop(into)] source: Signal<String>) -> impl IntoView {
 
 /// A server or client message about one form field, tied to its control.
 #[component]
-pub fn FieldError(id: &'static str, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn FieldError(#[prop(into)] id: String, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="field-error" id=id role="alert">{move || message.get()}</p>
+            <p class="field-error" id=id.clone() role="alert">{move || message.get()}</p>
         </Show>
+    }
+}
+
+/// Its children, or the first error they render (a failed load) in their place.
+#[component]
+pub fn Failure(children: Children) -> impl IntoView {
+    view! {
+        <ErrorBoundary fallback=|errors| view! {
+            <p role="alert" class="error">
+                {move || errors.with(|errors| errors.iter().next().map(|(_, error)| error.to_string()))}
+            </p>
+        }>
+            {children()}
+        </ErrorBoundary>
     }
 }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod browser;
 mod components;
+mod forms;
 mod pages;
 pub mod router;
 

@@ -5,7 +5,7 @@ use crate::app::router::{use_navigate, use_params_map, use_query_map};
 use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
 use tasktracker_proto::v1::{self, Priority, Role, TaskEventType, TaskStatus, watch_tasks_response::Kind};
 
-use super::auth::field_message;
+use crate::app::forms::{PRIORITIES, field_message};
 use crate::{
     app::{
         Online, ToastList,
@@ -236,8 +236,6 @@ fn NewTask() -> impl IntoView {
         </form>
     }
 }
-
-const PRIORITIES: [i32; 5] = [0, 1, 2, 3, 4];
 
 fn status_from(value: &str) -> Option<TaskStatus> {
     value.parse::<i32>().ok().and_then(|v| TaskStatus::try_from(v).ok()).filter(|s| *s != TaskStatus::Unspecified)
@@ -628,27 +626,4 @@ fn Card(
             </div>
         </li>
     }
-}
-
-/// Priority options, `current` selected (a select's value set before its
-/// options exist would not stick, so each option carries its selectedness).
-pub fn priority_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static) -> impl IntoView {
-    PRIORITIES
-        .iter()
-        .map(|p| {
-            let p = *p;
-            view! { <option value=p.to_string() prop:selected=move || current() == p>{priority_label(p)}</option> }
-        })
-        .collect_view()
-}
-
-/// Status options, `current` selected.
-pub fn status_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static) -> impl IntoView {
-    STATUSES
-        .iter()
-        .map(|s| {
-            let s = *s as i32;
-            view! { <option value=s.to_string() prop:selected=move || current() == s>{status_label(s)}</option> }
-        })
-        .collect_view()
 }

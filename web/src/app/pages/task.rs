@@ -5,7 +5,7 @@ use crate::app::router::{use_navigate, use_params_map};
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role, TaskEventType};
 
-use super::project::{priority_options, status_options};
+use crate::app::forms::{priority_options, status_options};
 use crate::{
     app::{
         ToastList,

@@ -24,14 +24,18 @@ pub fn OfflineBanner() -> impl IntoView {
 pub fn Toasts() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let api = expect_context::<Api>();
-    let undo = move |id: u64, task: String| {
-        toasts.0.update(|list| list.retain(|t| t.id != id));
-        leptos::task::spawn_local(async move {
+    let restore = Action::new_local(move |task: &String| {
+        let task = task.clone();
+        async move {
             match api.undelete_task(task).await {
                 Ok(task) => toasts.show(format!("Restored “{}”.", task.title), None),
                 Err(error) => toasts.show(format!("Could not restore the task. {error}"), None),
             }
-        });
+        }
+    });
+    let undo = move |id: u64, task: String| {
+        toasts.0.update(|list| list.retain(|t| t.id != id));
+        restore.dispatch(task);
     };
     view! {
         <div class="toasts" role="status" aria-live="polite">

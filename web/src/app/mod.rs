@@ -170,13 +170,13 @@ fn Header() -> impl IntoView {
     let theme = expect_context::<Theme>();
     let help = expect_context::<HelpOpen>();
     let navigate = use_navigate();
-    let sign_out = move |_| {
+    let sign_out = Action::new_local(move |_: &()| {
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
+        async move {
             api.sign_out().await;
             navigate("/signin", Default::default());
-        });
-    };
+        }
+    });
     let next_theme = move || match theme.0.get().as_str() {
         "system" => "dark",
         "dark" => "light",
@@ -205,7 +205,7 @@ fn Header() -> impl IntoView {
                 </button>
                 <Show when=move || api.signed_in()>
                     <span class="who">{move || api.session().map(|s| s.display_name).unwrap_or_default()}</span>
-                    <button type="button" class="ghost" on:click=sign_out.clone()>"Sign out"</button>
+                    <button type="button" class="ghost" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
                 </Show>
             </div>
         </header>

@@ -2,6 +2,7 @@
 //! and a labelled text field.
 
 use leptos::prelude::*;
+use tasktracker_proto::v1::{ApiTokenScope, Role};
 
 use super::{api::ApiError, components::FieldError};
 use crate::model::{
@@ -11,6 +12,18 @@ use crate::model::{
 
 /// Every priority, lowest first.
 pub const PRIORITIES: [i32; 5] = [0, 1, 2, 3, 4];
+
+/// The roles a member can have, least first, with their labels.
+pub const ROLES: [(Role, &str); 3] = [(Role::Viewer, "Viewer"), (Role::Editor, "Editor"), (Role::Owner, "Owner")];
+
+/// The scopes of an API token, least first, with their labels.
+pub const SCOPES: [(ApiTokenScope, &str); 3] =
+    [(ApiTokenScope::Read, "Read"), (ApiTokenScope::Write, "Write"), (ApiTokenScope::Admin, "Admin")];
+
+/// The label of the enum value `value` in `options`, or "—".
+pub fn label_of<T: Copy + Into<i32>>(options: &[(T, &'static str)], value: i32) -> &'static str {
+    options.iter().find(|(option, _)| (*option).into() == value).map_or("—", |(_, label)| label)
+}
 
 /// The error of the latest run of `action`, if it failed.
 pub fn action_error<I, T>(action: Action<I, Result<T, ApiError>>) -> Signal<Option<ApiError>>

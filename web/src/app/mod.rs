@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use self::{
     api::Api,
-    components::{OfflineBanner, ShortcutHelp, Toasts},
+    components::{OfflineBanner, RequireAuth, ShortcutHelp, Toasts},
     router::{params, use_navigate},
 };
 use crate::model::config::Config;
@@ -41,6 +41,14 @@ impl ToastList {
             },
             std::time::Duration::from_secs(8),
         );
+    }
+
+    /// Shows what a call did: `done`'s message, or the error.
+    pub fn report<T>(&self, result: api::ApiResult<T>, done: impl FnOnce(T) -> String) {
+        match result {
+            Ok(value) => self.show(done(value), None),
+            Err(error) => self.show(error.to_string(), None),
+        }
     }
 }
 
@@ -130,21 +138,21 @@ fn App(config: Config) -> impl IntoView {
         let path = path.get();
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
-            [] => view! { <pages::projects::ProjectsPage/> }.into_any(),
+            [] => view! { <RequireAuth><pages::projects::ProjectsPage/></RequireAuth> }.into_any(),
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
-            ["tokens"] => view! { <pages::tokens::TokensPage/> }.into_any(),
+            ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
-                view! { <pages::project::ProjectPage/> }.into_any()
+                view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()
             }
             ["projects", project, "members"] => {
                 provide_context(params(&[("project", project)]));
-                view! { <pages::members::MembersPage/> }.into_any()
+                view! { <RequireAuth><pages::members::MembersPage/></RequireAuth> }.into_any()
             }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
-                view! { <pages::task::TaskPage/> }.into_any()
+                view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()
             }
             _ => view! {
                 <section class="page"><h1>"Page not found"</h1><a href="/">"Back to projects"</a></section>

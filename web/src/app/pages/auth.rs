@@ -6,20 +6,41 @@ use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
 use crate::app::{
-    api::{Api, ApiError, ApiResult, Session},
+    api::{Api, ApiResult, Session},
     browser,
     components::FieldError,
     forms::{TextField, action_error, general_message},
 };
 
-/// Runs `call` with the form's values; opens the projects once signed in.
-fn sign_in_action<Fu>(call: impl Fn() -> Fu + 'static) -> Action<(), ApiResult<()>>
+/// What the forms ask for (sign in leaves the name empty).
+#[derive(Clone, Copy)]
+struct Credentials {
+    name: RwSignal<String>,
+    email: RwSignal<String>,
+    password: RwSignal<String>,
+}
+
+impl Credentials {
+    fn new() -> Self {
+        Self {
+            name: RwSignal::new(String::new()),
+            email: RwSignal::new(String::new()),
+            password: RwSignal::new(String::new()),
+        }
+    }
+}
+
+/// Calls `call` with the API and the form's email (trimmed), password and
+/// name; opens the projects once signed in.
+fn sign_in_action<Fu>(form: Credentials, call: fn(Api, String, String, String) -> Fu) -> Action<(), ApiResult<()>>
 where
     Fu: Future<Output = ApiResult<Session>> + 'static,
 {
+    let api = expect_context::<Api>();
     let navigate = use_navigate();
     Action::new_local(move |_: &()| {
-        let signed_in = call();
+        let email = form.email.get_untracked().trim().to_owned();
+        let signed_in = call(api, email, form.password.get_untracked(), form.name.get_untracked());
         let navigate = navigate.clone();
         async move {
             signed_in.await?;
@@ -29,10 +50,11 @@ where
     })
 }
 
-/// The frame of both forms: heading, general error, fields, submit, and a
-/// link to the other form.
+/// The frame of both forms: title, heading, general error, fields, submit,
+/// and a link to the other form.
 #[component]
 fn AuthForm(
+    title: &'static str,
     heading: &'static str,
     error_id: &'static str,
     submit: &'static str,
@@ -42,6 +64,7 @@ fn AuthForm(
     action: Action<(), ApiResult<()>>,
     children: Children,
 ) -> impl IntoView {
+    browser::set_title(title);
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         action.dispatch(());
@@ -62,21 +85,15 @@ fn AuthForm(
 /// `/signin`.
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    browser::set_title("Sign in · Tasktracker");
-    let api = expect_context::<Api>();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let action = sign_in_action(move || {
-        let (email, password) = (email.get_untracked().trim().to_owned(), password.get_untracked());
-        async move { api.sign_in(email, password).await }
-    });
-    let error: Signal<Option<ApiError>> = action_error(action);
+    let form = Credentials::new();
+    let action = sign_in_action(form, |api, email, password, _| async move { api.sign_in(email, password).await });
+    let error = action_error(action);
     view! {
-        <AuthForm heading="Sign in" error_id="signin-error" submit="Sign in"
+        <AuthForm title="Sign in" heading="Sign in" error_id="signin-error" submit="Sign in"
             prompt="New here? " link="/signup" link_text="Create an account" action>
-            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=email error/>
+            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
             <TextField id="password" label="Password" field="password" kind="password"
-                autocomplete="current-password" value=password error/>
+                autocomplete="current-password" value=form.password error/>
         </AuthForm>
     }
 }
@@ -84,24 +101,17 @@ pub fn SignInPage() -> impl IntoView {
 /// `/signup`.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    browser::set_title("Sign up · Tasktracker");
-    let api = expect_context::<Api>();
-    let name = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let action = sign_in_action(move || {
-        let (email, password, name) =
-            (email.get_untracked().trim().to_owned(), password.get_untracked(), name.get_untracked());
-        async move { api.sign_up(email, password, name).await }
-    });
-    let error: Signal<Option<ApiError>> = action_error(action);
+    let form = Credentials::new();
+    let action =
+        sign_in_action(form, |api, email, password, name| async move { api.sign_up(email, password, name).await });
+    let error = action_error(action);
     view! {
-        <AuthForm heading="Create an account" error_id="signup-error" submit="Create account"
+        <AuthForm title="Sign up" heading="Create an account" error_id="signup-error" submit="Create account"
             prompt="Already have an account? " link="/signin" link_text="Sign in" action>
-            <TextField id="display-name" label="Your name" field="display_name" autocomplete="name" value=name error/>
-            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=email error/>
+            <TextField id="display-name" label="Your name" field="display_name" autocomplete="name" value=form.name error/>
+            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
             <TextField id="password" label="Password (at least 10 characters)" field="password" kind="password"
-                autocomplete="new-password" value=password error/>
+                autocomplete="new-password" value=form.password error/>
         </AuthForm>
     }
 }

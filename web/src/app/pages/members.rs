@@ -9,34 +9,29 @@ use crate::{
         ToastList,
         api::{Api, ApiResult},
         browser,
-        components::{FieldError, RequireAuth},
-        forms::{action_error, field_message, general_message},
+        components::FieldError,
+        forms::{ROLES, action_error, field_message, general_message, label_of},
     },
     model::names,
 };
 
-/// The members page.
-#[component]
-pub fn MembersPage() -> impl IntoView {
-    view! { <RequireAuth><Members/></RequireAuth> }
+/// An option per role, `selected` selected.
+fn role_options(selected: i32) -> impl IntoView {
+    ROLES
+        .iter()
+        .map(|(role, label)| {
+            let role = *role as i32;
+            view! { <option value=role.to_string() selected=role == selected>{*label}</option> }
+        })
+        .collect_view()
 }
-
-fn role_label(role: i32) -> &'static str {
-    match Role::try_from(role).unwrap_or(Role::Unspecified) {
-        Role::Owner => "Owner",
-        Role::Editor => "Editor",
-        Role::Viewer => "Viewer",
-        Role::Unspecified => "—",
-    }
-}
-
-const ROLES: [Role; 3] = [Role::Viewer, Role::Editor, Role::Owner];
 
 type MemberList = LocalResource<ApiResult<Vec<v1::Member>>>;
 
+/// The members page (signed in).
 #[component]
-fn Members() -> impl IntoView {
-    browser::set_title("Members · Tasktracker");
+pub fn MembersPage() -> impl IntoView {
+    browser::set_title("Members");
     let api = expect_context::<Api>();
     let params = use_params_map();
     let project_name =
@@ -79,10 +74,8 @@ fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) ->
     let change_role = Action::new_local(move |(member, role): &(String, i32)| {
         let (member, role) = (member.clone(), *role);
         async move {
-            match api.update_member_role(member, role).await {
-                Ok(m) => toasts.show(format!("{} is now {}.", m.display_name, role_label(m.role)), None),
-                Err(e) => toasts.show(e.to_string(), None),
-            }
+            let result = api.update_member_role(member, role).await;
+            toasts.report(result, |m| format!("{} is now {}.", m.display_name, label_of(&ROLES, m.role)));
             members.refetch();
         }
     });
@@ -103,15 +96,12 @@ fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) ->
             <td>{member.display_name.clone()}</td>
             <td>{member.email.clone()}</td>
             <td>
-                <Show when=move || is_owner.get() fallback=move || role_label(role)>
+                <Show when=move || is_owner.get() fallback=move || label_of(&ROLES, role)>
                     <label class="sr-only" for=select_id.clone()>{format!("Role of {}", member.display_name)}</label>
                     <select id=select_id.clone() on:change=move |e| {
                         change_role.dispatch((name.get_value(), event_target_value(&e).parse().unwrap_or(0)));
                     }>
-                        {ROLES.iter().map(|r| {
-                            let r = *r as i32;
-                            view! { <option value=r.to_string() selected=role == r>{role_label(r)}</option> }
-                        }).collect_view()}
+                        {role_options(role)}
                     </select>
                 </Show>
             </td>
@@ -151,10 +141,7 @@ fn AddMember(project_name: StoredValue<String>, members: MemberList) -> impl Int
             <FieldError id="email-error" message=field_message(error, "email")/>
             <label for="member-role">"Role"</label>
             <select id="member-role" bind:value=role>
-                {ROLES.iter().map(|r| {
-                    let r = *r as i32;
-                    view! { <option value=r.to_string() selected=r == Role::Editor as i32>{role_label(r)}</option> }
-                }).collect_view()}
+                {role_options(Role::Editor as i32)}
             </select>
             <button type="submit">"Add member"</button>
         </form>

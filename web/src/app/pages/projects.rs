@@ -7,21 +7,16 @@ use crate::{
     app::{
         api::Api,
         browser,
-        components::{Failure, FieldError, RequireAuth},
+        components::{Failure, FieldError},
         forms::{action_error, field_message, general_message},
     },
     model::names,
 };
 
-/// The project list page.
+/// The project list page (signed in).
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    view! { <RequireAuth><Projects/></RequireAuth> }
-}
-
-#[component]
-fn Projects() -> impl IntoView {
-    browser::set_title("Projects · Tasktracker");
+    browser::set_title("Projects");
     view! {
         <section class="page">
             <h1>"Projects"</h1>

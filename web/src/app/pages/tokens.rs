@@ -8,32 +8,18 @@ use crate::{
         ToastList,
         api::{Api, ApiResult},
         browser,
-        components::{FieldError, RequireAuth},
-        forms::{action_error, field_message, general_message},
+        components::FieldError,
+        forms::{SCOPES, action_error, field_message, general_message, label_of},
     },
     model::dates,
 };
 
-/// The API tokens page.
-#[component]
-pub fn TokensPage() -> impl IntoView {
-    view! { <RequireAuth><Tokens/></RequireAuth> }
-}
-
-fn scope_label(scope: i32) -> &'static str {
-    match ApiTokenScope::try_from(scope).unwrap_or(ApiTokenScope::Unspecified) {
-        ApiTokenScope::Read => "Read",
-        ApiTokenScope::Write => "Write",
-        ApiTokenScope::Admin => "Admin",
-        ApiTokenScope::Unspecified => "—",
-    }
-}
-
 type TokenList = LocalResource<ApiResult<Vec<v1::ApiToken>>>;
 
+/// The API tokens page (signed in).
 #[component]
-fn Tokens() -> impl IntoView {
-    browser::set_title("API tokens · Tasktracker");
+pub fn TokensPage() -> impl IntoView {
+    browser::set_title("API tokens");
     let api = expect_context::<Api>();
     let tokens: TokenList = LocalResource::new(move || async move { api.list_api_tokens().await });
     let secret = RwSignal::new(None::<String>);
@@ -97,9 +83,7 @@ fn NewToken(tokens: TokenList, secret: RwSignal<Option<String>>) -> impl IntoVie
             <FieldError id="display_name-error" message=field_message(error, "display_name")/>
             <label for="token-scope">"Scope"</label>
             <select id="token-scope" bind:value=scope>
-                <option value="1">"Read"</option>
-                <option value="2">"Write"</option>
-                <option value="3">"Admin"</option>
+                {SCOPES.iter().map(|(scope, label)| view! { <option value=(*scope as i32).to_string()>{*label}</option> }).collect_view()}
             </select>
             <label for="token-project">"Project"</label>
             <select id="token-project" bind:value=project>
@@ -124,10 +108,8 @@ fn TokenTable(tokens: TokenList) -> impl IntoView {
     let revoke = Action::new_local(move |name: &String| {
         let name = name.clone();
         async move {
-            match api.revoke_api_token(name).await {
-                Ok(token) => toasts.show(format!("Revoked “{}”.", token.display_name), None),
-                Err(e) => toasts.show(e.to_string(), None),
-            }
+            let result = api.revoke_api_token(name).await;
+            toasts.report(result, |token| format!("Revoked “{}”.", token.display_name));
             tokens.refetch();
         }
     });
@@ -142,7 +124,7 @@ fn TokenTable(tokens: TokenList) -> impl IntoView {
                     key=|t| (t.name.clone(), t.revoke_time.is_some()) let:token>
                     <tr>
                         <td>{token.display_name.clone()}</td>
-                        <td>{scope_label(token.scope)}</td>
+                        <td>{label_of(&SCOPES, token.scope)}</td>
                         <td>{token.expire_time.as_ref().map(dates::to_day)}</td>
                         <td>{token.last_use_time.as_ref().map(dates::to_day_time).unwrap_or_else(|| "never".into())}</td>
                         <td>

@@ -21,6 +21,10 @@ fn status_from(value: &str) -> Option<TaskStatus> {
     value.parse::<i32>().ok().and_then(|v| TaskStatus::try_from(v).ok()).filter(|s| *s != TaskStatus::Unspecified)
 }
 
+fn priority_from(value: &str) -> Option<Priority> {
+    value.parse::<i32>().ok().and_then(|v| Priority::try_from(v).ok())
+}
+
 /// Which page of which query the list shows.
 #[derive(Clone, Copy)]
 struct ListQuery {
@@ -55,36 +59,39 @@ pub fn TaskList() -> impl IntoView {
         previous_tokens: RwSignal::new(Vec::new()),
         next_token: RwSignal::new(String::new()),
     };
-    // A change of query while a page loads supersedes it: the resource
-    // keeps only the latest answer.
-    let page = LocalResource::new(move || {
+    // What to fetch; the page shown is for the latest of these.
+    // (The stale count makes a refetch after live changes a new request.)
+    let request = Memo::new(move |_| {
         let filter = query.filter.with(TaskFilter::to_filter);
-        let order = order_by(&query.sort.get()).to_owned();
-        let token = query.page_token.get();
-        state.list_stale.track();
-        async move { api.list_tasks(state.name.get_value(), filter, order, LIST_PAGE, token).await }
+        (filter, order_by(&query.sort.get()).to_owned(), query.page_token.get(), state.list_stale.get())
     });
-    // The list also follows live changes, so it lives in the project state.
-    Effect::new(move |_| {
-        if let Some(Ok(page)) = page.get() {
-            state.list.set(page.tasks);
-            query.next_token.set(page.next_page_token);
+    // The resource fetches again whenever the request changes; an answer
+    // to an older request is not shown. The list lives in the project
+    // state because live changes edit it too.
+    let page = LocalResource::new(move || {
+        let asked = request.get();
+        async move {
+            let (filter, order, token, _) = asked.clone();
+            let result = api.list_tasks(state.name.get_value(), filter, order, LIST_PAGE, token).await.map(|page| {
+                if request.try_get_untracked().as_ref() == Some(&asked) {
+                    state.list.try_set(page.tasks);
+                    query.next_token.try_set(page.next_page_token);
+                }
+            });
+            (asked, result)
         }
     });
-    let loading = RwSignal::new(true);
+    let loading =
+        Signal::derive(move || request.with(|r| page.with(|p| p.as_ref().map(|(asked, _)| asked) != Some(r))));
 
     view! {
         <Filters query/>
-        {move || page.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        {move || page.get().and_then(|(_, result)| result.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>
-            <Transition set_pending=loading>
-                <Show when=move || page.with(Option::is_some)>
-                    <TaskTable/>
-                </Show>
-                <Show when=move || !loading.get() && state.list.with(Vec::is_empty)>
-                    <p class="empty">"No tasks match."</p>
-                </Show>
-            </Transition>
+            <TaskTable/>
+            <Show when=move || !loading.get() && state.list.with(Vec::is_empty)>
+                <p class="empty">"No tasks match."</p>
+            </Show>
         </div>
         <Pager query/>
     }
@@ -107,12 +114,6 @@ fn Filters(query: ListQuery) -> impl IntoView {
         .ok();
         search_timer.set_value(handle);
     };
-    let on_text = move |set: fn(&mut TaskFilter, String)| {
-        move |e: leptos::ev::Event| {
-            let value = event_target_value(&e);
-            query.set_filter(move |f| set(f, value));
-        }
-    };
 
     view! {
         <form class="filters" role="search" aria-label="Filter tasks" on:submit=|e| e.prevent_default()>
@@ -120,44 +121,26 @@ fn Filters(query: ListQuery) -> impl IntoView {
                 <label for="search">"Search"</label>
                 <input id="search" type="search" placeholder="Title or description (press /)" on:input=on_search/>
             </div>
-            <div class="field">
-                <label for="filter-status">"Status"</label>
-                <select id="filter-status" on:change=on_text(|f, value| f.status = status_from(&value))>
-                    <option value="">"Any"</option>
-                    {STATUSES.iter().map(|s| view! { <option value=(*s as i32).to_string()>{status_label(*s as i32)}</option> }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="filter-assignee">"Assignee"</label>
-                <select id="filter-assignee" on:change=on_text(|f, value| f.assignee = (!value.is_empty()).then_some(value))>
-                    <option value="">"Anyone"</option>
-                    <option value="me">"Me"</option>
-                    <For each=move || state.member_list() key=|m| m.user.clone() let:member>
-                        <option value=member.user.clone()>{member.display_name.clone()}</option>
-                    </For>
-                </select>
-            </div>
-            <div class="field">
-                <label for="filter-label">"Label"</label>
-                <input id="filter-label" size="10" on:change=on_text(|f, value| f.label = value)/>
-            </div>
-            <div class="field">
-                <label for="filter-priority">"Priority at least"</label>
-                <select id="filter-priority" on:change=on_text(|f, value| {
-                    f.min_priority = value.parse::<i32>().ok().and_then(|v| Priority::try_from(v).ok());
-                })>
-                    <option value="">"Any"</option>
-                    {PRIORITIES[1..].iter().map(|p| view! { <option value=p.to_string()>{priority_label(*p)}</option> }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="filter-due-after">"Due from"</label>
-                <input id="filter-due-after" type="date" on:change=on_text(|f, value| f.due_after = value)/>
-            </div>
-            <div class="field">
-                <label for="filter-due-before">"Due before"</label>
-                <input id="filter-due-before" type="date" on:change=on_text(|f, value| f.due_before = value)/>
-            </div>
+            <FilterSelect query id="filter-status" label="Status" set=|f, value| f.status = status_from(&value)>
+                <option value="">"Any"</option>
+                {STATUSES.iter().map(|s| view! { <option value=(*s as i32).to_string()>{status_label(*s as i32)}</option> }).collect_view()}
+            </FilterSelect>
+            <FilterSelect query id="filter-assignee" label="Assignee"
+                set=|f, value| f.assignee = (!value.is_empty()).then_some(value)>
+                <option value="">"Anyone"</option>
+                <option value="me">"Me"</option>
+                <For each=move || state.member_list() key=|m| m.user.clone() let:member>
+                    <option value=member.user.clone()>{member.display_name.clone()}</option>
+                </For>
+            </FilterSelect>
+            <FilterInput query id="filter-label" label="Label" size="10" set=|f, value| f.label = value/>
+            <FilterSelect query id="filter-priority" label="Priority at least"
+                set=|f, value| f.min_priority = priority_from(&value)>
+                <option value="">"Any"</option>
+                {PRIORITIES[1..].iter().map(|p| view! { <option value=p.to_string()>{priority_label(*p)}</option> }).collect_view()}
+            </FilterSelect>
+            <FilterInput query id="filter-due-after" label="Due from" kind="date" set=|f, value| f.due_after = value/>
+            <FilterInput query id="filter-due-before" label="Due before" kind="date" set=|f, value| f.due_before = value/>
             <div class="field">
                 <label for="sort">"Sort"</label>
                 <select id="sort" on:change=move |e| {
@@ -168,6 +151,49 @@ fn Filters(query: ListQuery) -> impl IntoView {
                 </select>
             </div>
         </form>
+    }
+}
+
+/// A change handler giving the control's value to `set`.
+fn set_filter(query: ListQuery, set: fn(&mut TaskFilter, String)) -> impl Fn(leptos::ev::Event) + 'static {
+    move |e: leptos::ev::Event| {
+        let value = event_target_value(&e);
+        query.set_filter(move |f| set(f, value));
+    }
+}
+
+/// A filter chosen from `children` (options).
+#[component]
+fn FilterSelect(
+    query: ListQuery,
+    id: &'static str,
+    label: &'static str,
+    set: fn(&mut TaskFilter, String),
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id on:change=set_filter(query, set)>{children()}</select>
+        </div>
+    }
+}
+
+/// A filter typed in, applied on change.
+#[component]
+fn FilterInput(
+    query: ListQuery,
+    id: &'static str,
+    label: &'static str,
+    #[prop(optional)] kind: Option<&'static str>,
+    #[prop(optional)] size: Option<&'static str>,
+    set: fn(&mut TaskFilter, String),
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type=kind size=size on:change=set_filter(query, set)/>
+        </div>
     }
 }
 

@@ -15,7 +15,6 @@ use crate::{
         Online,
         api::{Api, ApiError, ApiResult},
         browser::{self, Cancel},
-        components::RequireAuth,
     },
     model::{
         board::{self as plan, Column},
@@ -115,14 +114,9 @@ fn watch(api: Api, state: ProjectState, online: Online, cancel: Cancel) {
     });
 }
 
-/// The project page.
+/// The project page (signed in).
 #[component]
 pub fn ProjectPage() -> impl IntoView {
-    view! { <RequireAuth><Project/></RequireAuth> }
-}
-
-#[component]
-fn Project() -> impl IntoView {
     let api = expect_context::<Api>();
     let online = expect_context::<Online>();
     let params = use_params_map();
@@ -132,11 +126,7 @@ fn Project() -> impl IntoView {
     let state = ProjectState {
         name,
         project: LocalResource::new(move || async move {
-            let project = api.get_project(name.get_value()).await;
-            if let Ok(project) = &project {
-                browser::set_title(&format!("{} · Tasktracker", project.title));
-            }
-            project
+            api.get_project(name.get_value()).await.inspect(|project| browser::set_title(&project.title))
         }),
         members: LocalResource::new(move || async move { api.list_members(name.get_value()).await }),
         board: RwSignal::new(Vec::new()),

@@ -3,9 +3,12 @@
 use leptos::prelude::*;
 
 use super::{TaskContext, editor::Editing};
-use crate::app::{
-    components::{FieldError, Markdown},
-    forms::{priority_options, status_options},
+use crate::{
+    app::{
+        components::{FieldError, Markdown},
+        forms::{priority_options, status_options},
+    },
+    model::edit::TaskDraft,
 };
 
 /// Every field of the form, in order.
@@ -39,37 +42,64 @@ pub fn TaskFields(editing: Editing) -> impl IntoView {
 /// Status, priority, start and due, side by side.
 #[component]
 fn PlanningRow(editing: Editing) -> impl IntoView {
-    let Editing { draft, can_edit, .. } = editing;
+    let draft = editing.draft;
     view! {
         <div class="row">
-            <div class="field">
-                <label for="task-status">"Status"</label>
-                <select id="task-status" disabled=move || !can_edit.get()
-                    on:change=move |e| { let v = event_target_value(&e).parse().unwrap_or(1); draft.update(|d| d.status = v); }>
-                    {status_options(move || draft.with(|d| d.status))}
-                </select>
-            </div>
-            <div class="field">
-                <label for="task-priority">"Priority"</label>
-                <select id="task-priority" disabled=move || !can_edit.get()
-                    on:change=move |e| { let v = event_target_value(&e).parse().unwrap_or(0); draft.update(|d| d.priority = v); }>
-                    {priority_options(move || draft.with(|d| d.priority))}
-                </select>
-            </div>
-            <div class="field">
-                <label for="task-start">"Start"</label>
-                <input id="task-start" type="date" disabled=move || !can_edit.get()
-                    prop:value=move || draft.with(|d| d.start_day.clone())
-                    on:change=editing.text_input(|d| &mut d.start_day) aria-describedby="start_time-error"/>
-                <FieldError id="start_time-error" message=editing.error("start_time")/>
-            </div>
-            <div class="field">
-                <label for="task-due">"Due"</label>
-                <input id="task-due" type="date" disabled=move || !can_edit.get()
-                    prop:value=move || draft.with(|d| d.due_day.clone())
-                    on:change=editing.text_input(|d| &mut d.due_day) aria-describedby="due_time-error"/>
-                <FieldError id="due_time-error" message=editing.error("due_time")/>
-            </div>
+            <ChoiceField editing id="task-status" label="Status" unknown=1 set=|d, v| d.status = v>
+                {status_options(move || draft.with(|d| d.status))}
+            </ChoiceField>
+            <ChoiceField editing id="task-priority" label="Priority" unknown=0 set=|d, v| d.priority = v>
+                {priority_options(move || draft.with(|d| d.priority))}
+            </ChoiceField>
+            <DateField editing id="task-start" label="Start" field="start_time" get=|d| &d.start_day set=|d| &mut d.start_day/>
+            <DateField editing id="task-due" label="Due" field="due_time" get=|d| &d.due_day set=|d| &mut d.due_day/>
+        </div>
+    }
+}
+
+/// A select of numbered options (`children`) writing its choice, or
+/// `unknown`, to the draft.
+#[component]
+fn ChoiceField(
+    editing: Editing,
+    id: &'static str,
+    label: &'static str,
+    unknown: i32,
+    set: fn(&mut TaskDraft, i32),
+    children: Children,
+) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let on_change = move |e: leptos::ev::Event| {
+        let value = event_target_value(&e).parse().unwrap_or(unknown);
+        draft.update(|d| set(d, value));
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id disabled=move || !can_edit.get() on:change=on_change>{children()}</select>
+        </div>
+    }
+}
+
+/// A day of the draft, with the server's message about `field`.
+#[component]
+fn DateField(
+    editing: Editing,
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    get: fn(&TaskDraft) -> &String,
+    set: fn(&mut TaskDraft) -> &mut String,
+) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let error_id = format!("{field}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="date" disabled=move || !can_edit.get()
+                prop:value=move || draft.with(|d| get(d).clone())
+                on:change=editing.text_input(set) aria-describedby=error_id.clone()/>
+            <FieldError id=error_id message=editing.error(field)/>
         </div>
     }
 }

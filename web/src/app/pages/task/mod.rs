@@ -15,16 +15,10 @@ use crate::{
     app::{
         api::{Api, ApiResult},
         browser,
-        components::{Failure, RequireAuth},
+        components::Failure,
     },
     model::names,
 };
-
-/// The task page.
-#[component]
-pub fn TaskPage() -> impl IntoView {
-    view! { <RequireAuth><TaskDetail/></RequireAuth> }
-}
 
 /// What the parts of the task page share.
 #[derive(Clone, Copy)]
@@ -56,8 +50,9 @@ impl TaskContext {
     }
 }
 
+/// The task page (signed in).
 #[component]
-fn TaskDetail() -> impl IntoView {
+pub fn TaskPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let params = use_params_map();
     let (project, id) =
@@ -67,11 +62,7 @@ fn TaskDetail() -> impl IntoView {
     let context = TaskContext {
         name,
         task: LocalResource::new(move || async move {
-            let task = api.get_task(name.get_value()).await;
-            if let Ok(task) = &task {
-                browser::set_title(&format!("{} · Tasktracker", task.title));
-            }
-            task
+            api.get_task(name.get_value()).await.inspect(|task| browser::set_title(&task.title))
         }),
         role: LocalResource::new(move || async move {
             api.get_project(project_name.get_value()).await.map_or(0, |p| p.caller_role)

@@ -157,21 +157,9 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
 
     view! {
         <Show when=move || conflict.get()>
-            <div class="banner conflict" role="alert">
-                <p>"This task was changed by someone else since you opened it, so your changes were not saved."</p>
-                <button type="button" on:click=move |_| context.reload()>"Reload the latest version"</button>
-            </div>
+            <ConflictBanner/>
         </Show>
-        <h1 id="task-heading">{move || task.with(|t| t.title.clone())}</h1>
-        <p class="muted">
-            {move || task.with(|t| format!(
-                "{} · {} · created {} by {}",
-                status_label(t.status),
-                priority_label(t.priority),
-                t.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
-                context.person(&t.creator),
-            ))}
-        </p>
+        <TaskHeading task/>
         <form class="task-form stack" on:submit=submit novalidate aria-labelledby="task-heading">
             <FieldError id="task-form-error" message=Signal::derive(move || {
                 save_error.get().filter(|e| !matches!(e, ApiError::Invalid(_, f) if !f.is_empty())).map(|e| e.to_string())
@@ -184,5 +172,35 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
                 </div>
             </Show>
         </form>
+    }
+}
+
+/// Offers the latest version after a refused save.
+#[component]
+fn ConflictBanner() -> impl IntoView {
+    let context = expect_context::<TaskContext>();
+    view! {
+        <div class="banner conflict" role="alert">
+            <p>"This task was changed by someone else since you opened it, so your changes were not saved."</p>
+            <button type="button" on:click=move |_| context.reload()>"Reload the latest version"</button>
+        </div>
+    }
+}
+
+/// The title, and status, priority and creation below it.
+#[component]
+fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
+    let context = expect_context::<TaskContext>();
+    view! {
+        <h1 id="task-heading">{move || task.with(|t| t.title.clone())}</h1>
+        <p class="muted">
+            {move || task.with(|t| format!(
+                "{} · {} · created {} by {}",
+                status_label(t.status),
+                priority_label(t.priority),
+                t.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
+                context.person(&t.creator),
+            ))}
+        </p>
     }
 }

@@ -57,8 +57,8 @@ apt_install() {
     as_root chmod 755 /usr/sbin/policy-rc.d
     created_policy=1
   fi
-  as_root apt-get update -qq &&
-    as_root apt-get install -y -qq --no-install-recommends "$@" >"$work/apt.log" 2>&1
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+    as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >"$work/apt.log" 2>&1
   local status=$?
   [ "$status" -eq 0 ] || tail -20 "$work/apt.log"
   [ -z "$created_policy" ] || as_root rm -f /usr/sbin/policy-rc.d

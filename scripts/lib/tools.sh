@@ -25,12 +25,12 @@ apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   export DEBIAN_FRONTEND=noninteractive
   log "installing ${missing[*]} (apt)"
-  if apt-get install -y -q "${options[@]}" "${missing[@]}" </dev/null; then return 0; fi
+  if apt-get -o DPkg::Lock::Timeout=600 install -y -q "${options[@]}" "${missing[@]}" </dev/null; then return 0; fi
   if [ "${TASKTRACKER_APT_UPDATED:-0}" != 1 ]; then
-    apt-get update -q </dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -q </dev/null
     export TASKTRACKER_APT_UPDATED=1
   fi
-  apt-get install -y -q "${options[@]}" "${missing[@]}" </dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q "${options[@]}" "${missing[@]}" </dev/null
 }
 
 # cargo_install <crate> <version> [cargo install flags]: into $TOOLS_DIR/cargo

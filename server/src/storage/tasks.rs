@@ -168,7 +168,6 @@ impl TaskStore {
 
     /// Inserts a new task at the bottom of its column, with its history
     /// entry and feed event, in one transaction.
-    #[tracing::instrument(name = "db.tasks.create", skip_all, fields(otel.kind = "client"))]
     pub async fn create(
         &self,
         mut record: TaskRecord,
@@ -200,7 +199,6 @@ impl TaskStore {
     /// `change` edits the current record (and may place it, through the
     /// [`TaskWriter`]); the new version is written, guarded by the old one,
     /// and recorded in history and feed. Returns the task before and after.
-    #[tracing::instrument(name = "db.tasks.change", skip_all, fields(otel.kind = "client"))]
     pub async fn change<E, F, D>(
         &self,
         name: TaskName,
@@ -374,6 +372,7 @@ async fn replace_relations(
 
 /// Records a change: an entry in the task's history and an event in the
 /// project's feed.
+#[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
 async fn record_change(
     txn: &impl ConnectionTrait,
     seq: i64,

@@ -3,7 +3,6 @@
 pub mod api;
 pub mod browser;
 mod components;
-mod forms;
 mod pages;
 pub mod router;
 
@@ -11,7 +10,7 @@ use leptos::prelude::*;
 
 use self::{
     api::Api,
-    components::{OfflineBanner, RequireAuth, ShortcutHelp, Toasts},
+    components::{OfflineBanner, ShortcutHelp, Toasts},
     router::{params, use_navigate},
 };
 use crate::model::config::Config;
@@ -41,14 +40,6 @@ impl ToastList {
             },
             std::time::Duration::from_secs(8),
         );
-    }
-
-    /// Shows what a call did: `done`'s message, or the error.
-    pub fn report<T>(&self, result: api::ApiResult<T>, done: impl FnOnce(T) -> String) {
-        match result {
-            Ok(value) => self.show(done(value), None),
-            Err(error) => self.show(error.to_string(), None),
-        }
     }
 }
 
@@ -138,21 +129,21 @@ fn App(config: Config) -> impl IntoView {
         let path = path.get();
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
-            [] => view! { <RequireAuth><pages::projects::ProjectsPage/></RequireAuth> }.into_any(),
+            [] => view! { <pages::projects::ProjectsPage/> }.into_any(),
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
-            ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
+            ["tokens"] => view! { <pages::tokens::TokensPage/> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
-                view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()
+                view! { <pages::project::ProjectPage/> }.into_any()
             }
             ["projects", project, "members"] => {
                 provide_context(params(&[("project", project)]));
-                view! { <RequireAuth><pages::members::MembersPage/></RequireAuth> }.into_any()
+                view! { <pages::members::MembersPage/> }.into_any()
             }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
-                view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()
+                view! { <pages::task::TaskPage/> }.into_any()
             }
             _ => view! {
                 <section class="page"><h1>"Page not found"</h1><a href="/">"Back to projects"</a></section>
@@ -178,13 +169,13 @@ fn Header() -> impl IntoView {
     let theme = expect_context::<Theme>();
     let help = expect_context::<HelpOpen>();
     let navigate = use_navigate();
-    let sign_out = Action::new_local(move |_: &()| {
+    let sign_out = move |_| {
         let navigate = navigate.clone();
-        async move {
+        leptos::task::spawn_local(async move {
             api.sign_out().await;
             navigate("/signin", Default::default());
-        }
-    });
+        });
+    };
     let next_theme = move || match theme.0.get().as_str() {
         "system" => "dark",
         "dark" => "light",
@@ -213,7 +204,7 @@ fn Header() -> impl IntoView {
                 </button>
                 <Show when=move || api.signed_in()>
                     <span class="who">{move || api.session().map(|s| s.display_name).unwrap_or_default()}</span>
-                    <button type="button" class="ghost" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+                    <button type="button" class="ghost" on:click=sign_out.clone()>"Sign out"</button>
                 </Show>
             </div>
         </header>

@@ -27,7 +27,10 @@ ensure_web_tools() {
     rustup target add wasm32-unknown-unknown
   fi
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-    cargo_install trunk "$TRUNK_VERSION" --locked # about 8 minutes
+    # Without TLS and the update check (Trunk downloads nothing here: the
+    # tools below come from the registries), unoptimised: Trunk spends its
+    # time waiting on cargo, wasm-bindgen and wasm-opt.
+    TOOL_OPT_LEVEL=0 cargo_install trunk "$TRUNK_VERSION" --locked --no-default-features
   fi
   local bindgen
   bindgen="$(wasm_bindgen_version)"

@@ -34,16 +34,17 @@ apt_install() {
 }
 
 # cargo_install <crate> <version> [cargo install flags]: into $TOOLS_DIR/cargo
-# (on PATH). Callers check the installed version first.
+# (on PATH). Callers check the installed version first. TOOL_OPT_LEVEL (default
+# 1) sets the optimisation: 0 for a tool that only drives others (Trunk).
 cargo_install() {
-  local crate="$1" version="$2"
+  local crate="$1" version="$2" opt_level="${TOOL_OPT_LEVEL:-1}"
   shift 2
   log "installing $crate $version (cargo install, once; cached in $TOOLS_DIR/cargo)"
   # Tools, not the product: a quick optimised build instead of the crates'
   # own release profiles (cargo-deny's fat LTO with one codegen unit alone
   # takes minutes on two cores). Settings from the environment win over a
   # manifest's [profile].
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt_level" \
     CARGO_PROFILE_RELEASE_DEBUG=false \
     cargo install --root "$TOOLS_DIR/cargo" "$crate" --version "=$version" "$@" </dev/null
   hash -r

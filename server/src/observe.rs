@@ -2,20 +2,17 @@
 //! for native gRPC and gRPC-web alike (it runs after the gRPC-web
 //! translation).
 
-use std::{
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
-use axum::{body::Body, extract::State, middleware::Next, response::Response};
-use http_body::Frame;
+use axum::{extract::State, middleware::Next, response::Response};
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::{Instrument, Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::metrics::{MethodLabels, Metrics, RpcLabels};
+use crate::{
+    metrics::{MethodLabels, Metrics, RpcLabels},
+    transport::body::{FrameHook, Hooked, Polled},
+};
 
 /// The status a call ended with, as a canonical code name.
 fn code_name(value: &[u8]) -> &'static str {
@@ -112,45 +109,20 @@ impl Drop for CallRecord {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A response body that reports the status in its trailers.
-    struct ObservedBody {
-        #[pin]
-        inner: Body,
-        record: CallRecord,
-    }
-}
-
-impl http_body::Body for ObservedBody {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(context);
+/// Reports the status a streamed response ends with, from its trailers.
+impl FrameHook for CallRecord {
+    fn on_frame(&mut self, polled: Polled) -> Polled {
         match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
+            Some(Ok(frame)) => {
                 if let Some(status) = frame.trailers_ref().and_then(|trailers| trailers.get("grpc-status")) {
-                    this.record.finish(code_name(status.as_bytes()));
+                    self.finish(code_name(status.as_bytes()));
                 }
             }
-            Poll::Ready(Some(Err(_))) => this.record.finish("Unknown"),
-            // A body without trailers is not a valid gRPC response.
-            Poll::Ready(None) => this.record.finish("Unknown"),
-            Poll::Pending => {}
+            // A body that fails or ends without trailers is not a valid gRPC
+            // response (after the trailers, finishing again does nothing).
+            Some(Err(_)) | None => self.finish("Unknown"),
         }
         polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -193,7 +165,7 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: axum::extract
         record.finish(code_name(status.as_bytes()));
         return response;
     }
-    response.map(|inner| Body::new(ObservedBody { inner, record }))
+    response.map(|inner| Hooked::body(inner, record))
 }
 
 #[cfg(test)]

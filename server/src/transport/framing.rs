@@ -12,14 +12,10 @@
 //! A body error that carries a [`tonic::Status`] becomes the call's status:
 //! tonic looks for one in the error's source chain.
 
-use std::{
-    pin::Pin,
-    task::{Context, Poll, ready},
-};
-
-use axum::{body::Body, extract::Request, middleware::Next, response::Response};
-use http_body::Frame;
+use axum::{extract::Request, middleware::Next, response::Response};
 use tonic::Status;
+
+use super::body::{FrameHook, Hooked, Polled};
 
 /// Length of a message header: flag byte and 32-bit length.
 const HEADER_LEN: usize = 5;
@@ -112,50 +108,19 @@ impl FrameScanner {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A request body checked frame by frame as tonic reads it.
-    struct CheckedBody {
-        #[pin]
-        inner: Body,
-        scanner: FrameScanner,
-        failed: bool,
-    }
-}
-
-impl http_body::Body for CheckedBody {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        if *this.failed {
-            return Poll::Ready(None);
-        }
-        let checked: Result<(), Status> = match ready!(this.inner.poll_frame(context)) {
-            Some(Ok(frame)) => match frame.data_ref().map(|data| this.scanner.scan(data)) {
-                Some(Err(status)) => Err(status),
-                _ => return Poll::Ready(Some(Ok(frame))),
-            },
-            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-            None => match this.scanner.finish() {
-                Ok(()) => return Poll::Ready(None),
-                Err(status) => Err(status),
-            },
+/// Checks the body frame by frame as tonic reads it; a malformed body ends
+/// with the status that says why.
+impl FrameHook for FrameScanner {
+    fn on_frame(&mut self, polled: Polled) -> Polled {
+        let checked = match &polled {
+            Some(Ok(frame)) => frame.data_ref().map_or(Ok(()), |data| self.scan(data)),
+            Some(Err(_)) => Ok(()),
+            None => self.finish(),
         };
-        *this.failed = true;
-        Poll::Ready(checked.err().map(|status| Err(axum::Error::new(status))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        // The end must be seen, to check it.
-        self.failed
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        match checked {
+            Ok(()) => polled,
+            Err(status) => Some(Err(axum::Error::new(status))),
+        }
     }
 }
 
@@ -173,7 +138,7 @@ pub async fn check_framing(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let single_message = SINGLE_MESSAGE_PREFIXES.iter().any(|prefix| path.starts_with(prefix));
     let scanner = FrameScanner::new(compression, single_message);
-    let request = request.map(|inner| Body::new(CheckedBody { inner, scanner, failed: false }));
+    let request = request.map(|inner| Hooked::body(inner, scanner));
     next.run(request).await
 }
 

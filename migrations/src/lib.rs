@@ -8,6 +8,10 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 
+/// Hash of this crate's sources (every migration): changes whenever a
+/// migration does. The test kit names its migrated templates after it.
+pub const SOURCE_HASH: &str = env!("MIGRATIONS_HASH");
+
 /// Every migration, in order.
 pub struct Migrator;
 

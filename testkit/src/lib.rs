@@ -11,9 +11,11 @@
 //! - [`server_binary`]: the real `tasktracker-server`, built once.
 //!
 //! Templates are named `tasktracker_tpl_{hash}`, `hash` covering every file
-//! under `migrations/` (see `build.rs`) and [`TEMPLATE_VERSION`]. Processes
-//! that need one at the same time take turns under an advisory lock; the
-//! first migrates it and marks it ready with a comment, the others reuse it.
+//! of the migrations crate (`tasktracker_migrations::SOURCE_HASH`) and
+//! [`TEMPLATE_VERSION`]. Processes that need one at the same time take turns
+//! under an advisory lock; the first migrates it and marks it ready with a
+//! comment listing the migrations applied, the others reuse it only if that
+//! list is theirs.
 //! Templates of other hashes are dropped on the way; [`drop_templates`] (the
 //! `drop-templates` command, test.sh's exit trap) drops the current one too.
 
@@ -38,8 +40,13 @@ pub const TEMPLATE_VERSION: u32 = 1;
 /// Prefix of every template database and file.
 pub const TEMPLATE_PREFIX: &str = "tasktracker_tpl_";
 
-/// The comment marking a template fully migrated.
-const READY: &str = "tasktracker-testkit template: migrated";
+/// The comment marking a template fully migrated with this build's
+/// migrations: a template of the same name made by another build (a stale
+/// hash) is not taken for ours.
+fn ready_comment() -> String {
+    let names: Vec<String> = Migrator::migrations().iter().map(|migration| migration.name().to_owned()).collect();
+    format!("tasktracker-testkit template: migrated {}", names.join(" "))
+}
 
 /// Arbitrary constant naming the template lock (`pg_advisory_lock`); not the
 /// server's migration lock.
@@ -63,7 +70,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 /// The migrations' content hash and the template version, as one name part.
 pub fn template_key() -> String {
-    format!("{}v{TEMPLATE_VERSION}", env!("MIGRATIONS_HASH"))
+    format!("{}v{TEMPLATE_VERSION}", tasktracker_migrations::SOURCE_HASH)
 }
 
 /// Name of the PostgreSQL template for the current migrations.
@@ -98,7 +105,7 @@ async fn is_ready(admin: &DatabaseConnection, name: &str) -> anyhow::Result<bool
             [name.into()],
         ))
         .await?;
-    Ok(row.and_then(|row| row.try_get::<String>("", "comment").ok()).is_some_and(|comment| comment == READY))
+    Ok(row.and_then(|row| row.try_get::<String>("", "comment").ok()).is_some_and(|comment| comment == ready_comment()))
 }
 
 /// Makes sure the template for the current migrations exists and is
@@ -145,7 +152,7 @@ async fn ensure_template_locked(connection: &DatabaseConnection, admin: &str, na
     // refuses to copy one in use.
     template.close().await.ok();
     migrated?;
-    connection.execute_unprepared(&format!("COMMENT ON DATABASE {name} IS '{READY}'")).await?;
+    connection.execute_unprepared(&format!("COMMENT ON DATABASE {name} IS '{}'", ready_comment())).await?;
     Ok(())
 }
 

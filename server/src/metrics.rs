@@ -40,7 +40,38 @@ struct SignInLabels {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CredentialLabels {
+    credential: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// A credential authentication had to read from the database.
+#[derive(Debug, Clone, Copy)]
+pub enum AuthLookup {
+    /// An access token's session (its first use on this replica, or the
+    /// revocation set was not live).
+    Session,
+    /// An API token (not cached, or the set was not live).
+    ApiToken,
+}
+
+impl AuthLookup {
+    const ALL: [Self; 2] = [Self::Session, Self::ApiToken];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::ApiToken => "api_token",
+        }
+    }
+}
 
 /// Outcome of a sign-in attempt.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +134,10 @@ pub struct Metrics {
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
     sign_ins: Family<SignInLabels, Counter>,
+    auth_lookups: Family<CredentialLabels, Counter>,
+    auth_token_cache: Family<CacheLabels, Counter>,
+    pub auth_revocations_live: Gauge,
+    pub auth_revoked_sessions: Gauge,
     process_cpu_seconds: Counter<f64, AtomicU64>,
     process_resident_memory: Gauge,
     process_open_fds: Gauge,
@@ -131,6 +166,10 @@ impl Metrics {
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
             sign_ins: Family::default(),
+            auth_lookups: Family::default(),
+            auth_token_cache: Family::default(),
+            auth_revocations_live: Gauge::default(),
+            auth_revoked_sessions: Gauge::default(),
             process_cpu_seconds: Counter::default(),
             process_resident_memory: Gauge::default(),
             process_open_fds: Gauge::default(),
@@ -188,6 +227,26 @@ impl Metrics {
         registry.register("tasktracker_tasks_completed", "Tasks moved to DONE", metrics.tasks_completed.clone());
         registry.register("tasktracker_tasks_deleted", "Tasks deleted", metrics.tasks_deleted.clone());
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
+        registry.register(
+            "tasktracker_auth_database_lookups",
+            "Credentials authentication read from the database, by kind: once per session or API token per replica while revocations are live, every call while not",
+            metrics.auth_lookups.clone(),
+        );
+        registry.register(
+            "tasktracker_auth_token_cache_requests",
+            "API token cache lookups by result",
+            metrics.auth_token_cache.clone(),
+        );
+        registry.register(
+            "tasktracker_auth_revocations_live",
+            "1 while this replica's revocation set is loaded and followed",
+            metrics.auth_revocations_live.clone(),
+        );
+        registry.register(
+            "tasktracker_auth_revoked_sessions",
+            "Recently revoked sessions this replica holds",
+            metrics.auth_revoked_sessions.clone(),
+        );
         registry.register("process_cpu_seconds", "CPU time used by the process", metrics.process_cpu_seconds.clone());
         registry.register("process_resident_memory_bytes", "Resident memory", metrics.process_resident_memory.clone());
         registry.register("process_open_fds", "Open file descriptors", metrics.process_open_fds.clone());
@@ -213,6 +272,12 @@ impl Metrics {
         for result in SignInResult::ALL {
             let _ = self.sign_ins.get_or_create(&SignInLabels { result: result.label() });
         }
+        for lookup in AuthLookup::ALL {
+            let _ = self.auth_lookups.get_or_create(&CredentialLabels { credential: lookup.label() });
+        }
+        for result in ["hit", "miss"] {
+            let _ = self.auth_token_cache.get_or_create(&CacheLabels { result });
+        }
         for (grpc_service, grpc_method) in api_methods() {
             for code in INITIALISED_CODES {
                 let labels = RpcLabels {
@@ -227,6 +292,15 @@ impl Metrics {
 
     pub fn sign_in(&self, result: SignInResult) {
         self.sign_ins.get_or_create(&SignInLabels { result: result.label() }).inc();
+    }
+
+    pub fn auth_database_lookup(&self, lookup: AuthLookup) {
+        self.auth_lookups.get_or_create(&CredentialLabels { credential: lookup.label() }).inc();
+    }
+
+    /// An API token cache lookup: `"hit"` or `"miss"`.
+    pub fn auth_cache(&self, result: &'static str) {
+        self.auth_token_cache.get_or_create(&CacheLabels { result }).inc();
     }
 
     /// Reads the figures that are only known on demand.
@@ -316,6 +390,10 @@ mod tests {
         let text = metrics.render_registry();
         for result in ["success", "failure", "rate_limited"] {
             assert!(text.contains(&format!("tasktracker_sign_ins_total{{result=\"{result}\"}} 0")), "{result}: {text}");
+        }
+        for credential in ["session", "api_token"] {
+            let series = format!("tasktracker_auth_database_lookups_total{{credential=\"{credential}\"}} 0");
+            assert!(text.contains(&series), "missing {series}");
         }
         for (service, method) in
             [("tasktracker.v1.TaskService", "GetTask"), ("tasktracker.v1.AccountService", "SignIn")]

@@ -9,6 +9,7 @@
 pub mod layer;
 pub mod password;
 pub mod rate_limit;
+pub mod revocations;
 pub mod tokens;
 
 use tasktracker_proto::v1;

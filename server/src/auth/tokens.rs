@@ -65,10 +65,13 @@ impl TokenSigner {
         Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), validation }
     }
 
-    /// Issues an access token; returns it and its expiry.
-    pub fn issue(&self, user: UserId, session: SessionId) -> anyhow::Result<(String, Micros)> {
+    /// Issues an access token that expires after [`ACCESS_TOKEN_LIFETIME`]
+    /// or at `not_after` (its session's end), whichever comes first, so
+    /// that checking it needs no look at the session's expiry; returns it
+    /// and its expiry.
+    pub fn issue(&self, user: UserId, session: SessionId, not_after: Micros) -> anyhow::Result<(String, Micros)> {
         let now = time::now();
-        let expires = now + ACCESS_TOKEN_LIFETIME;
+        let expires = (now + ACCESS_TOKEN_LIFETIME).min(not_after);
         let claims = Claims {
             sub: user.to_string(),
             sid: session.to_string(),
@@ -125,7 +128,7 @@ mod tests {
     #[test]
     fn access_tokens_verify_only_with_the_same_secret() {
         let (user, session) = (UserId::generate(), SessionId::generate());
-        let (token, expires) = signer("a secret of at least thirty-two bytes").issue(user, session).unwrap();
+        let (token, expires) = signer("a secret of at least thirty-two bytes").issue(user, session, i64::MAX).unwrap();
         assert!(expires > time::now());
         assert_eq!(
             signer("a secret of at least thirty-two bytes").verify(&token),
@@ -133,6 +136,17 @@ mod tests {
         );
         assert_eq!(signer("another secret of thirty-two bytes!").verify(&token), None);
         assert_eq!(signer("a secret of at least thirty-two bytes").verify("not.a.token"), None);
+    }
+
+    #[test]
+    fn access_tokens_end_with_their_session() {
+        let (user, session) = (UserId::generate(), SessionId::generate());
+        let signer = signer("a secret of at least thirty-two bytes");
+        let session_end = time::now() + time::seconds(60);
+        let (_, expires) = signer.issue(user, session, session_end).unwrap();
+        assert_eq!(expires, session_end, "capped at the session's end");
+        let (ended, _) = signer.issue(user, session, time::now() - time::seconds(5)).unwrap();
+        assert_eq!(signer.verify(&ended), None, "a token of an ended session is expired from the start");
     }
 
     #[test]

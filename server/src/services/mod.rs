@@ -11,7 +11,9 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner},
+    auth::{
+        Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, revocations::Revocations, tokens::TokenSigner,
+    },
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
@@ -35,6 +37,8 @@ pub struct Shared {
     pub hasher: PasswordHasher,
     pub signer: TokenSigner,
     pub sign_in_limiter: SignInLimiter,
+    /// Revoked sessions and cached API tokens; revocations are announced here.
+    pub revocations: Revocations,
     pub feed: ChangeFeed,
     pub metrics: Arc<Metrics>,
     /// What the health probe last saw of the database.

@@ -28,7 +28,8 @@ pub use self::{
 };
 use crate::{
     auth::{
-        Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter, tokens::TokenSigner,
+        Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter,
+        revocations::Revocations, tokens::TokenSigner,
     },
     config::Settings,
     live::ChangeFeed,
@@ -63,6 +64,8 @@ impl Application {
         let metrics = Metrics::new(settings.db_max_connections);
         let feed = ChangeFeed::new(EventStore::new(db.clone()), metrics.clone());
         feed.listen(&db, shutdown.clone());
+        let revocations = Revocations::new(metrics.clone());
+        revocations.follow(&db, AccountStore::new(db.clone()), shutdown.clone());
         let signer = TokenSigner::new(&secret);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
@@ -77,6 +80,7 @@ impl Application {
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),
+            revocations: revocations.clone(),
             feed,
             metrics,
             database: DatabaseStatus::up(),
@@ -93,7 +97,7 @@ impl Application {
         let router = router::build(
             &settings,
             &shared,
-            Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer),
+            Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer, revocations),
             health_service,
         )?;
 

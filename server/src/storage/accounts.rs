@@ -1,6 +1,6 @@
 //! Users and their sessions.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr, sea_query::Expr};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr, sea_query::Expr};
 
 use super::entities::{sessions, users};
 use crate::domain::{Email, UserId, names::SessionId};
@@ -83,12 +83,17 @@ impl AccountStore {
             .col_expr(sessions::Column::RefreshExpireTime, Expr::value(refresh_expire_time))
             .filter(sessions::Column::Id.eq(id.to_string()))
             .filter(sessions::Column::RefreshHash.eq(old_hash))
+            // No access token is issued after a revocation (the revocation
+            // set relies on it).
+            .filter(sessions::Column::RevokeTime.is_null())
             .exec(&self.db)
             .await?;
         Ok(rotated.rows_affected == 1)
     }
 
-    /// Revokes session `id` at `now`, unless it already was.
+    /// Revokes session `id` at `now`, unless it already was. On PostgreSQL
+    /// a trigger announces it to every replica as it commits (migration
+    /// `m20261202_000001_revocation_notices`).
     pub async fn revoke_session(&self, id: SessionId, now: i64) -> Result<(), AccountStoreError> {
         sessions::Entity::update_many()
             .col_expr(sessions::Column::RevokeTime, Expr::value(now))
@@ -97,5 +102,18 @@ impl AccountStore {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Sessions revoked at `since` or later, with their revocation times.
+    pub async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<(SessionId, i64)>, AccountStoreError> {
+        let rows: Vec<(String, Option<i64>)> = sessions::Entity::find()
+            .select_only()
+            .column(sessions::Column::Id)
+            .column(sessions::Column::RevokeTime)
+            .filter(sessions::Column::RevokeTime.gte(since))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|(id, revoked)| (SessionId::from_stored(&id), revoked.unwrap_or(since))).collect())
     }
 }

@@ -42,7 +42,8 @@ impl ApiTokenStore {
     }
 
     /// Revokes `user`'s token `id` at `now` unless it already was, and
-    /// returns it; `None` if `user` has no such token.
+    /// returns it; `None` if `user` has no such token. On PostgreSQL a
+    /// trigger announces the revocation to every replica as it commits.
     pub async fn revoke(
         &self,
         user: UserId,

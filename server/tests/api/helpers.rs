@@ -1,6 +1,16 @@
 //! Starting the server against a fresh database, and calling it.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
@@ -286,5 +296,81 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(timeout: Duration, mut check: F
     while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The admin port's `/metrics` page.
+pub async fn scrape(address: std::net::SocketAddr) -> String {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{address}/metrics")).body(Full::new(Bytes::new())).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// The value of the sample `name{labels}`, if exported.
+pub fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+}
+
+/// A `tasktracker-server` process of its own.
+pub struct ServerProcess {
+    child: Child,
+    pub address: SocketAddr,
+    pub metrics_address: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the server binary on `database_url` with `env` set too.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tasktracker-server"))
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("TASKTRACKER_LISTEN_ADDR", "127.0.0.1:0")
+            // Another test's process may hold the default admin port.
+            .env("TASKTRACKER_METRICS_ADDR", "127.0.0.1:0")
+            .env("TASKTRACKER_TOKEN_SECRET", "a test secret that is at least 32 bytes long")
+            .env("TASKTRACKER_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+                let field = |name| json.get(name).and_then(|value| value.as_str()).and_then(|text| text.parse().ok());
+                if let (Some(address), Some(metrics_address)) = (field("address"), field("metrics_address")) {
+                    let _ = sender.send((address, metrics_address));
+                }
+            }
+        });
+        let (address, metrics_address) =
+            receiver.recv_timeout(Duration::from_secs(30)).expect("the server reports its addresses");
+        Self { child, address, metrics_address }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not stop within 15 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

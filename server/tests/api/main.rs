@@ -11,6 +11,7 @@ mod framing;
 mod health;
 mod metrics;
 mod projects;
+mod revocation;
 mod tasks;
 mod transport;
 mod validation;

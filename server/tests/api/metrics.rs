@@ -1,31 +1,13 @@
 //! `/metrics` on the admin port reflects real calls.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use tasktracker_proto::v1;
 
 use crate::{
-    helpers::{Backend, PASSWORD, spawn_app, task},
+    helpers::{Backend, PASSWORD, sample, scrape, spawn_app, task},
     on_both_backends,
 };
 
 on_both_backends!(metrics_count_calls_by_method_and_code);
-
-async fn scrape(address: std::net::SocketAddr) -> String {
-    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(connection);
-    let request = http::Request::get(format!("http://{address}/metrics")).body(Full::new(Bytes::new())).unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), http::StatusCode::OK);
-    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
-}
-
-/// The value of the sample `name{labels}`, if exported.
-fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
-}
 
 async fn metrics_count_calls_by_method_and_code(backend: Backend) {
     let app = spawn_app(backend).await;

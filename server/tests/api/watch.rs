@@ -1,18 +1,13 @@
 //! WatchTasks: live delivery, heartbeats, resuming from a cursor, and
 //! delivery across server processes sharing one PostgreSQL database.
 
-use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 use tasktracker_proto::v1::{self, task_service_client::TaskServiceClient, watch_tasks_response::Kind};
 use tonic::Streaming;
 
 use crate::{
-    helpers::{Backend, TestApp, TestUser, connect, spawn_app, task},
+    helpers::{Backend, ServerProcess, TestApp, TestUser, connect, spawn_app, task},
     on_both_backends,
 };
 
@@ -111,68 +106,13 @@ async fn watchers_see_changes_live_and_resume_from_a_cursor(backend: Backend) {
     app.stop().await;
 }
 
-/// A `tasktracker-server` process of its own.
-struct ServerProcess {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(database_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tasktracker-server"))
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("TASKTRACKER_LISTEN_ADDR", "127.0.0.1:0")
-            .env("TASKTRACKER_TOKEN_SECRET", "a test secret that is at least 32 bytes long")
-            // Longer than the test waits: only LISTEN/NOTIFY can deliver in time.
-            .env("TASKTRACKER_WATCH_HEARTBEAT", "60s")
-            .env("TASKTRACKER_LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("server binary starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
-                    && let Some(address) = json.get("address").and_then(|a| a.as_str())
-                {
-                    let _ = sender.send(address.parse::<SocketAddr>().expect("address"));
-                }
-            }
-        });
-        let address = receiver.recv_timeout(Duration::from_secs(30)).expect("the server reports its address");
-        Self { child, address }
-    }
-
-    /// Sends SIGTERM and returns the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(std::time::Instant::now() < deadline, "the server did not stop within 15 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_made_through_one_process_reach_watchers_of_another() {
     let app = spawn_app(Backend::Postgres).await;
     let ada = app.sign_up("ada").await;
     let project = app.create_project(&ada, "Replicas").await;
-    let other = ServerProcess::start(&app.database.url);
+    // Longer than the test waits: only LISTEN/NOTIFY can deliver in time.
+    let other = ServerProcess::start(&app.database.url, &[("TASKTRACKER_WATCH_HEARTBEAT", "60s")]);
     let mut other_client = TaskServiceClient::new(connect(other.address).await);
     let mut stream = watch(&mut other_client, &ada, &project.name, "").await;
     assert!(matches!(next(&mut stream).await, Kind::Heartbeat(_)));

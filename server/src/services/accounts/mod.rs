@@ -68,18 +68,20 @@ impl Accounts {
                 revoke_time: None,
             })
             .await?;
-        self.session_to_proto(user, session, refresh_token, refresh_expire_time)
+        self.session_to_proto(user, session, refresh_token, refresh_expire_time, expire_time)
     }
 
-    /// The session's credentials: a new access token and `refresh_token`.
+    /// The session's credentials: a new access token, which expires by
+    /// `session_expire_time` at the latest, and `refresh_token`.
     fn session_to_proto(
         &self,
         user: UserId,
         session: SessionId,
         refresh_token: String,
         refresh_expire_time: Micros,
+        session_expire_time: Micros,
     ) -> ServiceResult<v1::Session> {
-        let (access_token, access_expire) = self.shared.signer.issue(user, session)?;
+        let (access_token, access_expire) = self.shared.signer.issue(user, session, session_expire_time)?;
         Ok(v1::Session {
             access_token,
             access_token_expire_time: Some(to_timestamp(access_expire)),
@@ -183,14 +185,16 @@ impl AccountService for Accounts {
         if !rotated {
             return Err(INVALID.into());
         }
-        let session = self.session_to_proto(user, id, new_token, refresh_expire_time)?;
+        let session = self.session_to_proto(user, id, new_token, refresh_expire_time, session.expire_time)?;
         Ok(Response::new(v1::RefreshSessionResponse { session: Some(session) }))
     }
 
     async fn sign_out(&self, request: Request<v1::SignOutRequest>) -> Result<Response<v1::SignOutResponse>, Status> {
         let caller = Caller::of(&request)?;
         let session = self.shared.authorizer.account(&caller)?;
-        self.shared.accounts.revoke_session(session, time::now()).await.map_err(ServiceError::from)?;
+        let now = time::now();
+        self.shared.accounts.revoke_session(session, now).await.map_err(ServiceError::from)?;
+        self.shared.revocations.revoke_session(session, now);
         Ok(Response::new(v1::SignOutResponse {}))
     }
 
@@ -270,6 +274,7 @@ impl AccountService for Accounts {
             .await
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::PermissionDenied)?;
+        self.shared.revocations.revoke_token(name.token);
         Ok(Response::new(api_token_to_proto(token)))
     }
 }

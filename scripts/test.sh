@@ -59,28 +59,10 @@ drop_templates() {
 # a log that the last stage prints.
 lint_pid=""
 lint_log="$target_dir/delivery-lint.log"
-# The web app's build (Trunk and wasm-bindgen installs, the wasm release
-# build, its clippy, the size budget, Chromium) needs nothing the host
-# stages make, so it too starts in the background, in a target directory of
-# its own (cargo lets one build at a time use a directory); the web stage
-# waits for it, then runs the browser tests against the host build's server.
-web_pid=""
-web_log="$target_dir/web-build.log"
-stop_background() {
-  local pid
-  for pid in "$lint_pid" "$web_pid"; do
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  done
+stop_lint() {
+  if [ -n "$lint_pid" ]; then kill "$lint_pid" 2>/dev/null || true; wait "$lint_pid" 2>/dev/null || true; fi
 }
-# wait_for <pid> <log> <what>: its status; prints its log.
-wait_for() {
-  local status=0
-  wait "$1" || status=$?
-  cat "$2"
-  [ "$status" = 0 ] || echo "$3 failed (status $status)" >&2
-  return "$status"
-}
-trap 'status=$?; stop_background; drop_templates; stage_report; exit $status' EXIT
+trap 'status=$?; stop_lint; drop_templates; stage_report; exit $status' EXIT
 
 stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest"
 
@@ -97,11 +79,6 @@ if skipped lint; then skip_note "delivery lint"; else
   bash scripts/lint.sh >"$lint_log" 2>&1 </dev/null &
   lint_pid=$!
 fi
-mkdir -p "$target_dir"
-log "web build (scripts/web-test.sh, up to the browser tests) started in the background; log: $web_log"
-CARGO_TARGET_DIR="$target_dir/web" WEB_SKIP_HOST_TESTS=1 WEB_SKIP_E2E=1 \
-  bash scripts/web-test.sh >"$web_log" 2>&1 </dev/null &
-web_pid=$!
 
 if skipped fmt; then skip_note format; else
   stage "format"
@@ -162,21 +139,22 @@ mkdir -p target
 stage "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh
 
+stage "web app: wasm build and size budget, browser tests in headless Chromium, axe-core (host unit tests ran above)"
+WEB_SKIP_HOST_TESTS=1 bash scripts/web-test.sh
+
 stage "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
 bash observability/test.sh
 
 stage "observability: a real Prometheus scraping the real server"
 bash observability/live-server-check.sh
 
-stage "web app: wasm build, clippy and size budget (waiting for it), browser tests in headless Chromium, axe-core"
-wait_for "$web_pid" "$web_log" "web build"
-web_pid=""
-WEB_SKIP_HOST_TESTS=1 WEB_SKIP_BUILD=1 WEB_SKIP_CLIPPY=1 bash scripts/web-test.sh
-
 if [ -n "$lint_pid" ]; then
   stage "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh, waiting for it)"
-  wait_for "$lint_pid" "$lint_log" "delivery lint"
+  lint_status=0
+  wait "$lint_pid" || lint_status=$?
   lint_pid=""
+  cat "$lint_log"
+  [ "$lint_status" = 0 ] || { echo "delivery lint failed (status $lint_status)" >&2; exit "$lint_status"; }
 fi
 
 log "all tests passed"

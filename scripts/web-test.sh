@@ -54,10 +54,6 @@ log "web: bundle size (wasm + js + css, brotli) within ${BUNDLE_BUDGET_KB} KB"
 node web/e2e/size.mjs dist "$BUNDLE_BUDGET_KB"
 
 ensure_browser
-if [ "${WEB_SKIP_E2E:-0}" = 1 ]; then
-  log "web: built and checked; browser tests skipped (WEB_SKIP_E2E)"
-  exit 0
-fi
 ensure_postgres
 TASKTRACKER_SERVER_BIN="${TASKTRACKER_SERVER_BIN:-${TASKTRACKER_SERVER:-}}"
 if [ -z "$TASKTRACKER_SERVER_BIN" ] || [ -z "${TASKTRACKER_TESTKIT_BIN:-}" ]; then

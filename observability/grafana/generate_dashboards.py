@@ -757,6 +757,48 @@ def database() -> dict:
         12,
         8,
     )
+    d.row("Task writes")
+    d.add(
+        timeseries(
+            "Write transaction time",
+            "Task writes from BEGIN to the end of COMMIT (tasktracker_task_write_duration_seconds), and the part "
+            "holding the project's feed lock (taking the event number, appending the event, committing).",
+            targets(
+                (
+                    "histogram_quantile(0.95, sum by (le) (rate(tasktracker_task_write_duration_seconds_bucket"
+                    '{job="$job", instance=~"$instance"}[$__rate_interval])))',
+                    "transaction p95",
+                ),
+                (
+                    "histogram_quantile(0.95, sum by (le) (rate(tasktracker_feed_lock_hold_duration_seconds_bucket"
+                    '{job="$job", instance=~"$instance"}[$__rate_interval])))',
+                    "feed lock held p95",
+                ),
+            ),
+            unit="s",
+        ),
+        12,
+        8,
+    )
+    d.add(
+        timeseries(
+            "Feed lock share",
+            "Share of write-transaction time spent holding a project's feed lock: writes of one project "
+            "serialise only for this part. Near 1 means they queue one behind another.",
+            [
+                target(
+                    'sum(rate(tasktracker_feed_lock_hold_duration_seconds_sum{job="$job", instance=~"$instance"}'
+                    "[$__rate_interval])) / sum(rate(tasktracker_task_write_duration_seconds_sum"
+                    '{job="$job", instance=~"$instance"}[$__rate_interval]))',
+                    "lock share",
+                )
+            ],
+            unit="percentunit",
+            maximum=1,
+        ),
+        12,
+        8,
+    )
     d.row("PostgreSQL (postgres_exporter)")
     d.add(
         timeseries(

@@ -14,8 +14,12 @@ use prometheus_client::{
 };
 use sea_orm::{DatabaseConnection, DbBackend};
 
+use crate::storage::tasks::WriteTimings;
+
 /// Latency buckets from a millisecond to ten seconds.
 const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Buckets for parts of one write, from 100 µs to a second.
+const WRITE_BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RpcLabels {
@@ -133,6 +137,7 @@ pub struct Metrics {
     pub tasks_created: Counter,
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
+    pub write_timings: WriteTimings,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -142,6 +147,12 @@ pub struct Metrics {
     process_resident_memory: Gauge,
     process_open_fds: Gauge,
     process_start_time: FloatGauge,
+}
+
+impl Default for WriteTimings {
+    fn default() -> Self {
+        Self { transaction: Histogram::new(WRITE_BUCKETS), feed_lock: Histogram::new(WRITE_BUCKETS) }
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -165,6 +176,7 @@ impl Metrics {
             tasks_created: Counter::default(),
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
+            write_timings: WriteTimings::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -226,6 +238,16 @@ impl Metrics {
         registry.register("tasktracker_tasks_created", "Tasks created", metrics.tasks_created.clone());
         registry.register("tasktracker_tasks_completed", "Tasks moved to DONE", metrics.tasks_completed.clone());
         registry.register("tasktracker_tasks_deleted", "Tasks deleted", metrics.tasks_deleted.clone());
+        registry.register(
+            "tasktracker_task_write_duration_seconds",
+            "Task write transactions, from BEGIN to the end of COMMIT",
+            metrics.write_timings.transaction.clone(),
+        );
+        registry.register(
+            "tasktracker_feed_lock_hold_duration_seconds",
+            "Part of each task write spent holding its project's feed lock, from taking the event number to the end of COMMIT",
+            metrics.write_timings.feed_lock.clone(),
+        );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(
             "tasktracker_auth_database_lookups",

@@ -16,11 +16,15 @@ use tasktracker_proto::v1;
 
 use crate::{
     domain::{
-        FieldViolation, MemberName, ProjectId, UserId,
+        FieldViolation, MemberName, ProjectId, TaskName, UserId,
         names::{ApiTokenName, SessionId},
     },
     error::{ServiceError, ServiceResult},
-    storage::{entities::projects, projects::ProjectStore},
+    storage::{
+        entities::projects,
+        projects::ProjectStore,
+        tasks::{TaskRecord, TaskStore},
+    },
 };
 
 /// A member's role in a project, weakest first.
@@ -173,11 +177,12 @@ pub struct Grant {
 #[derive(Clone)]
 pub struct Authorizer {
     projects: ProjectStore,
+    tasks: TaskStore,
 }
 
 impl Authorizer {
-    pub fn new(projects: ProjectStore) -> Self {
-        Self { projects }
+    pub fn new(projects: ProjectStore, tasks: TaskStore) -> Self {
+        Self { projects, tasks }
     }
 
     /// Succeeds if `caller` may act on `project` with `permission`.
@@ -192,13 +197,21 @@ impl Authorizer {
         }
         let (role, project) =
             self.projects.membership(project, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
-        if !role.allows(permission) {
+        decide(role, project.archive_time.is_some(), permission)?;
+        Ok(Grant { role, project })
+    }
+
+    /// The task `name`, if `caller` may act on it with `permission`: the
+    /// caller's standing and the task come from one statement, and the
+    /// decision is [`Self::require`]'s. A non-member gets PERMISSION_DENIED
+    /// whether or not the task exists; a member, NOT_FOUND for a missing one.
+    pub async fn task(&self, caller: &Caller, name: TaskName, permission: Permission) -> ServiceResult<TaskRecord> {
+        if !caller.credential_allows(Some(name.project), permission) {
             return Err(ServiceError::PermissionDenied);
         }
-        if permission == Permission::Write && project.archive_time.is_some() {
-            return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
-        }
-        Ok(Grant { role, project })
+        let found = self.tasks.find_as_member(name, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
+        decide(Role::from_stored(found.role), found.project_archived, permission)?;
+        found.task.ok_or(ServiceError::NotFound("task"))
     }
 
     /// Creating a project: people may; API tokens need the admin scope and
@@ -237,6 +250,18 @@ impl Authorizer {
         self.account(caller)?;
         if token.user == caller.user { Ok(()) } else { Err(ServiceError::PermissionDenied) }
     }
+}
+
+/// May a member with `role` act with `permission` on a project that is
+/// `archived` or not?
+fn decide(role: Role, archived: bool, permission: Permission) -> ServiceResult<()> {
+    if !role.allows(permission) {
+        return Err(ServiceError::PermissionDenied);
+    }
+    if permission == Permission::Write && archived {
+        return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -67,16 +67,17 @@ impl Application {
         let revocations = Revocations::new(metrics.clone());
         revocations.follow(&db, AccountStore::new(db.clone()), shutdown.clone());
         let signer = TokenSigner::new(&secret);
+        let tasks = TaskStore::new(db.clone(), metrics.write_timings.clone());
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
             db: db.clone(),
             accounts: AccountStore::new(db.clone()),
             api_tokens: ApiTokenStore::new(db.clone()),
             projects: ProjectStore::new(db.clone()),
-            tasks: TaskStore::new(db.clone()),
+            tasks: tasks.clone(),
             comments: CommentStore::new(db.clone()),
             events: EventStore::new(db.clone()),
-            authorizer: Authorizer::new(ProjectStore::new(db.clone())),
+            authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),

@@ -100,7 +100,7 @@ pub(super) async fn record_activity(
         changes: Set(serde_json::to_string(changes)?),
         time: Set(time),
     })
-    .exec(txn)
+    .exec_without_returning(txn)
     .await?;
     Ok(())
 }

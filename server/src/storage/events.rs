@@ -1,12 +1,12 @@
 //! Each project's change feed (`task_events`), in sequence order.
 //!
-//! Writers append inside their own transaction ([`next_seq`], [`append`]),
-//! which the tasks repository opens; readers page through the feed with
+//! Writers append inside their own transaction ([`append`]), which the
+//! tasks repository opens; readers page through the feed with
 //! [`EventStore::after`].
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
 use super::entities::task_events;
@@ -34,7 +34,6 @@ pub struct EventStore {
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub project: ProjectId,
-    pub seq: i64,
     pub task_id: &'a str,
     pub actor: UserId,
     pub kind: i16,
@@ -73,48 +72,44 @@ impl EventStore {
     }
 }
 
-/// Takes the project's change-feed lock and the next event sequence number.
+/// Appends `event` under the next sequence number of its project, and
+/// returns that number.
 ///
-/// The row lock serialises a project's writers, so sequence numbers commit
-/// in order: a watcher that has seen event n has seen every event before it.
-/// Take it as late in the transaction as possible: it is held until commit.
-#[tracing::instrument(name = "db.events.next_seq", skip_all, fields(otel.kind = "client"))]
-pub(super) async fn next_seq(txn: &impl ConnectionTrait, project: ProjectId) -> Result<i64, EventStoreError> {
-    let backend = txn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "UPDATE projects SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
-        _ => "UPDATE projects SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
-    };
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [project.to_string().into()]))
-        .await?
-        .ok_or(EventStoreError::ProjectVanished(project))?;
-    Ok(row.try_get("", "event_seq")?)
-}
-
-/// Appends `event` (with a wake-up for other replicas on PostgreSQL, sent
-/// when the transaction commits).
+/// Taking the number locks the project's row until commit. The lock
+/// serialises a project's writers, so sequence numbers commit in order: a
+/// watcher that has seen event n has seen every event before it. Call this
+/// last in the transaction, so the lock is held for the shortest time. On
+/// PostgreSQL it is one statement: the number, the event and the wake-up for
+/// other replicas (sent when the transaction commits).
 #[tracing::instrument(name = "db.events.append", skip_all, fields(otel.kind = "client"))]
-pub(super) async fn append(txn: &impl ConnectionTrait, event: NewEvent<'_>) -> Result<(), EventStoreError> {
+pub(super) async fn append(txn: &impl ConnectionTrait, event: NewEvent<'_>) -> Result<i64, EventStoreError> {
+    let backend = txn.get_database_backend();
     let project = event.project.to_string();
-    task_events::Entity::insert(task_events::ActiveModel {
-        project_id: Set(project.clone()),
-        seq: Set(event.seq),
-        task_id: Set(event.task_id.to_owned()),
-        actor_id: Set(event.actor.to_string()),
-        kind: Set(event.kind),
-        task: Set(event.snapshot),
-        time: Set(event.time),
-    })
-    .exec(txn)
-    .await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [NOTIFY_CHANNEL.into(), project.into()],
-        ))
-        .await?;
+    let values = [
+        project.clone().into(),
+        event.task_id.into(),
+        event.actor.to_string().into(),
+        event.kind.into(),
+        event.snapshot.into(),
+        event.time.into(),
+    ];
+    if backend == DbBackend::Postgres {
+        const APPEND: &str = "WITH next AS (UPDATE projects SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq), \
+             appended AS (INSERT INTO task_events (project_id, seq, task_id, actor_id, kind, task, time) \
+             SELECT $1, event_seq, $2, $3, $4, $5, $6 FROM next RETURNING seq) \
+             SELECT appended.seq FROM appended, pg_notify($7, $1)";
+        let values = values.into_iter().chain([NOTIFY_CHANNEL.into()]);
+        let row = txn.query_one_raw(Statement::from_sql_and_values(backend, APPEND, values)).await?;
+        return Ok(row.ok_or(EventStoreError::ProjectVanished(event.project))?.try_get("", "seq")?);
     }
-    Ok(())
+    // SQLite has no data-changing CTEs; its writers are serialised anyway.
+    let next = "UPDATE projects SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq";
+    let row = txn.query_one_raw(Statement::from_sql_and_values(backend, next, [project.into()])).await?;
+    let seq: i64 = row.ok_or(EventStoreError::ProjectVanished(event.project))?.try_get("", "event_seq")?;
+    let [project, task_id, actor_id, kind, task, time] = values;
+    let insert =
+        "INSERT INTO task_events (project_id, seq, task_id, actor_id, kind, task, time) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    let values = [project, seq.into(), task_id, actor_id, kind, task, time];
+    txn.execute_raw(Statement::from_sql_and_values(backend, insert, values)).await?;
+    Ok(seq)
 }

@@ -19,6 +19,9 @@ pub mod events;
 pub mod projects;
 pub mod tasks;
 
+#[cfg(test)]
+mod round_trips;
+
 use std::time::Duration;
 
 use anyhow::Context;
@@ -38,7 +41,7 @@ const MIGRATION_LOCK: i64 = 0x0074_6173_6b74_726b;
 /// notices an outage and calls start failing at once.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(750);
 /// Pooled connections idle this long are pinged before use; the others are
-/// trusted, saving a round trip per statement (6 per GetTask). A connection
+/// trusted, saving a round trip per statement. A connection
 /// that broke meanwhile fails its statement with UNAVAILABLE instead.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 

@@ -2,9 +2,9 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionError, TransactionTrait,
-    sea_query::{Expr, Query},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, SqlErr, TransactionError, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use super::entities::{memberships, projects, users};
@@ -110,19 +110,26 @@ impl ProjectStore {
         Self { db }
     }
 
-    /// `user`'s role in `project` and the project, if they are a member.
+    /// `user`'s role in `project` and the project, if they are a member: one
+    /// statement, the membership joined to its project.
+    #[tracing::instrument(name = "db.projects.membership", skip_all, fields(otel.kind = "client"))]
     pub async fn membership(
         &self,
         project: ProjectId,
         user: UserId,
     ) -> Result<Option<(Role, projects::Model)>, ProjectStoreError> {
-        let Some(membership) =
-            memberships::Entity::find_by_id((project.to_string(), user.to_string())).one(&self.db).await?
-        else {
+        let mut select = projects::Entity::find_by_id(project.to_string())
+            .column_as(Expr::col((memberships::Entity, memberships::Column::Role)), "member_role");
+        QueryTrait::query(&mut select).inner_join(
+            memberships::Entity,
+            Expr::col((memberships::Entity, memberships::Column::ProjectId))
+                .equals((projects::Entity, projects::Column::Id)),
+        );
+        let select = select.filter(Expr::col((memberships::Entity, memberships::Column::UserId)).eq(user.to_string()));
+        let Some(row) = self.db.query_one_raw(select.build(self.db.get_database_backend())).await? else {
             return Ok(None);
         };
-        let project = projects::Entity::find_by_id(project.to_string()).one(&self.db).await?;
-        Ok(project.map(|project| (Role::from_stored(membership.role), project)))
+        Ok(Some((Role::from_stored(row.try_get("", "member_role")?), projects::Model::from_query_result(&row, "")?)))
     }
 
     /// The project `creator` made with `request_id`, if any.

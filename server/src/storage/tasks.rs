@@ -2,17 +2,22 @@
 //! filtered, ordered page), turning the parsed filter into SQL, and writing
 //! them in one transaction with their history entry and change feed event.
 
+use std::time::Instant;
+
+use prometheus_client::metrics::histogram::Histogram;
+
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, Iterable, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SqlErr,
+    Statement, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType, Query, SimpleExpr},
 };
 
 use super::{
     comments::{self, CommentStoreError, FieldChange},
-    entities::{memberships, task_assignees, task_labels, tasks},
+    entities::{memberships, projects, task_assignees, task_labels, tasks},
     events::{self, EventStoreError, NewEvent},
 };
 use crate::domain::{
@@ -26,6 +31,9 @@ use crate::domain::{
 pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
 /// Space left between neighbours in a column, so most moves write one row.
 const POSITION_GAP: i64 = 1 << 20;
+/// First key of the projects' placement advisory locks (the second is a
+/// hash of the project id): "ttpl".
+const PLACEMENT_LOCK_CLASS: i32 = 0x7474_706c;
 
 /// Why a task operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +71,32 @@ impl TaskRecord {
     }
 }
 
+/// A member's standing in a project and one of its tasks, read together.
+#[derive(Debug, Clone)]
+pub struct MemberTask {
+    /// The member's role, as stored.
+    pub role: i16,
+    pub project_archived: bool,
+    /// The task, if the project has one of that name.
+    pub task: Option<TaskRecord>,
+}
+
 /// What a write records besides the task: its history entry's field
 /// changes, and the task as watchers receive it (encoded by the caller).
 #[derive(Debug, Clone)]
 pub struct History {
     pub changes: Vec<FieldChange>,
     pub snapshot: Vec<u8>,
+}
+
+/// Whether a change may place its task between neighbours, which can
+/// renumber a whole column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The task keeps its place, or goes to the bottom of a column.
+    Keep,
+    /// The task goes between neighbours ([`TaskWriter::position_after`]).
+    Between,
 }
 
 /// One page of a project's tasks.
@@ -87,17 +115,67 @@ pub struct TaskQuery<'a> {
 #[derive(Clone)]
 pub struct TaskStore {
     db: DatabaseConnection,
+    timings: WriteTimings,
+}
+
+/// How long writes take, and how long of that they hold their project's
+/// feed lock (from taking the event number to the end of the commit).
+#[derive(Clone)]
+pub struct WriteTimings {
+    pub transaction: Histogram,
+    pub feed_lock: Histogram,
+}
+
+impl WriteTimings {
+    fn observe(&self, started: Instant, locked: Instant) {
+        let now = Instant::now();
+        self.transaction.observe(now.duration_since(started).as_secs_f64());
+        self.feed_lock.observe(now.duration_since(locked).as_secs_f64());
+    }
 }
 
 impl TaskStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, timings: WriteTimings) -> Self {
+        Self { db, timings }
     }
 
-    /// The task named `name`, if it exists in that project.
-    #[tracing::instrument(name = "db.tasks.find", skip_all, fields(otel.kind = "client"))]
-    pub async fn find(&self, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
-        find_in(&self.db, name).await
+    /// `user`'s standing in the project of `name` and the task, in one
+    /// statement: nothing if `user` is not a member, so the caller can
+    /// refuse a non-member without learning whether the task exists.
+    #[tracing::instrument(name = "db.tasks.find_as_member", skip_all, fields(otel.kind = "client"))]
+    pub async fn find_as_member(&self, name: TaskName, user: UserId) -> Result<Option<MemberTask>, TaskStoreError> {
+        let member = |column: memberships::Column| Expr::col((memberships::Entity, column));
+        let task = |column: tasks::Column| Expr::col((tasks::Entity, column));
+        let mut select = Query::select();
+        select
+            .expr_as(member(memberships::Column::Role), "member_role")
+            .expr_as(Expr::col((projects::Entity, projects::Column::ArchiveTime)), "project_archive_time")
+            .columns(tasks::Column::iter().map(|column| (tasks::Entity, column)))
+            .from(memberships::Entity)
+            .inner_join(
+                projects::Entity,
+                Expr::col((projects::Entity, projects::Column::Id)).eq(member(memberships::Column::ProjectId)),
+            )
+            .left_join(
+                tasks::Entity,
+                task(tasks::Column::ProjectId)
+                    .eq(member(memberships::Column::ProjectId))
+                    .and(task(tasks::Column::Id).eq(name.task.to_string())),
+            )
+            .and_where(member(memberships::Column::ProjectId).eq(name.project.to_string()))
+            .and_where(member(memberships::Column::UserId).eq(user.to_string()));
+        for (list, alias) in relation_lists(self.db.get_database_backend()) {
+            select.expr_as(list, alias);
+        }
+        let Some(row) = self.db.query_one(&select).await? else {
+            return Ok(None);
+        };
+        let found: Option<String> = row.try_get("", "id")?;
+        Ok(Some(MemberTask {
+            role: row.try_get("", "member_role")?,
+            project_archived: row.try_get::<Option<i64>>("", "project_archive_time")?.is_some(),
+            task: found.map(|_| record_of(&row)).transpose()?,
+        }))
     }
 
     /// The task a create with `request_id` made in `project`, if any.
@@ -106,15 +184,10 @@ impl TaskStore {
         project: ProjectId,
         request_id: &RequestId,
     ) -> Result<Option<TaskRecord>, TaskStoreError> {
-        let found = tasks::Entity::find()
+        let select = tasks::Entity::find()
             .filter(tasks::Column::ProjectId.eq(project.to_string()))
-            .filter(tasks::Column::RequestId.eq(request_id.as_str()))
-            .one(&self.db)
-            .await?;
-        Ok(match found {
-            Some(task) => with_relations(&self.db, vec![task]).await?.pop(),
-            None => None,
-        })
+            .filter(tasks::Column::RequestId.eq(request_id.as_str()));
+        Ok(fetch(&self.db, select).await?.pop())
     }
 
     /// Those of `users` who are members of `project`, and may be assigned.
@@ -157,13 +230,8 @@ impl TaskStore {
             select = select.filter(keyset);
         }
         let direction = if query.order.descending { Order::Desc } else { Order::Asc };
-        let rows = select
-            .order_by(key, direction.clone())
-            .order_by(tasks::Column::Id, direction)
-            .limit(query.limit)
-            .all(&self.db)
-            .await?;
-        with_relations(&self.db, rows).await
+        let select = select.order_by(key, direction.clone()).order_by(tasks::Column::Id, direction).limit(query.limit);
+        fetch(&self.db, select).await
     }
 
     /// Inserts a new task at the bottom of its column, with its history
@@ -174,13 +242,15 @@ impl TaskStore {
         kind: i16,
         describe: impl FnOnce(&TaskRecord) -> History,
     ) -> Result<TaskRecord, TaskStoreError> {
+        let started = Instant::now();
         let project = ProjectId::from_stored(&record.task.project_id);
         let status = TaskStatus::from_stored(record.task.status);
         let txn = self.db.begin().await?;
-        let seq = events::next_seq(&txn, project).await?;
-        record.task.position = TaskWriter { txn: &txn, project }.bottom_of_column(status).await?;
-        let inserted = tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec(&txn).await;
-        if let Err(error) = inserted {
+        let writer = TaskWriter { txn: &txn, project, placement: Placement::Keep };
+        record.task.position = writer.bottom_of_column(status).await?;
+        let inserted =
+            tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec_without_returning(&txn);
+        if let Err(error) = inserted.await {
             return Err(match error.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) if record.task.request_id.is_some() => {
                     TaskStoreError::DuplicateRequest
@@ -188,22 +258,31 @@ impl TaskStore {
                 _ => error.into(),
             });
         }
-        replace_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
+        insert_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
         let history = describe(&record);
-        record_change(&txn, seq, &record, kind, history, record.task.creator_id.as_str()).await?;
+        let locked = record_change(&txn, &record, kind, history, record.task.creator_id.as_str()).await?;
         txn.commit().await?;
+        self.timings.observe(started, locked);
         Ok(record)
     }
 
-    /// Changes one task in a transaction holding the project's feed lock:
-    /// `change` edits the current record (and may place it, through the
-    /// [`TaskWriter`]); the new version is written, guarded by the old one,
-    /// and recorded in history and feed. Returns the task before and after.
+    /// Changes one task: `change` edits the current record (and may place
+    /// it, through the [`TaskWriter`]); the new version is written, guarded
+    /// by the old one, and recorded in history and feed, in one transaction.
+    /// Returns the task before and after.
+    ///
+    /// Locks, in this order, so that writers cannot deadlock: the project's
+    /// placement lock if `placement` is [`Placement::Between`] (such changes
+    /// of a project queue behind each other, since renumbering a column
+    /// writes rows other than their own); the task's row, read for update
+    /// (changes of one task queue up; an unconditional one never fails on a
+    /// concurrent one); last, the project's feed lock. Nobody waits for a
+    /// row while holding the feed lock.
     pub async fn change<E, F, D>(
         &self,
         name: TaskName,
         actor: UserId,
-        kind: i16,
+        (kind, placement): (i16, Placement),
         change: F,
         describe: D,
     ) -> Result<(TaskRecord, TaskRecord), E>
@@ -212,11 +291,14 @@ impl TaskStore {
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> Result<(), E>,
         D: FnOnce(&TaskRecord, &TaskRecord) -> History,
     {
+        let started = Instant::now();
         let txn = self.db.begin().await.map_err(TaskStoreError::from)?;
-        let seq = events::next_seq(&txn, name.project).await.map_err(TaskStoreError::from)?;
-        let before = find_in(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
+        if placement == Placement::Between {
+            lock_placement(&txn, name.project).await.map_err(TaskStoreError::from)?;
+        }
+        let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
         let mut after = before.clone();
-        change(&TaskWriter { txn: &txn, project: name.project }, &mut after).await?;
+        change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
         let history = describe(&before, &after);
@@ -235,8 +317,9 @@ impl TaskStore {
                 .await
                 .map_err(TaskStoreError::from)?;
         }
-        record_change(&txn, seq, &after, kind, history, &actor.to_string()).await?;
+        let locked = record_change(&txn, &after, kind, history, &actor.to_string()).await?;
         txn.commit().await.map_err(TaskStoreError::from)?;
+        self.timings.observe(started, locked);
         Ok((before, after))
     }
 
@@ -251,10 +334,13 @@ impl TaskStore {
 pub struct TaskWriter<'a> {
     txn: &'a DatabaseTransaction,
     project: ProjectId,
+    placement: Placement,
 }
 
 impl TaskWriter<'_> {
-    /// Position at the bottom of a column.
+    /// Position at the bottom of a column. Two writers may get the same one
+    /// at once; ties sort by id (creation order), and the next placement
+    /// between them renumbers.
     pub async fn bottom_of_column(&self, status: TaskStatus) -> Result<i64, TaskStoreError> {
         let max: Option<i64> = tasks::Entity::find()
             .select_only()
@@ -276,7 +362,8 @@ impl TaskWriter<'_> {
         moving: &str,
         after: Option<&str>,
     ) -> Result<i64, TaskStoreError> {
-        let mut column = column_positions(self.txn, self.project, status, Some(moving)).await?;
+        debug_assert_eq!(self.placement, Placement::Between, "placing between neighbours takes the placement lock");
+        let mut column = column_positions(self.txn, self.project, status, moving).await?;
         let index = match after {
             None => None,
             Some(after) => Some(column.iter().position(|(id, _)| id == after).ok_or(TaskStoreError::NoSuchNeighbour)?),
@@ -303,40 +390,72 @@ impl TaskWriter<'_> {
     }
 }
 
-/// The task named `name` on `db` (a pool or a transaction).
-async fn find_in(db: &impl ConnectionTrait, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
-    let Some(task) = tasks::Entity::find_by_id(name.task.to_string())
+/// The task named `name`, its row locked until the transaction ends.
+async fn find_for_update(txn: &DatabaseTransaction, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
+    let select = tasks::Entity::find_by_id(name.task.to_string())
         .filter(tasks::Column::ProjectId.eq(name.project.to_string()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(with_relations(db, vec![task]).await?.pop())
+        // The lock an UPDATE of non-key columns takes: comments and history
+        // rows referring to the task can still be written meanwhile.
+        .lock(LockType::NoKeyUpdate);
+    Ok(fetch(txn, select).await?.pop())
 }
 
-/// Loads assignees and labels for `rows`, two queries for the whole batch.
-#[tracing::instrument(name = "db.tasks.with_relations", skip_all, fields(otel.kind = "client"))]
-async fn with_relations(db: &impl ConnectionTrait, rows: Vec<tasks::Model>) -> Result<Vec<TaskRecord>, TaskStoreError> {
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let assignees = task_assignees::Entity::find()
-        .filter(task_assignees::Column::TaskId.is_in(ids.clone()))
-        .order_by_asc(task_assignees::Column::UserId)
-        .all(db)
-        .await?;
-    let labels = task_labels::Entity::find()
-        .filter(task_labels::Column::TaskId.is_in(ids))
-        .order_by_asc(task_labels::Column::Label)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|task| TaskRecord {
-            assignees: assignees.iter().filter(|a| a.task_id == task.id).map(|a| a.user_id.clone()).collect(),
-            labels: labels.iter().filter(|l| l.task_id == task.id).map(|l| l.label.clone()).collect(),
-            task,
-        })
-        .collect())
+/// Takes the project's placement lock until the transaction ends (on
+/// PostgreSQL: a transaction-scoped advisory lock; SQLite serialises
+/// writers anyway).
+#[tracing::instrument(name = "db.tasks.lock_placement", skip_all, fields(otel.kind = "client"))]
+async fn lock_placement(txn: &DatabaseTransaction, project: ProjectId) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let lock = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
+        let values = [PLACEMENT_LOCK_CLASS.into(), project.to_string().into()];
+        txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, values)).await?;
+    }
+    Ok(())
+}
+
+/// Runs `select` with each task's assignees and labels alongside: one
+/// statement, whatever the number of rows.
+#[tracing::instrument(name = "db.tasks.fetch", skip_all, fields(otel.kind = "client"))]
+async fn fetch(
+    db: &impl ConnectionTrait,
+    mut select: Select<tasks::Entity>,
+) -> Result<Vec<TaskRecord>, TaskStoreError> {
+    let backend = db.get_database_backend();
+    for (list, alias) in relation_lists(backend) {
+        QueryTrait::query(&mut select).expr_as(list, alias);
+    }
+    let rows = db.query_all_raw(select.build(backend)).await?;
+    Ok(rows.iter().map(record_of).collect::<Result<_, _>>()?)
+}
+
+/// A task's assignees and labels as JSON arrays of strings, computed by
+/// correlated subqueries over their primary keys (which lead with the task
+/// id) in the statement that reads the task.
+fn relation_lists(backend: DbBackend) -> [(Expr, &'static str); 2] {
+    let list = |table: &str, column: &str| {
+        let aggregate = match backend {
+            DbBackend::Postgres => format!(r#"COALESCE(json_agg("{column}")::text, '[]')"#),
+            _ => format!(r#"json_group_array("{column}")"#),
+        };
+        Expr::cust(format!(r#"(SELECT {aggregate} FROM "{table}" WHERE "{table}"."task_id" = "tasks"."id")"#))
+    };
+    [(list("task_assignees", "user_id"), "assignees"), (list("task_labels", "label"), "labels")]
+}
+
+/// A task read with [`relation_lists`]; assignees and labels come sorted.
+fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
+    let list = |alias: &str| -> Result<Vec<String>, DbErr> {
+        let json: String = row.try_get("", alias)?;
+        let mut values: Vec<String> =
+            serde_json::from_str(&json).map_err(|error| DbErr::Type(format!("tasks.{alias}: {error}")))?;
+        values.sort_unstable();
+        Ok(values)
+    };
+    Ok(TaskRecord {
+        task: tasks::Model::from_query_result(row, "")?,
+        assignees: list("assignees")?,
+        labels: list("labels")?,
+    })
 }
 
 /// Replaces a task's assignees and labels.
@@ -349,13 +468,23 @@ async fn replace_relations(
 ) -> Result<(), DbErr> {
     task_assignees::Entity::delete_many().filter(task_assignees::Column::TaskId.eq(task)).exec(db).await?;
     task_labels::Entity::delete_many().filter(task_labels::Column::TaskId.eq(task)).exec(db).await?;
+    insert_relations(db, task, assignees, labels).await
+}
+
+/// Adds assignees and labels to a task that has none.
+async fn insert_relations(
+    db: &impl ConnectionTrait,
+    task: &str,
+    assignees: &[String],
+    labels: &[String],
+) -> Result<(), DbErr> {
     if !assignees.is_empty() {
         task_assignees::Entity::insert_many(
             assignees
                 .iter()
                 .map(|user| task_assignees::ActiveModel { task_id: Set(task.to_owned()), user_id: Set(user.clone()) }),
         )
-        .exec(db)
+        .exec_without_returning(db)
         .await?;
     }
     if !labels.is_empty() {
@@ -364,40 +493,37 @@ async fn replace_relations(
                 .iter()
                 .map(|label| task_labels::ActiveModel { task_id: Set(task.to_owned()), label: Set(label.clone()) }),
         )
-        .exec(db)
+        .exec_without_returning(db)
         .await?;
     }
     Ok(())
 }
 
-/// Records a change: an entry in the task's history and an event in the
-/// project's feed.
+/// Records a change: an entry in the task's history, then, last, the
+/// event in the project's feed, which takes the project's feed lock.
+/// Returns when the lock was taken.
 #[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
 async fn record_change(
     txn: &impl ConnectionTrait,
-    seq: i64,
     record: &TaskRecord,
     kind: i16,
     history: History,
     actor: &str,
-) -> Result<(), TaskStoreError> {
+) -> Result<Instant, TaskStoreError> {
     let time = record.task.update_time;
     let actor = UserId::from_stored(actor);
     comments::record_activity(txn, &record.task.id, actor, kind, &history.changes, time).await?;
-    events::append(
-        txn,
-        NewEvent {
-            project: ProjectId::from_stored(&record.task.project_id),
-            seq,
-            task_id: &record.task.id,
-            actor,
-            kind,
-            snapshot: history.snapshot,
-            time,
-        },
-    )
-    .await?;
-    Ok(())
+    let locked = Instant::now();
+    let event = NewEvent {
+        project: ProjectId::from_stored(&record.task.project_id),
+        task_id: &record.task.id,
+        actor,
+        kind,
+        snapshot: history.snapshot,
+        time,
+    };
+    events::append(txn, event).await?;
+    Ok(locked)
 }
 
 fn compare(column: SimpleExpr, comparison: Comparison, value: impl Into<sea_orm::Value>) -> SimpleExpr {
@@ -519,26 +645,28 @@ pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
     }
 }
 
-/// Ids and positions of a status column's live tasks, in board order,
-/// for position arithmetic.
+/// Ids and positions of a status column's live tasks other than `moving`,
+/// in board order, for position arithmetic.
 #[tracing::instrument(name = "db.tasks.column_positions", skip_all, fields(otel.kind = "client"))]
 async fn column_positions(
     db: &impl ConnectionTrait,
     project: ProjectId,
     status: TaskStatus,
-    except: Option<&str>,
+    moving: &str,
 ) -> Result<Vec<(String, i64)>, DbErr> {
-    let mut select = tasks::Entity::find()
+    tasks::Entity::find()
         .select_only()
         .column(tasks::Column::Id)
         .column(tasks::Column::Position)
         .filter(tasks::Column::ProjectId.eq(project.to_string()))
         .filter(tasks::Column::Status.eq(status.stored()))
-        .filter(tasks::Column::DeleteTime.is_null());
-    if let Some(except) = except {
-        select = select.filter(tasks::Column::Id.ne(except));
-    }
-    select.order_by_asc(tasks::Column::Position).order_by_asc(tasks::Column::Id).into_tuple().all(db).await
+        .filter(tasks::Column::DeleteTime.is_null())
+        .filter(tasks::Column::Id.ne(moving))
+        .order_by_asc(tasks::Column::Position)
+        .order_by_asc(tasks::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 /// Sets positions directly, used when a column is renumbered.

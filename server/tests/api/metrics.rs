@@ -56,6 +56,14 @@ async fn metrics_count_calls_by_method_and_code(backend: Backend) {
     assert_eq!(sample(&text, "tasktracker_tasks_deleted_total"), Some(1.0));
     assert_eq!(sample(&text, r#"tasktracker_sign_ins_total{result="success"}"#), Some(1.0));
     assert_eq!(sample(&text, r#"tasktracker_sign_ins_total{result="failure"}"#), Some(1.0));
+    // Three writes (two creates, a delete), each timed whole and for the
+    // part that held the project's feed lock.
+    let writes = sample(&text, "tasktracker_task_write_duration_seconds_count");
+    assert_eq!(writes, Some(3.0), "{text}");
+    assert_eq!(sample(&text, "tasktracker_feed_lock_hold_duration_seconds_count"), writes);
+    let whole = sample(&text, "tasktracker_task_write_duration_seconds_sum").unwrap();
+    let locked = sample(&text, "tasktracker_feed_lock_hold_duration_seconds_sum").unwrap();
+    assert!(locked > 0.0 && locked < whole, "the lock is held for part of each write: {locked} of {whole} s");
     assert_eq!(sample(&text, "tasktracker_database_up"), Some(1.0));
     assert!(sample(&text, "process_resident_memory_bytes").unwrap() > 1e6);
     assert!(sample(&text, r#"tasktracker_db_pool_connections{state="idle"}"#).is_some());

@@ -21,6 +21,7 @@ on_both_backends!(
     create_is_idempotent_with_a_request_id,
     delete_is_soft_and_can_be_undone,
     tasks_move_within_and_between_columns,
+    concurrent_moves_edits_and_creates_in_one_column_all_succeed,
     comments_and_history_are_recorded,
 );
 
@@ -507,6 +508,84 @@ async fn tasks_move_within_and_between_columns(backend: Backend) {
     crate::helpers::assert_invalid_field(&foreign, "after_task");
     let done = move_task(&names[0], v1::TaskStatus::Done, "").await.unwrap().into_inner();
     assert!(done.complete_time.is_some());
+    app.stop().await;
+}
+
+/// Writers of one project overlap (the feed lock is taken last), and a move
+/// locks its column's rows: moves that renumber the column, edits of tasks
+/// in it and creates into it, all at once, must neither deadlock nor lose a
+/// write, and the change feed numbers every one of them.
+async fn concurrent_moves_edits_and_creates_in_one_column_all_succeed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Busy column").await;
+    let p = &project.name;
+    let mut names = Vec::new();
+    for title in ["anchor", "m1", "m2", "m3", "e1", "e2"] {
+        names.push(app.create_task(&ada, p, task(title)).await.name);
+    }
+    let (anchor, movers, edited) = (&names[0], &names[1..4], &names[4..6]);
+    let mut calls = Vec::new();
+    // 30 moves right after the anchor exhaust the gap (about 20 halvings)
+    // and renumber the column while the others write.
+    for round in 0..30 {
+        let mut client = app.tasks();
+        let request = ada.call(v1::MoveTaskRequest {
+            name: movers[round % movers.len()].clone(),
+            status: v1::TaskStatus::Unspecified as i32,
+            after_task: anchor.clone(),
+            etag: String::new(),
+        });
+        calls.push(Box::pin(async move { client.move_task(request).await.map(|_| ()) })
+            as std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::Status>> + Send>>);
+    }
+    for round in 0..20 {
+        let mut client = app.tasks();
+        let request = ada.call(v1::UpdateTaskRequest {
+            task: Some(v1::Task {
+                name: edited[round % edited.len()].clone(),
+                title: format!("edit {round}"),
+                ..Default::default()
+            }),
+            update_mask: mask(&["title"]),
+        });
+        calls.push(Box::pin(async move { client.update_task(request).await.map(|_| ()) }));
+    }
+    for round in 0..10 {
+        let mut client = app.tasks();
+        let request = ada.call(v1::CreateTaskRequest {
+            parent: p.clone(),
+            task: Some(task(&format!("new {round}"))),
+            request_id: String::new(),
+        });
+        calls.push(Box::pin(async move { client.create_task(request).await.map(|_| ()) }));
+    }
+    let results = futures::future::join_all(calls).await;
+    let failures: Vec<_> = results.iter().filter_map(|result| result.as_ref().err()).collect();
+    assert!(failures.is_empty(), "every write succeeds: {failures:?}");
+
+    let column = list(&app, &ada, p, "status = TODO", "position").await;
+    assert_eq!(column.len(), 16, "every task once: {column:?}");
+    assert_eq!(column.iter().collect::<HashSet<_>>().len(), 16);
+    let mut stream = app
+        .tasks()
+        .watch_tasks(ada.call(v1::WatchTasksRequest { parent: p.clone(), cursor: "0".into() }))
+        .await
+        .expect("watch from the start")
+        .into_inner();
+    let mut seen = Vec::new();
+    while seen.len() < 6 + 60 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+            .await
+            .expect("the feed replays")
+            .expect("stream ok")
+            .expect("stream open");
+        if let Some(v1::watch_tasks_response::Kind::Event(change)) = event.kind {
+            seen.push(change.cursor);
+        }
+    }
+    let numbers: Vec<u64> = seen.iter().map(|cursor| cursor.parse().expect("numeric cursor")).collect();
+    assert_eq!(numbers, (1..=66).collect::<Vec<u64>>(), "one event per write, numbered without gaps");
     app.stop().await;
 }
 

@@ -22,7 +22,7 @@ use crate::{
     storage::{
         comments::CommentStoreError,
         entities::{comments, tasks},
-        tasks::{TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
+        tasks::{Placement, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
     },
 };
 
@@ -75,17 +75,6 @@ impl Tasks {
         Ok(violations.finish()?)
     }
 
-    /// Loads a task the caller may act on with `permission`.
-    async fn authorized_task(
-        &self,
-        caller: &Caller,
-        name: TaskName,
-        permission: Permission,
-    ) -> ServiceResult<TaskRecord> {
-        self.shared.authorizer.require(caller, name.project, permission).await?;
-        self.shared.tasks.find(name).await?.ok_or(ServiceError::NotFound("task"))
-    }
-
     /// Changes one task the caller may write, guarded by `etag`, then wakes
     /// watchers and counts completions and deletions.
     async fn write<F>(
@@ -100,13 +89,14 @@ impl Tasks {
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
     {
         self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
+        let placement = if kind == v1::TaskEventType::Moved { Placement::Between } else { Placement::Keep };
         let (before, after) = self
             .shared
             .tasks
             .change(
                 name,
                 caller.user,
-                kind as i16,
+                (kind as i16, placement),
                 async |writer: &TaskWriter<'_>, record: &mut TaskRecord| {
                     check_etag(etag, record.task.version, "task")?;
                     change(writer, record).await
@@ -221,7 +211,7 @@ impl TaskService for Tasks {
     async fn get_task(&self, request: Request<v1::GetTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
         let name = TaskName::parse("name", &request.get_ref().name)?;
-        let record = self.authorized_task(&caller, name, Permission::Read).await?;
+        let record = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
         Ok(Response::new(task_to_proto(&record)))
     }
 
@@ -332,7 +322,7 @@ impl TaskService for Tasks {
     ) -> Result<Response<v1::Comment>, Status> {
         let caller = Caller::of(&request)?;
         let CreateComment { task: name, body } = request.into_inner().try_into()?;
-        let task = self.authorized_task(&caller, name, Permission::Write).await?;
+        let task = self.shared.authorizer.task(&caller, name, Permission::Write).await?;
         if task.task.delete_time.is_some() {
             return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()).into());
         }
@@ -354,7 +344,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::ListCommentsRequest { parent, page_size, page_token } = request.into_inner();
         let ListUnderTask { task: name, page } = ListUnderTask::parse(&parent, page_size, &page_token)?;
-        let task = self.authorized_task(&caller, name, Permission::Read).await?;
+        let task = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
         let comments = self.shared.comments.list(&task.task.id, page.after_id(), page.fetch());
         let mut rows = comments.await.map_err(ServiceError::from)?;
         let next_page_token = page.finish(&mut rows, |last| (None, last.id.clone()));
@@ -369,7 +359,7 @@ impl TaskService for Tasks {
         let caller = Caller::of(&request)?;
         let v1::ListTaskActivitiesRequest { parent, page_size, page_token } = request.into_inner();
         let ListUnderTask { task: name, page } = ListUnderTask::parse(&parent, page_size, &page_token)?;
-        let task = self.authorized_task(&caller, name, Permission::Read).await?;
+        let task = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
         let activities = self.shared.comments.activities(&task.task.id, page.after_id(), page.fetch());
         let mut rows = activities.await.map_err(ServiceError::from)?;
         let next_page_token = page.finish(&mut rows, |last| (None, last.row.id.clone()));

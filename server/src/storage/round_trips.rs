@@ -1,0 +1,199 @@
+//! How many statements the hot reads send, counted on a real database
+//! (PostgreSQL and SQLite) through SeaORM's per-statement callback: GetTask
+//! and the task reads under it are one statement, ListTasks' page is one
+//! more after the membership, and each returns what the separate queries
+//! returned.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
+use secrecy::SecretString;
+
+use super::{
+    entities::{memberships, projects, tasks, users},
+    projects::ProjectStore,
+    tasks::{History, TaskQuery, TaskRecord, TaskStore, WriteTimings},
+};
+use crate::{
+    auth::Role,
+    domain::{
+        ProjectId, TaskId, TaskName, TaskStatus, UserId,
+        page::{TaskOrder, TaskOrderField},
+        time,
+    },
+};
+
+/// A migrated database that lives as long as the value.
+enum Scratch {
+    Postgres(#[allow(dead_code, reason = "dropped with the test")] tasktracker_testkit::PostgresDatabase),
+    Sqlite(#[allow(dead_code, reason = "removed with the test")] tempdir::Dir),
+}
+
+mod tempdir {
+    /// A directory removed when dropped.
+    pub struct Dir(pub std::path::PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A pool on a fresh migrated database, and a count of the statements it sends.
+async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scratch) {
+    let (url, scratch) = if postgres {
+        let admin = tasktracker_testkit::admin_url();
+        let database =
+            tasktracker_testkit::PostgresDatabase::create(&admin, "tasktracker_unit").await.expect("database");
+        (database.url.clone(), Scratch::Postgres(database))
+    } else {
+        let dir = std::env::temp_dir().join(format!("tasktracker-unit-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("test.sqlite3");
+        tasktracker_testkit::sqlite_database(&file).await.expect("SQLite template copy");
+        (format!("sqlite://{}?mode=rwc", file.display()), Scratch::Sqlite(tempdir::Dir(dir)))
+    };
+    let mut db = super::connect(&SecretString::from(url), 4, None).await.expect("connect");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    (db, statements, scratch)
+}
+
+async fn user(db: &DatabaseConnection, email: &str) -> UserId {
+    let id = UserId::generate();
+    users::Model {
+        id: id.to_string(),
+        email: email.into(),
+        display_name: email.into(),
+        password_hash: String::new(),
+        create_time: time::now(),
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("user");
+    id
+}
+
+async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
+    let id = ProjectId::generate();
+    let now = time::now();
+    projects::Model {
+        id: id.to_string(),
+        title: "Round trips".into(),
+        description: String::new(),
+        creator_id: owner.to_string(),
+        request_id: None,
+        create_time: now,
+        update_time: now,
+        archive_time: None,
+        version: 1,
+        event_seq: 0,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("project");
+    memberships::Model {
+        project_id: id.to_string(),
+        user_id: owner.to_string(),
+        role: Role::Owner.stored(),
+        create_time: now,
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .expect("membership");
+    id
+}
+
+async fn task(store: &TaskStore, project: ProjectId, creator: UserId, title: &str, labels: &[&str]) -> TaskRecord {
+    let now = time::now();
+    let record = TaskRecord {
+        task: tasks::Model {
+            id: TaskId::generate().to_string(),
+            project_id: project.to_string(),
+            title: title.into(),
+            description: String::new(),
+            status: TaskStatus::Todo.stored(),
+            priority: 2,
+            start_time: None,
+            due_time: None,
+            position: 0,
+            creator_id: creator.to_string(),
+            request_id: None,
+            create_time: now,
+            update_time: now,
+            complete_time: None,
+            delete_time: None,
+            version: 1,
+        },
+        assignees: vec![creator.to_string()],
+        labels: labels.iter().map(|label| (*label).to_owned()).collect(),
+    };
+    store.create(record, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await.expect("create")
+}
+
+async fn reads_take_one_statement_each(postgres: bool) {
+    let (db, statements, _scratch) = counted(postgres).await;
+    let owner = user(&db, "owner@example.com").await;
+    let stranger = user(&db, "stranger@example.com").await;
+    let project = project_of(&db, owner).await;
+    let store = TaskStore::new(db.clone(), WriteTimings::default());
+    let first = task(&store, project, owner, "first", &["zeta", "alpha"]).await;
+    let second = task(&store, project, owner, "second", &[]).await;
+    let count = |body: &str| {
+        let sent = statements.swap(0, Ordering::SeqCst);
+        eprintln!("{body}: {sent} statement(s)");
+        sent
+    };
+    count("setup");
+
+    let found = store.find_as_member(first.name(), owner).await.expect("read").expect("a member");
+    assert_eq!(count("find_as_member"), 1);
+    assert_eq!(found.role, Role::Owner.stored());
+    assert!(!found.project_archived);
+    let read = found.task.expect("the task");
+    assert_eq!(read.labels, ["alpha", "zeta"], "labels come sorted");
+    assert_eq!(read.assignees, [owner.to_string()]);
+    assert_eq!(read.task, first.task);
+
+    let missing = TaskName { project, task: TaskId::generate() };
+    let found = store.find_as_member(missing, owner).await.expect("read").expect("a member");
+    assert!(found.task.is_none(), "a member learns the task is missing");
+    assert!(store.find_as_member(first.name(), stranger).await.expect("read").is_none(), "a stranger learns nothing");
+    assert!(store.find_as_member(missing, stranger).await.expect("read").is_none());
+    assert_eq!(count("three more find_as_member"), 3);
+
+    let order = TaskOrder { field: TaskOrderField::Position, descending: false };
+    let query = TaskQuery { project, filter: None, caller: owner, order, show_deleted: false, after: None, limit: 10 };
+    let page = store.list(query).await.expect("list");
+    assert_eq!(count("list"), 1);
+    assert_eq!(page.iter().map(|record| record.task.title.as_str()).collect::<Vec<_>>(), ["first", "second"]);
+    assert_eq!(page[0].labels, ["alpha", "zeta"]);
+    assert_eq!(page[1].labels, Vec::<String>::new());
+    assert_eq!(page[1], second);
+
+    let projects = ProjectStore::new(db.clone());
+    let (role, model) = projects.membership(project, owner).await.expect("membership").expect("a member");
+    assert_eq!((role, model.id.as_str()), (Role::Owner, project.to_string().as_str()));
+    assert!(projects.membership(project, stranger).await.expect("membership").is_none());
+    assert_eq!(count("two memberships"), 2);
+}
+
+#[tokio::test]
+async fn postgres_reads_take_one_statement_each() {
+    reads_take_one_statement_each(true).await;
+}
+
+#[tokio::test]
+async fn sqlite_reads_take_one_statement_each() {
+    reads_take_one_statement_each(false).await;
+}

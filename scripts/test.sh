@@ -129,12 +129,13 @@ else
 fi
 
 stage "benchmark smoke run: every scenario, small and short, debug build (figures: bash scripts/bench.sh)"
-# Proves the load generator, the raw baseline, watch fan-out and overload
-# work end to end against the server. Its figures mean little (debug build,
+# Proves the load generator, both baselines (every call must succeed, so
+# their SQL runs), the open loop, watch fan-out and overload work end to end
+# against the server. Its figures mean little (debug build,
 # small board); the real benchmark is a release build, `bash scripts/bench.sh`.
 mkdir -p target
-"$bench_bin" --server-bin "$TASKTRACKER_SERVER_BIN" --json target/bench-smoke.jsonl \
-  --tasks 2000 --warmup 0.5 --duration 1.5 --watch-streams 500 --watch-connections 10 --overload-clients 256
+"$bench_bin" --server-bin "$TASKTRACKER_SERVER_BIN" --json target/bench-smoke.jsonl --fail-on-errors \
+  --tasks 2000 --warmup 0.5 --duration 1.5 --open-rate 300 --watch-streams 500 --watch-connections 10 --overload-clients 256
 
 stage "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh

@@ -8,18 +8,23 @@
 //! - [`client`]: tonic clients with a bearer token.
 //! - [`cpu`]: CPU per call of the load generator, the server and PostgreSQL.
 //! - [`seed`]: bulk seeding straight into the schema.
-//! - [`raw`]: the SQL the server issues per RPC, sent directly (the baseline).
-//! - [`load`], [`scenarios`], [`watch`], [`overload`], [`report`]: the benchmark.
+//! - [`minimal`]: the least SQL that answers each call (the baseline), and
+//!   [`raw`]: the statements the server issues per RPC, both sent directly.
+//! - [`load`] (closed loop), [`open_loop`] (fixed arrival rate),
+//!   [`scenarios`], [`watch`], [`overload`], [`report`]: the benchmark.
 
 pub mod client;
 pub mod cpu;
 pub mod database;
 pub mod load;
+pub mod minimal;
+pub mod open_loop;
 pub mod overload;
 pub mod raw;
 pub mod report;
 pub mod rng;
 pub mod scenarios;
+pub mod scrape;
 pub mod seed;
 pub mod server;
 pub mod stats;

@@ -14,13 +14,15 @@ use serde_json::{Map, Value, json};
 use sqlx::postgres::PgPoolOptions;
 use tasktracker_bench::{
     client,
-    cpu::CpuMark,
+    cpu::{CpuMark, CpuSpent},
     database::{FreshDatabase, admin_url, wait_until},
     load::{self, LoadConfig, Outcome},
+    open_loop::{self, OpenLoopConfig},
     overload,
-    raw::{RawContext, RelationQueries},
+    raw::RawContext,
     report::{self, ScenarioResult},
-    scenarios::{ApiWorker, RawWorker, RunState, Scenario},
+    scenarios::{ApiWorker, Baseline, RawWorker, RunState, Scenario},
+    scrape::LockShare,
     seed,
     server::{RssSampler, ServerConfig, ServerProcess, server_binary},
     watch::{self, WatchConfig},
@@ -35,7 +37,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 #[command(name = "tasktracker-bench", version, about)]
 struct Args {
     /// Scenarios to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "create,get,list,update,mixed,watch,overload")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "create,get,list,update,mixed,open,watch,overload")]
     scenarios: Vec<Scenario>,
     /// Concurrent clients of the request scenarios (API and raw alike); 8 is
     /// the knee on two cores: throughput near its peak, little queueing.
@@ -65,6 +67,12 @@ struct Args {
     /// Updates fanned out to every watcher, one after the other.
     #[arg(long, default_value_t = 3)]
     watch_updates: usize,
+    /// Calls per second the open-loop scenario offers (the mixed calls).
+    #[arg(long, default_value_t = 2_100.0)]
+    open_rate: f64,
+    /// Workers of the open-loop scenario: at most this many calls in flight.
+    #[arg(long, default_value_t = 256)]
+    open_clients: usize,
     /// Concurrent clients of the overload scenario.
     #[arg(long, default_value_t = 1_024)]
     overload_clients: usize,
@@ -87,6 +95,10 @@ struct Args {
     /// Connections of the raw baseline's pool (default: the server's pool size).
     #[arg(long)]
     raw_pool: Option<u32>,
+    /// Exit with an error if any call of the closed-loop request scenarios
+    /// (API or either baseline) failed: proves both baselines' SQL valid.
+    #[arg(long)]
+    fail_on_errors: bool,
     /// Keep the database afterwards (for EXPLAIN and friends) and print its URL.
     #[arg(long)]
     keep_database: bool,
@@ -107,6 +119,20 @@ fn server_pool_size(args: &Args) -> u32 {
 
 fn secs(value: f64) -> Duration {
     Duration::from_secs_f64(value.max(0.0))
+}
+
+/// Microseconds per call.
+fn per_call(us: f64, calls: u64) -> Option<f64> {
+    (calls > 0).then(|| (us / calls as f64).round())
+}
+
+/// CPU per call of the load generator, the server and PostgreSQL.
+fn cpu_per_call(cpu: CpuSpent, calls: u64) -> Value {
+    json!({
+        "client": per_call(cpu.client_us, calls),
+        "server": per_call(cpu.server_us, calls),
+        "postgres": per_call(cpu.postgres_us, calls),
+    })
 }
 
 fn codes(outcome: &Outcome) -> Value {
@@ -159,12 +185,12 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     eprintln!("seeding {} tasks…", args.tasks);
     let fixture = seed::seed(&channels[0], &pool, args.tasks.max(1), args.members).await?;
-    let context = Arc::new(RawContext {
-        session_id: fixture.session_id.clone(),
-        user_id: fixture.owner.id().to_owned(),
-        project_id: fixture.project_id.clone(),
-        relations: RelationQueries::default(),
-    });
+    let context =
+        Arc::new(RawContext { user_id: fixture.owner.id().to_owned(), project_id: fixture.project_id.clone() });
+    let lock_share = match server.metrics_address() {
+        Some(address) => Some(LockShare::new(address).await),
+        None => None,
+    };
     let state = RunState::new(fixture);
     let load_config = LoadConfig::new(secs(args.warmup), secs(args.duration));
     let concurrency = args.concurrency.max(1);
@@ -227,8 +253,11 @@ async fn main() -> anyhow::Result<()> {
                     scenario: "watch".into(),
                     concurrency: report.streams_open,
                     api_rps: report.deliveries as f64 / fan_out_total.max(1e-9),
-                    raw_rps: None,
+                    minimal_rps: None,
                     ratio: None,
+                    statements_rps: None,
+                    statements_ratio: None,
+                    server_cpu_us: None,
                     p50_ms: report.latency.p50_ms,
                     p95_ms: report.latency.p95_ms,
                     p99_ms: report.latency.p99_ms,
@@ -278,13 +307,64 @@ async fn main() -> anyhow::Result<()> {
                     scenario: "overload".into(),
                     concurrency: report.clients,
                     api_rps: report.accepted_rps,
-                    raw_rps: None,
+                    minimal_rps: None,
                     ratio: None,
+                    statements_rps: None,
+                    statements_ratio: None,
+                    server_cpu_us: None,
                     p50_ms: report.accepted.p50_ms,
                     p95_ms: report.accepted.p95_ms,
                     p99_ms: report.accepted.p99_ms,
                     errors: report.other_errors,
                     server_rss_mb: report.rss_peak_mb,
+                    details,
+                }
+            }
+            Scenario::Open => {
+                let clients = args.open_clients.max(1);
+                let sampler = RssSampler::start(server_pid, Duration::from_millis(250));
+                let workers = (0..clients)
+                    .map(|i| ApiWorker::new(channels[i % channels.len()].clone(), state.clone(), scenario, i, clients))
+                    .collect();
+                let mark = CpuMark::now(server_pid, &pool).await;
+                let config = OpenLoopConfig { rate: args.open_rate, load: load_config };
+                let report = open_loop::run(workers, config).await;
+                let cpu = mark.spent(server_pid, &pool).await;
+                let rss = sampler.stop().await;
+                let outcome = &report.outcome;
+                let summary = outcome.latencies.summary();
+                let mut details = Map::new();
+                details.insert("offered_rate".into(), json!(args.open_rate));
+                details.insert("offered_calls".into(), json!(report.offered));
+                details.insert("not_started".into(), json!(report.not_started));
+                details.insert("api_failures".into(), codes(outcome));
+                details.insert("api_max_ms".into(), json!(summary.max_ms));
+                details.insert("api_cpu_us_per_call".into(), cpu_per_call(cpu, outcome.total_calls));
+                eprintln!(
+                    "  open: offered {:.0}/s, answered {:.0}/s, p50 {:.2} p95 {:.2} p99 {:.2} ms, {} errors, {} not started, server {:.0} µs/call",
+                    args.open_rate,
+                    outcome.rps(),
+                    summary.p50_ms,
+                    summary.p95_ms,
+                    summary.p99_ms,
+                    outcome.errors(),
+                    report.not_started,
+                    cpu.server_us / outcome.total_calls.max(1) as f64,
+                );
+                ScenarioResult {
+                    scenario: "open".into(),
+                    concurrency: clients,
+                    api_rps: outcome.rps(),
+                    minimal_rps: None,
+                    ratio: None,
+                    statements_rps: None,
+                    statements_ratio: None,
+                    p50_ms: summary.p50_ms,
+                    p95_ms: summary.p95_ms,
+                    p99_ms: summary.p99_ms,
+                    server_cpu_us: per_call(cpu.server_us, outcome.total_calls),
+                    errors: outcome.errors() + report.not_started,
+                    server_rss_mb: rss,
                     details,
                 }
             }
@@ -299,71 +379,74 @@ async fn main() -> anyhow::Result<()> {
                 let api = load::run(workers, load_config).await;
                 let api_cpu = mark.spent(server_pid, &pool).await;
                 let rss = sampler.stop().await;
-                let workers = (0..concurrency)
-                    .map(|i| RawWorker::new(pool.clone(), context.clone(), state.clone(), scenario, i, concurrency))
-                    .collect();
-                let mark = CpuMark::now(server_pid, &pool).await;
-                let raw = load::run(workers, load_config).await;
-                let raw_cpu = mark.spent(server_pid, &pool).await;
-                let (api_rps, raw_rps) = (api.rps(), raw.rps());
-                let errors = api.errors();
-                let raw_errors = raw.errors();
+                let mut baselines = Vec::new();
+                for baseline in [Baseline::Minimal, Baseline::Statements] {
+                    let workers = (0..concurrency)
+                        .map(|i| {
+                            let kind = (scenario, baseline);
+                            RawWorker::new(pool.clone(), context.clone(), state.clone(), kind, i, concurrency)
+                        })
+                        .collect();
+                    let mark = CpuMark::now(server_pid, &pool).await;
+                    let outcome = load::run(workers, load_config).await;
+                    baselines.push((outcome, mark.spent(server_pid, &pool).await));
+                }
+                let [(minimal, minimal_cpu), (statements, statements_cpu)] =
+                    <[_; 2]>::try_from(baselines).map_err(|_| anyhow::anyhow!("two baselines"))?;
+                let api_rps = api.rps();
+                let ratio = |rps: f64| if rps > 0.0 { api_rps / rps } else { 0.0 };
                 let mut details = Map::new();
                 details.insert("api_failures".into(), codes(&api));
-                details.insert("raw_failures".into(), codes(&raw));
                 details.insert("api_calls".into(), json!(api.latencies.len()));
-                details.insert("raw_calls".into(), json!(raw.latencies.len()));
                 let api_summary = api.latencies.summary();
-                let raw_summary = raw.latencies.summary();
                 details.insert("api_max_ms".into(), json!(api_summary.max_ms));
-                details.insert("raw_p50_ms".into(), json!(raw_summary.p50_ms));
-                details.insert("raw_p95_ms".into(), json!(raw_summary.p95_ms));
-                details.insert("raw_p99_ms".into(), json!(raw_summary.p99_ms));
-                let per_call = |us: f64, calls: u64| json!((us / calls.max(1) as f64).round());
-                details.insert(
-                    "api_cpu_us_per_call".into(),
-                    json!({
-                        "client": per_call(api_cpu.client_us, api.total_calls),
-                        "server": per_call(api_cpu.server_us, api.total_calls),
-                        "postgres": per_call(api_cpu.postgres_us, api.total_calls),
-                    }),
-                );
-                details.insert(
-                    "raw_cpu_us_per_call".into(),
-                    json!({
-                        "client": per_call(raw_cpu.client_us, raw.total_calls),
-                        "postgres": per_call(raw_cpu.postgres_us, raw.total_calls),
-                    }),
-                );
+                details.insert("api_cpu_us_per_call".into(), cpu_per_call(api_cpu, api.total_calls));
+                for (name, outcome, cpu) in
+                    [("minimal", &minimal, minimal_cpu), ("statements", &statements, statements_cpu)]
+                {
+                    let summary = outcome.latencies.summary();
+                    details.insert(format!("{name}_failures"), codes(outcome));
+                    details.insert(format!("{name}_calls"), json!(outcome.latencies.len()));
+                    details.insert(format!("{name}_p50_ms"), json!(summary.p50_ms));
+                    details.insert(format!("{name}_p95_ms"), json!(summary.p95_ms));
+                    details.insert(format!("{name}_p99_ms"), json!(summary.p99_ms));
+                    details.insert(format!("{name}_cpu_us_per_call"), cpu_per_call(cpu, outcome.total_calls));
+                }
+                if let Some(lock) = &lock_share
+                    && let Some(share) = lock.share_since_last().await
+                {
+                    details.insert("feed_lock_share".into(), json!(share));
+                }
                 let result = ScenarioResult {
                     scenario: scenario.name().into(),
                     concurrency,
                     api_rps,
-                    raw_rps: Some(raw_rps),
-                    ratio: Some(if raw_rps > 0.0 { api_rps / raw_rps } else { 0.0 }),
+                    minimal_rps: Some(minimal.rps()),
+                    ratio: Some(ratio(minimal.rps())),
+                    statements_rps: Some(statements.rps()),
+                    statements_ratio: Some(ratio(statements.rps())),
                     p50_ms: api_summary.p50_ms,
                     p95_ms: api_summary.p95_ms,
                     p99_ms: api_summary.p99_ms,
-                    errors,
+                    server_cpu_us: per_call(api_cpu.server_us, api.total_calls),
+                    errors: api.errors() + minimal.errors() + statements.errors(),
                     server_rss_mb: rss,
                     details,
                 };
                 eprintln!(
-                    "  {}: api {:.0}/s p95 {:.2} ms | raw {:.0}/s p95 {:.2} ms | ratio {:.2} | errors {} (raw {}) | \
-                     CPU µs/call api: client {:.0} server {:.0} pg {:.0}, raw: client {:.0} pg {:.0}",
+                    "  {}: api {:.0}/s p95 {:.2} ms, server {:.0} µs/call | minimal {:.0}/s (ratio {:.2}) | \
+                     statements {:.0}/s (ratio {:.2}) | errors api {} minimal {} statements {}",
                     result.scenario,
                     api_rps,
                     api_summary.p95_ms,
-                    raw_rps,
-                    raw_summary.p95_ms,
-                    result.ratio.unwrap_or(0.0),
-                    errors,
-                    raw_errors,
-                    api_cpu.client_us / api.total_calls.max(1) as f64,
-                    api_cpu.server_us / api.total_calls.max(1) as f64,
-                    api_cpu.postgres_us / api.total_calls.max(1) as f64,
-                    raw_cpu.client_us / raw.total_calls.max(1) as f64,
-                    raw_cpu.postgres_us / raw.total_calls.max(1) as f64,
+                    result.server_cpu_us.unwrap_or_default(),
+                    minimal.rps(),
+                    result.ratio.unwrap_or_default(),
+                    statements.rps(),
+                    result.statements_ratio.unwrap_or_default(),
+                    api.errors(),
+                    minimal.errors(),
+                    statements.errors(),
                 );
                 result
             }
@@ -393,5 +476,13 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
     anyhow::ensure!(panics.is_empty(), "the server panicked");
+    if args.fail_on_errors {
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|result| result.ratio.is_some() && result.errors > 0)
+            .map(|result| format!("{}: {} errors {:?}", result.scenario, result.errors, result.details))
+            .collect();
+        anyhow::ensure!(failed.is_empty(), "calls failed:\n{}", failed.join("\n"));
+    }
     Ok(())
 }

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-/// One scenario's result. Fields that do not apply (no raw baseline for
-/// `watch` and `overload`) are `null`.
+/// One scenario's result. Fields that do not apply (no baselines for
+/// `open`, `watch` and `overload`) are `null`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioResult {
     pub scenario: String,
@@ -14,15 +14,22 @@ pub struct ScenarioResult {
     /// Successful API calls per second (for `watch`: event deliveries per
     /// second during the fan-out).
     pub api_rps: f64,
-    pub raw_rps: Option<f64>,
-    /// `api_rps / raw_rps`.
+    /// Calls per second of the minimal SQL for the same calls.
+    pub minimal_rps: Option<f64>,
+    /// `api_rps / minimal_rps`.
     pub ratio: Option<f64>,
+    /// Calls per second of the server's own statements sent raw.
+    pub statements_rps: Option<f64>,
+    /// `api_rps / statements_rps`.
+    pub statements_ratio: Option<f64>,
     /// API latency percentiles (for `watch`: delivery latency; for
     /// `overload`: latency of accepted calls).
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
-    /// Failed API calls (for `overload`: failures other than shedding).
+    /// Server CPU per API call, microseconds (warm-up included).
+    pub server_cpu_us: Option<f64>,
+    /// Failed calls, API and baselines (for `overload`: failures other than shedding).
     pub errors: u64,
     /// Server resident memory, peak during the API phase, MiB.
     pub server_rss_mb: f64,
@@ -38,32 +45,37 @@ fn ms(value: f64) -> String {
 pub fn table(results: &[ScenarioResult]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<9} {:>5} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8}\n",
+        "{:<9} {:>5} {:>8} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7}\n",
         "scenario",
         "conc",
         "api_rps",
-        "raw_rps",
+        "min_rps",
         "ratio",
+        "same_rps",
+        "same",
         "p50_ms",
         "p95_ms",
         "p99_ms",
-        "raw_p95_ms",
+        "srv_us",
         "errors",
         "rss_mb"
     ));
+    let rps = |value: Option<f64>| value.map_or("-".into(), |rps| format!("{rps:.0}"));
+    let ratio = |value: Option<f64>| value.map_or("-".into(), |ratio| format!("{ratio:.2}"));
     for result in results {
-        let raw_p95 = result.details.get("raw_p95_ms").and_then(|v| v.as_f64());
         out.push_str(&format!(
-            "{:<9} {:>5} {:>9.0} {:>9} {:>6} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8.1}\n",
+            "{:<9} {:>5} {:>8.0} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7.1}\n",
             result.scenario,
             result.concurrency,
             result.api_rps,
-            result.raw_rps.map_or("-".into(), |rps| format!("{rps:.0}")),
-            result.ratio.map_or("-".into(), |ratio| format!("{ratio:.2}")),
+            rps(result.minimal_rps),
+            ratio(result.ratio),
+            rps(result.statements_rps),
+            ratio(result.statements_ratio),
             ms(result.p50_ms),
             ms(result.p95_ms),
             ms(result.p99_ms),
-            raw_p95.map_or("-".into(), ms),
+            rps(result.server_cpu_us),
             result.errors,
             result.server_rss_mb,
         ));

@@ -1,6 +1,8 @@
-//! The request scenarios, each in two forms: through the API (generated tonic
-//! client) and raw (the same SQL through sqlx). Workers of both forms draw
-//! the same sequence of operations from the same seeds.
+//! The request scenarios, each in three forms: through the API (generated
+//! tonic client), and two baselines straight to PostgreSQL through sqlx: the
+//! minimal SQL for each call ([`crate::minimal`]) and the server's own
+//! statements ([`crate::raw`]). Workers of every form draw the same sequence
+//! of operations from the same seeds.
 
 use std::sync::{
     Arc,
@@ -14,7 +16,8 @@ use tonic::{metadata::MetadataValue, transport::Channel};
 use crate::{
     client::authorized,
     load::{Failure, Worker},
-    raw::{self, LIST_FILTERS, NewTask, RawContext},
+    minimal,
+    raw::{self, LIST_FILTERS, NewTask, RawContext, TaskRow},
     rng::Rng,
     seed::Fixture,
 };
@@ -36,6 +39,9 @@ pub enum Scenario {
     Update,
     /// 70% reads (45% get, 25% list) / 30% writes (20% update, 10% create).
     Mixed,
+    /// The mixed calls arriving at a fixed rate (open loop), as a busy
+    /// self-hosted tracker sees them.
+    Open,
     /// WatchTasks fan-out.
     Watch,
     /// Far past saturation: shedding, accepted-call latency, memory.
@@ -50,14 +56,15 @@ impl Scenario {
             Self::List => "list",
             Self::Update => "update",
             Self::Mixed => "mixed",
+            Self::Open => "open",
             Self::Watch => "watch",
             Self::Overload => "overload",
         }
     }
 
-    /// Scenarios measured against the raw baseline.
+    /// Scenarios measured against the baselines.
     pub fn has_baseline(self) -> bool {
-        !matches!(self, Self::Watch | Self::Overload)
+        !matches!(self, Self::Watch | Self::Overload | Self::Open)
     }
 }
 
@@ -86,7 +93,7 @@ fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
         }
         // Watch streams are driven by `watch::run`, not by workers.
         Scenario::Watch => Operation::Get,
-        Scenario::Mixed => match rng.below(100) {
+        Scenario::Mixed | Scenario::Open => match rng.below(100) {
             0..45 => Operation::Get,
             45..70 => Operation::List,
             70..90 => Operation::Update,
@@ -253,12 +260,22 @@ impl Worker for ApiWorker {
     }
 }
 
+/// Which SQL a [`RawWorker`] sends in place of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// The least SQL that answers each call.
+    Minimal,
+    /// The server's own statements.
+    Statements,
+}
+
 /// The raw-SQL twin of [`ApiWorker`].
 pub struct RawWorker {
     pool: PgPool,
     context: Arc<RawContext>,
     state: Arc<RunState>,
     scenario: Scenario,
+    baseline: Baseline,
     rng: Rng,
     owned: Owned,
     lists: usize,
@@ -269,40 +286,61 @@ impl RawWorker {
         pool: PgPool,
         context: Arc<RawContext>,
         state: Arc<RunState>,
-        scenario: Scenario,
+        (scenario, baseline): (Scenario, Baseline),
         worker: usize,
         workers: usize,
     ) -> Self {
         let mut rng = Rng::new(seed_for(scenario, worker));
         let owned = Owned::new(worker, workers, &mut rng, state.fixture.tasks.len());
-        Self { pool, context, state, scenario, rng, owned, lists: worker }
+        Self { pool, context, state, scenario, baseline, rng, owned, lists: worker }
     }
 }
 
 impl Worker for RawWorker {
     async fn call(&mut self) -> Result<(), Failure> {
         let fixture = &self.state.fixture;
+        let (pool, context) = (&self.pool, &*self.context);
         match pick(self.scenario, &mut self.rng) {
             Operation::Get => {
-                let index = self.rng.below(fixture.tasks.len() as u64) as usize;
-                raw::get(&self.pool, &self.context, &fixture.tasks[index]).await?;
+                let task = &fixture.tasks[self.rng.below(fixture.tasks.len() as u64) as usize];
+                match self.baseline {
+                    Baseline::Minimal => minimal::get(pool, task).await?,
+                    Baseline::Statements => raw::get(pool, context, task).await?,
+                }
             }
             Operation::List => {
                 let (_, filter) = LIST_FILTERS[self.lists % LIST_FILTERS.len()];
                 self.lists += 1;
-                if raw::list(&self.pool, &self.context, filter, i64::from(PAGE_SIZE)).await? == 0 {
+                let page_size = i64::from(PAGE_SIZE);
+                let rows = match self.baseline {
+                    Baseline::Minimal => minimal::list(pool, context, filter, page_size).await?,
+                    Baseline::Statements => raw::list(pool, context, filter, page_size).await?,
+                };
+                if rows == 0 {
                     return Err(Failure::other("empty page"));
                 }
             }
             Operation::Create => {
-                raw::create(&self.pool, &self.context, &self.state.new_task()).await?;
+                let new = self.state.new_task();
+                match self.baseline {
+                    Baseline::Minimal => {
+                        minimal::create(pool, &TaskRow::created(context, &new, minimal::BOTTOM)).await?
+                    }
+                    Baseline::Statements => {
+                        raw::create(pool, context, &new).await?;
+                    }
+                }
             }
             Operation::Update => {
                 let index = self.owned.take(fixture.tasks.len());
                 let version = &self.state.versions[index];
                 let etag = version.load(Ordering::Relaxed);
                 let title = format!("Renamed to version {}", etag + 1);
-                let new = raw::update_title(&self.pool, &self.context, &fixture.tasks[index], etag, &title).await?;
+                let task = &fixture.tasks[index];
+                let new = match self.baseline {
+                    Baseline::Minimal => minimal::update_title(pool, task, etag, &title, raw::now_micros()).await?,
+                    Baseline::Statements => raw::update_title(pool, context, task, etag, &title).await?,
+                };
                 version.store(new, Ordering::Relaxed);
             }
         }

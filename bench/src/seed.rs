@@ -38,8 +38,6 @@ const EDITOR: i16 = 2;
 pub struct Fixture {
     /// The project's owner, whose token every call carries.
     pub owner: User,
-    /// The owner's session (what the server looks up per call).
-    pub session_id: String,
     /// `projects/{id}`.
     pub project: String,
     pub project_id: String,
@@ -94,12 +92,6 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     let owner = client::sign_up(channel, "owner").await?;
     let project = client::create_project(channel, &owner, "Benchmark board").await?;
     let project_id = project.trim_start_matches("projects/").to_owned();
-    let session_id: String =
-        sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 ORDER BY create_time DESC LIMIT 1")
-            .bind(owner.id())
-            .fetch_one(db)
-            .await
-            .context("the owner's session")?;
     let now = now_micros();
 
     let mut member_ids = vec![owner.id().to_owned()];
@@ -192,7 +184,7 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     .execute(db)
     .await?;
     eprintln!("  seed done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(Fixture { owner, session_id, project, project_id, members: member_ids, tasks: task_ids })
+    Ok(Fixture { owner, project, project_id, members: member_ids, tasks: task_ids })
 }
 
 #[derive(Default)]

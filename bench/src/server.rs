@@ -138,6 +138,14 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// The admin address serving `/metrics`, from the "serving" log line.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.output().iter().find_map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).ok()?;
+            json.get("metrics_address")?.as_str()?.parse().ok()
+        })
+    }
+
     /// `http://address`, for tonic endpoints.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)

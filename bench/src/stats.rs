@@ -28,22 +28,23 @@ impl Latencies {
     }
 
     /// Percentiles of the samples.
-    pub fn summary(mut self) -> Summary {
-        self.0.sort_unstable();
+    pub fn summary(&self) -> Summary {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
         let at = |quantile: f64| -> f64 {
-            if self.0.is_empty() {
+            if sorted.is_empty() {
                 return 0.0;
             }
             // Nearest rank.
-            let rank = ((quantile * self.0.len() as f64).ceil() as usize).clamp(1, self.0.len());
-            f64::from(self.0[rank - 1]) / 1_000.0
+            let rank = ((quantile * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+            f64::from(sorted[rank - 1]) / 1_000.0
         };
         Summary {
-            count: self.0.len(),
+            count: sorted.len(),
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),
-            max_ms: self.0.last().map_or(0.0, |max| f64::from(*max) / 1_000.0),
+            max_ms: sorted.last().map_or(0.0, |max| f64::from(*max) / 1_000.0),
         }
     }
 }

@@ -67,13 +67,13 @@ class Exposition:
         rendered = ",".join(f'{k}="{v}"' for k, v in labels.items())
         self.lines.append(f"{name}{{{rendered}}} {value!r}" if labels else f"{name} {value!r}")
 
-    def histogram(self, name: str, labels: dict, count: float, fraction_at_or_below) -> None:
-        """Cumulative buckets: fraction_at_or_below(bound) of `count` calls."""
+    def histogram(self, name: str, labels: dict, count: float, fraction_at_or_below, mean: float = 0.004) -> None:
+        """Cumulative buckets: fraction_at_or_below(bound) of `count` calls, `mean` seconds each."""
         for bound in BUCKETS:
             self.add(f"{name}_bucket", {**labels, "le": le(bound)}, math.floor(count * fraction_at_or_below(bound)))
         self.add(f"{name}_bucket", {**labels, "le": "+Inf"}, math.floor(count))
         self.add(f"{name}_count", labels, math.floor(count))
-        self.add(f"{name}_sum", labels, count * 0.004)
+        self.add(f"{name}_sum", labels, count * mean)
 
     def text(self) -> bytes:
         return ("\n".join(self.lines) + "\n").encode()
@@ -110,6 +110,9 @@ def server_metrics(t: float, started: float) -> bytes:
     e.add("tasktracker_db_pool_max_connections", {}, 10)
     e.histogram("tasktracker_db_pool_acquire_duration_seconds", {}, 40 * t, fast)
     e.add("tasktracker_database_up", {}, 1)
+    # Task writes (creates and updates above) and their time under the feed lock.
+    e.histogram("tasktracker_task_write_duration_seconds", {}, 9 * t, fast)
+    e.histogram("tasktracker_feed_lock_hold_duration_seconds", {}, 9 * t, fast, mean=0.0026)
     e.add("tasktracker_auth_revocations_live", {}, 1)
     e.add("tasktracker_watch_streams_active", {}, 40)
     e.add("tasktracker_watch_events_delivered_total", {}, math.floor(30 * t))

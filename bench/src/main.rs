@@ -209,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     list
                 };
+                let mark = CpuMark::now(server_pid, &pool).await;
                 let report = watch::run(
                     &channels,
                     &state.fixture,
@@ -221,6 +222,7 @@ async fn main() -> anyhow::Result<()> {
                     },
                 )
                 .await?;
+                let cpu = mark.spent(server_pid, &pool).await;
                 drop(channels);
                 let fan_out_total: f64 = report.fan_out_seconds.iter().sum();
                 let mut details = Map::new();
@@ -257,7 +259,8 @@ async fn main() -> anyhow::Result<()> {
                     ratio: None,
                     statements_rps: None,
                     statements_ratio: None,
-                    server_cpu_us: None,
+                    // Per event delivered, stream opening included.
+                    server_cpu_us: per_call(cpu.server_us, report.deliveries as u64),
                     p50_ms: report.latency.p50_ms,
                     p95_ms: report.latency.p95_ms,
                     p99_ms: report.latency.p99_ms,
@@ -269,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             Scenario::Overload => {
+                let mark = CpuMark::now(server_pid, &pool).await;
                 let report = overload::run(
                     &channels,
                     &state,
@@ -278,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
                     Duration::from_millis(args.overload_backoff_ms),
                 )
                 .await;
+                let cpu = mark.spent(server_pid, &pool).await;
                 let mut details = Map::new();
                 details.insert("accepted_max_ms".into(), json!(report.accepted.max_ms));
                 details.insert("shed_rps".into(), json!(report.shed_rps));
@@ -311,7 +316,8 @@ async fn main() -> anyhow::Result<()> {
                     ratio: None,
                     statements_rps: None,
                     statements_ratio: None,
-                    server_cpu_us: None,
+                    // Per call answered, accepted or shed.
+                    server_cpu_us: per_call(cpu.server_us, report.total_calls),
                     p50_ms: report.accepted.p50_ms,
                     p95_ms: report.accepted.p95_ms,
                     p99_ms: report.accepted.p99_ms,

@@ -21,6 +21,8 @@ pub struct OverloadReport {
     pub accepted: Summary,
     pub shed_rps: f64,
     pub shed: Summary,
+    /// Every call made, accepted or shed, warm-up included (for CPU per call).
+    pub total_calls: u64,
     /// Share of calls refused.
     pub shed_fraction: f64,
     /// Failures other than shedding, by code.
@@ -61,6 +63,7 @@ pub async fn run(
         accepted_rps: outcome.rps(),
         shed_rps: shed as f64 / measured,
         shed_fraction: if total == 0 { 0.0 } else { shed as f64 / total as f64 },
+        total_calls: outcome.total_calls,
         other_errors: outcome.errors() - shed as u64,
         error_codes,
         accepted: outcome.latencies.summary(),

@@ -27,7 +27,8 @@ pub struct ScenarioResult {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
-    /// Server CPU per API call, microseconds (warm-up included).
+    /// Server CPU per API call, microseconds (warm-up included; `watch`: per
+    /// event delivered, `overload`: per call answered, accepted or shed).
     pub server_cpu_us: Option<f64>,
     /// Failed calls, API and baselines (for `overload`: failures other than shedding).
     pub errors: u64,

@@ -9,6 +9,7 @@
 //!   migrations hash ([`ensure_template`]), dropped when it drops.
 //! - [`sqlite_database`]: the same for SQLite, a copy of a migrated file.
 //! - [`server_binary`]: the real `tasktracker-server`, built once.
+//! - [`scrape_metrics`], [`sample`]: its Prometheus metrics.
 //!
 //! Templates are named `tasktracker_tpl_{hash}`, `hash` covering every file
 //! of the migrations crate (`tasktracker_migrations::SOURCE_HASH`) and
@@ -18,6 +19,10 @@
 //! list is theirs.
 //! Templates of other hashes are dropped on the way; [`drop_templates`] (the
 //! `drop-templates` command, test.sh's exit trap) drops the current one too.
+
+mod metrics;
+
+pub use metrics::{sample, scrape_metrics};
 
 use std::{
     path::{Path, PathBuf},

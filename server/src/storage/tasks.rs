@@ -432,14 +432,17 @@ async fn fetch(
 /// correlated subqueries over their primary keys (which lead with the task
 /// id) in the statement that reads the task.
 fn relation_lists(backend: DbBackend) -> [(Expr, &'static str); 2] {
-    let list = |table: &str, column: &str| {
-        let aggregate = match backend {
-            DbBackend::Postgres => format!(r#"COALESCE(json_agg("{column}")::text, '[]')"#),
-            _ => format!(r#"json_group_array("{column}")"#),
-        };
-        Expr::cust(format!(r#"(SELECT {aggregate} FROM "{table}" WHERE "{table}"."task_id" = "tasks"."id")"#))
+    let [assignees, labels] = match backend {
+        DbBackend::Postgres => [
+            r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
+            r#"(SELECT COALESCE(json_agg("label")::text, '[]') FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
+        ],
+        _ => [
+            r#"(SELECT json_group_array("user_id") FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
+            r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
+        ],
     };
-    [(list("task_assignees", "user_id"), "assignees"), (list("task_labels", "label"), "labels")]
+    [(Expr::cust(assignees), "assignees"), (Expr::cust(labels), "labels")]
 }
 
 /// A task read with [`relation_lists`]; assignees and labels come sorted.

@@ -8,10 +8,6 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
     task_service_client::TaskServiceClient,
@@ -301,19 +297,10 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(timeout: Duration, mut check: F
 
 /// The admin port's `/metrics` page.
 pub async fn scrape(address: std::net::SocketAddr) -> String {
-    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(connection);
-    let request = http::Request::get(format!("http://{address}/metrics")).body(Full::new(Bytes::new())).unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), http::StatusCode::OK);
-    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    tasktracker_testkit::scrape_metrics(address).await.expect("/metrics")
 }
 
-/// The value of the sample `name{labels}`, if exported.
-pub fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
-}
+pub use tasktracker_testkit::sample;
 
 /// A `tasktracker-server` process of its own.
 pub struct ServerProcess {

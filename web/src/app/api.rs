@@ -77,6 +77,8 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl From<Status> for ApiError {
     fn from(status: Status) -> Self {
         match status.code() {

@@ -89,10 +89,10 @@ pub fn set_root_attribute(name: &str, value: &str) {
     }
 }
 
-/// Sets the document title.
-pub fn set_title(title: &str) {
+/// Sets the document title to `{page} · Tasktracker`.
+pub fn set_title(page: &str) {
     if let Some(document) = window().document() {
-        document.set_title(title);
+        document.set_title(&format!("{page} · Tasktracker"));
     }
 }
 

@@ -24,14 +24,18 @@ pub fn OfflineBanner() -> impl IntoView {
 pub fn Toasts() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let api = expect_context::<Api>();
-    let undo = move |id: u64, task: String| {
-        toasts.0.update(|list| list.retain(|t| t.id != id));
-        leptos::task::spawn_local(async move {
+    let restore = Action::new_local(move |task: &String| {
+        let task = task.clone();
+        async move {
             match api.undelete_task(task).await {
                 Ok(task) => toasts.show(format!("Restored “{}”.", task.title), None),
                 Err(error) => toasts.show(format!("Could not restore the task. {error}"), None),
             }
-        });
+        }
+    });
+    let undo = move |id: u64, task: String| {
+        toasts.0.update(|list| list.retain(|t| t.id != id));
+        restore.dispatch(task);
     };
     view! {
         <div class="toasts" role="status" aria-live="polite">
@@ -106,10 +110,24 @@ pub fn Markdown(#[prop(into)] source: Signal<String>) -> impl IntoView {
 
 /// A server or client message about one form field, tied to its control.
 #[component]
-pub fn FieldError(id: &'static str, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+pub fn FieldError(#[prop(into)] id: String, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="field-error" id=id role="alert">{move || message.get()}</p>
+            <p class="field-error" id=id.clone() role="alert">{move || message.get()}</p>
         </Show>
+    }
+}
+
+/// Its children, or the first error they render (a failed load) in their place.
+#[component]
+pub fn Failure(children: Children) -> impl IntoView {
+    view! {
+        <ErrorBoundary fallback=|errors| view! {
+            <p role="alert" class="error">
+                {move || errors.with(|errors| errors.iter().next().map(|(_, error)| error.to_string()))}
+            </p>
+        }>
+            {children()}
+        </ErrorBoundary>
     }
 }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod browser;
 mod components;
+mod forms;
 mod pages;
 pub mod router;
 
@@ -10,7 +11,7 @@ use leptos::prelude::*;
 
 use self::{
     api::Api,
-    components::{OfflineBanner, ShortcutHelp, Toasts},
+    components::{OfflineBanner, RequireAuth, ShortcutHelp, Toasts},
     router::{params, use_navigate},
 };
 use crate::model::config::Config;
@@ -40,6 +41,14 @@ impl ToastList {
             },
             std::time::Duration::from_secs(8),
         );
+    }
+
+    /// Shows what a call did: `done`'s message, or the error.
+    pub fn report<T>(&self, result: api::ApiResult<T>, done: impl FnOnce(T) -> String) {
+        match result {
+            Ok(value) => self.show(done(value), None),
+            Err(error) => self.show(error.to_string(), None),
+        }
     }
 }
 
@@ -129,21 +138,21 @@ fn App(config: Config) -> impl IntoView {
         let path = path.get();
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
-            [] => view! { <pages::projects::ProjectsPage/> }.into_any(),
+            [] => view! { <RequireAuth><pages::projects::ProjectsPage/></RequireAuth> }.into_any(),
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
-            ["tokens"] => view! { <pages::tokens::TokensPage/> }.into_any(),
+            ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
-                view! { <pages::project::ProjectPage/> }.into_any()
+                view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()
             }
             ["projects", project, "members"] => {
                 provide_context(params(&[("project", project)]));
-                view! { <pages::members::MembersPage/> }.into_any()
+                view! { <RequireAuth><pages::members::MembersPage/></RequireAuth> }.into_any()
             }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
-                view! { <pages::task::TaskPage/> }.into_any()
+                view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()
             }
             _ => view! {
                 <section class="page"><h1>"Page not found"</h1><a href="/">"Back to projects"</a></section>
@@ -169,13 +178,13 @@ fn Header() -> impl IntoView {
     let theme = expect_context::<Theme>();
     let help = expect_context::<HelpOpen>();
     let navigate = use_navigate();
-    let sign_out = move |_| {
+    let sign_out = Action::new_local(move |_: &()| {
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
+        async move {
             api.sign_out().await;
             navigate("/signin", Default::default());
-        });
-    };
+        }
+    });
     let next_theme = move || match theme.0.get().as_str() {
         "system" => "dark",
         "dark" => "light",
@@ -204,7 +213,7 @@ fn Header() -> impl IntoView {
                 </button>
                 <Show when=move || api.signed_in()>
                     <span class="who">{move || api.session().map(|s| s.display_name).unwrap_or_default()}</span>
-                    <button type="button" class="ghost" on:click=sign_out.clone()>"Sign out"</button>
+                    <button type="button" class="ghost" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
                 </Show>
             </div>
         </header>

@@ -1,119 +1,117 @@
 //! Sign in and sign up.
 
+use std::future::Future;
+
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
 use crate::app::{
-    api::{Api, ApiError},
+    api::{Api, ApiResult, Session},
     browser,
     components::FieldError,
+    forms::{TextField, action_error, general_message},
 };
 
-/// A field's message from a failed call, if the server named the field.
-pub fn field_message(error: RwSignal<Option<ApiError>>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || error.get().and_then(|e| e.field(field)))
+/// What the forms ask for (sign in leaves the name empty).
+#[derive(Clone, Copy)]
+struct Credentials {
+    name: RwSignal<String>,
+    email: RwSignal<String>,
+    password: RwSignal<String>,
 }
 
-/// The general message of a failed call (field messages show by their fields).
-pub fn general_message(error: RwSignal<Option<ApiError>>) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        error.get().map(|e| match &e {
-            ApiError::Invalid(_, fields) if !fields.is_empty() => "Please correct the fields marked below.".to_owned(),
-            ApiError::SignedOut => "That email and password do not match an account.".to_owned(),
-            other => other.to_string(),
-        })
+impl Credentials {
+    fn new() -> Self {
+        Self {
+            name: RwSignal::new(String::new()),
+            email: RwSignal::new(String::new()),
+            password: RwSignal::new(String::new()),
+        }
+    }
+}
+
+/// Calls `call` with the API and the form's email (trimmed), password and
+/// name; opens the projects once signed in.
+fn sign_in_action<Fu>(form: Credentials, call: fn(Api, String, String, String) -> Fu) -> Action<(), ApiResult<()>>
+where
+    Fu: Future<Output = ApiResult<Session>> + 'static,
+{
+    let api = expect_context::<Api>();
+    let navigate = use_navigate();
+    Action::new_local(move |_: &()| {
+        let email = form.email.get_untracked().trim().to_owned();
+        let signed_in = call(api, email, form.password.get_untracked(), form.name.get_untracked());
+        let navigate = navigate.clone();
+        async move {
+            signed_in.await?;
+            navigate("/", Default::default());
+            Ok(())
+        }
     })
+}
+
+/// The frame of both forms: title, heading, general error, fields, submit,
+/// and a link to the other form.
+#[component]
+fn AuthForm(
+    title: &'static str,
+    heading: &'static str,
+    error_id: &'static str,
+    submit: &'static str,
+    prompt: &'static str,
+    link: &'static str,
+    link_text: &'static str,
+    action: Action<(), ApiResult<()>>,
+    children: Children,
+) -> impl IntoView {
+    browser::set_title(title);
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        action.dispatch(());
+    };
+    view! {
+        <section class="page narrow">
+            <h1>{heading}</h1>
+            <form on:submit=on_submit class="stack" novalidate>
+                <FieldError id=error_id message=general_message(action_error(action))/>
+                {children()}
+                <button type="submit" disabled=move || action.pending().get()>{submit}</button>
+            </form>
+            <p>{prompt} <a href=link>{link_text}</a></p>
+        </section>
+    }
 }
 
 /// `/signin`.
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    browser::set_title("Sign in · Tasktracker");
-    let api = expect_context::<Api>();
-    let navigate = use_navigate();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        busy.set(true);
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = api.sign_in(email.get_untracked().trim().to_owned(), password.get_untracked()).await;
-            busy.set(false);
-            match result {
-                Ok(_) => navigate("/", Default::default()),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    let form = Credentials::new();
+    let action = sign_in_action(form, |api, email, password, _| async move { api.sign_in(email, password).await });
+    let error = action_error(action);
     view! {
-        <section class="page narrow">
-            <h1>"Sign in"</h1>
-            <form on:submit=submit class="stack" novalidate>
-                <FieldError id="signin-error" message=general_message(error)/>
-                <label for="email">"Email"</label>
-                <input id="email" type="email" autocomplete="email" required bind:value=email
-                    aria-describedby="email-error"/>
-                <FieldError id="email-error" message=field_message(error, "email")/>
-                <label for="password">"Password"</label>
-                <input id="password" type="password" autocomplete="current-password" required bind:value=password
-                    aria-describedby="password-error"/>
-                <FieldError id="password-error" message=field_message(error, "password")/>
-                <button type="submit" disabled=move || busy.get()>"Sign in"</button>
-            </form>
-            <p>"New here? " <a href="/signup">"Create an account"</a></p>
-        </section>
+        <AuthForm title="Sign in" heading="Sign in" error_id="signin-error" submit="Sign in"
+            prompt="New here? " link="/signup" link_text="Create an account" action>
+            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
+            <TextField id="password" label="Password" field="password" kind="password"
+                autocomplete="current-password" value=form.password error/>
+        </AuthForm>
     }
 }
 
 /// `/signup`.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    browser::set_title("Sign up · Tasktracker");
-    let api = expect_context::<Api>();
-    let navigate = use_navigate();
-    let name = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        busy.set(true);
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = api
-                .sign_up(email.get_untracked().trim().to_owned(), password.get_untracked(), name.get_untracked())
-                .await;
-            busy.set(false);
-            match result {
-                Ok(_) => navigate("/", Default::default()),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
+    let form = Credentials::new();
+    let action =
+        sign_in_action(form, |api, email, password, name| async move { api.sign_up(email, password, name).await });
+    let error = action_error(action);
     view! {
-        <section class="page narrow">
-            <h1>"Create an account"</h1>
-            <form on:submit=submit class="stack" novalidate>
-                <FieldError id="signup-error" message=general_message(error)/>
-                <label for="display-name">"Your name"</label>
-                <input id="display-name" autocomplete="name" required bind:value=name
-                    aria-describedby="display_name-error"/>
-                <FieldError id="display_name-error" message=field_message(error, "display_name")/>
-                <label for="email">"Email"</label>
-                <input id="email" type="email" autocomplete="email" required bind:value=email
-                    aria-describedby="email-error"/>
-                <FieldError id="email-error" message=field_message(error, "email")/>
-                <label for="password">"Password (at least 10 characters)"</label>
-                <input id="password" type="password" autocomplete="new-password" required bind:value=password
-                    aria-describedby="password-error"/>
-                <FieldError id="password-error" message=field_message(error, "password")/>
-                <button type="submit" disabled=move || busy.get()>"Create account"</button>
-            </form>
-            <p>"Already have an account? " <a href="/signin">"Sign in"</a></p>
-        </section>
+        <AuthForm title="Sign up" heading="Create an account" error_id="signup-error" submit="Create account"
+            prompt="Already have an account? " link="/signin" link_text="Sign in" action>
+            <TextField id="display-name" label="Your name" field="display_name" autocomplete="name" value=form.name error/>
+            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
+            <TextField id="password" label="Password (at least 10 characters)" field="password" kind="password"
+                autocomplete="new-password" value=form.password error/>
+        </AuthForm>
     }
 }

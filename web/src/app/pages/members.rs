@@ -4,165 +4,146 @@ use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
 
-use super::auth::{field_message, general_message};
 use crate::{
     app::{
         ToastList,
-        api::{Api, ApiError},
+        api::{Api, ApiResult},
         browser,
-        components::{FieldError, RequireAuth},
+        components::FieldError,
+        forms::{ROLES, action_error, field_message, general_message, label_of},
     },
     model::names,
 };
 
-/// The members page.
+/// An option per role, `selected` selected.
+fn role_options(selected: i32) -> impl IntoView {
+    ROLES
+        .iter()
+        .map(|(role, label)| {
+            let role = *role as i32;
+            view! { <option value=role.to_string() selected=role == selected>{*label}</option> }
+        })
+        .collect_view()
+}
+
+type MemberList = LocalResource<ApiResult<Vec<v1::Member>>>;
+
+/// The members page (signed in).
 #[component]
 pub fn MembersPage() -> impl IntoView {
-    view! { <RequireAuth><Members/></RequireAuth> }
-}
-
-fn role_label(role: i32) -> &'static str {
-    match Role::try_from(role).unwrap_or(Role::Unspecified) {
-        Role::Owner => "Owner",
-        Role::Editor => "Editor",
-        Role::Viewer => "Viewer",
-        Role::Unspecified => "—",
-    }
-}
-
-const ROLES: [Role; 3] = [Role::Viewer, Role::Editor, Role::Owner];
-
-#[component]
-fn Members() -> impl IntoView {
-    browser::set_title("Members · Tasktracker");
+    browser::set_title("Members");
     let api = expect_context::<Api>();
-    let toasts = expect_context::<ToastList>();
     let params = use_params_map();
     let project_name =
         StoredValue::new(format!("projects/{}", params.with_untracked(|p| p.get("project").unwrap_or_default())));
-    let project = RwSignal::new(None::<v1::Project>);
-    let members = RwSignal::new(Vec::<v1::Member>::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            match api.list_members(project_name.get_value()).await {
-                Ok(list) => {
-                    members.try_set(list);
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        });
-    };
-    leptos::task::spawn_local(async move {
-        if let Ok(p) = api.get_project(project_name.get_value()).await {
-            project.try_set(Some(p));
-        }
+    let project = LocalResource::new(move || async move { api.get_project(project_name.get_value()).await.ok() });
+    let members: MemberList =
+        LocalResource::new(move || async move { api.list_members(project_name.get_value()).await });
+    let is_owner = Signal::derive(move || {
+        project.with(|p| p.as_ref().and_then(Option::as_ref).is_some_and(|p| p.caller_role == Role::Owner as i32))
     });
-    reload();
-    let is_owner = move || project.with(|p| p.as_ref().is_some_and(|p| p.caller_role == Role::Owner as i32));
-
-    let email = RwSignal::new(String::new());
-    let role = RwSignal::new((Role::Editor as i32).to_string());
-    let add_error = RwSignal::new(None::<ApiError>);
-    let add = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let role = Role::try_from(role.get_untracked().parse::<i32>().unwrap_or(2)).unwrap_or(Role::Editor);
-        leptos::task::spawn_local(async move {
-            match api.add_member(project_name.get_value(), email.get_untracked().trim().to_owned(), role).await {
-                Ok(member) => {
-                    toasts.show(format!("Added {}.", member.display_name), None);
-                    email.try_set(String::new());
-                    add_error.try_set(None);
-                    reload();
-                }
-                Err(e) => {
-                    add_error.try_set(Some(e));
-                }
-            }
-        });
-    };
-    let change_role = move |member: String, role: i32| {
-        leptos::task::spawn_local(async move {
-            match api.update_member_role(member, role).await {
-                Ok(m) => toasts.show(format!("{} is now {}.", m.display_name, role_label(m.role)), None),
-                Err(e) => toasts.show(e.to_string(), None),
-            }
-            reload();
-        });
-    };
-    let remove = move |member: String| {
-        leptos::task::spawn_local(async move {
-            if let Err(e) = api.remove_member(member).await {
-                toasts.show(e.to_string(), None);
-            }
-            reload();
-        });
-    };
+    let title = move || project.get().flatten().map(|p| p.title).unwrap_or_default();
 
     view! {
         <section class="page">
             <p><a href=names::project_path(&project_name.get_value())>"← Back to the project"</a></p>
-            <h1>{move || format!("Members of {}", project.get().map(|p| p.title).unwrap_or_default())}</h1>
-            {move || error.get().map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+            <h1>{move || format!("Members of {}", title())}</h1>
+            {move || members.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
             <table class="members">
                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                 <tbody>
-                    <For each=move || members.get() key=|m| (m.name.clone(), m.role) let:member>
-                        {
-                            let name = member.name.clone();
-                            let remove_name = member.name.clone();
-                            let select_id = format!("role-{}", names::id(&member.name));
-                            view! {
-                                <tr>
-                                    <td>{member.display_name.clone()}</td>
-                                    <td>{member.email.clone()}</td>
-                                    <td>
-                                        <Show when=is_owner fallback={let r = member.role; move || role_label(r)}>
-                                            <label class="sr-only" for=select_id.clone()>{format!("Role of {}", member.display_name)}</label>
-                                            <select id=select_id.clone() on:change={
-                                                let name = name.clone();
-                                                move |e| change_role(name.clone(), event_target_value(&e).parse().unwrap_or(0))
-                                            }>
-                                                {ROLES.iter().map(|r| {
-                                                    let r = *r as i32;
-                                                    view! { <option value=r.to_string() selected=member.role == r>{role_label(r)}</option> }
-                                                }).collect_view()}
-                                            </select>
-                                        </Show>
-                                    </td>
-                                    <td>
-                                        <Show when=is_owner>
-                                            <button type="button" class="ghost" on:click={
-                                                let remove_name = remove_name.clone();
-                                                move |_| remove(remove_name.clone())
-                                            }>"Remove"</button>
-                                        </Show>
-                                    </td>
-                                </tr>
-                            }
-                        }
+                    <For each=move || members.get().and_then(Result::ok).unwrap_or_default()
+                        key=|m| (m.name.clone(), m.role) let:member>
+                        <MemberRow member members is_owner/>
                     </For>
                 </tbody>
             </table>
-            <Show when=is_owner>
+            <Show when=move || is_owner.get()>
                 <h2>"Add a member"</h2>
-                <form class="stack narrow" on:submit=add novalidate>
-                    <FieldError id="add-member-error" message=general_message(add_error)/>
-                    <label for="member-email">"Email of an existing account"</label>
-                    <input id="member-email" type="email" bind:value=email aria-describedby="email-error"/>
-                    <FieldError id="email-error" message=field_message(add_error, "email")/>
-                    <label for="member-role">"Role"</label>
-                    <select id="member-role" bind:value=role>
-                        {ROLES.iter().map(|r| {
-                            let r = *r as i32;
-                            view! { <option value=r.to_string() selected=r == Role::Editor as i32>{role_label(r)}</option> }
-                        }).collect_view()}
-                    </select>
-                    <button type="submit">"Add member"</button>
-                </form>
+                <AddMember project_name members/>
             </Show>
         </section>
+    }
+}
+
+/// One member; owners can change the role or remove them.
+#[component]
+fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let change_role = Action::new_local(move |(member, role): &(String, i32)| {
+        let (member, role) = (member.clone(), *role);
+        async move {
+            let result = api.update_member_role(member, role).await;
+            toasts.report(result, |m| format!("{} is now {}.", m.display_name, label_of(&ROLES, m.role)));
+            members.refetch();
+        }
+    });
+    let remove = Action::new_local(move |member: &String| {
+        let member = member.clone();
+        async move {
+            if let Err(e) = api.remove_member(member).await {
+                toasts.show(e.to_string(), None);
+            }
+            members.refetch();
+        }
+    });
+    let name = StoredValue::new(member.name.clone());
+    let select_id = format!("role-{}", names::id(&member.name));
+    let role = member.role;
+    view! {
+        <tr>
+            <td>{member.display_name.clone()}</td>
+            <td>{member.email.clone()}</td>
+            <td>
+                <Show when=move || is_owner.get() fallback=move || label_of(&ROLES, role)>
+                    <label class="sr-only" for=select_id.clone()>{format!("Role of {}", member.display_name)}</label>
+                    <select id=select_id.clone() on:change=move |e| {
+                        change_role.dispatch((name.get_value(), event_target_value(&e).parse().unwrap_or(0)));
+                    }>
+                        {role_options(role)}
+                    </select>
+                </Show>
+            </td>
+            <td>
+                <Show when=move || is_owner.get()>
+                    <button type="button" class="ghost" on:click=move |_| { remove.dispatch(name.get_value()); }>"Remove"</button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// The owners' form adding an existing account to the project.
+#[component]
+fn AddMember(project_name: StoredValue<String>, members: MemberList) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new((Role::Editor as i32).to_string());
+    let add = Action::new_local(move |_: &()| {
+        let role = Role::try_from(role.get_untracked().parse::<i32>().unwrap_or(2)).unwrap_or(Role::Editor);
+        let email_value = email.get_untracked().trim().to_owned();
+        async move {
+            let member = api.add_member(project_name.get_value(), email_value, role).await?;
+            toasts.show(format!("Added {}.", member.display_name), None);
+            email.try_set(String::new());
+            members.refetch();
+            Ok(())
+        }
+    });
+    let error = action_error(add);
+    view! {
+        <form class="stack narrow" on:submit=move |event| { event.prevent_default(); add.dispatch(()); } novalidate>
+            <FieldError id="add-member-error" message=general_message(error)/>
+            <label for="member-email">"Email of an existing account"</label>
+            <input id="member-email" type="email" bind:value=email aria-describedby="email-error"/>
+            <FieldError id="email-error" message=field_message(error, "email")/>
+            <label for="member-role">"Role"</label>
+            <select id="member-role" bind:value=role>
+                {role_options(Role::Editor as i32)}
+            </select>
+            <button type="submit">"Add member"</button>
+        </form>
     }
 }

@@ -1,0 +1,238 @@
+//! The board: one column per status, drag and drop, keyboard moves.
+
+use crate::app::router::use_navigate;
+use leptos::prelude::*;
+use tasktracker_proto::v1::{self, TaskEventType};
+
+use super::ProjectState;
+use crate::{
+    app::{
+        ToastList,
+        api::{Api, ApiResult},
+        browser,
+    },
+    model::{
+        board::{self, Column, Direction, MovePlan, STATUSES},
+        edit::{priority_label, status_label},
+        filter::TaskFilter,
+        names,
+    },
+};
+
+/// Tasks per board column page.
+const BOARD_PAGE: i32 = 100;
+
+/// Loads the next page of column `index` into the board.
+async fn load_page(api: Api, state: ProjectState, index: usize) -> ApiResult<()> {
+    let status = STATUSES[index];
+    let token = state.board.with_untracked(|b| b.get(index).map(|c| c.next_page_token.clone()).unwrap_or_default());
+    let filter = TaskFilter { status: Some(status), ..Default::default() }.to_filter();
+    let page = api.list_tasks(state.name.get_value(), filter, "position".into(), BOARD_PAGE, token).await?;
+    state.board.try_update(|columns| {
+        if let Some(column) = columns.get_mut(index) {
+            for task in page.tasks {
+                if board::locate(std::slice::from_ref(column), &task.name).is_none() {
+                    column.tasks.push(task);
+                }
+            }
+            column.next_page_token = page.next_page_token;
+        }
+    });
+    Ok(())
+}
+
+/// A move to make: the plan, the board before it (to roll back), the task's
+/// title and whether the card keeps the focus.
+#[derive(Clone)]
+struct Move {
+    plan: MovePlan,
+    before: Vec<Column>,
+    title: String,
+    refocus: bool,
+}
+
+#[component]
+pub fn Board() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let state = expect_context::<ProjectState>();
+    let toasts = expect_context::<ToastList>();
+    let dragging = RwSignal::new(None::<String>);
+
+    state.board.set(STATUSES.iter().map(|s| Column { status: *s as i32, ..Default::default() }).collect());
+    // Every column's first page, one after the other.
+    let first_pages = LocalResource::new(move || async move {
+        for index in 0..STATUSES.len() {
+            load_page(api, state, index).await?;
+        }
+        Ok(())
+    });
+    let load_more = Action::new_local(move |index: &usize| load_page(api, state, *index));
+    let error =
+        move || load_more.value().get().and_then(Result::err).or_else(|| first_pages.get().and_then(Result::err));
+
+    let move_task = Action::new_local(move |change: &Move| {
+        let Move { plan, before, title, refocus } = change.clone();
+        async move {
+            match api.move_task(plan.task.clone(), plan.status, plan.after_task.clone()).await {
+                Ok(task) => {
+                    state.apply(TaskEventType::Moved, task);
+                    if refocus {
+                        let card_id = format!("card-{}", names::id(&plan.task));
+                        set_timeout(move || browser::focus(&card_id), std::time::Duration::ZERO);
+                    }
+                }
+                Err(e) => {
+                    state.board.try_set(before);
+                    toasts.show(format!("Could not move “{title}”. {e}"), None);
+                }
+            }
+        }
+    });
+    let run_move = move |plan: MovePlan, refocus: bool| {
+        let before = state.board.get_untracked();
+        let title =
+            board::locate(&before, &plan.task).map(|(c, i)| before[c].tasks[i].title.clone()).unwrap_or_default();
+        state.board.update(|columns| board::apply_plan(columns, &plan));
+        if refocus {
+            let card_id = format!("card-{}", names::id(&plan.task));
+            set_timeout(move || browser::focus(&card_id), std::time::Duration::ZERO);
+        }
+        state.announcement.set(format!("Moved “{title}” to {}.", status_label(plan.status)));
+        move_task.dispatch(Move { plan, before, title, refocus });
+    };
+
+    let drop_on = move |column: usize, before: Option<String>| {
+        let Some(task) = dragging.get_untracked() else { return };
+        dragging.set(None);
+        let plan = state.board.with_untracked(|b| board::plan_drop(b, &task, column, before.as_deref()));
+        if let Some(plan) = plan {
+            let unchanged = state.board.with_untracked(|b| {
+                board::locate(b, &plan.task) == Some((column, plan.index)) && b[column].status == plan.status
+            });
+            if !unchanged {
+                run_move(plan, false);
+            }
+        }
+    };
+    let key_move = move |task: String, direction: Direction| {
+        if let Some(plan) = state.board.with_untracked(|b| board::plan_step(b, &task, direction)) {
+            run_move(plan, true);
+        }
+    };
+
+    view! {
+        {move || error().map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        <p class="hint">"Drag cards between columns, or focus a card and press Alt + arrow keys to move it."</p>
+        <div class="board" aria-busy=move || first_pages.with(Option::is_none).to_string()>
+            {(0..STATUSES.len()).map(|index| view! { <BoardColumn index dragging drop_on key_move load_more/> }).collect_view()}
+        </div>
+    }
+}
+
+/// One status column, with "Load more" while it has further pages.
+#[component]
+fn BoardColumn(
+    index: usize,
+    dragging: RwSignal<Option<String>>,
+    drop_on: impl Fn(usize, Option<String>) + Copy + Send + Sync + 'static,
+    key_move: impl Fn(String, Direction) + Copy + Send + Sync + 'static,
+    load_more: Action<usize, ApiResult<()>>,
+) -> impl IntoView {
+    let state = expect_context::<ProjectState>();
+    let heading = format!("column-{index}");
+    let labelled_by = heading.clone();
+    view! {
+        <section class="column" aria-labelledby=labelled_by
+            on:dragover=|e| e.prevent_default()
+            on:drop=move |e| { e.prevent_default(); drop_on(index, None); }
+        >
+            <h2 id=heading>
+                {status_label(STATUSES[index] as i32)}
+                <span class="count">{move || state.board.with(|b| b.get(index).map_or(0, |c| c.tasks.len()))}</span>
+            </h2>
+            <ul class="cards" data-column=index.to_string()>
+                <For
+                    each=move || state.board.with(|b| b.get(index).map(|c| c.tasks.clone()).unwrap_or_default())
+                    key=|t| (t.name.clone(), t.etag.clone(), t.status)
+                    let:task
+                >
+                    <Card task index dragging drop_on key_move/>
+                </For>
+            </ul>
+            <Show when=move || state.board.with(|b| b.get(index).is_some_and(|c| !c.next_page_token.is_empty()))>
+                <button type="button" class="ghost more" on:click=move |_| { load_more.dispatch(index); }>"Load more"</button>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn Card(
+    task: v1::Task,
+    index: usize,
+    dragging: RwSignal<Option<String>>,
+    drop_on: impl Fn(usize, Option<String>) + Copy + Send + Sync + 'static,
+    key_move: impl Fn(String, Direction) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let state = expect_context::<ProjectState>();
+    let navigate = use_navigate();
+    let name = task.name.clone();
+    let path = names::task_path(&task.name);
+    let drag_name = name.clone();
+    let drop_name = name.clone();
+    let key_name = name.clone();
+    let assignees = task.assignees.iter().map(|a| state.person(a)).collect::<Vec<_>>().join(", ");
+    let open_path = path.clone();
+    let label = format!("{}, {}. Alt plus arrow keys move it.", task.title, status_label(task.status));
+    view! {
+        <li
+            class="card task-card"
+            id=format!("card-{}", names::id(&name))
+            tabindex="0"
+            data-nav=""
+            draggable="true"
+            aria-label=label
+            class:dragging=move || dragging.with(|d| d.as_deref() == Some(drag_name.as_str()))
+            on:dragstart={
+                let name = name.clone();
+                move |e: leptos::ev::DragEvent| {
+                    if let Some(transfer) = e.data_transfer() {
+                        let _ = transfer.set_data("text/plain", &name);
+                        transfer.set_effect_allowed("move");
+                    }
+                    dragging.set(Some(name.clone()));
+                }
+            }
+            on:dragend=move |_| dragging.set(None)
+            on:dragover=|e| e.prevent_default()
+            on:drop=move |e| {
+                e.prevent_default();
+                e.stop_propagation();
+                drop_on(index, Some(drop_name.clone()));
+            }
+            on:keydown=move |e: leptos::ev::KeyboardEvent| {
+                if e.alt_key() {
+                    let direction = match e.key().as_str() {
+                        "ArrowUp" => Direction::Up,
+                        "ArrowDown" => Direction::Down,
+                        "ArrowLeft" => Direction::Left,
+                        "ArrowRight" => Direction::Right,
+                        _ => return,
+                    };
+                    e.prevent_default();
+                    key_move(key_name.clone(), direction);
+                } else if e.key() == "Enter" && e.target() == e.current_target() {
+                    navigate(&open_path, Default::default());
+                }
+            }
+        >
+            <a href=path tabindex="-1" draggable="false">{task.title.clone()}</a>
+            <div class="meta">
+                {(task.priority != 0).then(|| view! { <span class=format!("priority p{}", task.priority)>{priority_label(task.priority)}</span> })}
+                {task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view()}
+                {(!assignees.is_empty()).then(|| view! { <span class="assignees">{assignees}</span> })}
+                {task.due_time.as_ref().map(|d| view! { <span class="due">"Due " {crate::model::dates::to_day(d)}</span> })}
+            </div>
+        </li>
+    }
+}

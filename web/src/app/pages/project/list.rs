@@ -1,0 +1,262 @@
+//! The filtered, sorted, paged task list.
+
+use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
+use tasktracker_proto::v1::{self, Priority, TaskStatus};
+
+use super::ProjectState;
+use crate::{
+    app::{api::Api, forms::PRIORITIES},
+    model::{
+        board::{self, STATUSES},
+        edit::{priority_label, status_label},
+        filter::{SORTS, TaskFilter, order_by},
+        names,
+    },
+};
+
+/// Tasks per list page.
+const LIST_PAGE: i32 = 50;
+
+fn status_from(value: &str) -> Option<TaskStatus> {
+    value.parse::<i32>().ok().and_then(|v| TaskStatus::try_from(v).ok()).filter(|s| *s != TaskStatus::Unspecified)
+}
+
+fn priority_from(value: &str) -> Option<Priority> {
+    value.parse::<i32>().ok().and_then(|v| Priority::try_from(v).ok())
+}
+
+/// Which page of which query the list shows.
+#[derive(Clone, Copy)]
+struct ListQuery {
+    filter: RwSignal<TaskFilter>,
+    sort: RwSignal<String>,
+    page_token: RwSignal<String>,
+    previous_tokens: RwSignal<Vec<String>>,
+    next_token: RwSignal<String>,
+}
+
+impl ListQuery {
+    /// Back to the first page (any change of filter or sort).
+    fn restart(&self) {
+        self.previous_tokens.set(Vec::new());
+        self.page_token.set(String::new());
+    }
+
+    fn set_filter(&self, change: impl FnOnce(&mut TaskFilter)) {
+        self.filter.update(change);
+        self.restart();
+    }
+}
+
+#[component]
+pub fn TaskList() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let state = expect_context::<ProjectState>();
+    let query = ListQuery {
+        filter: RwSignal::new(TaskFilter::default()),
+        sort: RwSignal::new(String::from("position")),
+        page_token: RwSignal::new(String::new()),
+        previous_tokens: RwSignal::new(Vec::new()),
+        next_token: RwSignal::new(String::new()),
+    };
+    // What to fetch; the page shown is for the latest of these.
+    // (The stale count makes a refetch after live changes a new request.)
+    let request = Memo::new(move |_| {
+        let filter = query.filter.with(TaskFilter::to_filter);
+        (filter, order_by(&query.sort.get()).to_owned(), query.page_token.get(), state.list_stale.get())
+    });
+    // The resource fetches again whenever the request changes; an answer
+    // to an older request is not shown. The list lives in the project
+    // state because live changes edit it too.
+    let page = LocalResource::new(move || {
+        let asked = request.get();
+        async move {
+            let (filter, order, token, _) = asked.clone();
+            let result = api.list_tasks(state.name.get_value(), filter, order, LIST_PAGE, token).await.map(|page| {
+                if request.try_get_untracked().as_ref() == Some(&asked) {
+                    state.list.try_set(page.tasks);
+                    query.next_token.try_set(page.next_page_token);
+                }
+            });
+            (asked, result)
+        }
+    });
+    let loading =
+        Signal::derive(move || request.with(|r| page.with(|p| p.as_ref().map(|(asked, _)| asked) != Some(r))));
+
+    view! {
+        <Filters query/>
+        {move || page.get().and_then(|(_, result)| result.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        <div class="table-wrap" aria-busy=move || loading.get().to_string()>
+            <TaskTable/>
+            <Show when=move || !loading.get() && state.list.with(Vec::is_empty)>
+                <p class="empty">"No tasks match."</p>
+            </Show>
+        </div>
+        <Pager query/>
+    }
+}
+
+/// Search, filters and sort.
+#[component]
+fn Filters(query: ListQuery) -> impl IntoView {
+    let state = expect_context::<ProjectState>();
+    let search_timer = StoredValue::new(None::<TimeoutHandle>);
+    let on_search = move |event: leptos::ev::Event| {
+        let text = event_target_value(&event);
+        if let Some(handle) = search_timer.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || query.set_filter(move |f| f.search = text),
+            std::time::Duration::from_millis(250),
+        )
+        .ok();
+        search_timer.set_value(handle);
+    };
+
+    view! {
+        <form class="filters" role="search" aria-label="Filter tasks" on:submit=|e| e.prevent_default()>
+            <div class="field grow">
+                <label for="search">"Search"</label>
+                <input id="search" type="search" placeholder="Title or description (press /)" on:input=on_search/>
+            </div>
+            <FilterSelect query id="filter-status" label="Status" set=|f, value| f.status = status_from(&value)>
+                <option value="">"Any"</option>
+                {STATUSES.iter().map(|s| view! { <option value=(*s as i32).to_string()>{status_label(*s as i32)}</option> }).collect_view()}
+            </FilterSelect>
+            <FilterSelect query id="filter-assignee" label="Assignee"
+                set=|f, value| f.assignee = (!value.is_empty()).then_some(value)>
+                <option value="">"Anyone"</option>
+                <option value="me">"Me"</option>
+                <For each=move || state.member_list() key=|m| m.user.clone() let:member>
+                    <option value=member.user.clone()>{member.display_name.clone()}</option>
+                </For>
+            </FilterSelect>
+            <FilterInput query id="filter-label" label="Label" size="10" set=|f, value| f.label = value/>
+            <FilterSelect query id="filter-priority" label="Priority at least"
+                set=|f, value| f.min_priority = priority_from(&value)>
+                <option value="">"Any"</option>
+                {PRIORITIES[1..].iter().map(|p| view! { <option value=p.to_string()>{priority_label(*p)}</option> }).collect_view()}
+            </FilterSelect>
+            <FilterInput query id="filter-due-after" label="Due from" kind="date" set=|f, value| f.due_after = value/>
+            <FilterInput query id="filter-due-before" label="Due before" kind="date" set=|f, value| f.due_before = value/>
+            <div class="field">
+                <label for="sort">"Sort"</label>
+                <select id="sort" on:change=move |e| {
+                    query.sort.set(event_target_value(&e));
+                    query.restart();
+                }>
+                    {SORTS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                </select>
+            </div>
+        </form>
+    }
+}
+
+/// A change handler giving the control's value to `set`.
+fn set_filter(query: ListQuery, set: fn(&mut TaskFilter, String)) -> impl Fn(leptos::ev::Event) + 'static {
+    move |e: leptos::ev::Event| {
+        let value = event_target_value(&e);
+        query.set_filter(move |f| set(f, value));
+    }
+}
+
+/// A filter chosen from `children` (options).
+#[component]
+fn FilterSelect(
+    query: ListQuery,
+    id: &'static str,
+    label: &'static str,
+    set: fn(&mut TaskFilter, String),
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id on:change=set_filter(query, set)>{children()}</select>
+        </div>
+    }
+}
+
+/// A filter typed in, applied on change.
+#[component]
+fn FilterInput(
+    query: ListQuery,
+    id: &'static str,
+    label: &'static str,
+    #[prop(optional)] kind: Option<&'static str>,
+    #[prop(optional)] size: Option<&'static str>,
+    set: fn(&mut TaskFilter, String),
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type=kind size=size on:change=set_filter(query, set)/>
+        </div>
+    }
+}
+
+/// The current page of tasks.
+#[component]
+fn TaskTable() -> impl IntoView {
+    let state = expect_context::<ProjectState>();
+    view! {
+        <table class="tasks">
+            <caption class="sr-only">"Tasks"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Title"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Priority"</th>
+                    <th scope="col">"Assignees"</th>
+                    <th scope="col">"Labels"</th>
+                    <th scope="col">"Due"</th>
+                </tr>
+            </thead>
+            <tbody>
+                <For each=move || state.list.get() key=|t| (t.name.clone(), t.etag.clone()) let:task>
+                    <TaskRow task/>
+                </For>
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn TaskRow(task: v1::Task) -> impl IntoView {
+    let state = expect_context::<ProjectState>();
+    let assignees = task.assignees.iter().map(|a| state.person(a)).collect::<Vec<_>>().join(", ");
+    let status_class = format!("status s{}", board::column_status(&task));
+    let path = names::task_path(&task.name);
+    view! {
+        <tr>
+            <td><a href=path data-nav="">{task.title.clone()}</a></td>
+            <td><span class=status_class>{status_label(task.status)}</span></td>
+            <td>{priority_label(task.priority)}</td>
+            <td>{assignees}</td>
+            <td>{task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view()}</td>
+            <td>{task.due_time.as_ref().map(crate::model::dates::to_day)}</td>
+        </tr>
+    }
+}
+
+/// Previous and next page.
+#[component]
+fn Pager(query: ListQuery) -> impl IntoView {
+    let ListQuery { page_token, previous_tokens, next_token, .. } = query;
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <button type="button" disabled=move || previous_tokens.with(Vec::is_empty) on:click=move |_| {
+                let mut stack = previous_tokens.get_untracked();
+                let token = stack.pop().unwrap_or_default();
+                previous_tokens.set(stack);
+                page_token.set(token);
+            }>"← Previous"</button>
+            <button type="button" disabled=move || next_token.with(String::is_empty) on:click=move |_| {
+                previous_tokens.update(|stack| stack.push(page_token.get_untracked()));
+                page_token.set(next_token.get_untracked());
+            }>"Next →"</button>
+        </nav>
+    }
+}

@@ -1,0 +1,138 @@
+//! The task form's fields, each bound to the draft.
+
+use leptos::prelude::*;
+
+use super::{TaskContext, editor::Editing};
+use crate::{
+    app::{
+        components::{FieldError, Markdown},
+        forms::{priority_options, status_options},
+    },
+    model::edit::TaskDraft,
+};
+
+/// Every field of the form, in order.
+#[component]
+pub fn TaskFields(editing: Editing) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    view! {
+        <label for="task-title">"Title"</label>
+        <input id="task-title" maxlength="500" prop:value=move || draft.with(|d| d.title.clone())
+            on:input=editing.text_input(|d| &mut d.title) disabled=move || !can_edit.get()
+            aria-describedby="title-error"/>
+        <FieldError id="title-error" message=editing.error("title")/>
+        <PlanningRow editing/>
+        <label for="task-labels">"Labels (comma separated)"</label>
+        <input id="task-labels" disabled=move || !can_edit.get()
+            prop:value=move || draft.with(|d| d.labels.clone())
+            on:input=editing.text_input(|d| &mut d.labels) aria-describedby="labels-error"/>
+        <FieldError id="labels-error" message=editing.error("labels")/>
+        <Assignees editing/>
+        <FieldError id="assignees-error" message=editing.error("assignees")/>
+        <label for="task-description">"Description (Markdown)"</label>
+        <textarea id="task-description" rows="8" disabled=move || !can_edit.get()
+            prop:value=move || draft.with(|d| d.description.clone())
+            on:input=editing.text_input(|d| &mut d.description) aria-describedby="description-error"></textarea>
+        <FieldError id="description-error" message=editing.error("description")/>
+        <h2 class="small">"Preview"</h2>
+        <Markdown source=Signal::derive(move || draft.with(|d| d.description.clone()))/>
+    }
+}
+
+/// Status, priority, start and due, side by side.
+#[component]
+fn PlanningRow(editing: Editing) -> impl IntoView {
+    let draft = editing.draft;
+    view! {
+        <div class="row">
+            <ChoiceField editing id="task-status" label="Status" unknown=1 set=|d, v| d.status = v>
+                {status_options(move || draft.with(|d| d.status))}
+            </ChoiceField>
+            <ChoiceField editing id="task-priority" label="Priority" unknown=0 set=|d, v| d.priority = v>
+                {priority_options(move || draft.with(|d| d.priority))}
+            </ChoiceField>
+            <DateField editing id="task-start" label="Start" field="start_time" get=|d| &d.start_day set=|d| &mut d.start_day/>
+            <DateField editing id="task-due" label="Due" field="due_time" get=|d| &d.due_day set=|d| &mut d.due_day/>
+        </div>
+    }
+}
+
+/// A select of numbered options (`children`) writing its choice, or
+/// `unknown`, to the draft.
+#[component]
+fn ChoiceField(
+    editing: Editing,
+    id: &'static str,
+    label: &'static str,
+    unknown: i32,
+    set: fn(&mut TaskDraft, i32),
+    children: Children,
+) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let on_change = move |e: leptos::ev::Event| {
+        let value = event_target_value(&e).parse().unwrap_or(unknown);
+        draft.update(|d| set(d, value));
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select id=id disabled=move || !can_edit.get() on:change=on_change>{children()}</select>
+        </div>
+    }
+}
+
+/// A day of the draft, with the server's message about `field`.
+#[component]
+fn DateField(
+    editing: Editing,
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    get: fn(&TaskDraft) -> &String,
+    set: fn(&mut TaskDraft) -> &mut String,
+) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let error_id = format!("{field}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="date" disabled=move || !can_edit.get()
+                prop:value=move || draft.with(|d| get(d).clone())
+                on:change=editing.text_input(set) aria-describedby=error_id.clone()/>
+            <FieldError id=error_id message=editing.error(field)/>
+        </div>
+    }
+}
+
+/// A checkbox per member.
+#[component]
+fn Assignees(editing: Editing) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let context = expect_context::<TaskContext>();
+    view! {
+        <fieldset disabled=move || !can_edit.get()>
+            <legend>"Assignees"</legend>
+            <For each=move || context.members.get().unwrap_or_default() key=|m| m.user.clone() let:member>
+                {
+                    let user = member.user.clone();
+                    let checked_user = user.clone();
+                    view! {
+                        <label class="check">
+                            <input type="checkbox"
+                                prop:checked=move || draft.with(|d| d.assignees.contains(&checked_user))
+                                on:change=move |e| {
+                                    let on = event_target_checked(&e);
+                                    let user = user.clone();
+                                    draft.update(|d| {
+                                        d.assignees.retain(|a| *a != user);
+                                        if on { d.assignees.push(user); }
+                                    });
+                                }/>
+                            {member.display_name.clone()}
+                        </label>
+                    }
+                }
+            </For>
+        </fieldset>
+    }
+}

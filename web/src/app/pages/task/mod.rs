@@ -1,0 +1,92 @@
+//! `/projects/:project/tasks/:task`: edit every field (update mask + etag),
+//! markdown description, comments, history, delete with undo.
+
+mod comments;
+mod editor;
+mod fields;
+mod history;
+
+use crate::app::router::use_params_map;
+use leptos::prelude::*;
+use tasktracker_proto::v1::{self, Role};
+
+use self::{comments::Comments, editor::TaskEditor, history::History};
+use crate::{
+    app::{
+        api::{Api, ApiResult},
+        browser,
+        components::Failure,
+    },
+    model::names,
+};
+
+/// What the parts of the task page share.
+#[derive(Clone, Copy)]
+struct TaskContext {
+    /// `projects/{project}/tasks/{task}`.
+    name: StoredValue<String>,
+    task: LocalResource<ApiResult<v1::Task>>,
+    role: LocalResource<i32>,
+    members: LocalResource<Vec<v1::Member>>,
+    history: LocalResource<Vec<v1::TaskActivity>>,
+}
+
+impl TaskContext {
+    /// A member's display name, or the user name if unknown.
+    fn person(&self, user: &str) -> String {
+        self.members
+            .with(|m| m.as_ref().and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
+            .unwrap_or_else(|| user.to_owned())
+    }
+
+    fn can_edit(&self) -> bool {
+        self.role.get().unwrap_or(0) >= Role::Editor as i32
+    }
+
+    /// Loads the task and its history again.
+    fn reload(&self) {
+        self.task.refetch();
+        self.history.refetch();
+    }
+}
+
+/// The task page (signed in).
+#[component]
+pub fn TaskPage() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let params = use_params_map();
+    let (project, id) =
+        params.with_untracked(|p| (p.get("project").unwrap_or_default(), p.get("task").unwrap_or_default()));
+    let project_name = StoredValue::new(format!("projects/{project}"));
+    let name = StoredValue::new(format!("projects/{project}/tasks/{id}"));
+    let context = TaskContext {
+        name,
+        task: LocalResource::new(move || async move {
+            api.get_task(name.get_value()).await.inspect(|task| browser::set_title(&task.title))
+        }),
+        role: LocalResource::new(move || async move {
+            api.get_project(project_name.get_value()).await.map_or(0, |p| p.caller_role)
+        }),
+        members: LocalResource::new(move || async move {
+            api.list_members(project_name.get_value()).await.unwrap_or_default()
+        }),
+        history: LocalResource::new(
+            move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() },
+        ),
+    };
+    provide_context(context);
+
+    view! {
+        <section class="page">
+            <p><a href=names::project_path(&project_name.get_value())>"← Back to the project"</a></p>
+            // Reloading (after a conflict) keeps the old version on screen until the new one is in.
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
+                <Failure>
+                    {move || context.task.get().map(|task| task.map(|task| view! { <TaskEditor task/> }))}
+                </Failure>
+            </Transition>
+            <Comments/>
+            <History/>
+        </section>
+    }
+}

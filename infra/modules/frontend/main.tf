@@ -66,107 +66,25 @@ resource "aws_kms_key" "this" {
 
 # ---- logs bucket (CloudFront standard logs and S3 server access logs) ----------
 
-resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_144:Access logs are diagnostics; cross-region replication would double cost for no recovery value.
-  #checkov:skip=CKV_AWS_145:CloudFront standard log delivery writes with the awslogsdelivery account, which cannot use a customer-managed KMS key; SSE-S3 instead.
-  #checkov:skip=CKV_AWS_18:This is the log bucket; logging it into itself would loop.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events for access logs.
-  bucket_prefix = "${var.name}-web-logs-"
-  tags          = var.tags
-}
-
-resource "aws_s3_bucket_ownership_controls" "logs" {
+module "logs" {
   #checkov:skip=CKV2_AWS_65:CloudFront standard logging delivers through the bucket ACL (awslogsdelivery); this log-only bucket keeps ACLs, the bundle bucket has them disabled.
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    # CloudFront standard logging still writes through bucket ACLs.
-    object_ownership = "BucketOwnerPreferred"
-  }
-}
+  source = "../log-bucket"
 
-resource "aws_s3_bucket_acl" "logs" {
-  bucket     = aws_s3_bucket.logs.id
-  acl        = "log-delivery-write"
-  depends_on = [aws_s3_bucket_ownership_controls.logs]
-}
-
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    id     = "expire"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = var.log_retention_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "S3ServerAccessLogs"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/s3/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
-    condition {
+  bucket_prefix  = "${var.name}-web-logs-"
+  retention_days = var.log_retention_days
+  # CloudFront standard logging still writes through bucket ACLs.
+  log_delivery_acl = true
+  delivery = {
+    sid         = "S3ServerAccessLogs"
+    service     = "logging.s3.amazonaws.com"
+    key_pattern = "s3/*"
+    conditions = [{
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
-    }
+    }]
   }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  policy = data.aws_iam_policy_document.logs.json
+  tags = var.tags
 }
 
 # ---- the bundle bucket -------------------------------------------------------------
@@ -213,7 +131,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "web" {
 
 resource "aws_s3_bucket_logging" "web" {
   bucket        = aws_s3_bucket.web.id
-  target_bucket = aws_s3_bucket.logs.id
+  target_bucket = module.logs.id
   target_prefix = "s3/${var.name}-web/"
 }
 
@@ -400,13 +318,13 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   logging_config {
-    bucket          = aws_s3_bucket.logs.bucket_domain_name
+    bucket          = module.logs.bucket_domain_name
     prefix          = "cloudfront/"
     include_cookies = false
   }
 
   tags       = var.tags
-  depends_on = [aws_s3_bucket_acl.logs]
+  depends_on = [module.logs] # its log-delivery ACL first
 }
 
 # ---- WAF (CLOUDFRONT scope lives in us-east-1) ------------------------------------------

@@ -363,96 +363,17 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
 
 # ---- ALB ------------------------------------------------------------------------------
 
-resource "aws_s3_bucket" "alb_logs" {
-  #checkov:skip=CKV_AWS_144:Access logs are regional diagnostics; cross-region replication would double cost for no recovery value.
-  #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3, not SSE-KMS.
-  #checkov:skip=CKV_AWS_18:This is the log bucket; logging it into itself would loop.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events for access logs.
-  bucket_prefix = "${var.name}-alb-logs-"
-  force_destroy = false
-  tags          = var.tags
-}
+module "alb_logs" {
+  source = "../log-bucket"
 
-resource "aws_s3_bucket_ownership_controls" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
+  bucket_prefix  = "${var.name}-alb-logs-"
+  retention_days = 400
+  delivery = {
+    sid         = "AlbLogDelivery"
+    service     = "logdelivery.elasticloadbalancing.amazonaws.com"
+    key_pattern = "alb/AWSLogs/${local.account_id}/*"
   }
-}
-
-resource "aws_s3_bucket_public_access_block" "alb_logs" {
-  bucket                  = aws_s3_bucket.alb_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-
-  rule {
-    id     = "expire"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = 400
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-data "aws_iam_policy_document" "alb_logs" {
-  statement {
-    sid       = "AlbLogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.alb_logs.arn}/alb/AWSLogs/${local.account_id}/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    }
-  }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.alb_logs.arn, "${aws_s3_bucket.alb_logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  policy = data.aws_iam_policy_document.alb_logs.json
+  tags = var.tags
 }
 
 resource "aws_lb" "this" {
@@ -470,13 +391,13 @@ resource "aws_lb" "this" {
   idle_timeout = 60
 
   access_logs {
-    bucket  = aws_s3_bucket.alb_logs.id
+    bucket  = module.alb_logs.id
     prefix  = "alb"
     enabled = true
   }
 
   tags       = var.tags
-  depends_on = [aws_s3_bucket_policy.alb_logs]
+  depends_on = [module.alb_logs] # the delivery policy first
 }
 
 resource "aws_lb_target_group" "grpc" {

@@ -15,3 +15,42 @@ moved {
   from = aws_wafv2_web_acl_logging_configuration.alb
   to   = module.waf.aws_wafv2_web_acl_logging_configuration.this
 }
+
+# State moves from before the ALB's access-log bucket went to
+# modules/log-bucket (shared with the frontend's logs bucket). Keep them until
+# every state has applied this once.
+
+moved {
+  from = aws_s3_bucket.alb_logs
+  to   = module.alb_logs.aws_s3_bucket.this
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_ownership_controls.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_versioning.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_lifecycle_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.alb_logs
+  to   = module.alb_logs.aws_s3_bucket_policy.this
+}

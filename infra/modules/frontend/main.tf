@@ -339,45 +339,17 @@ module "waf" {
   description         = "Web app distribution: AWS managed rules and a per-IP rate limit"
   scope               = "CLOUDFRONT"
   rate_limit_per_5min = var.waf_rate_limit_per_5min
-  log_kms_key_arn     = aws_kms_key.waf_logs.arn
+  log_kms_key_arn     = module.waf_logs_key.arn
   log_retention_days  = var.log_retention_days
   tags                = var.tags
 }
 
-data "aws_iam_policy_document" "waf_logs_key" {
-  #checkov:skip=CKV_AWS_109:Key policy: resource "*" is this key only, and the account-root statement is the standard delegation to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: resource "*" is this key only; the logs service is limited by the encryption-context condition.
-  #checkov:skip=CKV_AWS_356:Key policy: resource "*" is this key only (key policies cannot name their own ARN).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
+module "waf_logs_key" {
+  source = "../kms-key"
+  providers = {
+    aws = aws.us_east_1
   }
-  statement {
-    sid       = "CloudWatchLogsUse"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.us-east-1.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:*"]
-    }
-  }
-}
 
-resource "aws_kms_key" "waf_logs" {
-  provider                = aws.us_east_1
-  description             = "${var.name} web WAF logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.waf_logs_key.json
-  tags                    = var.tags
+  description = "${var.name} web WAF logs"
+  tags        = var.tags
 }

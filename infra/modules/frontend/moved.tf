@@ -60,3 +60,12 @@ moved {
   from = aws_s3_bucket_policy.logs
   to   = module.logs.aws_s3_bucket_policy.this
 }
+
+# State move from before the WAF log key went to modules/kms-key (shared with
+# database, service and network; still created by the us-east-1 provider).
+# Keep it until every state has applied this once.
+
+moved {
+  from = aws_kms_key.waf_logs
+  to   = module.waf_logs_key.aws_kms_key.this
+}

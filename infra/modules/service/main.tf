@@ -34,47 +34,12 @@ locals {
 
 # ---- KMS: container logs and the application secrets ------------------------
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109:Key policy: resource "*" is this key only, and the account-root statement is the standard delegation to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: resource "*" is this key only; the logs service is limited by the encryption-context condition.
-  #checkov:skip=CKV_AWS_356:Key policy: resource "*" is this key only (key policies cannot name their own ARN).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
-    }
-  }
+module "key" {
+  source = "../kms-key"
 
-  statement {
-    sid       = "CloudWatchLogsUse"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${var.name} service: container logs and application secrets"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-service"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name} service: container logs and application secrets"
+  alias       = "${var.name}-service"
+  tags        = var.tags
 }
 
 # ---- application secrets (values never in the repo, the image or the state) --
@@ -86,7 +51,7 @@ resource "aws_secretsmanager_secret" "database_url" {
   #checkov:skip=CKV2_AWS_57:Rotated by the documented runbook (new role password, put-secret-value, rolling restart); a Lambda rotator for a URL-shaped secret is not worth its risk here.
   name_prefix             = "${var.name}/database-url-"
   description             = "DATABASE_URL (postgres://…?sslmode=verify-full) for the tasktracker application role"
-  kms_key_id              = aws_kms_key.this.arn
+  kms_key_id              = module.key.arn
   recovery_window_in_days = 30
   tags                    = var.tags
 }
@@ -102,7 +67,7 @@ resource "aws_secretsmanager_secret" "token_secret" {
   #checkov:skip=CKV2_AWS_57:Rotation = bump token_secret_version and redeploy; rotating it signs everyone out, so it is a deliberate operator action, not a schedule.
   name_prefix             = "${var.name}/token-secret-"
   description             = "TASKTRACKER_TOKEN_SECRET: signs access and refresh tokens"
-  kms_key_id              = aws_kms_key.this.arn
+  kms_key_id              = module.key.arn
   recovery_window_in_days = 30
   tags                    = var.tags
 }
@@ -125,7 +90,7 @@ resource "aws_ecr_repository" "server" {
 
   encryption_configuration {
     encryption_type = "KMS"
-    kms_key         = aws_kms_key.this.arn
+    kms_key         = module.key.arn
   }
 
   tags = var.tags
@@ -148,14 +113,14 @@ resource "aws_ecr_lifecycle_policy" "server" {
 resource "aws_cloudwatch_log_group" "server" {
   name              = "/ecs/${var.name}/server"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "exec" {
   name              = "/ecs/${var.name}/exec-audit"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -212,7 +177,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "DecryptSecretsAndImage"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -251,7 +216,7 @@ data "aws_iam_policy_document" "task_exec" {
   statement {
     sid       = "EcsExecAuditEncryption"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
   }
 }
 
@@ -544,7 +509,7 @@ module "waf" {
   # gRPC and gRPC-web bodies are binary protobuf and may exceed 8 KB.
   common_rule_count_overrides = ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]
   rate_limit_per_5min         = var.waf_rate_limit_per_5min
-  log_kms_key_arn             = aws_kms_key.this.arn
+  log_kms_key_arn             = module.key.arn
   log_retention_days          = var.log_retention_days
   redacted_headers            = ["authorization"]
   tags                        = var.tags
@@ -567,7 +532,7 @@ resource "aws_ecs_cluster" "this" {
 
   configuration {
     execute_command_configuration {
-      kms_key_id = aws_kms_key.this.arn
+      kms_key_id = module.key.arn
       logging    = "OVERRIDE"
       log_configuration {
         cloud_watch_encryption_enabled = true

@@ -54,3 +54,17 @@ moved {
   from = aws_s3_bucket_policy.alb_logs
   to   = module.alb_logs.aws_s3_bucket_policy.this
 }
+
+# State moves from before the key went to modules/kms-key (shared with
+# database, network and frontend). Keep them until every state has applied
+# this once.
+
+moved {
+  from = aws_kms_key.this
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.this
+  to   = module.key.aws_kms_alias.this[0]
+}

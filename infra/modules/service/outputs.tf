@@ -88,7 +88,7 @@ output "token_secret_arn" {
 
 output "kms_key_arn" {
   description = "KMS key of the service's logs, secrets and image repository."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "ecr_repository_arn" {

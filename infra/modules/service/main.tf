@@ -365,52 +365,36 @@ resource "aws_lb" "this" {
   depends_on = [module.alb_logs] # the delivery policy first
 }
 
-resource "aws_lb_target_group" "grpc" {
-  #checkov:skip=CKV_AWS_378:TLS ends at the HTTPS listener; the ALB reaches the tasks in private subnets over h2c, which is what the server speaks (same as the HTTP1 group, which checkov sees behind the HTTPS listener).
-  name_prefix          = "grpc-"
-  port                 = local.port
-  protocol             = "HTTP"
-  protocol_version     = "GRPC"
-  target_type          = "ip"
-  vpc_id               = var.vpc_id
-  deregistration_delay = var.deregistration_delay_seconds
-
-  health_check {
-    enabled             = true
-    path                = "/grpc.health.v1.Health/Check"
-    matcher             = "0" # gRPC status OK (the API default is 12)
-    protocol            = "HTTP"
-    interval            = 10
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-
-  tags = merge(var.tags, { Name = "${var.name}-grpc" })
-
-  # protocol_version forces replacement; the listener rule must move first.
-  lifecycle {
-    create_before_destroy = true
+# The two target groups on the one port (see the top of this file): GRPC for
+# native clients, health-checked with grpc.health.v1 (status 0 = OK; the API
+# default is 12); HTTP1 for gRPC-web and the rest. HTTP/1.1 cannot speak the
+# gRPC health protocol: a plain GET of the health path proves the HTTP/1.1
+# stack answers (tonic replies with a gRPC error status); database readiness
+# is judged by the GRPC group and the container health check, which use
+# grpc.health.v1.
+locals {
+  target_groups = {
+    grpc  = { name_prefix = "grpc-", protocol_version = "GRPC", matcher = "0", name = "${var.name}-grpc" }
+    http1 = { name_prefix = "web-", protocol_version = "HTTP1", matcher = "200-499", name = "${var.name}-grpc-web" }
   }
 }
 
-resource "aws_lb_target_group" "http1" {
-  name_prefix          = "web-"
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the HTTPS listener; the ALB reaches the tasks in private subnets over h2c, which is what the server speaks (both groups; checkov sees only the HTTP1 group behind the HTTPS listener, by its default action, not the GRPC group behind its listener rule).
+  for_each = local.target_groups
+
+  name_prefix          = each.value.name_prefix
   port                 = local.port
   protocol             = "HTTP"
-  protocol_version     = "HTTP1"
+  protocol_version     = each.value.protocol_version
   target_type          = "ip"
   vpc_id               = var.vpc_id
   deregistration_delay = var.deregistration_delay_seconds
 
-  # HTTP/1.1 cannot speak the gRPC health protocol. A plain GET of the health
-  # path proves the HTTP/1.1 stack answers (tonic replies with a gRPC error
-  # status); database readiness is judged by the GRPC group and the container
-  # health check, which use grpc.health.v1.
   health_check {
     enabled             = true
     path                = "/grpc.health.v1.Health/Check"
-    matcher             = "200-499"
+    matcher             = each.value.matcher
     protocol            = "HTTP"
     interval            = 10
     timeout             = 5
@@ -418,8 +402,9 @@ resource "aws_lb_target_group" "http1" {
     unhealthy_threshold = 3
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-grpc-web" })
+  tags = merge(var.tags, { Name = each.value.name })
 
+  # protocol_version forces replacement; the listener rule must move first.
   lifecycle {
     create_before_destroy = true
   }
@@ -434,7 +419,7 @@ resource "aws_lb_listener" "https" {
 
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.http1.arn
+    target_group_arn = aws_lb_target_group.this["http1"].arn
   }
 
   tags = var.tags
@@ -473,7 +458,7 @@ resource "aws_lb_listener_rule" "grpc_web" {
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.http1.arn
+    target_group_arn = aws_lb_target_group.this["http1"].arn
   }
 
   tags = var.tags
@@ -492,7 +477,7 @@ resource "aws_lb_listener_rule" "grpc" {
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.grpc.arn
+    target_group_arn = aws_lb_target_group.this["grpc"].arn
   }
 
   tags = var.tags
@@ -650,16 +635,13 @@ resource "aws_ecs_service" "server" {
     assign_public_ip = false
   }
 
-  load_balancer {
-    target_group_arn = aws_lb_target_group.grpc.arn
-    container_name   = local.container
-    container_port   = local.port
-  }
-
-  load_balancer {
-    target_group_arn = aws_lb_target_group.http1.arn
-    container_name   = local.container
-    container_port   = local.port
+  dynamic "load_balancer" {
+    for_each = aws_lb_target_group.this
+    content {
+      target_group_arn = load_balancer.value.arn
+      container_name   = local.container
+      container_port   = local.port
+    }
   }
 
   lifecycle {
@@ -699,10 +681,7 @@ resource "aws_appautoscaling_policy" "cpu" {
 }
 
 resource "aws_appautoscaling_policy" "requests" {
-  for_each = {
-    grpc  = aws_lb_target_group.grpc.arn_suffix
-    http1 = aws_lb_target_group.http1.arn_suffix
-  }
+  for_each = { for key, tg in aws_lb_target_group.this : key => tg.arn_suffix }
 
   name               = "${var.name}-requests-${each.key}"
   policy_type        = "TargetTrackingScaling"

@@ -68,3 +68,17 @@ moved {
   from = aws_kms_alias.this
   to   = module.key.aws_kms_alias.this[0]
 }
+
+# State moves from before the two target groups were one for_each resource
+# (keys: those of target_group_arn_suffixes). Keep them until every state has
+# applied this once.
+
+moved {
+  from = aws_lb_target_group.grpc
+  to   = aws_lb_target_group.this["grpc"]
+}
+
+moved {
+  from = aws_lb_target_group.http1
+  to   = aws_lb_target_group.this["http1"]
+}

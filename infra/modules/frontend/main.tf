@@ -208,6 +208,15 @@ resource "aws_cloudfront_function" "spa" {
 
 # Honour each object's Cache-Control (immutable hashed assets, no-cache entry
 # points); compressed variants cached separately.
+#
+# The .wasm is stored brotli-compressed with Content-Encoding: br
+# (scripts/deploy-web.sh). Nothing here changes that header: the
+# Accept-Encoding settings below only normalise the request header into the
+# cache key (a br object is then cached once per normalised value, the same
+# bytes each time), no other header is forwarded, and CloudFront compresses
+# (compress = true) only responses without a Content-Encoding, never
+# application/wasm. The response-headers policy adds security headers only.
+# No Vary: Accept-Encoding is needed for an object stored in one encoding.
 resource "aws_cloudfront_cache_policy" "this" {
   name        = "${var.name}-web"
   comment     = "Origin Cache-Control decides; gzip and brotli"

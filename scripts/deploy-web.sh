@@ -16,8 +16,15 @@
 #   Cache-Control  Trunk's content-hashed files (name-<16 hex>[_bg].ext):
 #                  "public, max-age=31536000, immutable"; index.html and
 #                  config.json: "no-cache"; anything else: 5 minutes
-#   .wasm          uploaded gzip-compressed with Content-Encoding: gzip, since
-#                  CloudFront does not compress application/wasm itself
+#   .wasm          uploaded brotli-compressed (quality 11, as web/e2e/size.mjs
+#                  measures the budget) with Content-Encoding: br. CloudFront
+#                  does not compress application/wasm itself (it does JS and
+#                  CSS), and it passes an origin's Content-Encoding through
+#                  without recompressing. One encoding for every client is
+#                  safe: every browser that can run WebAssembly (2017 on)
+#                  accepts br over HTTPS, and the site is HTTPS only
+#                  (redirect-to-https, HSTS). So users download the bytes the
+#                  budget counts (gzip -9 is about a third larger).
 # Order: hashed assets, other files, config.json, index.html last, so a browser
 # never loads an index.html whose assets are not there yet. Old hashed assets
 # are kept (no --delete): tabs still running the previous release keep working.
@@ -55,6 +62,7 @@ die() { echo "deploy-web: $*" >&2; exit 1; }
 [[ "$api_base_url" =~ ^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$ ]] \
   || die "api base url '$api_base_url' is not a plain http(s) URL"
 command -v aws >/dev/null || die "the aws CLI is required"
+command -v brotli >/dev/null || die "brotli is required (the .wasm is uploaded brotli-compressed)"
 
 aws_cmd=(aws)
 [ -n "$endpoint_url" ] && aws_cmd+=(--endpoint-url "$endpoint_url")
@@ -109,8 +117,8 @@ upload() { # upload <local file> <key> [extra aws s3 cp args...]
 upload_file() { # upload_file <key relative to dist>
   local key="$1"
   if [[ "$key" == *.wasm ]]; then
-    gzip -9 -n -c "$dist/$key" > "$workdir/upload.gz"
-    upload "$workdir/upload.gz" "$key" --content-encoding gzip
+    brotli --quality=11 --stdout "$dist/$key" > "$workdir/upload.br"
+    upload "$workdir/upload.br" "$key" --content-encoding br
   else
     upload "$dist/$key" "$key"
   fi

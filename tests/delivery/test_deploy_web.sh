@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests scripts/deploy-web.sh (and scripts/csp-hashes.py) against a local S3 +
 # CloudFront emulator: moto_server on 127.0.0.1 at a free port, driven with the
-# aws CLI. Needs: aws, moto_server, python3 (scripts/lint.sh installs them).
+# aws CLI. Needs: aws, moto_server, python3, brotli (scripts/lint.sh installs
+# them).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,7 +21,7 @@ check_eq() { # check_eq <description> <expected> <actual>
   if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi
 }
 
-for tool in aws moto_server python3 gzip; do
+for tool in aws moto_server python3 brotli; do
   command -v "$tool" >/dev/null || { echo "test_deploy_web: $tool not found (run scripts/lint.sh)" >&2; exit 1; }
 done
 
@@ -93,10 +94,10 @@ favicon.ico image/x-icon public,_max-age=300
 assets/logo.svg image/svg+xml public,_max-age=300
 TABLE
 
-check_eq "wasm Content-Encoding" "gzip" "$(head_field $b tasktracker-web-0123456789abcdef_bg.wasm ContentEncoding)"
-awsl s3 cp --only-show-errors "s3://$b/tasktracker-web-0123456789abcdef_bg.wasm" "$work/got.wasm.gz"
-if gzip -dc "$work/got.wasm.gz" | cmp -s - "$dist/tasktracker-web-0123456789abcdef_bg.wasm"; then
-  ok "wasm decompresses to the built file"
+check_eq "wasm Content-Encoding" "br" "$(head_field $b tasktracker-web-0123456789abcdef_bg.wasm ContentEncoding)"
+awsl s3 cp --only-show-errors "s3://$b/tasktracker-web-0123456789abcdef_bg.wasm" "$work/got.wasm.br"
+if brotli --decompress --stdout "$work/got.wasm.br" | cmp -s - "$dist/tasktracker-web-0123456789abcdef_bg.wasm"; then
+  ok "wasm brotli-decompresses to the built file"
 else
   fail "wasm body differs from the built file"
 fi

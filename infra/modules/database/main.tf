@@ -4,57 +4,20 @@
 # monitoring, and a master password that RDS keeps (and rotates) in Secrets
 # Manager. The application connects with its own role (docs/operations.md).
 
-data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  region     = data.aws_region.current.region
   account_id = data.aws_caller_identity.current.account_id
   family     = "postgres${split(".", var.engine_version)[0]}"
 }
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109:Key policy: resource "*" is this key only, and the account-root statement is the standard delegation to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: resource "*" is this key only; the logs service is limited by the encryption-context condition.
-  #checkov:skip=CKV_AWS_356:Key policy: resource "*" is this key only (key policies cannot name their own ARN).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
-    }
-  }
+module "key" {
+  source = "../kms-key"
 
-  statement {
-    sid       = "CloudWatchLogsUse"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${var.name} database: storage, snapshots, Performance Insights, master secret, logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-database"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name} database: storage, snapshots, Performance Insights, master secret, logs"
+  alias       = "${var.name}-database"
+  tags        = var.tags
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -123,7 +86,7 @@ resource "aws_cloudwatch_log_group" "postgresql" {
   for_each          = toset(["postgresql", "upgrade"])
   name              = "/aws/rds/instance/${var.name}/${each.value}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -163,13 +126,13 @@ resource "aws_db_instance" "this" {
 
   username                      = "tasktracker_admin"
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.this.arn
+  master_user_secret_kms_key_id = module.key.arn
 
   allocated_storage     = var.storage.allocated_gb
   max_allocated_storage = var.storage.max_allocated_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.arn
 
   multi_az               = var.multi_az
   db_subnet_group_name   = aws_db_subnet_group.this.name
@@ -194,7 +157,7 @@ resource "aws_db_instance" "this" {
   apply_immediately           = false
 
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
   monitoring_interval                   = 30
   monitoring_role_arn                   = aws_iam_role.monitoring.arn

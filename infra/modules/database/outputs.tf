@@ -35,5 +35,5 @@ output "master_user_secret_arn" {
 
 output "kms_key_arn" {
   description = "KMS key of the database storage and snapshots (AWS Backup copies need it)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

@@ -66,107 +66,25 @@ resource "aws_kms_key" "this" {
 
 # ---- logs bucket (CloudFront standard logs and S3 server access logs) ----------
 
-resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_144:Access logs are diagnostics; cross-region replication would double cost for no recovery value.
-  #checkov:skip=CKV_AWS_145:CloudFront standard log delivery writes with the awslogsdelivery account, which cannot use a customer-managed KMS key; SSE-S3 instead.
-  #checkov:skip=CKV_AWS_18:This is the log bucket; logging it into itself would loop.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events for access logs.
-  bucket_prefix = "${var.name}-web-logs-"
-  tags          = var.tags
-}
-
-resource "aws_s3_bucket_ownership_controls" "logs" {
+module "logs" {
   #checkov:skip=CKV2_AWS_65:CloudFront standard logging delivers through the bucket ACL (awslogsdelivery); this log-only bucket keeps ACLs, the bundle bucket has them disabled.
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    # CloudFront standard logging still writes through bucket ACLs.
-    object_ownership = "BucketOwnerPreferred"
-  }
-}
+  source = "../log-bucket"
 
-resource "aws_s3_bucket_acl" "logs" {
-  bucket     = aws_s3_bucket.logs.id
-  acl        = "log-delivery-write"
-  depends_on = [aws_s3_bucket_ownership_controls.logs]
-}
-
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  rule {
-    id     = "expire"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = var.log_retention_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "S3ServerAccessLogs"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.logs.arn}/s3/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logging.s3.amazonaws.com"]
-    }
-    condition {
+  bucket_prefix  = "${var.name}-web-logs-"
+  retention_days = var.log_retention_days
+  # CloudFront standard logging still writes through bucket ACLs.
+  log_delivery_acl = true
+  delivery = {
+    sid         = "S3ServerAccessLogs"
+    service     = "logging.s3.amazonaws.com"
+    key_pattern = "s3/*"
+    conditions = [{
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
-    }
+    }]
   }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  policy = data.aws_iam_policy_document.logs.json
+  tags = var.tags
 }
 
 # ---- the bundle bucket -------------------------------------------------------------
@@ -213,7 +131,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "web" {
 
 resource "aws_s3_bucket_logging" "web" {
   bucket        = aws_s3_bucket.web.id
-  target_bucket = aws_s3_bucket.logs.id
+  target_bucket = module.logs.id
   target_prefix = "s3/${var.name}-web/"
 }
 
@@ -290,6 +208,15 @@ resource "aws_cloudfront_function" "spa" {
 
 # Honour each object's Cache-Control (immutable hashed assets, no-cache entry
 # points); compressed variants cached separately.
+#
+# The .wasm is stored brotli-compressed with Content-Encoding: br
+# (scripts/deploy-web.sh). Nothing here changes that header: the
+# Accept-Encoding settings below only normalise the request header into the
+# cache key (a br object is then cached once per normalised value, the same
+# bytes each time), no other header is forwarded, and CloudFront compresses
+# (compress = true) only responses without a Content-Encoding, never
+# application/wasm. The response-headers policy adds security headers only.
+# No Vary: Accept-Encoding is needed for an object stored in one encoding.
 resource "aws_cloudfront_cache_policy" "this" {
   name        = "${var.name}-web"
   comment     = "Origin Cache-Control decides; gzip and brotli"
@@ -400,13 +327,13 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   logging_config {
-    bucket          = aws_s3_bucket.logs.bucket_domain_name
+    bucket          = module.logs.bucket_domain_name
     prefix          = "cloudfront/"
     include_cookies = false
   }
 
   tags       = var.tags
-  depends_on = [aws_s3_bucket_acl.logs]
+  depends_on = [module.logs] # its log-delivery ACL first
 }
 
 # ---- WAF (CLOUDFRONT scope lives in us-east-1) ------------------------------------------
@@ -421,45 +348,17 @@ module "waf" {
   description         = "Web app distribution: AWS managed rules and a per-IP rate limit"
   scope               = "CLOUDFRONT"
   rate_limit_per_5min = var.waf_rate_limit_per_5min
-  log_kms_key_arn     = aws_kms_key.waf_logs.arn
+  log_kms_key_arn     = module.waf_logs_key.arn
   log_retention_days  = var.log_retention_days
   tags                = var.tags
 }
 
-data "aws_iam_policy_document" "waf_logs_key" {
-  #checkov:skip=CKV_AWS_109:Key policy: resource "*" is this key only, and the account-root statement is the standard delegation to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: resource "*" is this key only; the logs service is limited by the encryption-context condition.
-  #checkov:skip=CKV_AWS_356:Key policy: resource "*" is this key only (key policies cannot name their own ARN).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
+module "waf_logs_key" {
+  source = "../kms-key"
+  providers = {
+    aws = aws.us_east_1
   }
-  statement {
-    sid       = "CloudWatchLogsUse"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.us-east-1.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:*"]
-    }
-  }
-}
 
-resource "aws_kms_key" "waf_logs" {
-  provider                = aws.us_east_1
-  description             = "${var.name} web WAF logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.waf_logs_key.json
-  tags                    = var.tags
+  description = "${var.name} web WAF logs"
+  tags        = var.tags
 }

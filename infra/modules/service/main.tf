@@ -34,47 +34,12 @@ locals {
 
 # ---- KMS: container logs and the application secrets ------------------------
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109:Key policy: resource "*" is this key only, and the account-root statement is the standard delegation to IAM.
-  #checkov:skip=CKV_AWS_111:Key policy: resource "*" is this key only; the logs service is limited by the encryption-context condition.
-  #checkov:skip=CKV_AWS_356:Key policy: resource "*" is this key only (key policies cannot name their own ARN).
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
-    }
-  }
+module "key" {
+  source = "../kms-key"
 
-  statement {
-    sid       = "CloudWatchLogsUse"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${var.name} service: container logs and application secrets"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}-service"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name} service: container logs and application secrets"
+  alias       = "${var.name}-service"
+  tags        = var.tags
 }
 
 # ---- application secrets (values never in the repo, the image or the state) --
@@ -86,7 +51,7 @@ resource "aws_secretsmanager_secret" "database_url" {
   #checkov:skip=CKV2_AWS_57:Rotated by the documented runbook (new role password, put-secret-value, rolling restart); a Lambda rotator for a URL-shaped secret is not worth its risk here.
   name_prefix             = "${var.name}/database-url-"
   description             = "DATABASE_URL (postgres://…?sslmode=verify-full) for the tasktracker application role"
-  kms_key_id              = aws_kms_key.this.arn
+  kms_key_id              = module.key.arn
   recovery_window_in_days = 30
   tags                    = var.tags
 }
@@ -102,7 +67,7 @@ resource "aws_secretsmanager_secret" "token_secret" {
   #checkov:skip=CKV2_AWS_57:Rotation = bump token_secret_version and redeploy; rotating it signs everyone out, so it is a deliberate operator action, not a schedule.
   name_prefix             = "${var.name}/token-secret-"
   description             = "TASKTRACKER_TOKEN_SECRET: signs access and refresh tokens"
-  kms_key_id              = aws_kms_key.this.arn
+  kms_key_id              = module.key.arn
   recovery_window_in_days = 30
   tags                    = var.tags
 }
@@ -125,7 +90,7 @@ resource "aws_ecr_repository" "server" {
 
   encryption_configuration {
     encryption_type = "KMS"
-    kms_key         = aws_kms_key.this.arn
+    kms_key         = module.key.arn
   }
 
   tags = var.tags
@@ -148,14 +113,14 @@ resource "aws_ecr_lifecycle_policy" "server" {
 resource "aws_cloudwatch_log_group" "server" {
   name              = "/ecs/${var.name}/server"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "exec" {
   name              = "/ecs/${var.name}/exec-audit"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -212,7 +177,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "DecryptSecretsAndImage"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -251,7 +216,7 @@ data "aws_iam_policy_document" "task_exec" {
   statement {
     sid       = "EcsExecAuditEncryption"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
   }
 }
 
@@ -363,96 +328,17 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_tasks" {
 
 # ---- ALB ------------------------------------------------------------------------------
 
-resource "aws_s3_bucket" "alb_logs" {
-  #checkov:skip=CKV_AWS_144:Access logs are regional diagnostics; cross-region replication would double cost for no recovery value.
-  #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3, not SSE-KMS.
-  #checkov:skip=CKV_AWS_18:This is the log bucket; logging it into itself would loop.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes events for access logs.
-  bucket_prefix = "${var.name}-alb-logs-"
-  force_destroy = false
-  tags          = var.tags
-}
+module "alb_logs" {
+  source = "../log-bucket"
 
-resource "aws_s3_bucket_ownership_controls" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
+  bucket_prefix  = "${var.name}-alb-logs-"
+  retention_days = 400
+  delivery = {
+    sid         = "AlbLogDelivery"
+    service     = "logdelivery.elasticloadbalancing.amazonaws.com"
+    key_pattern = "alb/AWSLogs/${local.account_id}/*"
   }
-}
-
-resource "aws_s3_bucket_public_access_block" "alb_logs" {
-  bucket                  = aws_s3_bucket.alb_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-
-  rule {
-    id     = "expire"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = 400
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-data "aws_iam_policy_document" "alb_logs" {
-  statement {
-    sid       = "AlbLogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.alb_logs.arn}/alb/AWSLogs/${local.account_id}/*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    }
-  }
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.alb_logs.arn, "${aws_s3_bucket.alb_logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  policy = data.aws_iam_policy_document.alb_logs.json
+  tags = var.tags
 }
 
 resource "aws_lb" "this" {
@@ -470,21 +356,37 @@ resource "aws_lb" "this" {
   idle_timeout = 60
 
   access_logs {
-    bucket  = aws_s3_bucket.alb_logs.id
+    bucket  = module.alb_logs.id
     prefix  = "alb"
     enabled = true
   }
 
   tags       = var.tags
-  depends_on = [aws_s3_bucket_policy.alb_logs]
+  depends_on = [module.alb_logs] # the delivery policy first
 }
 
-resource "aws_lb_target_group" "grpc" {
-  #checkov:skip=CKV_AWS_378:TLS ends at the HTTPS listener; the ALB reaches the tasks in private subnets over h2c, which is what the server speaks (same as the HTTP1 group, which checkov sees behind the HTTPS listener).
-  name_prefix          = "grpc-"
+# The two target groups on the one port (see the top of this file): GRPC for
+# native clients, health-checked with grpc.health.v1 (status 0 = OK; the API
+# default is 12); HTTP1 for gRPC-web and the rest. HTTP/1.1 cannot speak the
+# gRPC health protocol: a plain GET of the health path proves the HTTP/1.1
+# stack answers (tonic replies with a gRPC error status); database readiness
+# is judged by the GRPC group and the container health check, which use
+# grpc.health.v1.
+locals {
+  target_groups = {
+    grpc  = { name_prefix = "grpc-", protocol_version = "GRPC", matcher = "0", name = "${var.name}-grpc" }
+    http1 = { name_prefix = "web-", protocol_version = "HTTP1", matcher = "200-499", name = "${var.name}-grpc-web" }
+  }
+}
+
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the HTTPS listener; the ALB reaches the tasks in private subnets over h2c, which is what the server speaks (both groups; checkov sees only the HTTP1 group behind the HTTPS listener, by its default action, not the GRPC group behind its listener rule).
+  for_each = local.target_groups
+
+  name_prefix          = each.value.name_prefix
   port                 = local.port
   protocol             = "HTTP"
-  protocol_version     = "GRPC"
+  protocol_version     = each.value.protocol_version
   target_type          = "ip"
   vpc_id               = var.vpc_id
   deregistration_delay = var.deregistration_delay_seconds
@@ -492,7 +394,7 @@ resource "aws_lb_target_group" "grpc" {
   health_check {
     enabled             = true
     path                = "/grpc.health.v1.Health/Check"
-    matcher             = "0" # gRPC status OK (the API default is 12)
+    matcher             = each.value.matcher
     protocol            = "HTTP"
     interval            = 10
     timeout             = 5
@@ -500,40 +402,9 @@ resource "aws_lb_target_group" "grpc" {
     unhealthy_threshold = 3
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-grpc" })
+  tags = merge(var.tags, { Name = each.value.name })
 
   # protocol_version forces replacement; the listener rule must move first.
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_lb_target_group" "http1" {
-  name_prefix          = "web-"
-  port                 = local.port
-  protocol             = "HTTP"
-  protocol_version     = "HTTP1"
-  target_type          = "ip"
-  vpc_id               = var.vpc_id
-  deregistration_delay = var.deregistration_delay_seconds
-
-  # HTTP/1.1 cannot speak the gRPC health protocol. A plain GET of the health
-  # path proves the HTTP/1.1 stack answers (tonic replies with a gRPC error
-  # status); database readiness is judged by the GRPC group and the container
-  # health check, which use grpc.health.v1.
-  health_check {
-    enabled             = true
-    path                = "/grpc.health.v1.Health/Check"
-    matcher             = "200-499"
-    protocol            = "HTTP"
-    interval            = 10
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-
-  tags = merge(var.tags, { Name = "${var.name}-grpc-web" })
-
   lifecycle {
     create_before_destroy = true
   }
@@ -548,7 +419,7 @@ resource "aws_lb_listener" "https" {
 
   default_action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.http1.arn
+    target_group_arn = aws_lb_target_group.this["http1"].arn
   }
 
   tags = var.tags
@@ -587,7 +458,7 @@ resource "aws_lb_listener_rule" "grpc_web" {
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.http1.arn
+    target_group_arn = aws_lb_target_group.this["http1"].arn
   }
 
   tags = var.tags
@@ -606,7 +477,7 @@ resource "aws_lb_listener_rule" "grpc" {
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.grpc.arn
+    target_group_arn = aws_lb_target_group.this["grpc"].arn
   }
 
   tags = var.tags
@@ -623,7 +494,7 @@ module "waf" {
   # gRPC and gRPC-web bodies are binary protobuf and may exceed 8 KB.
   common_rule_count_overrides = ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]
   rate_limit_per_5min         = var.waf_rate_limit_per_5min
-  log_kms_key_arn             = aws_kms_key.this.arn
+  log_kms_key_arn             = module.key.arn
   log_retention_days          = var.log_retention_days
   redacted_headers            = ["authorization"]
   tags                        = var.tags
@@ -646,7 +517,7 @@ resource "aws_ecs_cluster" "this" {
 
   configuration {
     execute_command_configuration {
-      kms_key_id = aws_kms_key.this.arn
+      kms_key_id = module.key.arn
       logging    = "OVERRIDE"
       log_configuration {
         cloud_watch_encryption_enabled = true
@@ -764,16 +635,13 @@ resource "aws_ecs_service" "server" {
     assign_public_ip = false
   }
 
-  load_balancer {
-    target_group_arn = aws_lb_target_group.grpc.arn
-    container_name   = local.container
-    container_port   = local.port
-  }
-
-  load_balancer {
-    target_group_arn = aws_lb_target_group.http1.arn
-    container_name   = local.container
-    container_port   = local.port
+  dynamic "load_balancer" {
+    for_each = aws_lb_target_group.this
+    content {
+      target_group_arn = load_balancer.value.arn
+      container_name   = local.container
+      container_port   = local.port
+    }
   }
 
   lifecycle {
@@ -813,10 +681,7 @@ resource "aws_appautoscaling_policy" "cpu" {
 }
 
 resource "aws_appautoscaling_policy" "requests" {
-  for_each = {
-    grpc  = aws_lb_target_group.grpc.arn_suffix
-    http1 = aws_lb_target_group.http1.arn_suffix
-  }
+  for_each = { for key, tg in aws_lb_target_group.this : key => tg.arn_suffix }
 
   name               = "${var.name}-requests-${each.key}"
   policy_type        = "TargetTrackingScaling"

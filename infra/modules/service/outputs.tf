@@ -15,10 +15,7 @@ output "alb_arn_suffix" {
 
 output "target_group_arn_suffixes" {
   description = "ARN suffixes of the GRPC and HTTP1 target groups (CloudWatch dimension TargetGroup)."
-  value = {
-    grpc  = aws_lb_target_group.grpc.arn_suffix
-    http1 = aws_lb_target_group.http1.arn_suffix
-  }
+  value       = { for key, tg in aws_lb_target_group.this : key => tg.arn_suffix }
 }
 
 output "cluster_name" {
@@ -88,7 +85,7 @@ output "token_secret_arn" {
 
 output "kms_key_arn" {
   description = "KMS key of the service's logs, secrets and image repository."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "ecr_repository_arn" {

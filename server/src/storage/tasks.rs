@@ -616,6 +616,10 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
         Filter::Or(left, right) => condition(left, caller).or(condition(right, caller)),
         Filter::Not(inner) => condition(inner, caller).not(),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
+        // Exact for rows of the previous release too, at the price of a
+        // subquery per row of the project: no index serves it. Once the
+        // contract release has set every `state_id`, `state_id = X` will do,
+        // on the `(project_id, state_id, position)` index.
         Filter::State(comparison, state) => compare(Expr::cust(EFFECTIVE_STATE), *comparison, state.state.to_string()),
         Filter::Priority(comparison, priority) => {
             compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored())

@@ -169,8 +169,18 @@ async fn states_are_created_renamed_reordered_archived_and_deleted(backend: Back
     let archived = v1::WorkflowState { archived: true, ..current.clone() };
     assert_failed_precondition(update_state(&app, &ada, archived.clone(), &["archived"]).await, "holds 1 tasks");
     move_task(&app, &ada, &task.name, &defaults[0].name, v1::TaskStatus::Unspecified).await.unwrap();
+    let shelved = app.create_task(&ada, p, in_state("shelved", &review.name)).await;
+    let delete = v1::DeleteTaskRequest { name: shelved.name.clone(), etag: String::new() };
+    app.tasks().delete_task(ada.call(delete)).await.unwrap();
     let archived = update_state(&app, &ada, archived, &["archived"]).await.unwrap();
     assert!(archived.archived && archived.archive_time.is_some());
+    // Undeleted after its state was archived: back in its status's first state.
+    let undelete = v1::UndeleteTaskRequest { name: shelved.name.clone() };
+    let restored = app.tasks().undelete_task(ada.call(undelete)).await.unwrap().into_inner();
+    assert_eq!(
+        (restored.state.as_str(), restored.status),
+        (defaults[1].name.as_str(), v1::TaskStatus::InProgress as i32)
+    );
     assert_eq!(names(&app.list_states(&ada, p, false).await), ["To do", "In progress", "Done"]);
     assert_eq!(app.list_states(&ada, p, true).await.len(), 4);
     assert_failed_precondition(
@@ -189,7 +199,7 @@ async fn states_are_created_renamed_reordered_archived_and_deleted(backend: Back
         .delete_task(ada.call(v1::DeleteTaskRequest { name: binned.name.clone(), etag: String::new() }))
         .await
         .unwrap();
-    assert_eq!(delete_state(&app, &ada, &defaults[1].name, &wont_do.name).await.unwrap(), 2);
+    assert_eq!(delete_state(&app, &ada, &defaults[1].name, &wont_do.name).await.unwrap(), 3);
     let moved = get_task(&app, &ada, &doomed.name).await;
     assert_eq!((moved.state.as_str(), moved.status), (wont_do.name.as_str(), v1::TaskStatus::Done as i32));
     assert!(moved.complete_time.is_none(), "a canceled task is not completed");

@@ -300,12 +300,20 @@ impl TaskService for Tasks {
     async fn undelete_task(&self, request: Request<v1::UndeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
         let name = TaskName::parse("name", &request.get_ref().name)?;
+        let board = self.board(&caller, name.project).await?;
         let record = self
-            .write(&caller, (name, ""), (v1::TaskEventType::Undeleted, Placement::Keep), async |_, record| {
+            .write(&caller, (name, ""), (v1::TaskEventType::Undeleted, Placement::Keep), async |writer, record| {
                 if record.task.delete_time.is_none() {
                     return Err(ServiceError::FailedPrecondition("the task is not deleted".into()));
                 }
                 record.task.delete_time = None;
+                // Its state was archived meanwhile: back in its status's first one.
+                if columns::current(&board, record).is_ok_and(|column| column.state.archive_time.is_some()) {
+                    let status = TaskStatus::from_stored(record.task.status);
+                    let column = columns::resolve(&board, &Target::Status(status), "")?;
+                    record.task.position = writer.bottom_of_column(&column).await?;
+                    record.enter(&column, time::now());
+                }
                 Ok(())
             })
             .await?;

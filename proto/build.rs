@@ -3,8 +3,12 @@
 
 use std::{env, fs, path::PathBuf};
 
-const PROTOS: &[&str] =
-    &["tasktracker/v1/accounts.proto", "tasktracker/v1/projects.proto", "tasktracker/v1/tasks.proto"];
+const PROTOS: &[&str] = &[
+    "tasktracker/v1/accounts.proto",
+    "tasktracker/v1/projects.proto",
+    "tasktracker/v1/states.proto",
+    "tasktracker/v1/tasks.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -135,6 +135,8 @@ impl TaskRow {
             delete_time: None,
             purge_time: None,
             etag: self.version.to_string(),
+            // Written as the previous release wrote tasks: no workflow state.
+            state: String::new(),
         }
         .encode_to_vec()
     }

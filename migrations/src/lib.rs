@@ -8,8 +8,10 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261202_000001_revocation_notices;
+mod m20261207_000001_workflow_states;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
+pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
 
 /// Hash of this crate's sources (every migration): changes whenever a
 /// migration does. The test kit names its migrated templates after it.
@@ -21,6 +23,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration), Box::new(m20261202_000001_revocation_notices::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261202_000001_revocation_notices::Migration),
+            Box::new(m20261207_000001_workflow_states::Migration),
+        ]
     }
 }

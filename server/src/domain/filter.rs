@@ -18,7 +18,7 @@
 use std::fmt;
 
 use super::{
-    Label, Priority, TaskStatus, UserId,
+    Label, Priority, StateName, TaskStatus, UserId,
     time::{Micros, parse_rfc3339},
 };
 
@@ -40,6 +40,8 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
     Status(Comparison, TaskStatus),
+    /// `state = "projects/…/states/…"`: the task's workflow state.
+    State(Comparison, StateName),
     Priority(Comparison, Priority),
     /// `assignee = x`, `assignee != x`, `assignee:x`.
     Assignee(Comparison, Assignee),
@@ -460,6 +462,15 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
                 .ok_or_else(|| format!("unknown status `{value}`; use TODO, IN_PROGRESS or DONE"))?;
             Ok(Filter::Status(comparison, status))
         }
+        "state" => {
+            if operator == Operator::Has {
+                return Err("`state` supports `=` and `!=`".into());
+            }
+            let comparison = operator.equality(field)?;
+            let state = StateName::parse("", &value)
+                .map_err(|_| format!("`{value}` is not a state name `projects/{{project}}/states/{{state}}`"))?;
+            Ok(Filter::State(comparison, state))
+        }
         "priority" => {
             let comparison = operator.ordering(field)?;
             let priority = Priority::from_filter(&value)
@@ -500,7 +511,7 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
             Ok(Filter::Contains(text_field, value))
         }
         _ => Err(format!(
-            "unknown field `{field}`; use status, priority, assignee, label, due_time, start_time, create_time, \
+            "unknown field `{field}`; use state, status, priority, assignee, label, due_time, start_time, create_time, \
              update_time, title, description or text"
         )),
     }
@@ -593,6 +604,14 @@ mod tests {
         assert!(error("status = LATER").message.contains("unknown status"));
         assert_eq!(error("colour = red").column, 1);
         assert!(error("colour = red").message.contains("unknown field `colour`"));
+        let state =
+            format!("projects/{}/states/{}", super::super::ProjectId::generate(), super::super::StateId::generate());
+        assert_eq!(
+            parsed(&format!("state = \"{state}\"")),
+            Filter::State(Comparison::Equal, StateName::parse("", &state).unwrap())
+        );
+        assert!(error(&format!("state : \"{state}\"")).message.contains("`state` supports"));
+        assert!(error("state = \"projects/x/states/y\"").message.contains("is not a state name"));
         assert_eq!(error("status =").column, 9);
         assert_eq!(error("(status = DONE").column, 1);
         assert!(error("(status = DONE").message.contains("never closed"));

@@ -67,6 +67,10 @@ id_type!(
     /// Identifies a signed-in session.
     SessionId
 );
+id_type!(
+    /// Identifies a workflow state.
+    StateId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -131,6 +135,38 @@ impl TaskName {
 impl fmt::Display for TaskName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "projects/{}/tasks/{}", self.project, self.task)
+    }
+}
+
+/// `projects/{project}/states/{state}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateName {
+    pub project: ProjectId,
+    pub state: StateId,
+}
+
+impl StateName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "states"])
+            .and_then(|[project, state]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, state: StateId::parse_segment(state)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/states/{state}"))
+    }
+
+    /// Parses a state of `project` (same project, or a violation of `field`).
+    pub fn parse_in(field: &str, name: &str, project: ProjectId) -> Result<Self, FieldViolation> {
+        let state = Self::parse(field, name)?;
+        if state.project != project {
+            return Err(FieldViolation::new(field, "must be a state of the same project"));
+        }
+        Ok(state)
+    }
+}
+
+impl fmt::Display for StateName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/states/{}", self.project, self.state)
     }
 }
 
@@ -206,5 +242,10 @@ mod tests {
             assert_eq!(error.field, "parent", "{bad}");
         }
         assert!(TaskName::parse("name", &format!("projects/{project}/tasks/x")).is_err());
+        let state = StateName { project, state: StateId::generate() };
+        assert_eq!(StateName::parse("state", &state.to_string()).unwrap(), state);
+        assert!(StateName::parse("state", &format!("projects/{project}/tasks/{}", state.state)).is_err());
+        let elsewhere = StateName::parse_in("state", &state.to_string(), ProjectId::generate()).unwrap_err();
+        assert_eq!(elsewhere.field, "state");
     }
 }

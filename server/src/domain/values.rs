@@ -70,6 +70,10 @@ text_type!(
     CommentBody, min = 1, max = 10_000, single_line = false
 );
 text_type!(
+    /// A workflow state's display name.
+    StateDisplayName, min = 1, max = 50, single_line = true
+);
+text_type!(
     /// A user's or an API token's display name.
     DisplayName, min = 1, max = 200, single_line = true
 );
@@ -208,6 +212,96 @@ impl TaskStatus {
     }
 }
 
+/// What a workflow state means; a task's [`TaskStatus`] follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateCategory {
+    Backlog,
+    Unstarted,
+    Started,
+    Completed,
+    Canceled,
+}
+
+impl StateCategory {
+    /// Parses the proto enum; UNSPECIFIED is a violation.
+    pub fn from_proto(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match v1::StateCategory::try_from(value) {
+            Ok(v1::StateCategory::Backlog) => Ok(Self::Backlog),
+            Ok(v1::StateCategory::Unstarted) => Ok(Self::Unstarted),
+            Ok(v1::StateCategory::Started) => Ok(Self::Started),
+            Ok(v1::StateCategory::Completed) => Ok(Self::Completed),
+            Ok(v1::StateCategory::Canceled) => Ok(Self::Canceled),
+            Ok(v1::StateCategory::Unspecified) => {
+                Err(FieldViolation::new(field, "is required: BACKLOG, UNSTARTED, STARTED, COMPLETED or CANCELED"))
+            }
+            Err(_) => Err(FieldViolation::new(field, format!("unknown category {value}"))),
+        }
+    }
+
+    pub fn to_proto(self) -> v1::StateCategory {
+        match self {
+            Self::Backlog => v1::StateCategory::Backlog,
+            Self::Unstarted => v1::StateCategory::Unstarted,
+            Self::Started => v1::StateCategory::Started,
+            Self::Completed => v1::StateCategory::Completed,
+            Self::Canceled => v1::StateCategory::Canceled,
+        }
+    }
+
+    pub fn stored(self) -> i16 {
+        self.to_proto() as i16
+    }
+
+    pub fn from_stored(value: i16) -> Self {
+        Self::from_proto("", value.into()).unwrap_or(Self::Unstarted)
+    }
+
+    /// The status clients that predate states see.
+    pub fn status(self) -> TaskStatus {
+        match self {
+            Self::Backlog | Self::Unstarted => TaskStatus::Todo,
+            Self::Started => TaskStatus::InProgress,
+            Self::Completed | Self::Canceled => TaskStatus::Done,
+        }
+    }
+
+    /// Whether a state of this category is picked for its status only after
+    /// every other one: a TODO goes to an UNSTARTED state before a BACKLOG
+    /// one, a DONE to a COMPLETED state before a CANCELED one. The stored
+    /// categories for which this holds are in `storage::states`' SQL too.
+    pub fn second_choice(self) -> bool {
+        matches!(self, Self::Backlog | Self::Canceled)
+    }
+}
+
+/// A colour: `#rrggbb`, stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Color(String);
+
+impl Color {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let hex = value.strip_prefix('#').filter(|hex| hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()));
+        match hex {
+            Some(_) => Ok(Self(value.to_ascii_lowercase())),
+            None => Err(FieldViolation::new(field, "must be a colour `#rrggbb`")),
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A workflow state's WIP limit: `None` is no limit.
+pub fn parse_wip_limit(field: &str, value: Option<i32>) -> Result<Option<i32>, FieldViolation> {
+    match value {
+        Some(limit) if !(1..=10_000).contains(&limit) => {
+            Err(FieldViolation::new(field, "must be 1 to 10,000, or unset for no limit"))
+        }
+        limit => Ok(limit),
+    }
+}
+
 /// A task's priority; `Unspecified` sorts lowest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
@@ -333,6 +427,22 @@ mod tests {
         assert_eq!(Priority::from_filter("4"), Some(Priority::Urgent));
         assert!(Priority::Low < Priority::Urgent);
         assert!(Priority::from_proto("p", -1).is_err());
+    }
+
+    #[test]
+    fn state_fields_parse_and_categories_map_to_statuses() {
+        assert_eq!(Color::parse("c", "#A1b2C3").unwrap().into_inner(), "#a1b2c3");
+        for bad in ["", "a1b2c3", "#a1b2c", "#a1b2c3d", "#ggg000"] {
+            assert_eq!(Color::parse("state.color", bad).unwrap_err().field, "state.color", "{bad}");
+        }
+        assert_eq!(parse_wip_limit("w", None).unwrap(), None);
+        assert_eq!(parse_wip_limit("w", Some(3)).unwrap(), Some(3));
+        assert!(parse_wip_limit("w", Some(0)).is_err());
+        assert!(StateDisplayName::parse("n", &"x".repeat(51)).is_err());
+        assert!(StateCategory::from_proto("c", 0).is_err());
+        assert_eq!(StateCategory::from_proto("c", 5).unwrap().status(), TaskStatus::Done);
+        assert_eq!(StateCategory::Backlog.status(), TaskStatus::Todo);
+        assert_eq!(StateCategory::Started.status(), TaskStatus::InProgress);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod projects;
+pub mod states;
 pub mod tasks;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
@@ -19,7 +20,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, tasks::TaskStore,
+        projects::ProjectStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -30,6 +31,7 @@ pub struct Shared {
     pub accounts: AccountStore,
     pub api_tokens: ApiTokenStore,
     pub projects: ProjectStore,
+    pub states: StateStore,
     pub tasks: TaskStore,
     pub comments: CommentStore,
     pub events: EventStore,

@@ -15,8 +15,12 @@ const HEALTH_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// How long a probe's ping may take before the database counts as down.
 const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Services whose health follows the database.
-pub(super) const SERVICES: &[&str] =
-    &["tasktracker.v1.AccountService", "tasktracker.v1.ProjectService", "tasktracker.v1.TaskService"];
+pub(super) const SERVICES: &[&str] = &[
+    "tasktracker.v1.AccountService",
+    "tasktracker.v1.ProjectService",
+    "tasktracker.v1.TaskService",
+    "tasktracker.v1.WorkflowStateService",
+];
 
 /// Sets every service's health to `status`.
 pub(super) async fn set_health(health: &HealthReporter, status: ServingStatus) {

@@ -38,7 +38,7 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, tasks::TaskStore,
+        projects::ProjectStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -74,6 +74,7 @@ impl Application {
             accounts: AccountStore::new(db.clone()),
             api_tokens: ApiTokenStore::new(db.clone()),
             projects: ProjectStore::new(db.clone()),
+            states: StateStore::new(db.clone()),
             tasks: tasks.clone(),
             comments: CommentStore::new(db.clone()),
             events: EventStore::new(db.clone()),

@@ -86,6 +86,8 @@ pub mod projects {
         pub version: i64,
         /// Sequence number of the project's latest task event.
         pub event_seq: i64,
+        /// Refuse to put a task into a state at its WIP limit.
+        pub enforce_wip_limits: bool,
     }
 
     no_relations!();
@@ -130,6 +132,36 @@ pub mod tasks {
         pub update_time: i64,
         pub complete_time: Option<i64>,
         pub delete_time: Option<i64>,
+        pub version: i64,
+        /// The workflow state; NULL in rows the previous release wrote, and
+        /// not trusted where it disagrees with `status` (see
+        /// [`crate::storage::states`]).
+        pub state_id: Option<String>,
+    }
+
+    no_relations!();
+}
+
+pub mod workflow_states {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "workflow_states")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub display_name: String,
+        pub color: String,
+        /// `StateCategory`, as stored.
+        pub category: i16,
+        /// The `tasks.status` the category stands for.
+        pub status: i16,
+        pub position: i64,
+        pub wip_limit: Option<i32>,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub archive_time: Option<i64>,
         pub version: i64,
     }
 

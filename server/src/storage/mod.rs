@@ -4,7 +4,8 @@
 //! - [`accounts`]: users and their sessions;
 //! - [`api_tokens`]: API tokens;
 //! - [`projects`]: projects and their members;
-//! - [`tasks`]: tasks with their assignees and labels, and board positions;
+//! - [`states`]: each project's workflow states (board columns);
+//! - [`tasks`]: tasks with their assignees, labels and state, and board positions;
 //! - [`comments`]: comments and the task history (activity);
 //! - [`events`]: each project's change feed (`task_events`).
 //!
@@ -17,6 +18,7 @@ pub mod comments;
 pub mod entities;
 pub mod events;
 pub mod projects;
+pub mod states;
 pub mod tasks;
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Query},
 };
 
-use super::entities::{memberships, projects, users};
+use super::{
+    entities::{memberships, projects, users},
+    states,
+};
 use crate::{
     auth::Role,
     domain::{
@@ -75,6 +78,7 @@ pub struct ProjectChange {
     pub description: Option<ProjectDescription>,
     /// `Some(None)` unarchives.
     pub archive_time: Option<Option<Micros>>,
+    pub enforce_wip_limits: Option<bool>,
 }
 
 /// Which projects a list shows.
@@ -146,7 +150,8 @@ impl ProjectStore {
             .await?)
     }
 
-    /// Makes `project`, with `creator` as its owner, in one transaction,
+    /// Makes `project`, with `creator` as its owner and its default workflow
+    /// states, in one transaction,
     /// unless `creator` already made one with the same request id: then
     /// returns that one (AIP-155), also when a concurrent retry wins the race.
     #[tracing::instrument(name = "db.projects.create", skip_all, fields(otel.kind = "client"))]
@@ -170,6 +175,7 @@ impl ProjectStore {
             archive_time: None,
             version: 1,
             event_seq: 0,
+            enforce_wip_limits: false,
         };
         let inserted = {
             let project = project.clone();
@@ -182,8 +188,10 @@ impl ProjectStore {
                             role: Set(Role::Owner.stored()),
                             create_time: Set(project.create_time),
                         };
+                        let (id, now) = (ProjectId::from_stored(&project.id), project.create_time);
                         projects::Entity::insert(projects::ActiveModel::from(project)).exec(txn).await?;
                         memberships::Entity::insert(owner).exec(txn).await?;
+                        states::insert_defaults(txn, id, now).await?;
                         Ok(())
                     })
                 })
@@ -222,6 +230,9 @@ impl ProjectStore {
         }
         if let Some(archive_time) = change.archive_time {
             active.archive_time = Set(archive_time);
+        }
+        if let Some(enforce) = change.enforce_wip_limits {
+            active.enforce_wip_limits = Set(enforce);
         }
         let updated = projects::Entity::update_many()
             .set(active)

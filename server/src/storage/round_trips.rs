@@ -96,6 +96,7 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
         archive_time: None,
         version: 1,
         event_seq: 0,
+        enforce_wip_limits: false,
     }
     .into_active_model()
     .insert(db)
@@ -111,6 +112,7 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     .insert(db)
     .await
     .expect("membership");
+    super::states::insert_defaults(db, id, now).await.expect("states");
     id
 }
 
@@ -134,11 +136,16 @@ async fn task(store: &TaskStore, project: ProjectId, creator: UserId, title: &st
             complete_time: None,
             delete_time: None,
             version: 1,
+            state_id: None,
         },
         assignees: vec![creator.to_string()],
         labels: labels.iter().map(|label| (*label).to_owned()).collect(),
+        state: None,
     };
-    store.create(record, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await.expect("create")
+    let states = super::states::load(store.connection(), project).await.expect("states");
+    let board = super::states::Board { states, enforce_wip_limits: false };
+    let column = board.column(&board.states[0]);
+    store.create(record, &column, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await.expect("create")
 }
 
 async fn reads_take_one_statement_each(postgres: bool) {

@@ -1,6 +1,7 @@
-//! Tasks with their assignees and labels: reading them (one task, or a
-//! filtered, ordered page), turning the parsed filter into SQL, and writing
-//! them in one transaction with their history entry and change feed event.
+//! Tasks with their assignees, labels and workflow state: reading them (one
+//! task, or a filtered, ordered page), turning the parsed filter into SQL,
+//! and writing them in one transaction with their history entry and change
+//! feed event.
 
 use std::time::Instant;
 
@@ -19,9 +20,10 @@ use super::{
     comments::{self, CommentStoreError, FieldChange},
     entities::{memberships, projects, task_assignees, task_labels, tasks},
     events::{self, EventStoreError, NewEvent},
+    states::{Column, EFFECTIVE_STATE},
 };
 use crate::domain::{
-    ProjectId, RequestId, TaskId, TaskName, TaskStatus, UserId,
+    ProjectId, RequestId, TaskId, TaskName, UserId,
     filter::{Assignee, Comparison, Filter, TextField, TimeField},
     page::{Cursor, SortKey, TaskOrder, TaskOrderField},
     time::{self, Micros},
@@ -49,6 +51,9 @@ pub enum TaskStoreError {
     /// `after` names no live task of the target column.
     #[error("no such neighbour in the column")]
     NoSuchNeighbour,
+    /// The project enforces WIP limits and the target state is at its own.
+    #[error("the state \"{state}\" is at its WIP limit of {limit} tasks")]
+    ColumnFull { state: String, limit: i32 },
     #[error(transparent)]
     Events(#[from] EventStoreError),
     #[error(transparent)]
@@ -57,17 +62,35 @@ pub enum TaskStoreError {
     Database(#[from] DbErr),
 }
 
-/// A task with its assignees and labels.
+/// A task with its assignees, labels and workflow state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRecord {
     pub task: tasks::Model,
     pub assignees: Vec<String>,
     pub labels: Vec<String>,
+    /// The id of the task's workflow state, as [`EFFECTIVE_STATE`] reads it
+    /// (`task.state_id` may be unset or stale in rows of the previous
+    /// release); `None` only while the project has no state for the status.
+    /// A write stores it in `task.state_id`.
+    pub state: Option<String>,
 }
 
 impl TaskRecord {
     pub fn name(&self) -> TaskName {
         TaskName { project: ProjectId::from_stored(&self.task.project_id), task: TaskId::from_stored(&self.task.id) }
+    }
+
+    /// Puts the task in `column`'s state (and status), stamping or clearing
+    /// the completion time as the state's category says.
+    pub fn enter(&mut self, column: &Column, now: Micros) {
+        let was_complete = self.task.complete_time.is_some();
+        self.state = Some(column.state.id.clone());
+        self.task.status = column.status().stored();
+        self.task.complete_time = match (column.completes(), was_complete) {
+            (true, true) => self.task.complete_time,
+            (true, false) => Some(now),
+            (false, _) => None,
+        };
     }
 }
 
@@ -139,6 +162,11 @@ impl TaskStore {
         Self { db, timings }
     }
 
+    #[cfg(test)]
+    pub(super) fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// `user`'s standing in the project of `name` and the task, in one
     /// statement: nothing if `user` is not a member, so the caller can
     /// refuse a non-member without learning whether the task exists.
@@ -164,7 +192,7 @@ impl TaskStore {
             )
             .and_where(member(memberships::Column::ProjectId).eq(name.project.to_string()))
             .and_where(member(memberships::Column::UserId).eq(user.to_string()));
-        for (list, alias) in relation_lists(self.db.get_database_backend()) {
+        for (list, alias) in computed_columns(self.db.get_database_backend()) {
             select.expr_as(list, alias);
         }
         let Some(row) = self.db.query_one(&select).await? else {
@@ -234,20 +262,28 @@ impl TaskStore {
         fetch(&self.db, select).await
     }
 
-    /// Inserts a new task at the bottom of its column, with its history
-    /// entry and feed event, in one transaction.
+    /// Inserts a new task at the bottom of `column` (which it must have
+    /// room in), with its history entry and feed event, in one transaction.
     pub async fn create(
         &self,
         mut record: TaskRecord,
+        column: &Column,
         kind: i16,
         describe: impl FnOnce(&TaskRecord) -> History,
     ) -> Result<TaskRecord, TaskStoreError> {
         let started = Instant::now();
         let project = ProjectId::from_stored(&record.task.project_id);
-        let status = TaskStatus::from_stored(record.task.status);
         let txn = self.db.begin().await?;
-        let writer = TaskWriter { txn: &txn, project, placement: Placement::Keep };
-        record.task.position = writer.bottom_of_column(status).await?;
+        // Counting against a WIP limit takes the lock moves take.
+        let placement = if column.enforced_limit.is_some() { Placement::Between } else { Placement::Keep };
+        if placement == Placement::Between {
+            lock_placement(&txn, project).await?;
+        }
+        let writer = TaskWriter { txn: &txn, project, placement };
+        writer.check_room(column, &record.task.id).await?;
+        record.enter(column, record.task.create_time);
+        record.task.state_id = record.state.clone();
+        record.task.position = writer.bottom_of_column(column).await?;
         let inserted =
             tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec_without_returning(&txn);
         if let Err(error) = inserted.await {
@@ -299,6 +335,8 @@ impl TaskStore {
         let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
         let mut after = before.clone();
         change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
+        // Also gives rows of the previous release the state they were read in.
+        after.task.state_id = after.state.clone();
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
         let history = describe(&before, &after);
@@ -341,29 +379,34 @@ impl TaskWriter<'_> {
     /// Position at the bottom of a column. Two writers may get the same one
     /// at once; ties sort by id (creation order), and the next placement
     /// between them renumbers.
-    pub async fn bottom_of_column(&self, status: TaskStatus) -> Result<i64, TaskStoreError> {
-        let max: Option<i64> = tasks::Entity::find()
-            .select_only()
-            .expr(Func::max(Expr::col(tasks::Column::Position)))
-            .filter(tasks::Column::ProjectId.eq(self.project.to_string()))
-            .filter(tasks::Column::Status.eq(status.stored()))
-            .into_tuple()
-            .one(self.txn)
-            .await?
-            .flatten();
-        Ok(max.map_or(0, |max| max + POSITION_GAP))
+    pub async fn bottom_of_column(&self, column: &Column) -> Result<i64, TaskStoreError> {
+        bottom_of(self.txn, self.project, column).await
+    }
+
+    /// Fails with [`TaskStoreError::ColumnFull`] if `column` enforces a WIP
+    /// limit that its live tasks other than `moving` already reach. Holds
+    /// only under the placement lock, which every write into a limited
+    /// column takes.
+    pub async fn check_room(&self, column: &Column, moving: &str) -> Result<(), TaskStoreError> {
+        let Some(limit) = column.enforced_limit else { return Ok(()) };
+        debug_assert_eq!(self.placement, Placement::Between, "counting against a WIP limit takes the placement lock");
+        let live = count_in_column(self.txn, self.project, column, Some(moving)).await?;
+        if live >= u64::try_from(limit).unwrap_or_default() {
+            return Err(TaskStoreError::ColumnFull { state: column.state.display_name.clone(), limit });
+        }
+        Ok(())
     }
 
     /// Position right after the task `after` (or at the top), renumbering
     /// the column if there is no room left between neighbours.
     pub async fn position_after(
         &self,
-        status: TaskStatus,
+        target: &Column,
         moving: &str,
         after: Option<&str>,
     ) -> Result<i64, TaskStoreError> {
         debug_assert_eq!(self.placement, Placement::Between, "placing between neighbours takes the placement lock");
-        let mut column = column_positions(self.txn, self.project, status, moving).await?;
+        let mut column = column_positions(self.txn, self.project, target, moving).await?;
         let index = match after {
             None => None,
             Some(after) => Some(column.iter().position(|(id, _)| id == after).ok_or(TaskStoreError::NoSuchNeighbour)?),
@@ -402,9 +445,9 @@ async fn find_for_update(txn: &DatabaseTransaction, name: TaskName) -> Result<Op
 
 /// Takes the project's placement lock until the transaction ends (on
 /// PostgreSQL: a transaction-scoped advisory lock; SQLite serialises
-/// writers anyway).
+/// writers anyway). Changes of a project's states take it too.
 #[tracing::instrument(name = "db.tasks.lock_placement", skip_all, fields(otel.kind = "client"))]
-async fn lock_placement(txn: &DatabaseTransaction, project: ProjectId) -> Result<(), DbErr> {
+pub(super) async fn lock_placement(txn: &DatabaseTransaction, project: ProjectId) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         let lock = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
         let values = [PLACEMENT_LOCK_CLASS.into(), project.to_string().into()];
@@ -421,7 +464,7 @@ async fn fetch(
     mut select: Select<tasks::Entity>,
 ) -> Result<Vec<TaskRecord>, TaskStoreError> {
     let backend = db.get_database_backend();
-    for (list, alias) in relation_lists(backend) {
+    for (list, alias) in computed_columns(backend) {
         QueryTrait::query(&mut select).expr_as(list, alias);
     }
     let rows = db.query_all_raw(select.build(backend)).await?;
@@ -430,8 +473,9 @@ async fn fetch(
 
 /// A task's assignees and labels as JSON arrays of strings, computed by
 /// correlated subqueries over their primary keys (which lead with the task
-/// id) in the statement that reads the task.
-fn relation_lists(backend: DbBackend) -> [(Expr, &'static str); 2] {
+/// id), and its workflow state ([`EFFECTIVE_STATE`]), in the statement that
+/// reads the task.
+fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 3] {
     let [assignees, labels] = match backend {
         DbBackend::Postgres => [
             r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
@@ -442,10 +486,14 @@ fn relation_lists(backend: DbBackend) -> [(Expr, &'static str); 2] {
             r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
         ],
     };
-    [(Expr::cust(assignees), "assignees"), (Expr::cust(labels), "labels")]
+    [
+        (Expr::cust(assignees), "assignees"),
+        (Expr::cust(labels), "labels"),
+        (Expr::cust(EFFECTIVE_STATE), "effective_state_id"),
+    ]
 }
 
-/// A task read with [`relation_lists`]; assignees and labels come sorted.
+/// A task read with [`computed_columns`]; assignees and labels come sorted.
 fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
     let list = |alias: &str| -> Result<Vec<String>, DbErr> {
         let json: String = row.try_get("", alias)?;
@@ -458,6 +506,7 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
         task: tasks::Model::from_query_result(row, "")?,
         assignees: list("assignees")?,
         labels: list("labels")?,
+        state: row.try_get("", "effective_state_id")?,
     })
 }
 
@@ -567,6 +616,11 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
         Filter::Or(left, right) => condition(left, caller).or(condition(right, caller)),
         Filter::Not(inner) => condition(inner, caller).not(),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
+        // Exact for rows of the previous release too, at the price of a
+        // subquery per row of the project: no index serves it. Once the
+        // contract release has set every `state_id`, `state_id = X` will do,
+        // on the `(project_id, state_id, position)` index.
+        Filter::State(comparison, state) => compare(Expr::cust(EFFECTIVE_STATE), *comparison, state.state.to_string()),
         Filter::Priority(comparison, priority) => {
             compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored())
         }
@@ -648,13 +702,94 @@ pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
     }
 }
 
-/// Ids and positions of a status column's live tasks other than `moving`,
-/// in board order, for position arithmetic.
+/// The rows of `column`'s tasks: those with its state, and if it is its
+/// status's first choice, the previous release's rows of that status with
+/// no state. (A row whose status the previous release changed after this
+/// one set its state is read in its status's first state, but left out
+/// here until written again: it keeps its position among them.) Both
+/// halves use the `(project_id, state_id, position)` index.
+fn in_column(column: &Column) -> SimpleExpr {
+    let own = Expr::col((tasks::Entity, tasks::Column::StateId)).eq(column.state.id.clone());
+    if column.takes_unset {
+        own.or(Expr::col((tasks::Entity, tasks::Column::StateId))
+            .is_null()
+            .and(Expr::col((tasks::Entity, tasks::Column::Status)).eq(column.state.status)))
+    } else {
+        own
+    }
+}
+
+async fn bottom_of(db: &impl ConnectionTrait, project: ProjectId, column: &Column) -> Result<i64, TaskStoreError> {
+    let max: Option<i64> = tasks::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(tasks::Column::Position)))
+        .filter(tasks::Column::ProjectId.eq(project.to_string()))
+        .filter(in_column(column))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(max.map_or(0, |max| max + POSITION_GAP))
+}
+
+/// How many live tasks other than `excluding` are in `column`.
+pub(super) async fn count_in_column(
+    db: &impl ConnectionTrait,
+    project: ProjectId,
+    column: &Column,
+    excluding: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut select = tasks::Entity::find()
+        .filter(tasks::Column::ProjectId.eq(project.to_string()))
+        .filter(in_column(column))
+        .filter(tasks::Column::DeleteTime.is_null());
+    if let Some(excluding) = excluding {
+        select = select.filter(tasks::Column::Id.ne(excluding));
+    }
+    sea_orm::PaginatorTrait::count(select, db).await
+}
+
+/// Moves every task of `from` (deleted ones too) to the bottom of `to`, in
+/// board order, each with a history entry and a feed event; the caller
+/// holds the project's placement lock. Returns how many moved.
+pub(super) async fn move_column(
+    txn: &DatabaseTransaction,
+    project: ProjectId,
+    (from, to): (&Column, &Column),
+    (actor, kind): (UserId, i16),
+    describe: impl Fn(&TaskRecord, &TaskRecord) -> History,
+) -> Result<u64, TaskStoreError> {
+    let select = tasks::Entity::find()
+        .filter(tasks::Column::ProjectId.eq(project.to_string()))
+        .filter(in_column(from))
+        .order_by_asc(tasks::Column::Position)
+        .order_by_asc(tasks::Column::Id)
+        .lock(LockType::NoKeyUpdate);
+    let records = fetch(txn, select).await?;
+    let mut position = bottom_of(txn, project, to).await?;
+    let now = time::now();
+    for before in &records {
+        let mut after = before.clone();
+        after.enter(to, now);
+        after.task.state_id = after.state.clone();
+        after.task.position = position;
+        after.task.version += 1;
+        after.task.update_time = now;
+        position += POSITION_GAP;
+        tasks::ActiveModel::from(after.task.clone()).reset_all().update(txn).await?;
+        let history = describe(before, &after);
+        record_change(txn, &after, kind, history, &actor.to_string()).await?;
+    }
+    Ok(records.len() as u64)
+}
+
+/// Ids and positions of a column's live tasks other than `moving`, in
+/// board order, for position arithmetic.
 #[tracing::instrument(name = "db.tasks.column_positions", skip_all, fields(otel.kind = "client"))]
 async fn column_positions(
     db: &impl ConnectionTrait,
     project: ProjectId,
-    status: TaskStatus,
+    column: &Column,
     moving: &str,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     tasks::Entity::find()
@@ -662,7 +797,7 @@ async fn column_positions(
         .column(tasks::Column::Id)
         .column(tasks::Column::Position)
         .filter(tasks::Column::ProjectId.eq(project.to_string()))
-        .filter(tasks::Column::Status.eq(status.stored()))
+        .filter(in_column(column))
         .filter(tasks::Column::DeleteTime.is_null())
         .filter(tasks::Column::Id.ne(moving))
         .order_by_asc(tasks::Column::Position)

@@ -25,6 +25,8 @@ struct Names {
     other_task: String,
     member: String,
     user: String,
+    state: String,
+    other_state: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -35,7 +37,7 @@ fn mask(path: &str) -> Option<FieldMask> {
 
 /// One call per project-scoped RPC; `write` says whether it changes data.
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
-    let (projects, tasks) = (app.projects(), app.tasks());
+    let (projects, tasks, states) = (app.projects(), app.tasks(), app.states());
     let n = names.clone();
     let t = token.to_owned();
     macro_rules! call {
@@ -162,7 +164,8 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
                     name: n.task.clone(),
                     status: v1::TaskStatus::Done as i32,
                     after_task: String::new(),
-                    etag: String::new()
+                    etag: String::new(),
+                    state: String::new(),
                 }
             ),
         ),
@@ -197,6 +200,74 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
                 v1::ListTaskActivitiesRequest { parent: n.task.clone(), ..Default::default() }
             ),
         ),
+        (
+            "ListWorkflowStates",
+            false,
+            call!(
+                states,
+                list_workflow_states,
+                v1::ListWorkflowStatesRequest { parent: n.project.clone(), show_archived: true }
+            ),
+        ),
+        (
+            "CreateWorkflowState",
+            true,
+            call!(
+                states,
+                create_workflow_state,
+                v1::CreateWorkflowStateRequest {
+                    parent: n.project.clone(),
+                    state: Some(v1::WorkflowState {
+                        display_name: "Review".into(),
+                        color: "#123456".into(),
+                        category: v1::StateCategory::Started as i32,
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        (
+            "UpdateWorkflowState",
+            true,
+            call!(
+                states,
+                update_workflow_state,
+                v1::UpdateWorkflowStateRequest {
+                    state: Some(v1::WorkflowState {
+                        name: n.state.clone(),
+                        display_name: "x".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: mask("display_name"),
+                }
+            ),
+        ),
+        (
+            "MoveWorkflowState",
+            true,
+            call!(
+                states,
+                move_workflow_state,
+                v1::MoveWorkflowStateRequest {
+                    name: n.state.clone(),
+                    after_state: n.other_state.clone(),
+                    etag: String::new()
+                }
+            ),
+        ),
+        (
+            "DeleteWorkflowState",
+            true,
+            call!(
+                states,
+                delete_workflow_state,
+                v1::DeleteWorkflowStateRequest {
+                    name: n.other_state.clone(),
+                    move_tasks_to: n.state.clone(),
+                    etag: String::new()
+                }
+            ),
+        ),
     ]
 }
 
@@ -211,7 +282,10 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap();
     let user_id = ada.name.trim_start_matches("users/").to_owned();
+    let states = app.list_states(&ada, &project.name, false).await;
     let names = Names {
+        state: states[0].name.clone(),
+        other_state: states[1].name.clone(),
         member: format!("{}/members/{user_id}", project.name),
         project: project.name,
         task: task.name,
@@ -229,6 +303,8 @@ fn missing_names() -> Names {
         other_task: format!("{project}/tasks/{}", id()),
         member: format!("{project}/members/{}", id()),
         user: format!("users/{}", id()),
+        state: format!("{project}/states/{}", id()),
+        other_state: format!("{project}/states/{}", id()),
         project,
     }
 }
@@ -239,7 +315,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 19, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 24, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -298,6 +374,21 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
     assert_eq!(unchanged.title, "classified");
+    // Editors write tasks, but managing states is for owners, as other
+    // project settings are.
+    let edgar = app.sign_up("edgar").await;
+    app.add_member(&ada, &names.project, &edgar, v1::Role::Editor).await;
+    for (rpc, write, call) in every_project_rpc(&app, &edgar.token, &names) {
+        if write && rpc.ends_with("WorkflowState") {
+            let status = call.await.expect_err(rpc);
+            assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
+        }
+    }
+    let states = app.list_states(&ada, &names.project, true).await;
+    assert_eq!(
+        states.iter().map(|state| state.display_name.as_str()).collect::<Vec<_>>(),
+        ["To do", "In progress", "Done"]
+    );
     // A read-only token cannot create projects either.
     let create = app
         .projects()

@@ -10,7 +10,7 @@ use std::{
 
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
-    task_service_client::TaskServiceClient,
+    task_service_client::TaskServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
     config::{LogFormat, Settings},
@@ -179,6 +179,20 @@ impl TestApp {
 
     pub fn tasks(&self) -> TaskServiceClient<Channel> {
         TaskServiceClient::new(self.channel.clone())
+    }
+
+    pub fn states(&self) -> WorkflowStateServiceClient<Channel> {
+        WorkflowStateServiceClient::new(self.channel.clone())
+    }
+
+    /// `project`'s workflow states in board order.
+    pub async fn list_states(&self, user: &TestUser, project: &str, show_archived: bool) -> Vec<v1::WorkflowState> {
+        self.states()
+            .list_workflow_states(user.call(v1::ListWorkflowStatesRequest { parent: project.into(), show_archived }))
+            .await
+            .expect("list states")
+            .into_inner()
+            .states
     }
 
     /// Signs up a new user called `who`.

@@ -12,6 +12,7 @@ mod health;
 mod metrics;
 mod projects;
 mod revocation;
+mod states;
 mod tasks;
 mod transport;
 mod validation;

@@ -480,6 +480,7 @@ async fn tasks_move_within_and_between_columns(backend: Backend) {
             status: status as i32,
             after_task: after.into(),
             etag: String::new(),
+            state: String::new(),
         });
         async move { client.move_task(request).await }
     };
@@ -535,6 +536,7 @@ async fn concurrent_moves_edits_and_creates_in_one_column_all_succeed(backend: B
             status: v1::TaskStatus::Unspecified as i32,
             after_task: anchor.clone(),
             etag: String::new(),
+            state: String::new(),
         });
         calls.push(Box::pin(async move { client.move_task(request).await.map(|_| ()) })
             as std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::Status>> + Send>>);

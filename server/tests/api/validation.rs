@@ -135,6 +135,7 @@ async fn each_constrained_field_is_named_when_invalid(backend: Backend) {
             status: 0,
             after_task: "tasks/1".into(),
             etag: String::new(),
+            state: String::new(),
         }))
         .await
         .unwrap_err();

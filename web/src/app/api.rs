@@ -372,7 +372,7 @@ impl Api {
     }
 
     pub async fn move_task(&self, name: String, status: i32, after_task: String) -> ApiResult<v1::Task> {
-        let request = v1::MoveTaskRequest { name, status, after_task, etag: String::new() };
+        let request = v1::MoveTaskRequest { name, status, after_task, etag: String::new(), state: String::new() };
         self.call(request, |c, r| async move { TaskServiceClient::new(c).move_task(r).await }).await
     }
 

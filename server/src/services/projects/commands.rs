@@ -77,7 +77,7 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
         let id = project.and_then(|project| violations.check(ProjectId::parse_name("project.name", &project.name)));
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
         if paths.is_empty() {
-            violations.add("update_mask", "name at least one field: title, description");
+            violations.add("update_mask", "name at least one field: title, description, enforce_wip_limits");
         }
         let mut change = ProjectChange::default();
         for path in &paths {
@@ -91,7 +91,11 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
                         violations.check(ProjectDescription::parse("project.description", &project.description))
                     })
                 }
-                other => violations.add("update_mask", format!("`{other}` cannot be updated; use title, description")),
+                "enforce_wip_limits" => change.enforce_wip_limits = project.map(|project| project.enforce_wip_limits),
+                other => violations.add(
+                    "update_mask",
+                    format!("`{other}` cannot be updated; use title, description, enforce_wip_limits"),
+                ),
             }
         }
         violations.complete(|| Some(Self { project: id?, etag: project?.etag.clone(), change }))

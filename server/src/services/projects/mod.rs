@@ -106,6 +106,7 @@ fn project_to_proto(project: projects::Model, role: Role) -> v1::Project {
         archive_time: to_optional_timestamp(project.archive_time),
         etag: project.version.to_string(),
         caller_role: role.to_proto() as i32,
+        enforce_wip_limits: project.enforce_wip_limits,
     }
 }
 

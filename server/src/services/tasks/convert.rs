@@ -37,7 +37,13 @@ pub fn task_to_proto(record: &TaskRecord) -> v1::Task {
         delete_time: to_optional_timestamp(task.delete_time),
         purge_time: to_optional_timestamp(task.delete_time.map(|deleted| deleted + DELETED_RETENTION)),
         etag: task.version.to_string(),
+        state: state_name(record),
     }
+}
+
+/// The task's workflow state as a resource name; empty if it has none.
+fn state_name(record: &TaskRecord) -> String {
+    record.state.as_ref().map(|id| format!("projects/{}/states/{id}", record.task.project_id)).unwrap_or_default()
 }
 
 pub fn comment_to_proto(task: TaskName, comment: comments::Model) -> v1::Comment {
@@ -97,6 +103,7 @@ fn diff(before: Option<&TaskRecord>, after: &TaskRecord) -> Vec<FieldChange> {
     push("title", old.map(|t| t.title.clone()).unwrap_or_default(), new.title.clone());
     push("description", old.map(|t| t.description.clone()).unwrap_or_default(), new.description.clone());
     push("status", old.map(|t| status_name(t.status)).unwrap_or_default(), status_name(new.status));
+    push("state", before.map(state_name).unwrap_or_default(), state_name(after));
     push("priority", old.map(|t| priority_name(t.priority)).unwrap_or_default(), priority_name(new.priority));
     let names =
         |users: &[String]| users.iter().map(|user| UserId::from_stored(user).name()).collect::<Vec<_>>().join(",");

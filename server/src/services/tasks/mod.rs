@@ -1,9 +1,11 @@
 //! `tasktracker.v1.TaskService`: each handler parses its request into a
 //! command ([`requests`]), authorizes through the `Authorizer`, calls the
-//! repositories and converts the result back ([`convert`]). Watch streams
-//! are served by [`crate::live`].
+//! repositories and converts the result back ([`convert`]); [`columns`]
+//! picks the workflow state a write puts the task in. Watch streams are
+//! served by [`crate::live`].
 
-mod convert;
+mod columns;
+pub(super) mod convert;
 mod requests;
 
 use tasktracker_proto::v1::{self, task_service_server::TaskService};
@@ -11,7 +13,9 @@ use tonic::{Request, Response, Status};
 
 use self::{
     convert::{activity_to_proto, comment_to_proto, history, task_to_proto},
-    requests::{CreateComment, CreateTask, ListTasks, ListUnderTask, MoveTask, TaskEdit, UpdateTask, WatchTasks},
+    requests::{
+        CreateComment, CreateTask, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit, UpdateTask, WatchTasks,
+    },
 };
 use super::{SharedState, projects::check_etag};
 use crate::{
@@ -21,7 +25,8 @@ use crate::{
     live,
     storage::{
         comments::CommentStoreError,
-        entities::{comments, tasks},
+        entities::{comments, projects, tasks},
+        states::Board,
         tasks::{Placement, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
     },
 };
@@ -34,6 +39,7 @@ impl From<TaskStoreError> for ServiceError {
             TaskStoreError::NoSuchNeighbour => {
                 Self::invalid("after_task", "must name a live task of the target column, other than the one moving")
             }
+            full @ TaskStoreError::ColumnFull { .. } => Self::FailedPrecondition(full.to_string()),
             TaskStoreError::Events(error) => error.into(),
             TaskStoreError::History(error) => error.into(),
             TaskStoreError::Database(error) => error.into(),
@@ -75,21 +81,28 @@ impl Tasks {
         Ok(violations.finish()?)
     }
 
+    /// The project's board, for a write the caller may make that names a
+    /// column.
+    async fn board(&self, caller: &Caller, project: ProjectId) -> ServiceResult<Board> {
+        let grant = self.shared.authorizer.require(caller, project, Permission::Write).await?;
+        Ok(self.shared.states.board(&grant.project).await?)
+    }
+
     /// Changes one task the caller may write, guarded by `etag`, then wakes
-    /// watchers and counts completions and deletions.
+    /// watchers and counts completions and deletions. A change that may
+    /// place the task between neighbours or into another column
+    /// ([`Placement::Between`]) queues behind the project's other moves.
     async fn write<F>(
         &self,
         caller: &Caller,
-        name: TaskName,
-        etag: &str,
-        kind: v1::TaskEventType,
+        (name, etag): (TaskName, &str),
+        (kind, placement): (v1::TaskEventType, Placement),
         change: F,
     ) -> ServiceResult<TaskRecord>
     where
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
     {
         self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
-        let placement = if kind == v1::TaskEventType::Moved { Placement::Between } else { Placement::Keep };
         let (before, after) = self
             .shared
             .tasks
@@ -105,8 +118,7 @@ impl Tasks {
             )
             .await?;
         self.shared.feed.notify(name.project);
-        let done = TaskStatus::Done.stored();
-        if after.task.status == done && before.task.status != done {
+        if after.task.complete_time.is_some() && before.task.complete_time.is_none() {
             self.shared.metrics.tasks_completed.inc();
         }
         if after.task.delete_time.is_some() && before.task.delete_time.is_none() {
@@ -117,17 +129,19 @@ impl Tasks {
 
     /// Creates the task, or returns the one an earlier call with the same
     /// request id made.
-    async fn create(&self, caller: &Caller, command: CreateTask) -> ServiceResult<TaskRecord> {
+    async fn create(&self, caller: &Caller, row: &projects::Model, command: CreateTask) -> ServiceResult<TaskRecord> {
         let CreateTask { project, edit, request_id } = command;
         if let Some(request_id) = &request_id
             && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
         {
             return Ok(existing);
         }
+        let board = self.shared.states.board(row).await?;
+        let target = edit.column.unwrap_or(Target::Status(TaskStatus::Todo));
+        let column = columns::resolve(&board, &target, "task.")?;
         let record = new_task(caller, project, edit, request_id.as_ref().map(|id| id.as_str().to_owned()));
-        let status = TaskStatus::from_stored(record.task.status);
-        let created =
-            self.shared.tasks.create(record, v1::TaskEventType::Created as i16, |record| history(None, record));
+        let kind = v1::TaskEventType::Created as i16;
+        let created = self.shared.tasks.create(record, &column, kind, |record| history(None, record));
         let record =
             match (created.await, &request_id) {
                 (Ok(record), _) => record,
@@ -141,24 +155,24 @@ impl Tasks {
             };
         self.shared.feed.notify(project);
         self.shared.metrics.tasks_created.inc();
-        if status == TaskStatus::Done {
+        if record.task.complete_time.is_some() {
             self.shared.metrics.tasks_completed.inc();
         }
         Ok(record)
     }
 }
 
-/// A new task from a create's fields (placed by the repository).
+/// A new task from a create's fields (put in its column and placed by the
+/// repository).
 fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Option<String>) -> TaskRecord {
     let now = time::now();
-    let status = edit.status.unwrap_or(TaskStatus::Todo);
     TaskRecord {
         task: tasks::Model {
             id: TaskId::generate().to_string(),
             project_id: project.to_string(),
             title: edit.title.unwrap_or_default(),
             description: edit.description.unwrap_or_default(),
-            status: status.stored(),
+            status: TaskStatus::Todo.stored(),
             priority: edit.priority.unwrap_or(Priority::Unspecified).stored(),
             start_time: edit.start_time.flatten(),
             due_time: edit.due_time.flatten(),
@@ -167,17 +181,25 @@ fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Opt
             request_id,
             create_time: now,
             update_time: now,
-            complete_time: (status == TaskStatus::Done).then_some(now),
+            complete_time: None,
             delete_time: None,
             version: 1,
+            state_id: None,
         },
         assignees: edit.assignees.unwrap_or_default(),
         labels: edit.labels.unwrap_or_default(),
+        state: None,
     }
 }
 
-/// Applies an update's fields to a live task.
-async fn apply_edit(writer: &TaskWriter<'_>, record: &mut TaskRecord, edit: TaskEdit) -> ServiceResult<()> {
+/// Applies an update's fields to a live task; `board` is given if the
+/// update names a column.
+async fn apply_edit(
+    writer: &TaskWriter<'_>,
+    record: &mut TaskRecord,
+    edit: TaskEdit,
+    board: Option<&Board>,
+) -> ServiceResult<()> {
     if record.task.delete_time.is_some() {
         return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
     }
@@ -187,10 +209,12 @@ async fn apply_edit(writer: &TaskWriter<'_>, record: &mut TaskRecord, edit: Task
     task.priority = edit.priority.map_or(task.priority, Priority::stored);
     task.start_time = edit.start_time.unwrap_or(task.start_time);
     task.due_time = edit.due_time.unwrap_or(task.due_time);
-    if let Some(status) = edit.status.filter(|status| status.stored() != task.status) {
-        task.position = writer.bottom_of_column(status).await?;
-        task.status = status.stored();
-        task.complete_time = (status == TaskStatus::Done).then(time::now);
+    if let Some(board) = board
+        && let Some(column) = columns::destination(board, record, edit.column.as_ref(), "task.")?
+    {
+        writer.check_room(&column, &record.task.id).await?;
+        record.task.position = writer.bottom_of_column(&column).await?;
+        record.enter(&column, time::now());
     }
     record.assignees = edit.assignees.unwrap_or(std::mem::take(&mut record.assignees));
     record.labels = edit.labels.unwrap_or(std::mem::take(&mut record.labels));
@@ -202,9 +226,9 @@ impl TaskService for Tasks {
     async fn create_task(&self, request: Request<v1::CreateTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
         let command = CreateTask::try_from(request.into_inner())?;
-        self.shared.authorizer.require(&caller, command.project, Permission::Write).await?;
+        let grant = self.shared.authorizer.require(&caller, command.project, Permission::Write).await?;
         self.check_assignees(command.project, command.edit.assignees.as_deref().unwrap_or_default()).await?;
-        let record = self.create(&caller, command).await?;
+        let record = self.create(&caller, &grant.project, command).await?;
         Ok(Response::new(task_to_proto(&record)))
     }
 
@@ -244,9 +268,16 @@ impl TaskService for Tasks {
             self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
             self.check_assignees(name.project, assignees).await?;
         }
-        let kind = v1::TaskEventType::Updated;
-        let record =
-            self.write(&caller, name, &etag, kind, async |writer, record| apply_edit(writer, record, edit).await);
+        let board = match edit.column {
+            Some(_) => Some(self.board(&caller, name.project).await?),
+            None => None,
+        };
+        // Entering another column may count against a WIP limit.
+        let placement = if board.is_some() { Placement::Between } else { Placement::Keep };
+        let kind = (v1::TaskEventType::Updated, placement);
+        let record = self.write(&caller, (name, &etag), kind, async |writer, record| {
+            apply_edit(writer, record, edit, board.as_ref()).await
+        });
         Ok(Response::new(task_to_proto(&record.await?)))
     }
 
@@ -255,7 +286,7 @@ impl TaskService for Tasks {
         let v1::DeleteTaskRequest { name, etag } = request.into_inner();
         let name = TaskName::parse("name", &name)?;
         let record = self
-            .write(&caller, name, &etag, v1::TaskEventType::Deleted, async |_, record| {
+            .write(&caller, (name, &etag), (v1::TaskEventType::Deleted, Placement::Keep), async |_, record| {
                 if record.task.delete_time.is_some() {
                     return Err(ServiceError::NotFound("task"));
                 }
@@ -269,12 +300,20 @@ impl TaskService for Tasks {
     async fn undelete_task(&self, request: Request<v1::UndeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
         let name = TaskName::parse("name", &request.get_ref().name)?;
+        let board = self.board(&caller, name.project).await?;
         let record = self
-            .write(&caller, name, "", v1::TaskEventType::Undeleted, async |_, record| {
+            .write(&caller, (name, ""), (v1::TaskEventType::Undeleted, Placement::Keep), async |writer, record| {
                 if record.task.delete_time.is_none() {
                     return Err(ServiceError::FailedPrecondition("the task is not deleted".into()));
                 }
                 record.task.delete_time = None;
+                // Its state was archived meanwhile: back in its status's first one.
+                if columns::current(&board, record).is_ok_and(|column| column.state.archive_time.is_some()) {
+                    let status = TaskStatus::from_stored(record.task.status);
+                    let column = columns::resolve(&board, &Target::Status(status), "")?;
+                    record.task.position = writer.bottom_of_column(&column).await?;
+                    record.enter(&column, time::now());
+                }
                 Ok(())
             })
             .await?;
@@ -283,19 +322,24 @@ impl TaskService for Tasks {
 
     async fn move_task(&self, request: Request<v1::MoveTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
-        let MoveTask { name, status, after, etag } = request.into_inner().try_into()?;
+        let MoveTask { name, target, after, etag } = request.into_inner().try_into()?;
+        let board = self.board(&caller, name.project).await?;
+        let kind = (v1::TaskEventType::Moved, Placement::Between);
         let record = self
-            .write(&caller, name, &etag, v1::TaskEventType::Moved, async |writer, record| {
+            .write(&caller, (name, &etag), kind, async |writer, record| {
                 if record.task.delete_time.is_some() {
                     return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
                 }
-                let target = status.unwrap_or(TaskStatus::from_stored(record.task.status));
+                let column = match columns::destination(&board, record, target.as_ref(), "")? {
+                    Some(column) => {
+                        writer.check_room(&column, &record.task.id).await?;
+                        record.enter(&column, time::now());
+                        column
+                    }
+                    None => columns::current(&board, record)?,
+                };
                 let after_id = after.map(|after| after.task.to_string());
-                record.task.position = writer.position_after(target, &record.task.id, after_id.as_deref()).await?;
-                if target.stored() != record.task.status {
-                    record.task.status = target.stored();
-                    record.task.complete_time = (target == TaskStatus::Done).then(time::now);
-                }
+                record.task.position = writer.position_after(&column, &record.task.id, after_id.as_deref()).await?;
                 Ok(())
             })
             .await?;

@@ -4,8 +4,8 @@
 use tasktracker_proto::v1;
 
 use crate::domain::{
-    CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, TaskDescription, TaskName, TaskStatus,
-    TaskTitle, UserId, Violations,
+    CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription, TaskName,
+    TaskStatus, TaskTitle, UserId, Violations,
     filter::{self, Filter},
     page::{PageRequest, TaskOrder},
     parse_labels,
@@ -16,11 +16,19 @@ use crate::domain::{
 const MAX_ASSIGNEES: usize = 20;
 /// Every updatable field, for `update_mask` `*`.
 pub const UPDATABLE: &[&str] =
-    &["title", "description", "status", "priority", "assignees", "labels", "start_time", "due_time"];
+    &["title", "description", "status", "state", "priority", "assignees", "labels", "start_time", "due_time"];
 
 /// A required sub-message, or a violation naming it.
 fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, Invalid> {
     value.as_ref().ok_or_else(|| FieldViolation::new(field, "is required").into())
+}
+
+/// The column a request asks for: a workflow state, or (older clients) a
+/// status, which means that status's first state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    State(StateName),
+    Status(TaskStatus),
 }
 
 /// Task fields given in a request; `None` means "not given".
@@ -28,7 +36,8 @@ fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, Invalid> 
 pub struct TaskEdit {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub status: Option<TaskStatus>,
+    /// `state`, or failing that `status`.
+    pub column: Option<Target>,
     pub priority: Option<Priority>,
     /// Sorted and deduplicated user ids.
     pub assignees: Option<Vec<String>>,
@@ -38,9 +47,11 @@ pub struct TaskEdit {
 }
 
 impl TaskEdit {
-    /// Parses the fields in `paths` from `task`.
-    fn parse(task: &v1::Task, paths: &[&str], violations: &mut Violations) -> Self {
+    /// Parses the fields in `paths` from `task`, a task of `project` (if
+    /// its name parsed).
+    fn parse(task: &v1::Task, paths: &[&str], project: Option<ProjectId>, violations: &mut Violations) -> Self {
         let mut edit = Self::default();
+        let mut state = None;
         for path in paths {
             match *path {
                 "title" => {
@@ -53,10 +64,11 @@ impl TaskEdit {
                         .map(TaskDescription::into_inner)
                 }
                 "status" => {
-                    edit.status = violations
+                    edit.column = violations
                         .check(TaskStatus::from_proto("task.status", task.status))
-                        .map(|s| s.unwrap_or(TaskStatus::Todo))
+                        .map(|s| Target::Status(s.unwrap_or(TaskStatus::Todo)))
                 }
+                "state" => state = Some(parse_state("task.state", &task.state, project, violations)),
                 "priority" => edit.priority = violations.check(Priority::from_proto("task.priority", task.priority)),
                 "labels" => {
                     edit.labels = violations
@@ -71,7 +83,28 @@ impl TaskEdit {
                 }
             }
         }
+        match state {
+            // `state` wins over `status`.
+            Some(Some(state)) => edit.column = Some(Target::State(state)),
+            // Empty: "not given" if `status` is, else a missing value.
+            Some(None) if edit.column.is_none() && task.state.is_empty() => {
+                violations.add("task.state", "is required when the update mask names `state`")
+            }
+            _ => {}
+        }
         edit
+    }
+}
+
+/// A state of `project` named in `field`; `None` if empty or invalid (then
+/// recorded, unless empty).
+fn parse_state(field: &str, name: &str, project: Option<ProjectId>, violations: &mut Violations) -> Option<StateName> {
+    if name.is_empty() {
+        return None;
+    }
+    match project {
+        Some(project) => violations.check(StateName::parse_in(field, name, project)),
+        None => violations.check(StateName::parse(field, name)),
     }
 }
 
@@ -119,7 +152,7 @@ impl TryFrom<v1::CreateTaskRequest> for CreateTask {
     fn try_from(request: v1::CreateTaskRequest) -> Result<Self, Invalid> {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
-        let edit = TaskEdit::parse(required("task", &request.task)?, UPDATABLE, &mut violations);
+        let edit = TaskEdit::parse(required("task", &request.task)?, UPDATABLE, project, &mut violations);
         let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
         violations.finish()?;
         Ok(Self { project: project.expect("checked"), edit, request_id: request_id.expect("checked") })
@@ -187,7 +220,7 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
         if paths.is_empty() {
             violations.add("update_mask", format!("name at least one field: {}", UPDATABLE.join(", ")));
         }
-        let edit = TaskEdit::parse(task, &paths, &mut violations);
+        let edit = TaskEdit::parse(task, &paths, name.map(|name| name.project), &mut violations);
         violations.finish()?;
         Ok(Self { name: name.expect("checked"), edit, etag: task.etag.clone() })
     }
@@ -198,7 +231,7 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
 pub struct MoveTask {
     pub name: TaskName,
     /// The target column; `None` keeps the task's own.
-    pub status: Option<TaskStatus>,
+    pub target: Option<Target>,
     /// The task to place it after; `None` puts it at the top.
     pub after: Option<TaskName>,
     pub etag: String,
@@ -208,10 +241,11 @@ impl TryFrom<v1::MoveTaskRequest> for MoveTask {
     type Error = Invalid;
 
     fn try_from(request: v1::MoveTaskRequest) -> Result<Self, Invalid> {
-        let v1::MoveTaskRequest { name, status, after_task, etag } = request;
+        let v1::MoveTaskRequest { name, status, after_task, etag, state } = request;
         let mut violations = Violations::default();
         let name = violations.check(TaskName::parse("name", &name));
         let status = violations.check(TaskStatus::from_proto("status", status));
+        let state = parse_state("state", &state, name.map(|name| name.project), &mut violations);
         let after = if after_task.is_empty() {
             Some(None)
         } else {
@@ -222,7 +256,8 @@ impl TryFrom<v1::MoveTaskRequest> for MoveTask {
         if after.is_some_and(|after| after.project != name.project) {
             return Err(FieldViolation::new("after_task", "must be a task of the same project").into());
         }
-        Ok(Self { name, status: status.expect("checked"), after, etag })
+        let target = state.map(Target::State).or(status.expect("checked").map(Target::Status));
+        Ok(Self { name, target, after, etag })
     }
 }
 

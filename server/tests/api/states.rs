@@ -814,6 +814,18 @@ async fn tasks_the_previous_release_writes_get_their_state_stored(backend: Backe
     // What the server reads and lists is what is stored.
     let read = get_task(&app, &ada, &waiting).await;
     assert_eq!((read.state.as_str(), read.status), (format!("{p}/states/{}", state(&todo).unwrap()).as_str(), 1));
+
+    // Without a state for the status the row keeps none, until the project
+    // gets one.
+    for name in [done.as_str(), "Canceled"] {
+        let victim = format!("{p}/states/{}", state(name).unwrap());
+        delete_state(&app, &ada, &victim, &format!("{p}/states/{}", state(&todo).unwrap())).await.unwrap();
+    }
+    let orphan = insert_like_the_previous_release(&app, p, &ada.name, done_status).await;
+    assert_eq!(stored_state(&app, &orphan).await, None);
+    let shipped = create_state(&app, &ada, p, ("Shipped", v1::StateCategory::Completed, None)).await.unwrap();
+    assert_eq!(stored_state(&app, &orphan).await, Some(id_of(&shipped.name)));
+    assert_eq!(get_task(&app, &ada, &orphan).await.state, shipped.name);
     db.close().await.unwrap();
     app.stop().await;
 }

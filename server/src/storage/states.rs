@@ -141,7 +141,7 @@ pub async fn load(db: &impl ConnectionTrait, project: ProjectId) -> Result<Vec<w
 /// Gives `state`'s project's tasks of its status that have no state (the
 /// previous release wrote them while the project had no non-archived state
 /// for the status) the first state of the status: after `state` was added
-/// or unarchived. On the `(project_id, state_id, position)` index.
+/// or unarchived. On the `(project_id, state_id, position, id)` index.
 async fn adopt_stateless(db: &impl ConnectionTrait, state: &workflow_states::Model) -> Result<(), DbErr> {
     tasks_entity::Entity::update_many()
         .col_expr(tasks_entity::Column::StateId, Expr::cust(FIRST_CHOICE))

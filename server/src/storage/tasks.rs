@@ -250,10 +250,16 @@ impl TaskStore {
                 None => return Ok(Vec::new()),
             };
             let id = Expr::col(tasks::Column::Id);
+            // The redundant bound first: the index of the order starts its
+            // scan there, instead of at the first page.
             let keyset = if query.order.descending {
-                key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone())))
+                key.clone()
+                    .lte(value.clone())
+                    .and(key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone()))))
             } else {
-                key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone())))
+                key.clone()
+                    .gte(value.clone())
+                    .and(key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone()))))
             };
             select = select.filter(keyset);
         }
@@ -692,7 +698,7 @@ pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
     }
 }
 
-/// The rows of `column`'s tasks, on the `(project_id, state_id, position)`
+/// The rows of `column`'s tasks, on the `(project_id, state_id, position, id)`
 /// index.
 fn in_column(column: &Column) -> SimpleExpr {
     Expr::col((tasks::Entity, tasks::Column::StateId)).eq(column.state.id.clone())

@@ -1,23 +1,23 @@
-//! Workflow states: a project's board columns, in order, and what a task's
-//! state is while rows of the previous release (which knows only
-//! `tasks.status`) are still around.
+//! Workflow states: a project's board columns, in order.
 //!
-//! A task's state is its `state_id` while that state's status agrees with
-//! the row's `status`; otherwise (the previous release inserted the row
-//! without a state, or changed its status since) it is the project's first
-//! non-archived state for the status ([`first_choice`]). Reads compute
-//! exactly that in SQL ([`EFFECTIVE_STATE`]) in the statement that reads the
-//! task; every write of this release stores it back, with `status` kept in
-//! step for the previous release.
-
+//! A task's state is its `tasks.state_id`. Rows of the previous release
+//! (which knows only `tasks.status`, and creates projects without states)
+//! get theirs from the database: the triggers of the migration
+//! `m20261208_000001_state_sync` set `state_id` to the project's first
+//! non-archived state for the status ([`first_choice`], the same choice in
+//! SQL) whenever a row is inserted, or updated with a status its state does
+//! not have, and give every new project its default states. Every write of
+//! this release stores a state and keeps `status` in step, for the previous
+//! release.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::OnConflict,
+    TransactionTrait,
+    sea_query::{Expr, OnConflict},
 };
 use tasktracker_migrations::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
 
 use super::{
-    entities::{projects, workflow_states},
+    entities::{projects, tasks as tasks_entity, workflow_states},
     tasks::{self, History, TaskRecord, TaskStoreError},
 };
 use crate::domain::{Color, ProjectId, StateCategory, StateDisplayName, StateId, StateName, TaskStatus, UserId, time};
@@ -25,18 +25,14 @@ use crate::domain::{Color, ProjectId, StateCategory, StateDisplayName, StateId, 
 /// Most states per project.
 pub const MAX_STATES: usize = 50;
 
-/// The state a task of the `tasks` row in scope is in (see the module
-/// documentation): the same choice as [`first_choice`], in SQL. The
-/// categories ranked second are [`StateCategory::second_choice`]'s
-/// (BACKLOG = 1, CANCELED = 5).
-pub const EFFECTIVE_STATE: &str = r#"COALESCE(
-    (SELECT "ws"."id" FROM "workflow_states" AS "ws"
-      WHERE "ws"."id" = "tasks"."state_id" AND "ws"."status" = "tasks"."status"),
-    (SELECT "ws"."id" FROM "workflow_states" AS "ws"
+/// The project's first non-archived state for the status of the `tasks`
+/// row in scope: [`first_choice`] in SQL. The categories ranked second are
+/// [`StateCategory::second_choice`]'s (BACKLOG = 1, CANCELED = 5).
+const FIRST_CHOICE: &str = r#"(SELECT "ws"."id" FROM "workflow_states" AS "ws"
       WHERE "ws"."project_id" = "tasks"."project_id" AND "ws"."status" = "tasks"."status"
         AND "ws"."archive_time" IS NULL
       ORDER BY CASE WHEN "ws"."category" IN (1, 5) THEN 1 ELSE 0 END, "ws"."position", "ws"."id"
-      LIMIT 1))"#;
+      LIMIT 1)"#;
 
 /// Why a state operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,12 +95,7 @@ impl Board {
 
     /// The column of `state` as a write needs it.
     pub fn column(&self, state: &workflow_states::Model) -> Column {
-        let status = TaskStatus::from_stored(state.status);
-        Column {
-            state: state.clone(),
-            takes_unset: first_choice(&self.states, status).is_some_and(|first| first.id == state.id),
-            enforced_limit: self.enforce_wip_limits.then_some(state.wip_limit).flatten(),
-        }
+        Column { state: state.clone(), enforced_limit: self.enforce_wip_limits.then_some(state.wip_limit).flatten() }
     }
 }
 
@@ -112,9 +103,6 @@ impl Board {
 #[derive(Debug, Clone)]
 pub struct Column {
     pub state: workflow_states::Model,
-    /// The state is its status's first choice: rows of the previous release
-    /// with that status and no state are in its column too.
-    pub takes_unset: bool,
     /// The WIP limit to enforce, if the project enforces them.
     pub enforced_limit: Option<i32>,
 }
@@ -138,19 +126,10 @@ pub fn first_choice(states: &[workflow_states::Model], status: TaskStatus) -> Op
         .min_by_key(|state| (StateCategory::from_stored(state.category).second_choice(), state.position, &state.id))
 }
 
-/// A project's states in board order. A project without any (the previous
-/// release created it after the migration ran) gets its default states
-/// first, under their fixed ids, so concurrent callers add them once.
+/// A project's states in board order. Every project has some: this release
+/// creates them with the project, the migrations gave them to older
+/// projects, and a trigger to projects the previous release creates.
 pub async fn load(db: &impl ConnectionTrait, project: ProjectId) -> Result<Vec<workflow_states::Model>, DbErr> {
-    let states = ordered(db, project).await?;
-    if !states.is_empty() {
-        return Ok(states);
-    }
-    insert_defaults(db, project, time::now()).await?;
-    ordered(db, project).await
-}
-
-async fn ordered(db: &impl ConnectionTrait, project: ProjectId) -> Result<Vec<workflow_states::Model>, DbErr> {
     workflow_states::Entity::find()
         .filter(workflow_states::Column::ProjectId.eq(project.to_string()))
         .order_by_asc(workflow_states::Column::Position)
@@ -159,7 +138,24 @@ async fn ordered(db: &impl ConnectionTrait, project: ProjectId) -> Result<Vec<wo
         .await
 }
 
-/// Adds To do / In progress / Done to `project` unless they exist.
+/// Gives `state`'s project's tasks of its status that have no state (the
+/// previous release wrote them while the project had no non-archived state
+/// for the status) the first state of the status: after `state` was added
+/// or unarchived. On the `(project_id, state_id, position, id)` index.
+async fn adopt_stateless(db: &impl ConnectionTrait, state: &workflow_states::Model) -> Result<(), DbErr> {
+    tasks_entity::Entity::update_many()
+        .col_expr(tasks_entity::Column::StateId, Expr::cust(FIRST_CHOICE))
+        .filter(tasks_entity::Column::ProjectId.eq(state.project_id.as_str()))
+        .filter(tasks_entity::Column::StateId.is_null())
+        .filter(tasks_entity::Column::Status.eq(state.status))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Adds To do / In progress / Done to `project` unless they exist (a
+/// trigger of the previous release's era adds the same rows, under the same
+/// ids, when the project is inserted; see the module documentation).
 pub async fn insert_defaults(db: &impl ConnectionTrait, project: ProjectId, now: i64) -> Result<(), DbErr> {
     let project_id = project.to_string();
     let rows = DEFAULT_STATES.into_iter().enumerate().map(|(index, (name, color, category, status))| {
@@ -239,6 +235,7 @@ impl StateStore {
             version: 1,
         };
         workflow_states::ActiveModel::from(state.clone()).insert(&txn).await?;
+        adopt_stateless(&txn, &state).await?;
         txn.commit().await?;
         Ok(state)
     }
@@ -275,7 +272,11 @@ impl StateStore {
         state.wip_limit = change.wip_limit.unwrap_or(state.wip_limit);
         state.update_time = time::now();
         state.version += 1;
+        let unarchived = current.archive_time.is_some() && state.archive_time.is_none();
         workflow_states::ActiveModel::from(state.clone()).reset_all().update(&txn).await?;
+        if unarchived {
+            adopt_stateless(&txn, &state).await?;
+        }
         txn.commit().await?;
         Ok(state)
     }

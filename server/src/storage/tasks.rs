@@ -20,7 +20,7 @@ use super::{
     comments::{self, CommentStoreError, FieldChange},
     entities::{memberships, projects, task_assignees, task_labels, tasks},
     events::{self, EventStoreError, NewEvent},
-    states::{Column, EFFECTIVE_STATE},
+    states::Column,
 };
 use crate::domain::{
     ProjectId, RequestId, TaskId, TaskName, UserId,
@@ -68,10 +68,10 @@ pub struct TaskRecord {
     pub task: tasks::Model,
     pub assignees: Vec<String>,
     pub labels: Vec<String>,
-    /// The id of the task's workflow state, as [`EFFECTIVE_STATE`] reads it
-    /// (`task.state_id` may be unset or stale in rows of the previous
+    /// The id of the task's workflow state: `task.state_id` as read (the
+    /// database keeps it in step with `status` for rows of the previous
     /// release); `None` only while the project has no state for the status.
-    /// A write stores it in `task.state_id`.
+    /// A write stores it back in `task.state_id`.
     pub state: Option<String>,
 }
 
@@ -250,10 +250,16 @@ impl TaskStore {
                 None => return Ok(Vec::new()),
             };
             let id = Expr::col(tasks::Column::Id);
+            // The redundant bound first: the index of the order starts its
+            // scan there, instead of at the first page.
             let keyset = if query.order.descending {
-                key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone())))
+                key.clone()
+                    .lte(value.clone())
+                    .and(key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone()))))
             } else {
-                key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone())))
+                key.clone()
+                    .gte(value.clone())
+                    .and(key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone()))))
             };
             select = select.filter(keyset);
         }
@@ -335,7 +341,6 @@ impl TaskStore {
         let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
         let mut after = before.clone();
         change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
-        // Also gives rows of the previous release the state they were read in.
         after.task.state_id = after.state.clone();
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
@@ -473,9 +478,8 @@ async fn fetch(
 
 /// A task's assignees and labels as JSON arrays of strings, computed by
 /// correlated subqueries over their primary keys (which lead with the task
-/// id), and its workflow state ([`EFFECTIVE_STATE`]), in the statement that
-/// reads the task.
-fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 3] {
+/// id), in the statement that reads the task.
+fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 2] {
     let [assignees, labels] = match backend {
         DbBackend::Postgres => [
             r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
@@ -486,11 +490,7 @@ fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 3] {
             r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
         ],
     };
-    [
-        (Expr::cust(assignees), "assignees"),
-        (Expr::cust(labels), "labels"),
-        (Expr::cust(EFFECTIVE_STATE), "effective_state_id"),
-    ]
+    [(Expr::cust(assignees), "assignees"), (Expr::cust(labels), "labels")]
 }
 
 /// A task read with [`computed_columns`]; assignees and labels come sorted.
@@ -502,12 +502,8 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
         values.sort_unstable();
         Ok(values)
     };
-    Ok(TaskRecord {
-        task: tasks::Model::from_query_result(row, "")?,
-        assignees: list("assignees")?,
-        labels: list("labels")?,
-        state: row.try_get("", "effective_state_id")?,
-    })
+    let task = tasks::Model::from_query_result(row, "")?;
+    Ok(TaskRecord { state: task.state_id.clone(), task, assignees: list("assignees")?, labels: list("labels")? })
 }
 
 /// Replaces a task's assignees and labels.
@@ -616,11 +612,11 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
         Filter::Or(left, right) => condition(left, caller).or(condition(right, caller)),
         Filter::Not(inner) => condition(inner, caller).not(),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
-        // Exact for rows of the previous release too, at the price of a
-        // subquery per row of the project: no index serves it. Once the
-        // contract release has set every `state_id`, `state_id = X` will do,
-        // on the `(project_id, state_id, position)` index.
-        Filter::State(comparison, state) => compare(Expr::cust(EFFECTIVE_STATE), *comparison, state.state.to_string()),
+        // On the `(project_id, state_id, position, id)` index: the database
+        // keeps `state_id` in step for rows of the previous release too.
+        Filter::State(comparison, state) => {
+            compare(Expr::col((tasks::Entity, tasks::Column::StateId)), *comparison, state.state.to_string())
+        }
         Filter::Priority(comparison, priority) => {
             compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored())
         }
@@ -702,21 +698,10 @@ pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
     }
 }
 
-/// The rows of `column`'s tasks: those with its state, and if it is its
-/// status's first choice, the previous release's rows of that status with
-/// no state. (A row whose status the previous release changed after this
-/// one set its state is read in its status's first state, but left out
-/// here until written again: it keeps its position among them.) Both
-/// halves use the `(project_id, state_id, position)` index.
+/// The rows of `column`'s tasks, on the `(project_id, state_id, position, id)`
+/// index.
 fn in_column(column: &Column) -> SimpleExpr {
-    let own = Expr::col((tasks::Entity, tasks::Column::StateId)).eq(column.state.id.clone());
-    if column.takes_unset {
-        own.or(Expr::col((tasks::Entity, tasks::Column::StateId))
-            .is_null()
-            .and(Expr::col((tasks::Entity, tasks::Column::Status)).eq(column.state.status)))
-    } else {
-        own
-    }
+    Expr::col((tasks::Entity, tasks::Column::StateId)).eq(column.state.id.clone())
 }
 
 async fn bottom_of(db: &impl ConnectionTrait, project: ProjectId, column: &Column) -> Result<i64, TaskStoreError> {

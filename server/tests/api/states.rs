@@ -19,6 +19,9 @@ on_both_backends!(
     tasks_are_filtered_by_state,
     bad_state_requests_name_the_field,
     the_migration_gives_existing_projects_and_tasks_their_states,
+    projects_the_previous_release_inserts_get_the_default_states,
+    tasks_the_previous_release_writes_get_their_state_stored,
+    the_next_migration_gives_rows_written_in_between_their_states,
 );
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
@@ -509,8 +512,8 @@ async fn clients_and_rows_that_know_only_status_keep_working(backend: Backend) {
     .unwrap();
     assert_eq!(renamed.state, todo.name);
 
-    // A project the previous release created after the migration has no
-    // states until this release first needs them: then it gets the defaults.
+    // A project the previous release created after the migration gets the
+    // default states (from the database).
     let db = Database::connect(app.database.url.clone()).await.unwrap();
     let (id, user) = (uuid::Uuid::now_v7(), ada.name.trim_start_matches("users/"));
     db.execute_unprepared(&format!(
@@ -642,6 +645,258 @@ async fn bad_state_requests_name_the_field(backend: Backend) {
     app.stop().await;
 }
 
+/// How many migrations come before the one called `name`.
+fn migrations_before(name: &str) -> u32 {
+    use sea_orm_migration::MigratorTrait;
+    let migrations = tasktracker_migrations::Migrator::migrations();
+    migrations.iter().position(|migration| migration.name() == name).expect("a migration of that name") as u32
+}
+
+/// Runs `sql` on `db` and returns its rows' only column.
+async fn column_of(db: &impl ConnectionTrait, sql: String) -> Vec<Option<String>> {
+    db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect()
+}
+
+/// The `state_id` stored in the row of `task` (a task id or name).
+async fn stored_state(app: &TestApp, task: &str) -> Option<String> {
+    let db = Database::connect(app.database.url.clone()).await.unwrap();
+    let id = task.rsplit('/').next().unwrap();
+    let mut column = column_of(&db, format!("SELECT state_id FROM tasks WHERE id = '{id}'")).await;
+    db.close().await.unwrap();
+    assert_eq!(column.len(), 1, "one row for {task}");
+    column.pop().unwrap()
+}
+
+/// The id part of a resource name.
+fn id_of(name: &str) -> String {
+    name.rsplit('/').next().unwrap().to_owned()
+}
+
+/// A project as the previous release inserts it (no states).
+async fn insert_project_like_the_previous_release(db: &impl ConnectionTrait, id: &str, creator: &str) {
+    db.execute_unprepared(&format!(
+        "INSERT INTO projects (id, title, description, creator_id, request_id, create_time, update_time, \
+         archive_time, version, event_seq) VALUES ('{id}', 'Made by the previous release', '', '{creator}', NULL, 9, \
+         9, NULL, 1, 0)"
+    ))
+    .await
+    .unwrap();
+}
+
+/// The states of project `id` as stored: id, name, category, status,
+/// position and creation time, in board order.
+async fn stored_states(db: &impl ConnectionTrait, id: &str) -> Vec<(String, String, i16, i16, i64, i64)> {
+    let sql = format!(
+        "SELECT id, display_name, category, status, position, create_time FROM workflow_states \
+         WHERE project_id = '{id}' ORDER BY position"
+    );
+    db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "id").unwrap(),
+                row.try_get("", "display_name").unwrap(),
+                row.try_get("", "category").unwrap(),
+                row.try_get("", "status").unwrap(),
+                row.try_get("", "position").unwrap(),
+                row.try_get("", "create_time").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What a project created at time 9 has: the default states under their
+/// derived ids, as the server creates them.
+fn default_states_of(id: &str) -> Vec<(String, String, i16, i16, i64, i64)> {
+    tasktracker_migrations::DEFAULT_STATES
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, _, category, status))| {
+            let position = index as i64 * tasktracker_migrations::STATE_POSITION_GAP;
+            (tasktracker_migrations::default_state_id(id, index), name.to_owned(), category, status, position, 9)
+        })
+        .collect()
+}
+
+/// The database gives a project the previous release inserts the default
+/// states the server would (same ids: whichever side runs second adds
+/// nothing), whatever the last digit of its id.
+async fn projects_the_previous_release_inserts_get_the_default_states(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let user = id_of(&ada.name);
+    let db = Database::connect(app.database.url.clone()).await.unwrap();
+    // (Ids apart in more than their last digit: those of one prefix share
+    // their states' ids.)
+    for last in ['0', '1', '7', '9', 'a', 'c', 'f'] {
+        let id = format!("{}{last}", &uuid::Uuid::now_v7().to_string()[..35]);
+        insert_project_like_the_previous_release(&db, &id, &user).await;
+        assert_eq!(stored_states(&db, &id).await, default_states_of(&id), "project {id}");
+    }
+    // And a project this release creates has them once.
+    let project = app.create_project(&ada, "New").await;
+    let states = app.list_states(&ada, &project.name, true).await;
+    assert_eq!(names(&states), ["To do", "In progress", "Done"]);
+    let ids: Vec<String> = states.iter().map(|state| id_of(&state.name)).collect();
+    let project_id = id_of(&project.name);
+    assert_eq!(
+        ids,
+        (0..3).map(|index| tasktracker_migrations::default_state_id(&project_id, index)).collect::<Vec<_>>()
+    );
+    db.close().await.unwrap();
+    app.stop().await;
+}
+
+/// Rows the previous release inserts or updates with only `status` get the
+/// state the server would choose stored in `state_id`, read back by SQL.
+async fn tasks_the_previous_release_writes_get_their_state_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Synchronised").await;
+    let p = &project.name;
+    // BACKLOG first and a second STARTED state last: TODO still goes to the
+    // UNSTARTED state, IN_PROGRESS to the first STARTED one.
+    let backlog = create_state(&app, &ada, p, ("Backlog", v1::StateCategory::Backlog, None)).await.unwrap();
+    move_state(&app, &ada, &backlog.name, "").await;
+    let review = create_state(&app, &ada, p, ("Review", v1::StateCategory::Started, None)).await.unwrap();
+    let canceled = create_state(&app, &ada, p, ("Canceled", v1::StateCategory::Canceled, None)).await.unwrap();
+    move_state(&app, &ada, &canceled.name, &backlog.name).await;
+    let [todo, doing, done] = ["To do", "In progress", "Done"].map(|name| name.to_owned());
+    let mut ids = std::collections::HashMap::new();
+    for state in app.list_states(&ada, p, false).await {
+        ids.insert(state.display_name.clone(), Some(id_of(&state.name)));
+    }
+    let state = |name: &str| ids[name].clone();
+
+    let (todo_status, doing_status, done_status) =
+        (v1::TaskStatus::Todo as i32, v1::TaskStatus::InProgress as i32, v1::TaskStatus::Done as i32);
+    let waiting = insert_like_the_previous_release(&app, p, &ada.name, todo_status).await;
+    assert_eq!(stored_state(&app, &waiting).await, state(&todo));
+    let working = insert_like_the_previous_release(&app, p, &ada.name, doing_status).await;
+    assert_eq!(stored_state(&app, &working).await, state(&doing));
+    let finished = insert_like_the_previous_release(&app, p, &ada.name, done_status).await;
+    assert_eq!(stored_state(&app, &finished).await, state(&done), "COMPLETED before CANCELED");
+
+    // A status change moves the state along; other changes leave it.
+    set_status_like_the_previous_release(&app, &waiting, done_status).await;
+    assert_eq!(stored_state(&app, &waiting).await, state(&done));
+    set_status_like_the_previous_release(&app, &waiting, todo_status).await;
+    assert_eq!(stored_state(&app, &waiting).await, state(&todo));
+    let reviewed = move_task(&app, &ada, &working, &review.name, v1::TaskStatus::Unspecified).await.unwrap();
+    assert_eq!(stored_state(&app, &reviewed.name).await, state("Review"));
+    set_status_like_the_previous_release(&app, &working, doing_status).await;
+    assert_eq!(stored_state(&app, &working).await, state("Review"), "the same status keeps a custom state");
+    let db = Database::connect(app.database.url.clone()).await.unwrap();
+    db.execute_unprepared(&format!("UPDATE tasks SET title = 'renamed' WHERE id = '{}'", id_of(&working)))
+        .await
+        .unwrap();
+    assert_eq!(stored_state(&app, &working).await, state("Review"));
+    // A stale state (another status's) is replaced on insert too.
+    let stale = uuid::Uuid::now_v7();
+    db.execute_unprepared(&format!(
+        "INSERT INTO tasks (id, project_id, title, description, status, priority, position, creator_id, \
+         create_time, update_time, version, state_id) VALUES ('{stale}', '{}', 'stale', '', {done_status}, 0, 5, \
+         '{}', 1, 1, 1, '{}')",
+        id_of(p),
+        id_of(&ada.name),
+        state(&todo).unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(stored_state(&app, &stale.to_string()).await, state(&done));
+    // What the server reads and lists is what is stored.
+    let read = get_task(&app, &ada, &waiting).await;
+    assert_eq!((read.state.as_str(), read.status), (format!("{p}/states/{}", state(&todo).unwrap()).as_str(), 1));
+
+    // Without a state for the status the row keeps none, until the project
+    // gets one.
+    for name in [done.as_str(), "Canceled"] {
+        let victim = format!("{p}/states/{}", state(name).unwrap());
+        delete_state(&app, &ada, &victim, &format!("{p}/states/{}", state(&todo).unwrap())).await.unwrap();
+    }
+    let orphan = insert_like_the_previous_release(&app, p, &ada.name, done_status).await;
+    assert_eq!(stored_state(&app, &orphan).await, None);
+    let shipped = create_state(&app, &ada, p, ("Shipped", v1::StateCategory::Completed, None)).await.unwrap();
+    assert_eq!(stored_state(&app, &orphan).await, Some(id_of(&shipped.name)));
+    assert_eq!(get_task(&app, &ada, &orphan).await.state, shipped.name);
+    db.close().await.unwrap();
+    app.stop().await;
+}
+
+/// Rows the previous release wrote after the workflow states migration and
+/// before the one that keeps states in step: the latter gives projects
+/// without states their defaults and every task the state of its status.
+async fn the_next_migration_gives_rows_written_in_between_their_states(backend: Backend) {
+    use sea_orm_migration::MigratorTrait;
+    use tasktracker_migrations::Migrator;
+
+    let database = TestDatabase::create_empty(backend).await;
+    let db = Database::connect(database.url.clone()).await.unwrap();
+    Migrator::up(&db, Some(migrations_before("m20261208_000001_state_sync"))).await.unwrap();
+    let (user, old, new) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    db.execute_unprepared(&format!(
+        "INSERT INTO users (id, email, display_name, password_hash, create_time) \
+         VALUES ('{user}', 'old@example.com', 'Old', '', 1)"
+    ))
+    .await
+    .unwrap();
+    // `old` existed before the workflow states migration (it has states,
+    // inserted here the way that migration did); `new` did not.
+    for project in [old, new] {
+        insert_project_like_the_previous_release(&db, &project.to_string(), &user.to_string()).await;
+    }
+    for (index, (_, name, category, status, position, time)) in
+        default_states_of(&old.to_string()).into_iter().enumerate()
+    {
+        db.execute_unprepared(&format!(
+            "INSERT INTO workflow_states (id, project_id, display_name, color, category, status, position, \
+             create_time, update_time, version) VALUES ('{}', '{old}', '{name}', '#000000', {category}, {status}, \
+             {position}, {time}, {time}, 1)",
+            tasktracker_migrations::default_state_id(&old.to_string(), index)
+        ))
+        .await
+        .unwrap();
+    }
+    let state =
+        |project: uuid::Uuid, index: usize| Some(tasktracker_migrations::default_state_id(&project.to_string(), index));
+    // (project, status, state_id as written, state_id expected)
+    let rows = [
+        (old, 1, None, state(old, 0)),
+        (old, 3, state(old, 1), state(old, 2)),
+        (old, 2, state(old, 1), state(old, 1)),
+        (new, 2, None, state(new, 1)),
+        (new, 3, None, state(new, 2)),
+    ];
+    let mut ids = Vec::new();
+    for (index, (project, status, written, _)) in rows.iter().enumerate() {
+        let id = uuid::Uuid::now_v7();
+        let written = written.as_ref().map_or("NULL".to_owned(), |state| format!("'{state}'"));
+        db.execute_unprepared(&format!(
+            "INSERT INTO tasks (id, project_id, title, description, status, priority, position, creator_id, \
+             create_time, update_time, version, state_id) VALUES ('{id}', '{project}', 't{index}', '', {status}, 0, \
+             {index}, '{user}', 1, 1, 1, {written})"
+        ))
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    Migrator::up(&db, None).await.unwrap();
+    assert_eq!(stored_states(&db, &new.to_string()).await, default_states_of(&new.to_string()));
+    assert_eq!(stored_states(&db, &old.to_string()).await.len(), 3, "nothing added to a project with states");
+    for (id, (_, _, _, expected)) in ids.iter().zip(rows) {
+        let stored = column_of(&db, format!("SELECT state_id FROM tasks WHERE id = '{id}'")).await;
+        assert_eq!(stored, [expected], "task {id}");
+    }
+    db.close().await.unwrap();
+}
+
 /// Rows of the previous release, then the migration: every project gets the
 /// three default states and every task the state of its status.
 async fn the_migration_gives_existing_projects_and_tasks_their_states(backend: Backend) {
@@ -650,8 +905,7 @@ async fn the_migration_gives_existing_projects_and_tasks_their_states(backend: B
 
     let database = TestDatabase::create_empty(backend).await;
     let db = Database::connect(database.url.clone()).await.unwrap();
-    let previous = Migrator::migrations().len() as u32 - 1;
-    Migrator::up(&db, Some(previous)).await.unwrap();
+    Migrator::up(&db, Some(migrations_before("m20261207_000001_workflow_states"))).await.unwrap();
     let (user, project) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     db.execute_unprepared(&format!(
         "INSERT INTO users (id, email, display_name, password_hash, create_time) \

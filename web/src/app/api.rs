@@ -4,16 +4,24 @@
 use std::{cell::Cell, future::Future};
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use tasktracker_proto::v1::{
-    self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
-    task_service_client::TaskServiceClient,
+use prost::{
+    Message,
+    bytes::{Buf, BufMut, Bytes},
 };
-use tonic::{Code, Status, Streaming};
+use serde::{Deserialize, Serialize};
+use tasktracker_proto::v1;
+use tonic::{
+    Code, Status, Streaming,
+    codec::{DecodeBuf, EncodeBuf},
+    codegen::http::uri::PathAndQuery,
+};
 use tonic_web_wasm_client::Client;
 
 use super::browser;
-use crate::model::{names, violations};
+use crate::{
+    model::{names, violations},
+    rpc::{self, Method},
+};
 
 const SESSION_KEY: &str = "tasktracker.session";
 /// Refresh this long before the access token expires.
@@ -112,6 +120,82 @@ fn fmask(paths: Vec<String>) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask { paths })
 }
 
+/// Messages as bytes: the callers encode and decode them (see [`crate::rpc`]),
+/// so tonic's client is instantiated for this one codec only.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Bytes;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// Decodes an answer; a malformed one is `INVALID_ARGUMENT`, as the shared
+/// codec (`tasktracker_proto::codec`) reports it.
+fn decode<R: Message + Default>(bytes: Bytes) -> Result<R, Status> {
+    R::decode(bytes).map_err(|error| Status::invalid_argument(format!("the message does not decode: {error}")))
+}
+
+/// The answers of `WatchTasks`, as they arrive.
+pub struct TaskWatch(Streaming<Bytes>);
+
+impl TaskWatch {
+    /// The next answer; `None` when the server ended the stream.
+    pub async fn message(&mut self) -> Result<Option<v1::WatchTasksResponse>, Status> {
+        match self.0.message().await? {
+            Some(bytes) => decode(bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A tonic client ready to call, over gRPC-web.
+async fn grpc(base_url: String) -> Result<tonic::client::Grpc<Client>, Status> {
+    let mut grpc = tonic::client::Grpc::new(Client::new(base_url));
+    grpc.ready().await.map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+    Ok(grpc)
+}
+
+/// The request for `body`, with the bearer token if any.
+fn request(body: Vec<u8>, token: Option<&str>) -> tonic::Request<Vec<u8>> {
+    let mut request = tonic::Request::new(body);
+    if let Some(token) = token
+        && let Ok(value) = format!("Bearer {token}").parse()
+    {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
 impl Api {
     /// A client for `base_url`, resuming a stored session.
     pub fn new(base_url: String) -> Self {
@@ -129,8 +213,20 @@ impl Api {
         self.session.with(Option::is_some)
     }
 
-    fn client(&self) -> Client {
-        Client::new(self.base_url.get_value())
+    /// One unary call of encoded messages. Not generic: every method shares it.
+    async fn unary(&self, path: &'static str, body: Vec<u8>, token: Option<&str>) -> Result<Bytes, Status> {
+        let mut grpc = grpc(self.base_url.get_value()).await?;
+        let answer = grpc.unary(request(body, token), PathAndQuery::from_static(path), RawCodec).await?;
+        Ok(answer.into_inner())
+    }
+
+    /// A call that needs no session (signing up or in, refreshing).
+    async fn call_anonymous<M: Message, R: Message + Default>(
+        &self,
+        method: Method<M, R>,
+        message: M,
+    ) -> Result<R, Status> {
+        decode(self.unary(method.path(), message.encode_to_vec(), None).await?)
     }
 
     fn set_session(&self, session: Option<Session>) {
@@ -189,11 +285,11 @@ impl Api {
         }
         REFRESHING.set(true);
         let request = v1::RefreshSessionRequest { refresh_token: current.refresh_token.clone() };
-        let answer = AccountServiceClient::new(self.client()).refresh_session(request).await;
+        let answer = self.call_anonymous(rpc::REFRESH_SESSION, request).await;
         REFRESHING.set(false);
         match answer {
             Ok(answer) => {
-                let fresh = answer.into_inner().session.ok_or_else(|| ApiError::Failed("empty answer".into()))?;
+                let fresh = answer.session.ok_or_else(|| ApiError::Failed("empty answer".into()))?;
                 let session = Session {
                     access_token: fresh.access_token,
                     access_expires: fresh.access_token_expire_time.map_or(0, |t| t.seconds),
@@ -214,121 +310,120 @@ impl Api {
         }
     }
 
-    fn authorized<M>(message: M, token: &str) -> tonic::Request<M> {
-        let mut request = tonic::Request::new(message);
-        if let Ok(value) = format!("Bearer {token}").parse() {
-            request.metadata_mut().insert("authorization", value);
-        }
-        request
-    }
-
-    /// Calls with the bearer token; on UNAUTHENTICATED refreshes once and retries.
-    async fn call<M, R, F, Fut>(&self, message: M, rpc: F) -> ApiResult<R>
+    /// Calls `send` with the bearer token; on UNAUTHENTICATED refreshes once
+    /// and retries. Instantiated twice (unary calls and the watch stream).
+    async fn authorized<T, F, Fut>(&self, send: F) -> ApiResult<T>
     where
-        M: Clone,
-        F: Fn(Client, tonic::Request<M>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
     {
         let token = self.access_token().await?;
-        match rpc(self.client(), Self::authorized(message.clone(), &token)).await {
-            Ok(response) => Ok(response.into_inner()),
+        match send(token).await {
+            Ok(answer) => Ok(answer),
             Err(status) if status.code() == Code::Unauthenticated => {
                 let token = self.refresh().await?;
-                rpc(self.client(), Self::authorized(message, &token)).await.map(tonic::Response::into_inner).map_err(
-                    |status| {
-                        let error = ApiError::from(status);
-                        if error == ApiError::SignedOut {
-                            self.forget_session();
-                        }
-                        error
-                    },
-                )
+                send(token).await.map_err(|status| {
+                    let error = ApiError::from(status);
+                    if error == ApiError::SignedOut {
+                        self.forget_session();
+                    }
+                    error
+                })
             }
             Err(status) => Err(status.into()),
         }
+    }
+
+    /// One unary call with the session. Not generic: every method shares it.
+    async fn call_raw(&self, path: &'static str, body: Vec<u8>) -> ApiResult<Bytes> {
+        self.authorized(|token| {
+            let body = body.clone();
+            async move { self.unary(path, body, Some(&token)).await }
+        })
+        .await
+    }
+
+    /// Calls `method` with the session.
+    async fn call<M: Message, R: Message + Default>(&self, method: Method<M, R>, message: M) -> ApiResult<R> {
+        Ok(decode(self.call_raw(method.path(), message.encode_to_vec()).await?)?)
     }
 
     // ---- accounts ----
 
     pub async fn sign_up(&self, email: String, password: String, display_name: String) -> ApiResult<Session> {
         let request = v1::SignUpRequest { email, password, display_name };
-        let answer = AccountServiceClient::new(self.client()).sign_up(request).await?.into_inner();
+        let answer = self.call_anonymous(rpc::SIGN_UP, request).await?;
         self.start_session(answer.user, answer.session)
     }
 
     pub async fn sign_in(&self, email: String, password: String) -> ApiResult<Session> {
         let request = v1::SignInRequest { email, password };
-        let answer = AccountServiceClient::new(self.client()).sign_in(request).await?.into_inner();
+        let answer = self.call_anonymous(rpc::SIGN_IN, request).await?;
         self.start_session(answer.user, answer.session)
     }
 
     /// Ends the session on the server (best effort) and here.
     pub async fn sign_out(&self) {
-        let _ = self
-            .call(v1::SignOutRequest {}, |c, r| async move { AccountServiceClient::new(c).sign_out(r).await })
-            .await;
+        let _ = self.call(rpc::SIGN_OUT, v1::SignOutRequest {}).await;
         self.forget_session();
     }
 
     pub async fn create_api_token(&self, token: v1::ApiToken) -> ApiResult<v1::CreateApiTokenResponse> {
         let request = v1::CreateApiTokenRequest { api_token: Some(token) };
-        self.call(request, |c, r| async move { AccountServiceClient::new(c).create_api_token(r).await }).await
+        self.call(rpc::CREATE_API_TOKEN, request).await
     }
 
     pub async fn list_api_tokens(&self) -> ApiResult<Vec<v1::ApiToken>> {
         let request = v1::ListApiTokensRequest { page_size: 200, page_token: String::new() };
-        let answer =
-            self.call(request, |c, r| async move { AccountServiceClient::new(c).list_api_tokens(r).await }).await?;
+        let answer = self.call(rpc::LIST_API_TOKENS, request).await?;
         Ok(answer.api_tokens)
     }
 
     pub async fn revoke_api_token(&self, name: String) -> ApiResult<v1::ApiToken> {
         let request = v1::RevokeApiTokenRequest { name };
-        self.call(request, |c, r| async move { AccountServiceClient::new(c).revoke_api_token(r).await }).await
+        self.call(rpc::REVOKE_API_TOKEN, request).await
     }
 
     // ---- projects ----
 
     pub async fn list_projects(&self, show_archived: bool) -> ApiResult<Vec<v1::Project>> {
         let request = v1::ListProjectsRequest { page_size: 200, page_token: String::new(), show_archived };
-        let answer =
-            self.call(request, |c, r| async move { ProjectServiceClient::new(c).list_projects(r).await }).await?;
+        let answer = self.call(rpc::LIST_PROJECTS, request).await?;
         Ok(answer.projects)
     }
 
     pub async fn create_project(&self, title: String, description: String) -> ApiResult<v1::Project> {
         let project = v1::Project { title, description, ..Default::default() };
         let request = v1::CreateProjectRequest { project: Some(project), request_id: browser::uuid() };
-        self.call(request, |c, r| async move { ProjectServiceClient::new(c).create_project(r).await }).await
+        self.call(rpc::CREATE_PROJECT, request).await
     }
 
     pub async fn get_project(&self, name: String) -> ApiResult<v1::Project> {
         let request = v1::GetProjectRequest { name };
-        self.call(request, |c, r| async move { ProjectServiceClient::new(c).get_project(r).await }).await
+        self.call(rpc::GET_PROJECT, request).await
     }
 
     pub async fn list_members(&self, parent: String) -> ApiResult<Vec<v1::Member>> {
         let request = v1::ListMembersRequest { parent, page_size: 200, page_token: String::new() };
-        let answer =
-            self.call(request, |c, r| async move { ProjectServiceClient::new(c).list_members(r).await }).await?;
+        let answer = self.call(rpc::LIST_MEMBERS, request).await?;
         Ok(answer.members)
     }
 
     pub async fn add_member(&self, parent: String, email: String, role: v1::Role) -> ApiResult<v1::Member> {
         let member = v1::Member { email, role: role as i32, ..Default::default() };
         let request = v1::AddMemberRequest { parent, member: Some(member) };
-        self.call(request, |c, r| async move { ProjectServiceClient::new(c).add_member(r).await }).await
+        self.call(rpc::ADD_MEMBER, request).await
     }
 
     pub async fn update_member_role(&self, name: String, role: i32) -> ApiResult<v1::Member> {
         let member = v1::Member { name, role, ..Default::default() };
         let request = v1::UpdateMemberRequest { member: Some(member), update_mask: fmask(vec!["role".into()]) };
-        self.call(request, |c, r| async move { ProjectServiceClient::new(c).update_member(r).await }).await
+        self.call(rpc::UPDATE_MEMBER, request).await
     }
 
     pub async fn remove_member(&self, name: String) -> ApiResult<()> {
         let request = v1::RemoveMemberRequest { name };
-        self.call(request, |c, r| async move { ProjectServiceClient::new(c).remove_member(r).await }).await?;
+        self.call(rpc::REMOVE_MEMBER, request).await?;
         Ok(())
     }
 
@@ -343,60 +438,68 @@ impl Api {
         page_token: String,
     ) -> ApiResult<v1::ListTasksResponse> {
         let request = v1::ListTasksRequest { parent, page_size, page_token, filter, order_by, show_deleted: false };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).list_tasks(r).await }).await
+        self.call(rpc::LIST_TASKS, request).await
     }
 
     pub async fn get_task(&self, name: String) -> ApiResult<v1::Task> {
         let request = v1::GetTaskRequest { name };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).get_task(r).await }).await
+        self.call(rpc::GET_TASK, request).await
     }
 
     pub async fn create_task(&self, parent: String, task: v1::Task) -> ApiResult<v1::Task> {
         let request = v1::CreateTaskRequest { parent, task: Some(task), request_id: browser::uuid() };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).create_task(r).await }).await
+        self.call(rpc::CREATE_TASK, request).await
     }
 
     pub async fn update_task(&self, task: v1::Task, mask: Vec<String>) -> ApiResult<v1::Task> {
         let request = v1::UpdateTaskRequest { task: Some(task), update_mask: fmask(mask) };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).update_task(r).await }).await
+        self.call(rpc::UPDATE_TASK, request).await
     }
 
     pub async fn delete_task(&self, name: String, etag: String) -> ApiResult<v1::Task> {
         let request = v1::DeleteTaskRequest { name, etag };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).delete_task(r).await }).await
+        self.call(rpc::DELETE_TASK, request).await
     }
 
     pub async fn undelete_task(&self, name: String) -> ApiResult<v1::Task> {
         let request = v1::UndeleteTaskRequest { name };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).undelete_task(r).await }).await
+        self.call(rpc::UNDELETE_TASK, request).await
     }
 
     pub async fn move_task(&self, name: String, status: i32, after_task: String) -> ApiResult<v1::Task> {
         let request = v1::MoveTaskRequest { name, status, after_task, etag: String::new(), state: String::new() };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).move_task(r).await }).await
+        self.call(rpc::MOVE_TASK, request).await
     }
 
-    pub async fn watch_tasks(&self, parent: String, cursor: String) -> ApiResult<Streaming<v1::WatchTasksResponse>> {
-        let request = v1::WatchTasksRequest { parent, cursor };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).watch_tasks(r).await }).await
+    pub async fn watch_tasks(&self, parent: String, cursor: String) -> ApiResult<TaskWatch> {
+        let body = v1::WatchTasksRequest { parent, cursor }.encode_to_vec();
+        let path = PathAndQuery::from_static(rpc::WATCH_TASKS.path());
+        self.authorized(|token| {
+            let (body, path) = (body.clone(), path.clone());
+            async move {
+                let mut grpc = grpc(self.base_url.get_value()).await?;
+                let answer = grpc.server_streaming(request(body, Some(&token)), path, RawCodec).await?;
+                Ok(TaskWatch(answer.into_inner()))
+            }
+        })
+        .await
     }
 
     pub async fn create_comment(&self, parent: String, body: String) -> ApiResult<v1::Comment> {
         let comment = v1::Comment { body, ..Default::default() };
         let request = v1::CreateCommentRequest { parent, comment: Some(comment) };
-        self.call(request, |c, r| async move { TaskServiceClient::new(c).create_comment(r).await }).await
+        self.call(rpc::CREATE_COMMENT, request).await
     }
 
     pub async fn list_comments(&self, parent: String) -> ApiResult<Vec<v1::Comment>> {
         let request = v1::ListCommentsRequest { parent, page_size: 200, page_token: String::new() };
-        let answer = self.call(request, |c, r| async move { TaskServiceClient::new(c).list_comments(r).await }).await?;
+        let answer = self.call(rpc::LIST_COMMENTS, request).await?;
         Ok(answer.comments)
     }
 
     pub async fn list_activities(&self, parent: String) -> ApiResult<Vec<v1::TaskActivity>> {
         let request = v1::ListTaskActivitiesRequest { parent, page_size: 200, page_token: String::new() };
-        let answer =
-            self.call(request, |c, r| async move { TaskServiceClient::new(c).list_task_activities(r).await }).await?;
+        let answer = self.call(rpc::LIST_TASK_ACTIVITIES, request).await?;
         Ok(answer.activities)
     }
 }

@@ -23,6 +23,8 @@ pub struct Column {
     /// `projects/{project}/states/{state}`.
     pub state: String,
     pub title: String,
+    /// `#rrggbb`.
+    pub color: String,
     pub category: i32,
     /// Most live tasks the state should hold, if it has a limit.
     pub wip_limit: Option<i32>,
@@ -38,6 +40,7 @@ impl Column {
         Self {
             state: state.name.clone(),
             title: state.display_name.clone(),
+            color: state.color.clone(),
             category: state.category,
             wip_limit: state.wip_limit,
             ..Default::default()

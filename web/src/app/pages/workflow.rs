@@ -97,9 +97,8 @@ pub fn WorkflowPage() -> impl IntoView {
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    <For each=move || workflow.list().into_iter().enumerate()
-                        key=|(index, s)| (*index, s.etag.clone()) let:entry>
-                        <StateRow workflow index=entry.0 state=entry.1/>
+                    <For each=move || workflow.list() key=|s| (s.name.clone(), s.etag.clone()) let:state>
+                        <StateRow workflow state/>
                     </For>
                 </tbody>
             </table>
@@ -115,7 +114,7 @@ pub fn WorkflowPage() -> impl IntoView {
 /// One state: owners rename it, set its colour and WIP limit, reorder,
 /// archive or delete it (its tasks moving to another state).
 #[component]
-fn StateRow(workflow: Workflow, index: usize, state: v1::WorkflowState) -> impl IntoView {
+fn StateRow(workflow: Workflow, state: v1::WorkflowState) -> impl IntoView {
     let id = names::id(&state.name).to_owned();
     let display_name = RwSignal::new(state.display_name.clone());
     let color = RwSignal::new(state.color.clone());
@@ -141,8 +140,11 @@ fn StateRow(workflow: Workflow, index: usize, state: v1::WorkflowState) -> impl 
     });
     // Up: after the state two above (or first); down: after the one below.
     let move_to = move |offset: isize| {
-        let list = workflow.list();
-        let Some(position) = index.checked_add_signed(offset).filter(|p| *p < list.len()) else { return };
+        let list = workflow.states.get_untracked().and_then(Result::ok).unwrap_or_default();
+        let index = original.with_value(|o| list.iter().position(|s| s.name == o.name));
+        let Some(position) = index.and_then(|i| i.checked_add_signed(offset)).filter(|p| *p < list.len()) else {
+            return;
+        };
         let after = if offset < 0 {
             position.checked_sub(1).map(|p| list[p].name.clone())
         } else {
@@ -211,7 +213,7 @@ fn WipSwitch(project: LocalResource<ApiResult<v1::Project>>) -> impl IntoView {
     let enforced =
         move || project.with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).is_some_and(|p| p.enforce_wip_limits));
     view! {
-        <p>
+        <p class="check">
             <input id="enforce-wip" type="checkbox" prop:checked=enforced
                 on:change=move |e| { toggle.dispatch(event_target_checked(&e)); }/>
             <label for="enforce-wip">"Refuse moves into a state at its WIP limit"</label>

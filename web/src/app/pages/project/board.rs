@@ -161,7 +161,11 @@ fn BoardColumn(
             on:drop=move |e| { e.prevent_default(); drop_on(index, None); }
         >
             <h2 id=heading class:full=move || state.board.with(|b| b.get(index).is_some_and(Column::at_limit))>
-                {move || state.board.with(|b| b.get(index).map(|c| c.title.clone()))}
+                <span>
+                    <span class="dot" aria-hidden="true"
+                        style:background=move || state.board.with(|b| b.get(index).map(|c| c.color.clone()))></span>
+                    {move || state.board.with(|b| b.get(index).map(|c| c.title.clone()))}
+                </span>
                 <span class="count">{move || state.board.with(|b| b.get(index).map(count_label))}</span>
             </h2>
             <ul class="cards" data-column=index.to_string()>

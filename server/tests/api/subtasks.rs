@@ -15,6 +15,7 @@ on_both_backends!(
     subtasks_are_created_under_a_parent_and_rolled_up,
     tasks_are_reparented_and_made_top_level,
     cycles_are_refused,
+    concurrent_reparenting_cannot_make_a_cycle,
     chains_deeper_than_the_limit_are_refused,
     a_parent_must_be_a_live_task_of_the_same_project,
     tasks_are_filtered_by_parent,
@@ -173,6 +174,28 @@ async fn cycles_are_refused(backend: Backend) {
 
     // Moving within the tree without a cycle is fine: C up under A.
     assert_eq!(set_parent(&app, &ada, &c, Some(&a)).await.unwrap().parent, a.name);
+    app.stop().await;
+}
+
+async fn concurrent_reparenting_cannot_make_a_cycle(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Races").await;
+    let p = &project.name;
+    for round in 0..5 {
+        let a = app.create_task(&ada, p, task(&format!("a{round}"))).await;
+        let b = app.create_task(&ada, p, task(&format!("b{round}"))).await;
+        // Each alone is fine; together they would be a cycle.
+        let (a_under_b, b_under_a) =
+            tokio::join!(set_parent(&app, &ada, &a, Some(&b)), set_parent(&app, &ada, &b, Some(&a)));
+        let refused = match (a_under_b, b_under_a) {
+            (Ok(_), Err(refused)) | (Err(refused), Ok(_)) => refused,
+            other => panic!("exactly one may win: {other:?}"),
+        };
+        assert_invalid_field(&refused, "task.parent");
+        let (a, b) = (get(&app, &ada, &a).await, get(&app, &ada, &b).await);
+        assert!(a.parent.is_empty() != b.parent.is_empty(), "one is the other's subtask: {a:?} {b:?}");
+    }
     app.stop().await;
 }
 

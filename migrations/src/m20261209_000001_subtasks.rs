@@ -53,6 +53,9 @@ impl MigrationTrait for Migration {
             .await
     }
 
+    /// On PostgreSQL only: SQLite cannot drop a column that a foreign key
+    /// uses (it would need the table rebuilt), so there `down` fails and
+    /// the column stays; the previous release ignores it anyway.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_index(Index::drop().name("tasks_by_parent").table(Tasks::Table).to_owned()).await?;
         if manager.get_database_backend() == DbBackend::Postgres {

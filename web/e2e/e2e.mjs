@@ -368,6 +368,26 @@ try {
     await screenshot(page, '15-board-states');
   });
 
+  await step('subtasks: two added from a task page, one checked off; the rollup shows there and on the card', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').locator('a').click();
+    await page.getByRole('heading', { name: 'Subtasks' }).waitFor();
+    for (const title of ['Draft the notes', 'Tag the build']) {
+      await page.getByLabel('Add a subtask').fill(title);
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      await page.getByLabel(title, { exact: true }).waitFor();
+    }
+    await page.getByRole('heading', { name: 'Subtasks (0 of 2 done)' }).waitFor();
+    await page.getByLabel('Draft the notes', { exact: true }).check();
+    await page.getByRole('heading', { name: 'Subtasks (1 of 2 done)' }).waitFor();
+    assert.equal(await page.getByLabel('Draft the notes', { exact: true }).isChecked(), true);
+    await axe(page, 'subtasks');
+    await screenshot(page, '17-subtasks');
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').filter({ hasText: '1 of 2 subtasks done' }).waitFor();
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();

@@ -259,6 +259,9 @@ fn Card(
             <div class="meta">
                 {(task.priority != 0).then(|| view! { <span class=format!("priority p{}", task.priority)>{priority_label(task.priority)}</span> })}
                 {task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view()}
+                {(task.subtasks_total > 0).then(|| view! {
+                    <span class="subtasks">{format!("{} of {} subtasks done", task.subtasks_done, task.subtasks_total)}</span>
+                })}
                 {(!assignees.is_empty()).then(|| view! { <span class="assignees">{assignees}</span> })}
                 {task.due_time.as_ref().map(|d| view! { <span class="due">"Due " {crate::model::dates::to_day(d)}</span> })}
             </div>

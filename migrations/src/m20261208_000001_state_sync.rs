@@ -244,4 +244,3 @@ impl MigrationTrait for Migration {
         Ok(())
     }
 }
-

@@ -719,12 +719,61 @@ fn task_ids_where(
 }
 
 /// Translates a parsed filter into SQL; `me` is `caller`.
+///
+/// A filter may chain hundreds of terms with one operator (`a OR b OR …`,
+/// as many as 2,000 characters hold). Such a chain is walked without
+/// recursion and joined pairwise, so neither this function nor the query
+/// builder (which renders expressions recursively) goes deeper than about
+/// log2 of its length: a deep chain once overflowed a worker's stack.
 pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
+    match filter {
+        Filter::And(..) => balanced(chain(filter, true), caller, SimpleExpr::and),
+        Filter::Or(..) => balanced(chain(filter, false), caller, SimpleExpr::or),
+        Filter::Not(inner) => condition(inner, caller).not(),
+        term => term_condition(term, caller),
+    }
+}
+
+/// The operands of the chain of ANDs (`and`) or ORs at the top of
+/// `filter`, in order, collected without recursion.
+fn chain(filter: &Filter, and: bool) -> Vec<&Filter> {
+    let mut operands = Vec::new();
+    let mut pending = vec![filter];
+    while let Some(next) = pending.pop() {
+        match (next, and) {
+            (Filter::And(left, right), true) | (Filter::Or(left, right), false) => {
+                pending.push(right);
+                pending.push(left);
+            }
+            _ => operands.push(next),
+        }
+    }
+    operands
+}
+
+/// The operands' conditions joined pairwise, level by level: a tree about
+/// log2(n) deep instead of a chain n deep (AND and OR are associative).
+fn balanced(operands: Vec<&Filter>, caller: UserId, join: fn(SimpleExpr, SimpleExpr) -> SimpleExpr) -> SimpleExpr {
+    let mut level: Vec<SimpleExpr> = operands.into_iter().map(|operand| condition(operand, caller)).collect();
+    while level.len() > 1 {
+        let mut pairs = level.into_iter();
+        let mut next = Vec::new();
+        while let Some(left) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(right) => join(left, right),
+                None => left,
+            });
+        }
+        level = next;
+    }
+    level.pop().unwrap_or_else(|| Expr::value(true))
+}
+
+/// One term of a filter (anything but AND, OR and NOT).
+fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
     let id = || Expr::col((tasks::Entity, tasks::Column::Id));
     match filter {
-        Filter::And(left, right) => condition(left, caller).and(condition(right, caller)),
-        Filter::Or(left, right) => condition(left, caller).or(condition(right, caller)),
-        Filter::Not(inner) => condition(inner, caller).not(),
+        Filter::And(..) | Filter::Or(..) | Filter::Not(..) => condition(filter, caller),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
         // On the `(project_id, state_id, position, id)` index: the database
         // keeps `state_id` in step for rows of the previous release too.
@@ -924,4 +973,51 @@ async fn set_position(db: &impl ConnectionTrait, task: &str, position: i64) -> R
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query};
+
+    use super::*;
+    use crate::domain::{TaskStatus, filter::Comparison};
+
+    /// `status = TODO OR status = TODO OR …`, `n` terms, nested as the
+    /// parser nests a chain (left-deep).
+    fn or_chain(n: usize) -> Filter {
+        let term = || Filter::Status(Comparison::Equal, TaskStatus::Todo);
+        (1..n).fold(term(), |chain, _| Filter::Or(Box::new(chain), Box::new(term())))
+    }
+
+    #[test]
+    fn long_chains_become_shallow_sql_with_every_term() {
+        // A small stack: a translation as deep as the chain would overflow it.
+        let sql = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let caller = UserId::from_stored("01a24e54-5d11-72c2-a18b-6eb7ba45004c");
+                let filter = Filter::And(Box::new(or_chain(1_000)), Box::new(or_chain(3)));
+                let condition = condition(&filter, caller);
+                let sql = Query::select()
+                    .column(tasks::Column::Id)
+                    .from(tasks::Entity)
+                    .and_where(condition)
+                    .to_string(PostgresQueryBuilder);
+                std::mem::forget(filter); // dropping the left-deep input recurses; the input is the parser's concern
+                sql
+            })
+            .expect("thread starts")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(sql.matches(r#""status" = 1"#).count(), 1_003, "{sql}");
+        assert_eq!(sql.matches(" OR ").count(), 999 + 2);
+        assert_eq!(sql.matches(" AND ").count(), 1);
+        let depth = sql.chars().try_fold((0_usize, 0_usize), |(open, deepest), c| match c {
+            '(' => Some((open + 1, deepest.max(open + 1))),
+            ')' => open.checked_sub(1).map(|open| (open, deepest)),
+            _ => Some((open, deepest)),
+        });
+        let (_, deepest) = depth.expect("balanced parentheses");
+        assert!(deepest <= 16, "parenthesised {deepest} deep: {sql}");
+    }
 }

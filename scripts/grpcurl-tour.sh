@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's API tour, run for real: starts the server on the embedded
 # SQLite default, then uses nothing but grpcurl (reflection, no .proto files)
-# to sign up, create a project and tasks, list them and watch changes live.
+# to sign up, create a project and tasks, list them, add a workflow state and
+# move a task into it, and watch changes live.
 # Fails on any unexpected answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,8 +65,9 @@ sleep 1
 
 grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Write the README\", \"labels\": [\"docs\"], \"priority\": \"PRIORITY_HIGH\"}}" \
   "$address" tasktracker.v1.TaskService/CreateTask >/dev/null
-grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Ship it\"}}" \
-  "$address" tasktracker.v1.TaskService/CreateTask >/dev/null
+ship=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Ship it\"}}" \
+  "$address" tasktracker.v1.TaskService/CreateTask)
+ship_name=$(json '["name"]' <<<"$ship")
 
 listed=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter\": \"label = docs AND priority >= HIGH\"}" \
   "$address" tasktracker.v1.TaskService/ListTasks)
@@ -78,6 +80,23 @@ expect InvalidArgument "$bad"
 expect "column 10" "$bad"
 expect '"field":"filter"' "$bad"
 
+# Workflow states: the defaults, a new column, a task moved into it, the state filter.
+states=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" \
+  "$address" tasktracker.v1.WorkflowStateService/ListWorkflowStates)
+expect '"displayName": "In progress"' "$states"
+review=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"state\": {\"display_name\": \"Review\", \"color\": \"#7c3aed\", \"category\": \"STATE_CATEGORY_STARTED\", \"wip_limit\": 3}}" \
+  "$address" tasktracker.v1.WorkflowStateService/CreateWorkflowState)
+review_name=$(json '["name"]' <<<"$review")
+moved=$(grpcurl -plaintext -H "$auth" -d "{\"name\": \"$ship_name\", \"state\": \"$review_name\"}" \
+  "$address" tasktracker.v1.TaskService/MoveTask)
+expect "\"state\": \"$review_name\"" "$moved"
+expect TASK_STATUS_IN_PROGRESS "$moved"
+in_review=$(grpcurl -plaintext -H "$auth" \
+  -d "$(python3 -c 'import json, sys; print(json.dumps({"parent": sys.argv[1], "filter": "state = \"%s\"" % sys.argv[2]}))' "$project_name" "$review_name")" \
+  "$address" tasktracker.v1.TaskService/ListTasks)
+expect "Ship it" "$in_review"
+if grep -q "Write the README" <<<"$in_review"; then echo "the state filter let 'Write the README' through"; exit 1; fi
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -90,4 +109,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, live watch and a clean SIGTERM exit"

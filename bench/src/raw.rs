@@ -144,8 +144,10 @@ impl TaskRow {
             delete_time: None,
             purge_time: None,
             etag: self.version.to_string(),
-            // Written as the previous release wrote tasks: no workflow state.
+            // Written as the previous release wrote tasks: no workflow state,
+            // no parent.
             state: String::new(),
+            ..Default::default()
         }
         .encode_to_vec()
     }

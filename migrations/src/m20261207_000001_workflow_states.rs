@@ -110,15 +110,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // A column's tasks in board order (moves, WIP counts, the filter).
+        // A column's tasks in board order, ties by id as pages are ordered
+        // (moves, WIP counts, the state filter's keyset pages).
         manager
             .create_index(
                 Index::create()
-                    .name("tasks_by_state")
+                    .name("tasks_by_state_position")
                     .table(Tasks::Table)
                     .col(Tasks::ProjectId)
                     .col(Tasks::StateId)
                     .col(Tasks::Position)
+                    .col(Tasks::Id)
                     .to_owned(),
             )
             .await?;
@@ -134,7 +136,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("tasks_by_state").table(Tasks::Table).to_owned()).await?;
+        manager.drop_index(Index::drop().name("tasks_by_state_position").table(Tasks::Table).to_owned()).await?;
         manager.alter_table(Table::alter().table(Tasks::Table).drop_column(Tasks::StateId).to_owned()).await?;
         manager
             .alter_table(Table::alter().table(Projects::Table).drop_column(Projects::EnforceWipLimits).to_owned())
@@ -227,6 +229,7 @@ enum Projects {
 #[derive(DeriveIden)]
 enum Tasks {
     Table,
+    Id,
     ProjectId,
     StateId,
     Position,

@@ -28,10 +28,6 @@
 //!   `CREATE TRIGGER` blocks the table's writers until commit), so no row
 //!   slips between the fix-up and the triggers.
 //!
-//! - The index of a column's tasks in board order, `(project_id, state_id,
-//!   position)`, gains `id`, the keyset tiebreaker, like the index of every
-//!   other list order: a list filtered by state pages on it without a sort.
-//!
 //! The contract step (the next release, once no previous-release server
 //! runs): drop these triggers and their functions (the server writes
 //! `state_id` and the default states itself), set any `state_id` still NULL
@@ -203,19 +199,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name("tasks_by_state_position")
-                    .table(Tasks::Table)
-                    .col(Tasks::ProjectId)
-                    .col(Tasks::StateId)
-                    .col(Tasks::Position)
-                    .col(Tasks::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager.drop_index(Index::drop().name("tasks_by_state").table(Tasks::Table).to_owned()).await?;
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
         for statement in create_triggers(backend) {
@@ -258,26 +241,6 @@ impl MigrationTrait for Migration {
         for statement in statements {
             db.execute_unprepared(statement).await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("tasks_by_state")
-                    .table(Tasks::Table)
-                    .col(Tasks::ProjectId)
-                    .col(Tasks::StateId)
-                    .col(Tasks::Position)
-                    .to_owned(),
-            )
-            .await?;
-        manager.drop_index(Index::drop().name("tasks_by_state_position").table(Tasks::Table).to_owned()).await
+        Ok(())
     }
-}
-
-#[derive(DeriveIden)]
-enum Tasks {
-    Table,
-    Id,
-    ProjectId,
-    StateId,
-    Position,
 }

@@ -328,15 +328,77 @@ try {
     await page.keyboard.press('Escape');
   });
 
+  await step('workflow: a new state with a WIP limit becomes a board column; a card dragged into it fills it', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Workflow' }).click();
+    await page.getByLabel('Name of Done').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Review');
+    await page.getByLabel('Category').selectOption({ label: 'Started' });
+    await page.getByRole('button', { name: 'Add state' }).click();
+    const review = page.locator('tr', { has: page.getByLabel('Name of Review') });
+    await review.waitFor();
+    // Added last; one step up puts it between In progress and Done.
+    let changed = page.waitForResponse((r) => r.url().endsWith('/MoveWorkflowState'));
+    await page.getByRole('button', { name: 'Move up of Review' }).click();
+    await changed;
+    await page.waitForFunction(() => {
+      const names = [...document.querySelectorAll('table.states tbody tr input[id^="state-name-"]')].map((i) => i.value);
+      return names.join('|') === 'To do|In progress|Review|Done';
+    });
+    changed = page.waitForResponse((r) => r.url().endsWith('/UpdateWorkflowState'));
+    await page.getByLabel('WIP limit of Review').fill('1');
+    await page.locator('tr', { has: page.getByLabel('Name of Review') }).getByRole('button', { name: 'Save' }).click();
+    await changed;
+    await axe(page, 'workflow');
+    await screenshot(page, '14-workflow');
+
+    await page.goto(`${projectUrl}?view=board`);
+    const heading = page.locator('section.column h2').nth(2);
+    await heading.filter({ hasText: 'Review' }).filter({ hasText: '0 / 1' }).waitFor();
+    const moved = page.waitForResponse((r) => r.url().endsWith('/MoveTask'));
+    await card(page, 'Made by Bob').dragTo(column(page, 2));
+    await column(page, 2).locator('.task-card', { hasText: 'Made by Bob' }).waitFor();
+    await moved;
+    await page.reload();
+    await column(page, 2).locator('.task-card', { hasText: 'Made by Bob' }).waitFor({ timeout: 10_000 });
+    await heading.filter({ hasText: '1 / 1, at its WIP limit' }).waitFor();
+    assert.equal(await page.locator('section.column h2.full').count(), 1);
+    await axe(page, 'board-states');
+    await screenshot(page, '15-board-states');
+  });
+
+  await step('subtasks: two added from a task page, one checked off; the rollup shows there and on the card', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').locator('a').click();
+    await page.getByRole('heading', { name: 'Subtasks' }).waitFor();
+    for (const title of ['Draft the notes', 'Tag the build']) {
+      await page.getByLabel('Add a subtask').fill(title);
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      await page.getByLabel(title, { exact: true }).waitFor();
+    }
+    await page.getByRole('heading', { name: 'Subtasks (0 of 2 done)' }).waitFor();
+    await page.getByLabel('Draft the notes', { exact: true }).check();
+    await page.getByRole('heading', { name: 'Subtasks (1 of 2 done)' }).waitFor();
+    assert.equal(await page.getByLabel('Draft the notes', { exact: true }).isChecked(), true);
+    await axe(page, 'subtasks');
+    await screenshot(page, '17-subtasks');
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').filter({ hasText: '1 of 2 subtasks done' }).waitFor();
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();
     await small.context.addInitScript((storage) => {
       for (const [key, value] of storage) window.localStorage.setItem(key, value);
     }, session.origins.find((o) => o.origin === baseUrl).localStorage.map((e) => [e.name, e.value]));
-    for (const [name, url] of [['11-list-360', projectUrl], ['12-board-360', `${projectUrl}?view=board`]]) {
+    const pages = [['11-list-360', projectUrl, '#new-task-title'], ['12-board-360', `${projectUrl}?view=board`, '#new-task-title'],
+      ['16-workflow-360', `${projectUrl}/workflow`, '#new-state-name']];
+    for (const [name, url, ready] of pages) {
       await small.page.goto(url);
-      await small.page.locator('#new-task-title').waitFor();
+      await small.page.locator(ready).waitFor();
       await small.page.waitForTimeout(500);
       const width = await small.page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 360, `${name}: page is ${width}px wide`);

@@ -60,6 +60,12 @@ methods! {
     ADD_MEMBER = "ProjectService" / "AddMember" (AddMemberRequest) -> Member;
     UPDATE_MEMBER = "ProjectService" / "UpdateMember" (UpdateMemberRequest) -> Member;
     REMOVE_MEMBER = "ProjectService" / "RemoveMember" (RemoveMemberRequest) -> RemoveMemberResponse;
+    UPDATE_PROJECT = "ProjectService" / "UpdateProject" (UpdateProjectRequest) -> Project;
+    LIST_WORKFLOW_STATES = "WorkflowStateService" / "ListWorkflowStates" (ListWorkflowStatesRequest) -> ListWorkflowStatesResponse;
+    CREATE_WORKFLOW_STATE = "WorkflowStateService" / "CreateWorkflowState" (CreateWorkflowStateRequest) -> WorkflowState;
+    UPDATE_WORKFLOW_STATE = "WorkflowStateService" / "UpdateWorkflowState" (UpdateWorkflowStateRequest) -> WorkflowState;
+    MOVE_WORKFLOW_STATE = "WorkflowStateService" / "MoveWorkflowState" (MoveWorkflowStateRequest) -> WorkflowState;
+    DELETE_WORKFLOW_STATE = "WorkflowStateService" / "DeleteWorkflowState" (DeleteWorkflowStateRequest) -> DeleteWorkflowStateResponse;
     LIST_TASKS = "TaskService" / "ListTasks" (ListTasksRequest) -> ListTasksResponse;
     GET_TASK = "TaskService" / "GetTask" (GetTaskRequest) -> Task;
     CREATE_TASK = "TaskService" / "CreateTask" (CreateTaskRequest) -> Task;

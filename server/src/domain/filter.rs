@@ -18,7 +18,7 @@
 use std::fmt;
 
 use super::{
-    Label, Priority, StateName, TaskStatus, UserId,
+    Label, Priority, StateName, TaskName, TaskStatus, UserId,
     time::{Micros, parse_rfc3339},
 };
 
@@ -42,6 +42,10 @@ pub enum Filter {
     Status(Comparison, TaskStatus),
     /// `state = "projects/…/states/…"`: the task's workflow state.
     State(Comparison, StateName),
+    /// `parent = "projects/…/tasks/…"`, or with `""` (`None`) no parent:
+    /// `parent = ""` is a top-level task, `parent != ""` (and `parent:*`) a
+    /// subtask. `parent != "…"` includes top-level tasks.
+    Parent(Comparison, Option<TaskName>),
     Priority(Comparison, Priority),
     /// `assignee = x`, `assignee != x`, `assignee:x`.
     Assignee(Comparison, Assignee),
@@ -471,6 +475,22 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
                 .map_err(|_| format!("`{value}` is not a state name `projects/{{project}}/states/{{state}}`"))?;
             Ok(Filter::State(comparison, state))
         }
+        "parent" => {
+            if operator == Operator::Has {
+                return match value.as_str() {
+                    "*" => Ok(Filter::Parent(Comparison::NotEqual, None)),
+                    _ => Err("`parent` supports `=`, `!=` and `:*` (has a parent)".into()),
+                };
+            }
+            let comparison = operator.equality(field)?;
+            if value.is_empty() {
+                return Ok(Filter::Parent(comparison, None));
+            }
+            let task = TaskName::parse("", &value).map_err(|_| {
+                format!("`{value}` is not a task name `projects/{{project}}/tasks/{{task}}`, or `\"\"` for none")
+            })?;
+            Ok(Filter::Parent(comparison, Some(task)))
+        }
         "priority" => {
             let comparison = operator.ordering(field)?;
             let priority = Priority::from_filter(&value)
@@ -511,7 +531,7 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
             Ok(Filter::Contains(text_field, value))
         }
         _ => Err(format!(
-            "unknown field `{field}`; use state, status, priority, assignee, label, due_time, start_time, create_time, \
+            "unknown field `{field}`; use state, status, parent, priority, assignee, label, due_time, start_time, create_time, \
              update_time, title, description or text"
         )),
     }
@@ -626,6 +646,23 @@ mod tests {
         assert!(error("= x").message.contains("before `=`"));
         assert!(error("()").message.contains("empty parentheses"));
         assert!(error("\"a\" = b").message.contains("quoted string"));
+    }
+
+    #[test]
+    fn parent_names_a_task_or_none() {
+        let task =
+            format!("projects/{}/tasks/{}", super::super::ProjectId::generate(), super::super::TaskId::generate());
+        let name = TaskName::parse("", &task).unwrap();
+        assert_eq!(parsed(&format!("parent = \"{task}\"")), Filter::Parent(Comparison::Equal, Some(name)));
+        assert_eq!(parsed(&format!("parent != {task}")), Filter::Parent(Comparison::NotEqual, Some(name)));
+        assert_eq!(parsed("parent = \"\""), Filter::Parent(Comparison::Equal, None));
+        assert_eq!(parsed("parent != \"\""), Filter::Parent(Comparison::NotEqual, None));
+        assert_eq!(parsed("parent:*"), Filter::Parent(Comparison::NotEqual, None));
+        assert_eq!(parsed("-parent:*"), Filter::Not(Box::new(Filter::Parent(Comparison::NotEqual, None))));
+        assert!(error("parent = \"projects/x/tasks/y\"").message.contains("is not a task name"));
+        assert!(error("parent : \"projects/x/tasks/y\"").message.contains("`parent` supports"));
+        assert!(error("parent < \"\"").message.contains("only `=`"));
+        assert_eq!(error("parent = nope").column, 10);
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub mod tasks {
         /// not trusted where it disagrees with `status` (see
         /// [`crate::storage::states`]).
         pub state_id: Option<String>,
+        /// The task this one is a subtask of (same project); NULL for a
+        /// top-level task, and in every row the previous release inserts.
+        pub parent_id: Option<String>,
     }
 
     no_relations!();

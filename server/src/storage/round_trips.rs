@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use super::{
     entities::{memberships, projects, tasks, users},
     projects::ProjectStore,
-    tasks::{History, TaskQuery, TaskRecord, TaskStore, WriteTimings},
+    tasks::{History, Rollup, TaskQuery, TaskRecord, TaskStore, WriteTimings},
 };
 use crate::{
     auth::Role,
@@ -116,7 +116,13 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     id
 }
 
-async fn task(store: &TaskStore, project: ProjectId, creator: UserId, title: &str, labels: &[&str]) -> TaskRecord {
+async fn task(
+    store: &TaskStore,
+    (project, parent): (ProjectId, Option<&TaskRecord>),
+    creator: UserId,
+    title: &str,
+    labels: &[&str],
+) -> TaskRecord {
     let now = time::now();
     let record = TaskRecord {
         task: tasks::Model {
@@ -137,10 +143,12 @@ async fn task(store: &TaskStore, project: ProjectId, creator: UserId, title: &st
             delete_time: None,
             version: 1,
             state_id: None,
+            parent_id: parent.map(|parent| parent.task.id.clone()),
         },
         assignees: vec![creator.to_string()],
         labels: labels.iter().map(|label| (*label).to_owned()).collect(),
         state: None,
+        subtasks: Rollup::default(),
     };
     let states = super::states::load(store.connection(), project).await.expect("states");
     let board = super::states::Board { states, enforce_wip_limits: false };
@@ -154,8 +162,8 @@ async fn reads_take_one_statement_each(postgres: bool) {
     let stranger = user(&db, "stranger@example.com").await;
     let project = project_of(&db, owner).await;
     let store = TaskStore::new(db.clone(), WriteTimings::default());
-    let first = task(&store, project, owner, "first", &["zeta", "alpha"]).await;
-    let second = task(&store, project, owner, "second", &[]).await;
+    let first = task(&store, (project, None), owner, "first", &["zeta", "alpha"]).await;
+    let second = task(&store, (project, Some(&first)), owner, "second", &[]).await;
     let count = |body: &str| {
         let sent = statements.swap(0, Ordering::SeqCst);
         eprintln!("{body}: {sent} statement(s)");
@@ -171,6 +179,7 @@ async fn reads_take_one_statement_each(postgres: bool) {
     assert_eq!(read.labels, ["alpha", "zeta"], "labels come sorted");
     assert_eq!(read.assignees, [owner.to_string()]);
     assert_eq!(read.task, first.task);
+    assert_eq!(read.subtasks, Rollup { total: 1, done: 0 }, "the subtasks' rollup comes in the same statement");
 
     let missing = TaskName { project, task: TaskId::generate() };
     let found = store.find_as_member(missing, owner).await.expect("read").expect("a member");
@@ -187,6 +196,7 @@ async fn reads_take_one_statement_each(postgres: bool) {
     assert_eq!(page[0].labels, ["alpha", "zeta"]);
     assert_eq!(page[1].labels, Vec::<String>::new());
     assert_eq!(page[1], second);
+    assert_eq!(page[0].subtasks, Rollup { total: 1, done: 0 });
 
     let projects = ProjectStore::new(db.clone());
     let (role, model) = projects.membership(project, owner).await.expect("membership").expect("a member");

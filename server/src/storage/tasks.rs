@@ -33,6 +33,9 @@ use crate::domain::{
 pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
 /// Space left between neighbours in a column, so most moves write one row.
 const POSITION_GAP: i64 = 1 << 20;
+/// Most tasks in a chain of subtasks, from a top-level task down to its
+/// deepest subtask.
+pub const MAX_DEPTH: usize = 5;
 /// First key of the projects' placement advisory locks (the second is a
 /// hash of the project id): "ttpl".
 const PLACEMENT_LOCK_CLASS: i32 = 0x7474_706c;
@@ -54,12 +57,36 @@ pub enum TaskStoreError {
     /// The project enforces WIP limits and the target state is at its own.
     #[error("the state \"{state}\" is at its WIP limit of {limit} tasks")]
     ColumnFull { state: String, limit: i32 },
+    /// The parent a write names cannot be the task's.
+    #[error("{0}")]
+    Parent(ParentError),
     #[error(transparent)]
     Events(#[from] EventStoreError),
     #[error(transparent)]
     History(#[from] CommentStoreError),
     #[error(transparent)]
     Database(#[from] DbErr),
+}
+
+/// Why a task cannot be another's subtask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParentError {
+    #[error("names no task of the project")]
+    NotInProject,
+    #[error("names a deleted task")]
+    Deleted,
+    #[error("would make the task its own ancestor")]
+    Cycle,
+    #[error("would make a chain of more than {MAX_DEPTH} tasks from a top-level task down to its deepest subtask")]
+    TooDeep,
+}
+
+/// A task's subtasks that are not deleted, and how many of them are done
+/// (in a COMPLETED state: `complete_time` set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rollup {
+    pub total: i64,
+    pub done: i64,
 }
 
 /// A task with its assignees, labels and workflow state.
@@ -73,6 +100,8 @@ pub struct TaskRecord {
     /// release); `None` only while the project has no state for the status.
     /// A write stores it back in `task.state_id`.
     pub state: Option<String>,
+    /// Read with the task; a write leaves it as read.
+    pub subtasks: Rollup,
 }
 
 impl TaskRecord {
@@ -280,13 +309,21 @@ impl TaskStore {
         let started = Instant::now();
         let project = ProjectId::from_stored(&record.task.project_id);
         let txn = self.db.begin().await?;
-        // Counting against a WIP limit takes the lock moves take.
-        let placement = if column.enforced_limit.is_some() { Placement::Between } else { Placement::Keep };
+        // Counting against a WIP limit, and checking a parent's chain, take
+        // the lock moves take.
+        let placement = if column.enforced_limit.is_some() || record.task.parent_id.is_some() {
+            Placement::Between
+        } else {
+            Placement::Keep
+        };
         if placement == Placement::Between {
             lock_placement(&txn, project).await?;
         }
         let writer = TaskWriter { txn: &txn, project, placement };
         writer.check_room(column, &record.task.id).await?;
+        if let Some(parent) = &record.task.parent_id {
+            writer.check_parent(&record.task.id, parent).await?;
+        }
         record.enter(column, record.task.create_time);
         record.task.state_id = record.state.clone();
         record.task.position = writer.bottom_of_column(column).await?;
@@ -402,6 +439,67 @@ impl TaskWriter<'_> {
         Ok(())
     }
 
+    /// Fails with [`TaskStoreError::Parent`] unless `parent` may be the
+    /// parent of `task` (a new task, or one whose subtasks move with it):
+    /// a task of the project that is not deleted, not `task` or one of its
+    /// subtasks (a cycle), and deep enough in its chain that `task`'s own
+    /// subtasks stay within [`MAX_DEPTH`]. Reads `parent`'s ancestors and
+    /// `task`'s descendants (deleted ones too: they may be undeleted), each
+    /// with a recursive query. Holds only under the placement lock, which
+    /// every write that sets a parent takes: two writers re-parenting at
+    /// once could otherwise each see no cycle and together make one.
+    pub async fn check_parent(&self, task: &str, parent: &str) -> Result<(), TaskStoreError> {
+        debug_assert_eq!(self.placement, Placement::Between, "checking a parent's chain takes the placement lock");
+        let backend = self.txn.get_database_backend();
+        let [first, second] = if backend == DbBackend::Postgres { ["$1", "$2"] } else { ["?", "?"] };
+        // Bounded, in case a chain ever exceeded the limit: one row more
+        // than any allowed chain shows it is too deep.
+        let ancestors = format!(
+            r#"WITH RECURSIVE "chain" ("id", "parent_id", "delete_time", "depth") AS (
+                 SELECT "id", "parent_id", "delete_time", 1 FROM "tasks" WHERE "id" = {first} AND "project_id" = {second}
+                 UNION ALL
+                 SELECT "t"."id", "t"."parent_id", "t"."delete_time", "chain"."depth" + 1
+                 FROM "tasks" AS "t" JOIN "chain" ON "t"."id" = "chain"."parent_id"
+                 WHERE "chain"."depth" <= {MAX_DEPTH}
+               )
+               SELECT "id", "delete_time" FROM "chain""#
+        );
+        let values = [parent.into(), self.project.to_string().into()];
+        let rows = self.txn.query_all_raw(Statement::from_sql_and_values(backend, ancestors, values)).await?;
+        let chain = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<String>("", "id")?, row.try_get::<Option<i64>>("", "delete_time")?)))
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        match chain.iter().find(|(id, _)| id == parent) {
+            None => return Err(TaskStoreError::Parent(ParentError::NotInProject)),
+            Some((_, Some(_))) => return Err(TaskStoreError::Parent(ParentError::Deleted)),
+            Some(_) => {}
+        }
+        if chain.iter().any(|(id, _)| id == task) {
+            return Err(TaskStoreError::Parent(ParentError::Cycle));
+        }
+        let descendants = format!(
+            r#"WITH RECURSIVE "below" ("id", "depth") AS (
+                 SELECT "id", 1 FROM "tasks" WHERE "parent_id" = {first}
+                 UNION ALL
+                 SELECT "t"."id", "below"."depth" + 1
+                 FROM "tasks" AS "t" JOIN "below" ON "t"."parent_id" = "below"."id"
+                 WHERE "below"."depth" < {MAX_DEPTH}
+               )
+               SELECT CAST(COALESCE(MAX("depth"), 0) AS BIGINT) AS "height" FROM "below""#
+        );
+        let statement = Statement::from_sql_and_values(backend, descendants, [task.into()]);
+        let height: i64 = match self.txn.query_one_raw(statement).await? {
+            Some(row) => row.try_get("", "height")?,
+            None => 0,
+        };
+        // The parent's chain, the task, and the task's deepest subtask.
+        if chain.len() + 1 + usize::try_from(height).unwrap_or(MAX_DEPTH) > MAX_DEPTH {
+            return Err(TaskStoreError::Parent(ParentError::TooDeep));
+        }
+        Ok(())
+    }
+
     /// Position right after the task `after` (or at the top), renumbering
     /// the column if there is no room left between neighbours.
     pub async fn position_after(
@@ -478,8 +576,9 @@ async fn fetch(
 
 /// A task's assignees and labels as JSON arrays of strings, computed by
 /// correlated subqueries over their primary keys (which lead with the task
-/// id), in the statement that reads the task.
-fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 2] {
+/// id), and its subtasks' rollup, counted on `tasks_by_parent`, in the
+/// statement that reads the task.
+fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 4] {
     let [assignees, labels] = match backend {
         DbBackend::Postgres => [
             r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
@@ -490,7 +589,15 @@ fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 2] {
             r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
         ],
     };
-    [(Expr::cust(assignees), "assignees"), (Expr::cust(labels), "labels")]
+    // COUNT is BIGINT on PostgreSQL and INTEGER (64-bit) on SQLite.
+    let total = r#"(SELECT COUNT(*) FROM "tasks" AS "subtasks" WHERE "subtasks"."parent_id" = "tasks"."id" AND "subtasks"."delete_time" IS NULL)"#;
+    let done = r#"(SELECT COUNT(*) FROM "tasks" AS "subtasks" WHERE "subtasks"."parent_id" = "tasks"."id" AND "subtasks"."delete_time" IS NULL AND "subtasks"."complete_time" IS NOT NULL)"#;
+    [
+        (Expr::cust(assignees), "assignees"),
+        (Expr::cust(labels), "labels"),
+        (Expr::cust(total), "subtasks_total"),
+        (Expr::cust(done), "subtasks_done"),
+    ]
 }
 
 /// A task read with [`computed_columns`]; assignees and labels come sorted.
@@ -503,7 +610,14 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
         Ok(values)
     };
     let task = tasks::Model::from_query_result(row, "")?;
-    Ok(TaskRecord { state: task.state_id.clone(), task, assignees: list("assignees")?, labels: list("labels")? })
+    let subtasks = Rollup { total: row.try_get("", "subtasks_total")?, done: row.try_get("", "subtasks_done")? };
+    Ok(TaskRecord {
+        state: task.state_id.clone(),
+        task,
+        assignees: list("assignees")?,
+        labels: list("labels")?,
+        subtasks,
+    })
 }
 
 /// Replaces a task's assignees and labels.
@@ -616,6 +730,16 @@ pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
         // keeps `state_id` in step for rows of the previous release too.
         Filter::State(comparison, state) => {
             compare(Expr::col((tasks::Entity, tasks::Column::StateId)), *comparison, state.state.to_string())
+        }
+        // On `tasks_by_parent`; `!=` a task includes top-level tasks.
+        Filter::Parent(comparison, parent) => {
+            let column = || Expr::col((tasks::Entity, tasks::Column::ParentId));
+            match (comparison, parent) {
+                (Comparison::NotEqual, None) => column().is_not_null(),
+                (_, None) => column().is_null(),
+                (Comparison::NotEqual, Some(parent)) => column().is_null().or(column().ne(parent.task.to_string())),
+                (_, Some(parent)) => column().eq(parent.task.to_string()),
+            }
         }
         Filter::Priority(comparison, priority) => {
             compare(Expr::col(tasks::Column::Priority), *comparison, priority.stored())

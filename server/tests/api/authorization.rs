@@ -149,6 +149,31 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             ),
         ),
         (
+            "UpdateTask (parent)",
+            true,
+            call!(
+                tasks,
+                update_task,
+                v1::UpdateTaskRequest {
+                    task: Some(v1::Task { name: n.other_task.clone(), parent: n.task.clone(), ..Default::default() }),
+                    update_mask: mask("parent"),
+                }
+            ),
+        ),
+        (
+            "CreateTask (subtask)",
+            true,
+            call!(
+                tasks,
+                create_task,
+                v1::CreateTaskRequest {
+                    parent: n.project.clone(),
+                    task: Some(v1::Task { parent: n.task.clone(), ..task("intrusion") }),
+                    request_id: String::new()
+                }
+            ),
+        ),
+        (
             "DeleteTask",
             true,
             call!(tasks, delete_task, v1::DeleteTaskRequest { name: n.task.clone(), etag: String::new() }),
@@ -315,7 +340,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 24, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 26, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");

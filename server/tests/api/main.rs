@@ -13,6 +13,7 @@ mod metrics;
 mod projects;
 mod revocation;
 mod states;
+mod subtasks;
 mod tasks;
 mod transport;
 mod validation;

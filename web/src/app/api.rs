@@ -427,6 +427,41 @@ impl Api {
         Ok(())
     }
 
+    pub async fn update_project(&self, project: v1::Project, mask: Vec<String>) -> ApiResult<v1::Project> {
+        let request = v1::UpdateProjectRequest { project: Some(project), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_PROJECT, request).await
+    }
+
+    // ---- workflow states ----
+
+    /// The project's states in board order (archived ones too, if asked).
+    pub async fn list_states(&self, parent: String, show_archived: bool) -> ApiResult<Vec<v1::WorkflowState>> {
+        let request = v1::ListWorkflowStatesRequest { parent, show_archived };
+        Ok(self.call(rpc::LIST_WORKFLOW_STATES, request).await?.states)
+    }
+
+    pub async fn create_state(&self, parent: String, state: v1::WorkflowState) -> ApiResult<v1::WorkflowState> {
+        let request = v1::CreateWorkflowStateRequest { parent, state: Some(state) };
+        self.call(rpc::CREATE_WORKFLOW_STATE, request).await
+    }
+
+    pub async fn update_state(&self, state: v1::WorkflowState, mask: Vec<String>) -> ApiResult<v1::WorkflowState> {
+        let request = v1::UpdateWorkflowStateRequest { state: Some(state), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_WORKFLOW_STATE, request).await
+    }
+
+    /// Places a state right after `after_state` (empty: first).
+    pub async fn move_state(&self, name: String, after_state: String) -> ApiResult<v1::WorkflowState> {
+        let request = v1::MoveWorkflowStateRequest { name, after_state, etag: String::new() };
+        self.call(rpc::MOVE_WORKFLOW_STATE, request).await
+    }
+
+    /// Deletes a state, moving its tasks to `move_tasks_to`; answers how many moved.
+    pub async fn delete_state(&self, name: String, move_tasks_to: String) -> ApiResult<i32> {
+        let request = v1::DeleteWorkflowStateRequest { name, move_tasks_to, etag: String::new() };
+        Ok(self.call(rpc::DELETE_WORKFLOW_STATE, request).await?.moved_tasks)
+    }
+
     // ---- tasks ----
 
     pub async fn list_tasks(
@@ -466,8 +501,10 @@ impl Api {
         self.call(rpc::UNDELETE_TASK, request).await
     }
 
-    pub async fn move_task(&self, name: String, status: i32, after_task: String) -> ApiResult<v1::Task> {
-        let request = v1::MoveTaskRequest { name, status, after_task, etag: String::new(), state: String::new() };
+    /// Moves a task into `state` (a workflow state of its project), right
+    /// after `after_task` (empty: at the top).
+    pub async fn move_task(&self, name: String, state: String, after_task: String) -> ApiResult<v1::Task> {
+        let request = v1::MoveTaskRequest { name, status: 0, after_task, etag: String::new(), state };
         self.call(rpc::MOVE_TASK, request).await
     }
 

@@ -150,6 +150,10 @@ fn App(config: Config) -> impl IntoView {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::members::MembersPage/></RequireAuth> }.into_any()
             }
+            ["projects", project, "workflow"] => {
+                provide_context(params(&[("project", project)]));
+                view! { <RequireAuth><pages::workflow::WorkflowPage/></RequireAuth> }.into_any()
+            }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
                 view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()

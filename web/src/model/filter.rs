@@ -43,7 +43,7 @@ pub fn priority_token(priority: Priority) -> &'static str {
 
 /// A value as a filter string literal. Double quotes and backslashes cannot
 /// be escaped in the grammar, so they are dropped.
-fn quoted(value: &str) -> String {
+pub fn quoted(value: &str) -> String {
     let clean: String = value.chars().filter(|c| *c != '"' && *c != '\\').collect();
     format!("\"{}\"", clean.trim())
 }

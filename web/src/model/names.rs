@@ -29,7 +29,7 @@ pub fn task_path(task: &str) -> String {
 pub fn form_field(violation_field: &str) -> &str {
     let field = violation_field.split('[').next().unwrap_or(violation_field);
     match field.split_once('.') {
-        Some(("task" | "project" | "member" | "api_token" | "comment", rest)) => rest,
+        Some(("task" | "project" | "member" | "api_token" | "comment" | "state", rest)) => rest,
         _ => field,
     }
 }
@@ -51,6 +51,7 @@ mod tests {
     fn violations_name_form_fields() {
         assert_eq!(form_field("task.title"), "title");
         assert_eq!(form_field("task.labels[2]"), "labels");
+        assert_eq!(form_field("state.display_name"), "display_name");
         assert_eq!(form_field("password"), "password");
         assert_eq!(form_field("api_token.expire_time"), "expire_time");
     }

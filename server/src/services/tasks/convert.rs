@@ -38,7 +38,20 @@ pub fn task_to_proto(record: &TaskRecord) -> v1::Task {
         purge_time: to_optional_timestamp(task.delete_time.map(|deleted| deleted + DELETED_RETENTION)),
         etag: task.version.to_string(),
         state: state_name(record),
+        parent: parent_name(record),
+        subtasks_total: i32::try_from(record.subtasks.total).unwrap_or(i32::MAX),
+        subtasks_done: i32::try_from(record.subtasks.done).unwrap_or(i32::MAX),
     }
+}
+
+/// The task's parent as a resource name; empty for a top-level task.
+fn parent_name(record: &TaskRecord) -> String {
+    record
+        .task
+        .parent_id
+        .as_ref()
+        .map(|id| format!("projects/{}/tasks/{id}", record.task.project_id))
+        .unwrap_or_default()
 }
 
 /// The task's workflow state as a resource name; empty if it has none.
@@ -111,6 +124,7 @@ fn diff(before: Option<&TaskRecord>, after: &TaskRecord) -> Vec<FieldChange> {
     push("labels", before.map(|r| r.labels.join(",")).unwrap_or_default(), after.labels.join(","));
     push("start_time", text_time(old.and_then(|t| t.start_time)), text_time(new.start_time));
     push("due_time", text_time(old.and_then(|t| t.due_time)), text_time(new.due_time));
+    push("parent", before.map(parent_name).unwrap_or_default(), parent_name(after));
     push("delete_time", text_time(old.and_then(|t| t.delete_time)), text_time(new.delete_time));
     changes
 }

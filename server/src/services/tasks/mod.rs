@@ -27,7 +27,7 @@ use crate::{
         comments::CommentStoreError,
         entities::{comments, projects, tasks},
         states::Board,
-        tasks::{Placement, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
+        tasks::{Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
     },
 };
 
@@ -40,6 +40,7 @@ impl From<TaskStoreError> for ServiceError {
                 Self::invalid("after_task", "must name a live task of the target column, other than the one moving")
             }
             full @ TaskStoreError::ColumnFull { .. } => Self::FailedPrecondition(full.to_string()),
+            TaskStoreError::Parent(reason) => Self::invalid("task.parent", reason.to_string()),
             TaskStoreError::Events(error) => error.into(),
             TaskStoreError::History(error) => error.into(),
             TaskStoreError::Database(error) => error.into(),
@@ -185,10 +186,12 @@ fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Opt
             delete_time: None,
             version: 1,
             state_id: None,
+            parent_id: edit.parent.flatten().map(|parent| parent.task.to_string()),
         },
         assignees: edit.assignees.unwrap_or_default(),
         labels: edit.labels.unwrap_or_default(),
         state: None,
+        subtasks: Rollup::default(),
     }
 }
 
@@ -218,6 +221,15 @@ async fn apply_edit(
     }
     record.assignees = edit.assignees.unwrap_or(std::mem::take(&mut record.assignees));
     record.labels = edit.labels.unwrap_or(std::mem::take(&mut record.labels));
+    if let Some(parent) = edit.parent {
+        let parent = parent.map(|parent| parent.task.to_string());
+        if parent != record.task.parent_id {
+            if let Some(parent) = &parent {
+                writer.check_parent(&record.task.id, parent).await?;
+            }
+            record.task.parent_id = parent;
+        }
+    }
     Ok(())
 }
 
@@ -272,8 +284,10 @@ impl TaskService for Tasks {
             Some(_) => Some(self.board(&caller, name.project).await?),
             None => None,
         };
-        // Entering another column may count against a WIP limit.
-        let placement = if board.is_some() { Placement::Between } else { Placement::Keep };
+        // Entering another column may count against a WIP limit; a new
+        // parent's chain is checked under the lock every such write takes.
+        let sets_parent = matches!(edit.parent, Some(Some(_)));
+        let placement = if board.is_some() || sets_parent { Placement::Between } else { Placement::Keep };
         let kind = (v1::TaskEventType::Updated, placement);
         let record = self.write(&caller, (name, &etag), kind, async |writer, record| {
             apply_edit(writer, record, edit, board.as_ref()).await

@@ -16,7 +16,7 @@ use crate::domain::{
 const MAX_ASSIGNEES: usize = 20;
 /// Every updatable field, for `update_mask` `*`.
 pub const UPDATABLE: &[&str] =
-    &["title", "description", "status", "state", "priority", "assignees", "labels", "start_time", "due_time"];
+    &["title", "description", "status", "state", "priority", "assignees", "labels", "start_time", "due_time", "parent"];
 
 /// A required sub-message, or a violation naming it.
 fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, Invalid> {
@@ -44,6 +44,8 @@ pub struct TaskEdit {
     pub labels: Option<Vec<String>>,
     pub start_time: Option<Option<Micros>>,
     pub due_time: Option<Option<Micros>>,
+    /// The parent task; `Some(None)` makes the task top-level.
+    pub parent: Option<Option<TaskName>>,
 }
 
 impl TaskEdit {
@@ -78,6 +80,7 @@ impl TaskEdit {
                 "assignees" => edit.assignees = parse_assignees(&task.assignees, violations),
                 "start_time" => edit.start_time = parse_time("task.start_time", &task.start_time, violations),
                 "due_time" => edit.due_time = parse_time("task.due_time", &task.due_time, violations),
+                "parent" => edit.parent = parse_parent(&task.parent, project, violations),
                 other => {
                     violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")))
                 }
@@ -106,6 +109,20 @@ fn parse_state(field: &str, name: &str, project: Option<ProjectId>, violations: 
         Some(project) => violations.check(StateName::parse_in(field, name, project)),
         None => violations.check(StateName::parse(field, name)),
     }
+}
+
+/// A parent task of `project` (if known), or `Some(None)` if empty; `None`
+/// if invalid (then recorded).
+fn parse_parent(name: &str, project: Option<ProjectId>, violations: &mut Violations) -> Option<Option<TaskName>> {
+    if name.is_empty() {
+        return Some(None);
+    }
+    let parent = violations.check(TaskName::parse("task.parent", name))?;
+    if project.is_some_and(|project| project != parent.project) {
+        violations.add("task.parent", "must be a task of the same project");
+        return None;
+    }
+    Some(Some(parent))
 }
 
 fn parse_assignees(assignees: &[String], violations: &mut Violations) -> Option<Vec<String>> {
@@ -213,7 +230,9 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
         let name = violations.check(TaskName::parse("task.name", &task.name));
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
         let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
-            UPDATABLE.to_vec()
+            // An empty `parent` is "not given" here: clients that predate
+            // subtasks send none. Clearing it takes naming it.
+            UPDATABLE.iter().copied().filter(|path| *path != "parent" || !task.parent.is_empty()).collect()
         } else {
             paths.iter().map(String::as_str).collect()
         };
@@ -320,5 +339,44 @@ impl ListUnderTask {
         let page = PageRequest::parse(&mut violations, page_size, page_token, (50, 200), parent);
         violations.finish()?;
         Ok(Self { task: task.expect("checked"), page: page.expect("checked") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_types::FieldMask;
+
+    use super::*;
+    use crate::domain::TaskId;
+
+    fn update(task: v1::Task, paths: &[&str]) -> Result<UpdateTask, Invalid> {
+        let paths = paths.iter().map(|path| (*path).to_owned()).collect();
+        UpdateTask::try_from(v1::UpdateTaskRequest { task: Some(task), update_mask: Some(FieldMask { paths }) })
+    }
+
+    #[test]
+    fn parent_is_a_task_of_the_same_project_or_empty() {
+        let project = ProjectId::generate();
+        let name = TaskName { project, task: TaskId::generate() };
+        let parent = TaskName { project, task: TaskId::generate() };
+        let task =
+            v1::Task { name: name.to_string(), parent: parent.to_string(), title: "t".into(), ..Default::default() };
+        assert_eq!(update(task.clone(), &["parent"]).unwrap().edit.parent, Some(Some(parent)));
+        let cleared = v1::Task { parent: String::new(), ..task.clone() };
+        assert_eq!(update(cleared.clone(), &["parent"]).unwrap().edit.parent, Some(None));
+        // `*` with an empty parent leaves it; with one, sets it.
+        assert_eq!(update(cleared, &["*"]).unwrap().edit.parent, None);
+        assert_eq!(update(task.clone(), &["*"]).unwrap().edit.parent, Some(Some(parent)));
+        assert_eq!(update(task.clone(), &["title"]).unwrap().edit.parent, None);
+
+        let elsewhere = TaskName { project: ProjectId::generate(), task: TaskId::generate() };
+        let invalid = |parent: String| {
+            let task = v1::Task { parent, ..task.clone() };
+            update(task, &["parent"]).expect_err("invalid parent").0
+        };
+        let violations = invalid(elsewhere.to_string());
+        assert_eq!(violations[0].field, "task.parent");
+        assert!(violations[0].description.contains("same project"));
+        assert_eq!(invalid("tasks/1".into())[0].field, "task.parent");
     }
 }

@@ -6,3 +6,4 @@ pub mod project;
 pub mod projects;
 pub mod task;
 pub mod tokens;
+pub mod workflow;

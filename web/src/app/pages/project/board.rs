@@ -1,4 +1,5 @@
-//! The board: one column per status, drag and drop, keyboard moves.
+//! The board: one column per workflow state of the project (its WIP limit
+//! shown), drag and drop, keyboard moves.
 
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
@@ -12,9 +13,9 @@ use crate::{
         browser,
     },
     model::{
-        board::{self, Column, Direction, MovePlan, STATUSES},
-        edit::{priority_label, status_label},
-        filter::TaskFilter,
+        board::{self, Column, Direction, MovePlan},
+        edit::priority_label,
+        filter::quoted,
         names,
     },
 };
@@ -24,9 +25,12 @@ const BOARD_PAGE: i32 = 100;
 
 /// Loads the next page of column `index` into the board.
 async fn load_page(api: Api, state: ProjectState, index: usize) -> ApiResult<()> {
-    let status = STATUSES[index];
-    let token = state.board.with_untracked(|b| b.get(index).map(|c| c.next_page_token.clone()).unwrap_or_default());
-    let filter = TaskFilter { status: Some(status), ..Default::default() }.to_filter();
+    let Some((workflow_state, token)) =
+        state.board.with_untracked(|b| b.get(index).map(|c| (c.state.clone(), c.next_page_token.clone())))
+    else {
+        return Ok(());
+    };
+    let filter = format!("state = {}", quoted(&workflow_state));
     let page = api.list_tasks(state.name.get_value(), filter, "position".into(), BOARD_PAGE, token).await?;
     state.board.try_update(|columns| {
         if let Some(column) = columns.get_mut(index) {
@@ -38,6 +42,17 @@ async fn load_page(api: Api, state: ProjectState, index: usize) -> ApiResult<()>
             column.next_page_token = page.next_page_token;
         }
     });
+    Ok(())
+}
+
+/// Loads the project's states as the board's columns, then each column's
+/// first page, one after the other.
+async fn load_board(api: Api, state: ProjectState) -> ApiResult<()> {
+    let states = api.list_states(state.name.get_value(), false).await?;
+    state.board.try_set(states.iter().map(Column::of).collect());
+    for index in 0..states.len() {
+        load_page(api, state, index).await?;
+    }
     Ok(())
 }
 
@@ -58,14 +73,9 @@ pub fn Board() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let dragging = RwSignal::new(None::<String>);
 
-    state.board.set(STATUSES.iter().map(|s| Column { status: *s as i32, ..Default::default() }).collect());
-    // Every column's first page, one after the other.
-    let first_pages = LocalResource::new(move || async move {
-        for index in 0..STATUSES.len() {
-            load_page(api, state, index).await?;
-        }
-        Ok(())
-    });
+    let first_pages = LocalResource::new(move || load_board(api, state));
+    // Columns are rebuilt only when their number changes, not on every move.
+    let column_count = Memo::new(move |_| state.board.with(Vec::len));
     let load_more = Action::new_local(move |index: &usize| load_page(api, state, *index));
     let error =
         move || load_more.value().get().and_then(Result::err).or_else(|| first_pages.get().and_then(Result::err));
@@ -73,7 +83,7 @@ pub fn Board() -> impl IntoView {
     let move_task = Action::new_local(move |change: &Move| {
         let Move { plan, before, title, refocus } = change.clone();
         async move {
-            match api.move_task(plan.task.clone(), plan.status, plan.after_task.clone()).await {
+            match api.move_task(plan.task.clone(), plan.state.clone(), plan.after_task.clone()).await {
                 Ok(task) => {
                     state.apply(TaskEventType::Moved, task);
                     if refocus {
@@ -97,7 +107,8 @@ pub fn Board() -> impl IntoView {
             let card_id = format!("card-{}", names::id(&plan.task));
             set_timeout(move || browser::focus(&card_id), std::time::Duration::ZERO);
         }
-        state.announcement.set(format!("Moved “{title}” to {}.", status_label(plan.status)));
+        let column = state.board.with_untracked(|b| b.iter().find(|c| c.state == plan.state).map(|c| c.title.clone()));
+        state.announcement.set(format!("Moved “{title}” to {}.", column.unwrap_or_default()));
         move_task.dispatch(Move { plan, before, title, refocus });
     };
 
@@ -106,9 +117,7 @@ pub fn Board() -> impl IntoView {
         dragging.set(None);
         let plan = state.board.with_untracked(|b| board::plan_drop(b, &task, column, before.as_deref()));
         if let Some(plan) = plan {
-            let unchanged = state.board.with_untracked(|b| {
-                board::locate(b, &plan.task) == Some((column, plan.index)) && b[column].status == plan.status
-            });
+            let unchanged = state.board.with_untracked(|b| board::locate(b, &plan.task) == Some((column, plan.index)));
             if !unchanged {
                 run_move(plan, false);
             }
@@ -124,12 +133,17 @@ pub fn Board() -> impl IntoView {
         {move || error().map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <p class="hint">"Drag cards between columns, or focus a card and press Alt + arrow keys to move it."</p>
         <div class="board" aria-busy=move || first_pages.with(Option::is_none).to_string()>
-            {(0..STATUSES.len()).map(|index| view! { <BoardColumn index dragging drop_on key_move load_more/> }).collect_view()}
+            {move || {
+                (0..column_count.get())
+                    .map(|index| view! { <BoardColumn index dragging drop_on key_move load_more/> })
+                    .collect_view()
+            }}
         </div>
     }
 }
 
-/// One status column, with "Load more" while it has further pages.
+/// One state's column, with its WIP limit and "Load more" while it has
+/// further pages.
 #[component]
 fn BoardColumn(
     index: usize,
@@ -146,14 +160,18 @@ fn BoardColumn(
             on:dragover=|e| e.prevent_default()
             on:drop=move |e| { e.prevent_default(); drop_on(index, None); }
         >
-            <h2 id=heading>
-                {status_label(STATUSES[index] as i32)}
-                <span class="count">{move || state.board.with(|b| b.get(index).map_or(0, |c| c.tasks.len()))}</span>
+            <h2 id=heading class:full=move || state.board.with(|b| b.get(index).is_some_and(Column::at_limit))>
+                <span>
+                    <span class="dot" aria-hidden="true"
+                        style:background=move || state.board.with(|b| b.get(index).map(|c| c.color.clone()))></span>
+                    {move || state.board.with(|b| b.get(index).map(|c| c.title.clone()))}
+                </span>
+                <span class="count">{move || state.board.with(|b| b.get(index).map(count_label))}</span>
             </h2>
             <ul class="cards" data-column=index.to_string()>
                 <For
                     each=move || state.board.with(|b| b.get(index).map(|c| c.tasks.clone()).unwrap_or_default())
-                    key=|t| (t.name.clone(), t.etag.clone(), t.status)
+                    key=|t| (t.name.clone(), t.etag.clone(), t.state.clone())
                     let:task
                 >
                     <Card task index dragging drop_on key_move/>
@@ -163,6 +181,16 @@ fn BoardColumn(
                 <button type="button" class="ghost more" on:click=move |_| { load_more.dispatch(index); }>"Load more"</button>
             </Show>
         </section>
+    }
+}
+
+/// "3", or "3 / 5" (and "at its WIP limit" for screen readers) for a
+/// column with a limit.
+fn count_label(column: &Column) -> String {
+    match column.wip_limit {
+        None => column.tasks.len().to_string(),
+        Some(limit) if column.at_limit() => format!("{} / {limit}, at its WIP limit", column.tasks.len()),
+        Some(limit) => format!("{} / {limit}", column.tasks.len()),
     }
 }
 
@@ -183,7 +211,8 @@ fn Card(
     let key_name = name.clone();
     let assignees = task.assignees.iter().map(|a| state.person(a)).collect::<Vec<_>>().join(", ");
     let open_path = path.clone();
-    let label = format!("{}, {}. Alt plus arrow keys move it.", task.title, status_label(task.status));
+    let column = state.board.with_untracked(|b| b.get(index).map(|c| c.title.clone())).unwrap_or_default();
+    let label = format!("{}, {column}. Alt plus arrow keys move it.", task.title);
     view! {
         <li
             class="card task-card"
@@ -230,6 +259,9 @@ fn Card(
             <div class="meta">
                 {(task.priority != 0).then(|| view! { <span class=format!("priority p{}", task.priority)>{priority_label(task.priority)}</span> })}
                 {task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view()}
+                {(task.subtasks_total > 0).then(|| view! {
+                    <span class="subtasks">{format!("{} of {} subtasks done", task.subtasks_done, task.subtasks_total)}</span>
+                })}
                 {(!assignees.is_empty()).then(|| view! { <span class="assignees">{assignees}</span> })}
                 {task.due_time.as_ref().map(|d| view! { <span class="due">"Due " {crate::model::dates::to_day(d)}</span> })}
             </div>

@@ -154,6 +154,7 @@ pub fn ProjectPage() -> impl IntoView {
                     <a href=project_path.clone() aria-current=move || (!board_view()).then_some("page")>"List"</a>
                     <a href=format!("{project_path}?view=board") aria-current=move || board_view().then_some("page")>"Board"</a>
                     <a href=format!("{project_path}/members")>"Members"</a>
+                    <a href=format!("{project_path}/workflow")>"Workflow"</a>
                 </nav>
             </div>
             <Show when=move || state.can_edit()>

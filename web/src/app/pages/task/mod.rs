@@ -5,12 +5,13 @@ mod comments;
 mod editor;
 mod fields;
 mod history;
+mod subtasks;
 
 use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
 
-use self::{comments::Comments, editor::TaskEditor, history::History};
+use self::{comments::Comments, editor::TaskEditor, history::History, subtasks::Subtasks};
 use crate::{
     app::{
         api::{Api, ApiResult},
@@ -85,6 +86,7 @@ pub fn TaskPage() -> impl IntoView {
                     {move || context.task.get().map(|task| task.map(|task| view! { <TaskEditor task/> }))}
                 </Failure>
             </Transition>
+            <Subtasks/>
             <Comments/>
             <History/>
         </section>

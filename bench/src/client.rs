@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
+    workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
@@ -84,6 +85,45 @@ pub async fn create_project(channel: &Channel, owner: &User, title: &str) -> any
         .context("create project")?
         .into_inner();
     Ok(project.name)
+}
+
+/// The project's workflow states in board order (archived ones left out).
+pub async fn list_states(channel: &Channel, owner: &User, project: &str) -> anyhow::Result<Vec<v1::WorkflowState>> {
+    let response = WorkflowStateServiceClient::new(channel.clone())
+        .list_workflow_states(authorized(
+            &bearer(&owner.access_token),
+            v1::ListWorkflowStatesRequest { parent: project.into(), show_archived: false },
+        ))
+        .await
+        .context("list workflow states")?
+        .into_inner();
+    Ok(response.states)
+}
+
+/// Adds a state at the end of `project`'s board.
+pub async fn create_state(
+    channel: &Channel,
+    owner: &User,
+    project: &str,
+    (display_name, color, category): (&str, &str, v1::StateCategory),
+) -> anyhow::Result<v1::WorkflowState> {
+    let state = WorkflowStateServiceClient::new(channel.clone())
+        .create_workflow_state(authorized(
+            &bearer(&owner.access_token),
+            v1::CreateWorkflowStateRequest {
+                parent: project.into(),
+                state: Some(v1::WorkflowState {
+                    display_name: display_name.into(),
+                    color: color.into(),
+                    category: category as i32,
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .with_context(|| format!("create workflow state {display_name}"))?
+        .into_inner();
+    Ok(state)
 }
 
 /// The overall health status (`""` service), or `None` if the call failed.

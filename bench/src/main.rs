@@ -37,7 +37,12 @@ use tonic_health::pb::health_check_response::ServingStatus;
 #[command(name = "tasktracker-bench", version, about)]
 struct Args {
     /// Scenarios to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "create,get,list,update,mixed,open,watch,overload")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "create,get,list,list_state,update,mixed,open,watch,overload"
+    )]
     scenarios: Vec<Scenario>,
     /// Concurrent clients of the request scenarios (API and raw alike); 8 is
     /// the knee on two cores: throughput near its peak, little queueing.

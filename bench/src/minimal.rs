@@ -4,7 +4,8 @@
 //! replays the server's own statements and so measures only the layers.
 //!
 //! - get: one primary-key `SELECT` of the task row;
-//! - list: one indexed `SELECT` of the page, with the same filter and order;
+//! - list, list_state: one indexed `SELECT` of the page, with the same
+//!   filter and order (list_state: with the task's state);
 //! - create: one `INSERT` in a transaction;
 //! - update: one version-guarded `UPDATE` in a transaction.
 //!
@@ -39,6 +40,12 @@ const LIST_LABEL: &str = concat!(
     " FROM tasks WHERE project_id = $1 AND delete_time IS NULL \
      AND id IN (SELECT task_id FROM task_labels WHERE label = $2) ORDER BY position, id LIMIT $3"
 );
+const LIST_STATE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    ", state_id FROM tasks WHERE project_id = $1 AND delete_time IS NULL AND state_id = $2 \
+     ORDER BY position, id LIMIT $3"
+);
 const UPDATE_TITLE: &str = "UPDATE tasks SET title = $1, update_time = $2, version = version + 1 \
                             WHERE id = $3 AND version = $4 RETURNING version";
 
@@ -59,6 +66,17 @@ pub async fn list(pool: &PgPool, context: &RawContext, filter: RawFilter, page_s
     };
     let rows = query.bind(page_size).fetch_all(pool).await?;
     Ok(rows.iter().map(TaskRow::from_row).collect::<Result<Vec<_>, _>>()?.len())
+}
+
+/// ListTasks filtered on the state `state_id`: one page on the
+/// `(project_id, state_id, position, id)` index; returns how many rows it holds.
+pub async fn list_state(pool: &PgPool, context: &RawContext, state_id: &str, page_size: i64) -> Result<usize, Failure> {
+    let rows = sqlx::query(LIST_STATE).bind(&context.project_id).bind(state_id).bind(page_size).fetch_all(pool).await?;
+    for row in &rows {
+        TaskRow::from_row(row)?;
+        let _state: Option<String> = row.try_get("state_id")?;
+    }
+    Ok(rows.len())
 }
 
 /// Where minimal creates put their tasks: below every seeded and created

@@ -46,7 +46,7 @@ fn ms(value: f64) -> String {
 pub fn table(results: &[ScenarioResult]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<9} {:>5} {:>8} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7}\n",
+        "{:<10} {:>5} {:>8} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7}\n",
         "scenario",
         "conc",
         "api_rps",
@@ -65,7 +65,7 @@ pub fn table(results: &[ScenarioResult]) -> String {
     let ratio = |value: Option<f64>| value.map_or("-".into(), |ratio| format!("{ratio:.2}"));
     for result in results {
         out.push_str(&format!(
-            "{:<9} {:>5} {:>8.0} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7.1}\n",
+            "{:<10} {:>5} {:>8.0} {:>8} {:>6} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7.1}\n",
             result.scenario,
             result.concurrency,
             result.api_rps,

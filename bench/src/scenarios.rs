@@ -19,11 +19,16 @@ use crate::{
     minimal,
     raw::{self, LIST_FILTERS, NewTask, RawContext, TaskRow},
     rng::Rng,
-    seed::Fixture,
+    seed::{self, Fixture},
 };
 
-/// Page size of the `list` scenario.
+/// Page size of the `list` and `list_state` scenarios.
 pub const PAGE_SIZE: i32 = 50;
+
+/// The states the `list_state` scenario alternates between: the board's
+/// biggest column (To do, about half the tasks) and its smallest (Review,
+/// about 2%).
+pub const LIST_STATES: [&str; 2] = ["To do", seed::REVIEW];
 
 /// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
@@ -35,6 +40,11 @@ pub enum Scenario {
     Get,
     /// ListTasks, first page of 50, rotating through two filters.
     List,
+    /// ListTasks filtered on a workflow state (`state = "projects/…/states/…"`),
+    /// first page of 50 in board order, alternating a big and a small state.
+    #[value(name = "list_state")]
+    #[serde(rename = "list_state")]
+    ListState,
     /// UpdateTask of the title with the current etag.
     Update,
     /// 70% reads (45% get, 25% list) / 30% writes (20% update, 10% create).
@@ -54,6 +64,7 @@ impl Scenario {
             Self::Create => "create",
             Self::Get => "get",
             Self::List => "list",
+            Self::ListState => "list_state",
             Self::Update => "update",
             Self::Mixed => "mixed",
             Self::Open => "open",
@@ -74,6 +85,7 @@ enum Operation {
     Create,
     Get,
     List,
+    ListState,
     Update,
 }
 
@@ -82,6 +94,7 @@ fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
         Scenario::Create => Operation::Create,
         Scenario::Get => Operation::Get,
         Scenario::List => Operation::List,
+        Scenario::ListState => Operation::ListState,
         Scenario::Update => Operation::Update,
         // Overload drives reads only, so it does not grow the board.
         Scenario::Overload => {
@@ -102,9 +115,19 @@ fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
     }
 }
 
+/// A state the `list_state` scenario lists.
+struct ListedState {
+    /// The ListTasks filter.
+    filter: String,
+    /// `tasks.state_id`, for the baselines.
+    id: String,
+}
+
 /// State every worker of a run shares.
 pub struct RunState {
     pub fixture: Fixture,
+    /// [`LIST_STATES`] as seeded (those the fixture has).
+    list_states: Vec<ListedState>,
     /// Current version (etag) of each seeded task. A worker only updates the
     /// tasks it owns, so no two workers race on one etag.
     versions: Vec<AtomicI64>,
@@ -116,7 +139,26 @@ pub struct RunState {
 impl RunState {
     pub fn new(fixture: Fixture) -> Arc<Self> {
         let versions = fixture.tasks.iter().map(|_| AtomicI64::new(1)).collect();
-        Arc::new(Self { fixture, versions, run: uuid::Uuid::now_v7().simple().to_string(), counter: AtomicU64::new(0) })
+        let list_states = LIST_STATES
+            .iter()
+            .filter_map(|display_name| fixture.state(display_name))
+            .map(|state| ListedState { filter: format!("state = \"{}\"", state.name), id: state.id.clone() })
+            .collect();
+        Arc::new(Self {
+            fixture,
+            list_states,
+            versions,
+            run: uuid::Uuid::now_v7().simple().to_string(),
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The `n`-th state the `list_state` scenario lists (they alternate).
+    fn listed_state(&self, n: usize) -> Result<&ListedState, Failure> {
+        if self.list_states.is_empty() {
+            return Err(Failure::other("no seeded state to list"));
+        }
+        Ok(&self.list_states[n % self.list_states.len()])
     }
 
     fn new_task(&self) -> NewTask {
@@ -155,7 +197,20 @@ impl Owned {
 }
 
 fn seed_for(scenario: Scenario, worker: usize) -> u64 {
-    (scenario as u64 + 1) * 1_000_003 + worker as u64
+    // Fixed per scenario (not the declaration order), so adding a scenario
+    // leaves the others' call sequences as they were.
+    let index = match scenario {
+        Scenario::Create => 0,
+        Scenario::Get => 1,
+        Scenario::List => 2,
+        Scenario::Update => 3,
+        Scenario::Mixed => 4,
+        Scenario::Open => 5,
+        Scenario::Watch => 6,
+        Scenario::Overload => 7,
+        Scenario::ListState => 8,
+    };
+    (index + 1) * 1_000_003 + worker as u64
 }
 
 /// A simulated API client.
@@ -206,6 +261,25 @@ impl Worker for ApiWorker {
                             parent: fixture.project.clone(),
                             page_size: PAGE_SIZE,
                             filter: filter.into(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await?;
+                if response.get_ref().tasks.is_empty() {
+                    return Err(Failure::other("empty page"));
+                }
+            }
+            Operation::ListState => {
+                let listed = self.state.listed_state(self.lists)?;
+                self.lists += 1;
+                let response = self
+                    .client
+                    .list_tasks(authorized(
+                        &self.authorization,
+                        v1::ListTasksRequest {
+                            parent: fixture.project.clone(),
+                            page_size: PAGE_SIZE,
+                            filter: listed.filter.clone(),
                             ..Default::default()
                         },
                     ))
@@ -315,6 +389,18 @@ impl Worker for RawWorker {
                 let rows = match self.baseline {
                     Baseline::Minimal => minimal::list(pool, context, filter, page_size).await?,
                     Baseline::Statements => raw::list(pool, context, filter, page_size).await?,
+                };
+                if rows == 0 {
+                    return Err(Failure::other("empty page"));
+                }
+            }
+            Operation::ListState => {
+                let state_id = &self.state.listed_state(self.lists)?.id;
+                self.lists += 1;
+                let page_size = i64::from(PAGE_SIZE);
+                let rows = match self.baseline {
+                    Baseline::Minimal => minimal::list_state(pool, context, state_id, page_size).await?,
+                    Baseline::Statements => raw::list_state(pool, context, state_id, page_size).await?,
                 };
                 if rows == 0 {
                     return Err(Failure::other("empty page"));

@@ -4,8 +4,14 @@
 //! statements shaped like the schema in
 //! `migrations/src/m20261124_000001_initial.rs`.
 //!
+//! The project's board is its three default workflow states plus a fourth,
+//! "Review" (STARTED), added through the API like the project: the tasks are
+//! spread over all four, Review holding a small share (about 2%), so a list
+//! filtered by state can be measured on a big and on a selective column.
+//!
 //! Every seeded task has what the server would have written: a UUIDv7 id, a
-//! position per board column (spaced like the server's `POSITION_GAP`),
+//! workflow state (`state_id`) agreeing with its status, a position per
+//! board column (spaced like the server's `POSITION_GAP`),
 //! version 1 (etag "1"), create/update times, a completion time when done,
 //! and a "created" entry in its history. No change-feed events are written,
 //! so `projects.event_seq` (the last event's number) stays as the API left
@@ -32,6 +38,23 @@ pub const LABELS: &[&str] = &["bug", "feature", "docs", "ops", "design"];
 pub const STATUSES: [i16; 3] = [1, 2, 3];
 /// Stored role of added members: ROLE_EDITOR.
 const EDITOR: i16 = 2;
+/// The custom state the seed adds: STARTED, so its tasks are IN_PROGRESS.
+pub const REVIEW: &str = "Review";
+/// One in this many in-progress tasks is in Review instead of In progress:
+/// 30% / 15 = 2% of the board.
+const REVIEW_ONE_IN: u64 = 15;
+
+/// A workflow state of the seeded project.
+#[derive(Debug, Clone)]
+pub struct SeededState {
+    /// The bare id (`tasks.state_id`).
+    pub id: String,
+    /// `projects/{project}/states/{id}`.
+    pub name: String,
+    pub display_name: String,
+    /// Seeded tasks in the state.
+    pub tasks: usize,
+}
 
 /// What a run works on.
 #[derive(Debug, Clone)]
@@ -45,6 +68,8 @@ pub struct Fixture {
     pub members: Vec<String>,
     /// Seeded task ids, oldest first.
     pub tasks: Vec<String>,
+    /// The project's states in board order: To do, In progress, Done, Review.
+    pub states: Vec<SeededState>,
 }
 
 impl Fixture {
@@ -52,6 +77,33 @@ impl Fixture {
     pub fn task_name(&self, index: usize) -> String {
         format!("{}/tasks/{}", self.project, self.tasks[index])
     }
+
+    /// The state called `display_name`.
+    pub fn state(&self, display_name: &str) -> Option<&SeededState> {
+        self.states.iter().find(|state| state.display_name == display_name)
+    }
+}
+
+/// The project's default states (whose order matches [`STATUSES`]) and the
+/// Review state, created through the API.
+async fn board(channel: &Channel, owner: &User, project: &str) -> anyhow::Result<Vec<SeededState>> {
+    use tasktracker_proto::v1::StateCategory;
+    let defaults = client::list_states(channel, owner, project).await?;
+    let categories: Vec<i32> = defaults.iter().map(|state| state.category).collect();
+    anyhow::ensure!(
+        categories == [StateCategory::Unstarted as i32, StateCategory::Started as i32, StateCategory::Completed as i32],
+        "a new project's states are not To do / In progress / Done: categories {categories:?}"
+    );
+    let review = client::create_state(channel, owner, project, (REVIEW, "#9333ea", StateCategory::Started)).await?;
+    let prefix = format!("{project}/states/");
+    defaults
+        .into_iter()
+        .chain([review])
+        .map(|state| {
+            let id = state.name.strip_prefix(&prefix).context("a state of another project")?.to_owned();
+            Ok(SeededState { id, name: state.name, display_name: state.display_name, tasks: 0 })
+        })
+        .collect()
 }
 
 fn now_micros() -> i64 {
@@ -92,6 +144,8 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     let owner = client::sign_up(channel, "owner").await?;
     let project = client::create_project(channel, &owner, "Benchmark board").await?;
     let project_id = project.trim_start_matches("projects/").to_owned();
+    let mut states = board(channel, &owner, &project).await?;
+    let review = states.len() - 1;
     let now = now_micros();
 
     let mut member_ids = vec![owner.id().to_owned()];
@@ -119,10 +173,13 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     }
 
     let mut task_ids = Vec::with_capacity(tasks);
-    let mut next_position = [0i64; 3];
+    let mut next_position = vec![0i64; states.len()];
     let first_time = now - 365 * 86_400 * 1_000_000;
     let step = (365 * 86_400 * 1_000_000) / tasks.max(1) as i64;
     let mut rng = Rng::new(20_261_124);
+    // A stream of its own, so the other draws (and so the rest of the
+    // board) are what they were before the board had a fourth state.
+    let mut state_rng = Rng::new(20_261_207);
     let mut done = 0;
     while done < tasks {
         let count = BATCH.min(tasks - done);
@@ -136,6 +193,9 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
                 5..=7 => 1,
                 _ => 2,
             };
+            let state_index =
+                if status_index == 1 && state_rng.below(REVIEW_ONE_IN) == 0 { review } else { status_index };
+            states[state_index].tasks += 1;
             let create_time = first_time + index as i64 * step;
             batch.ids.push(id.clone());
             batch.titles.push(format!("Task {index}: {}", sentence(&mut rng, 4)));
@@ -146,12 +206,13 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
                 sentence(&mut rng, 5)
             ));
             batch.statuses.push(STATUSES[status_index]);
+            batch.states.push(states[state_index].id.clone());
             batch.priorities.push(rng.below(5) as i16);
             batch
                 .due_times
                 .push(rng.percent(40).then(|| create_time + (rng.below(60) as i64 + 1) * 86_400 * 1_000_000));
-            batch.positions.push(next_position[status_index]);
-            next_position[status_index] += POSITION_GAP;
+            batch.positions.push(next_position[state_index]);
+            next_position[state_index] += POSITION_GAP;
             batch.create_times.push(create_time);
             batch.complete_times.push((status_index == 2).then_some(create_time + 3_600 * 1_000_000));
             if rng.percent(30) {
@@ -179,12 +240,14 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     // What autovacuum would do soon after a bulk load: fresh statistics and a
     // visibility map, so plans are those of a settled production table.
     sqlx::raw_sql(
-        "VACUUM (ANALYZE) tasks, task_labels, task_assignees, task_activities, memberships, projects, sessions, users",
+        "VACUUM (ANALYZE) tasks, task_labels, task_assignees, task_activities, memberships, projects, sessions, users, \
+         workflow_states",
     )
     .execute(db)
     .await?;
-    eprintln!("  seed done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(Fixture { owner, project, project_id, members: member_ids, tasks: task_ids })
+    let spread: Vec<String> = states.iter().map(|state| format!("{} {}", state.display_name, state.tasks)).collect();
+    eprintln!("  seed done in {:.1} s; tasks per state: {}", started.elapsed().as_secs_f64(), spread.join(", "));
+    Ok(Fixture { owner, project, project_id, members: member_ids, tasks: task_ids, states })
 }
 
 #[derive(Default)]
@@ -193,6 +256,7 @@ struct TaskBatch {
     titles: Vec<String>,
     descriptions: Vec<String>,
     statuses: Vec<i16>,
+    states: Vec<String>,
     priorities: Vec<i16>,
     due_times: Vec<Option<i64>>,
     positions: Vec<i64>,
@@ -219,12 +283,13 @@ impl TaskBatch {
         let mut txn = db.begin().await?;
         sqlx::query(
             "INSERT INTO tasks (id, project_id, title, description, status, priority, start_time, due_time, \
-             position, creator_id, request_id, create_time, update_time, complete_time, delete_time, version) \
+             position, creator_id, request_id, create_time, update_time, complete_time, delete_time, version, \
+             state_id) \
              SELECT id, $1, title, description, status, priority, NULL, due_time, position, $2, NULL, \
-             create_time, create_time, complete_time, NULL, 1 \
+             create_time, create_time, complete_time, NULL, 1, state_id \
              FROM UNNEST($3::varchar[], $4::varchar[], $5::text[], $6::int2[], $7::int2[], $8::int8[], \
-             $9::int8[], $10::int8[], $11::int8[]) \
-             AS t(id, title, description, status, priority, due_time, position, create_time, complete_time)",
+             $9::int8[], $10::int8[], $11::int8[], $12::varchar[]) \
+             AS t(id, title, description, status, priority, due_time, position, create_time, complete_time, state_id)",
         )
         .bind(project_id)
         .bind(creator_id)
@@ -237,6 +302,7 @@ impl TaskBatch {
         .bind(&self.positions)
         .bind(&self.create_times)
         .bind(&self.complete_times)
+        .bind(&self.states)
         .execute(&mut *txn)
         .await
         .context("insert tasks")?;

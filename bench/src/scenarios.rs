@@ -238,6 +238,22 @@ impl ApiWorker {
             lists: worker,
         }
     }
+
+    /// ListTasks, the first page under `filter`; an empty page is a failure
+    /// (every scenario's filter matches seeded tasks).
+    async fn list_page(&mut self, filter: String) -> Result<(), Failure> {
+        let request = v1::ListTasksRequest {
+            parent: self.state.fixture.project.clone(),
+            page_size: PAGE_SIZE,
+            filter,
+            ..Default::default()
+        };
+        let response = self.client.list_tasks(authorized(&self.authorization, request)).await?;
+        if response.get_ref().tasks.is_empty() {
+            return Err(Failure::other("empty page"));
+        }
+        Ok(())
+    }
 }
 
 impl Worker for ApiWorker {
@@ -253,40 +269,12 @@ impl Worker for ApiWorker {
             Operation::List => {
                 let (filter, _) = LIST_FILTERS[self.lists % LIST_FILTERS.len()];
                 self.lists += 1;
-                let response = self
-                    .client
-                    .list_tasks(authorized(
-                        &self.authorization,
-                        v1::ListTasksRequest {
-                            parent: fixture.project.clone(),
-                            page_size: PAGE_SIZE,
-                            filter: filter.into(),
-                            ..Default::default()
-                        },
-                    ))
-                    .await?;
-                if response.get_ref().tasks.is_empty() {
-                    return Err(Failure::other("empty page"));
-                }
+                self.list_page(filter.into()).await?;
             }
             Operation::ListState => {
-                let listed = self.state.listed_state(self.lists)?;
+                let filter = self.state.listed_state(self.lists)?.filter.clone();
                 self.lists += 1;
-                let response = self
-                    .client
-                    .list_tasks(authorized(
-                        &self.authorization,
-                        v1::ListTasksRequest {
-                            parent: fixture.project.clone(),
-                            page_size: PAGE_SIZE,
-                            filter: listed.filter.clone(),
-                            ..Default::default()
-                        },
-                    ))
-                    .await?;
-                if response.get_ref().tasks.is_empty() {
-                    return Err(Failure::other("empty page"));
-                }
+                self.list_page(filter).await?;
             }
             Operation::Create => {
                 let new = self.state.new_task();

@@ -2,6 +2,7 @@
 //! Handlers parse requests into these once; everything after trusts them.
 //! Nothing here knows the transport: parsers fail with [`FieldViolation`].
 
+pub mod fields;
 pub mod filter;
 pub mod names;
 pub mod page;
@@ -9,6 +10,6 @@ pub mod time;
 pub mod values;
 pub mod violations;
 
-pub use names::{ApiTokenId, MemberName, ProjectId, StateId, StateName, TaskId, TaskName, UserId};
+pub use names::{ApiTokenId, FieldId, FieldName, MemberName, ProjectId, StateId, StateName, TaskId, TaskName, UserId};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -2,6 +2,7 @@
 //! call storage and convert back.
 
 pub mod accounts;
+pub mod fields;
 pub mod projects;
 pub mod states;
 pub mod tasks;
@@ -20,7 +21,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, projects::ProjectStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -32,6 +33,7 @@ pub struct Shared {
     pub api_tokens: ApiTokenStore,
     pub projects: ProjectStore,
     pub states: StateStore,
+    pub fields: FieldStore,
     pub tasks: TaskStore,
     pub comments: CommentStore,
     pub events: EventStore,

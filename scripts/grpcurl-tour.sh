@@ -104,7 +104,7 @@ field=$(grpcurl -plaintext -H "$auth" \
   "$address" tasktracker.v1.CustomFieldService/CreateCustomField)
 expect CUSTOM_FIELD_TYPE_NUMBER "$field"
 estimated=$(grpcurl -plaintext -H "$auth" \
-  -d "{\"task\": {\"name\": \"$ship_name\", \"custom_fields\": {\"estimate\": {\"number\": 5}}}, \"update_mask\": \"custom_fields.estimate\"}" \
+  -d "{\"task\": {\"name\": \"$ship_name\", \"custom_fields\": {\"estimate\": {\"number\": 5}}}, \"update_mask\": {\"paths\": [\"custom_fields.estimate\"]}}" \
   "$address" tasktracker.v1.TaskService/UpdateTask)
 expect '"number": 5' "$estimated"
 big=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter\": \"cf.estimate >= 3\", \"order_by\": \"cf.estimate desc\"}" \

@@ -9,6 +9,8 @@ pub mod time;
 pub mod values;
 pub mod violations;
 
-pub use names::{ApiTokenId, MemberName, ProjectId, StateId, StateName, TaskId, TaskName, UserId};
+pub use names::{
+    ApiTokenId, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId,
+};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod projects;
+pub mod relations;
 pub mod states;
 pub mod tasks;
 
@@ -20,7 +21,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, states::StateStore, tasks::TaskStore,
+        projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -33,6 +34,7 @@ pub struct Shared {
     pub projects: ProjectStore,
     pub states: StateStore,
     pub tasks: TaskStore,
+    pub relations: RelationStore,
     pub comments: CommentStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

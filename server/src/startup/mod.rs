@@ -38,7 +38,7 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, states::StateStore, tasks::TaskStore,
+        projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -76,6 +76,7 @@ impl Application {
             projects: ProjectStore::new(db.clone()),
             states: StateStore::new(db.clone()),
             tasks: tasks.clone(),
+            relations: RelationStore::new(db.clone()),
             comments: CommentStore::new(db.clone()),
             events: EventStore::new(db.clone()),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),

@@ -11,7 +11,8 @@ use axum::{
 use http::{HeaderName, HeaderValue, Method};
 use tasktracker_proto::v1::{
     account_service_server::AccountServiceServer, project_service_server::ProjectServiceServer,
-    task_service_server::TaskServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
+    task_relation_service_server::TaskRelationServiceServer, task_service_server::TaskServiceServer,
+    workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -26,7 +27,9 @@ use crate::{
     config::Settings,
     observe::observe,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
-    services::{SharedState, accounts::Accounts, projects::Projects, states::States, tasks::Tasks},
+    services::{
+        SharedState, accounts::Accounts, projects::Projects, relations::Relations, states::States, tasks::Tasks,
+    },
     transport::framing::check_framing,
 };
 
@@ -84,6 +87,11 @@ pub fn build(
         )
         .add_service(
             WorkflowStateServiceServer::new(States::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            TaskRelationServiceServer::new(Relations::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );

@@ -25,15 +25,6 @@ pub fn label_of<T: Copy + Into<i32>>(options: &[(T, &'static str)], value: i32) 
     options.iter().find(|(option, _)| (*option).into() == value).map_or("—", |(_, label)| label)
 }
 
-/// The error of the latest run of `action`, if it failed.
-pub fn action_error<I, T>(action: Action<I, Result<T, ApiError>>) -> Signal<Option<ApiError>>
-where
-    I: Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().with(|value| value.as_ref().and_then(|r| r.as_ref().err().cloned())))
-}
-
 /// A field's message from a failed call, if the server named the field.
 pub fn field_message(error: impl Into<Signal<Option<ApiError>>>, field: &'static str) -> Signal<Option<String>> {
     let error = error.into();

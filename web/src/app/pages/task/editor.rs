@@ -1,6 +1,7 @@
 //! The task's heading and edit form: save (optimistic, with the etag) and
 //! delete (with Undo in the toast).
 
+use crate::app::erased::Job;
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 use tasktracker_proto::v1;
@@ -94,7 +95,7 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
     let task = RwSignal::new(task);
     let conflict = RwSignal::new(false);
 
-    let save = Action::new_local(move |save: &Save| {
+    let save = Job::new(move |save: &Save| {
         let Save { update, mask, original } = save.clone();
         async move {
             match api.update_task(update, mask).await {
@@ -136,7 +137,7 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
         save.dispatch(Save { update, mask, original });
     };
 
-    let delete = Action::new_local(move |_: &()| {
+    let delete = Job::new(move |_: &()| {
         let current = task.get_untracked();
         let navigate = navigate.clone();
         async move {

@@ -7,6 +7,7 @@ mod fields;
 mod history;
 mod subtasks;
 
+use crate::app::erased::Loader;
 use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
@@ -36,7 +37,7 @@ impl TaskContext {
     /// A member's display name, or the user name if unknown.
     fn person(&self, user: &str) -> String {
         self.members
-            .with(|m| m.as_ref().and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
+            .with(|m| m.and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
             .unwrap_or_else(|| user.to_owned())
     }
 
@@ -62,17 +63,14 @@ pub fn TaskPage() -> impl IntoView {
     let name = StoredValue::new(format!("projects/{project}/tasks/{id}"));
     let context = TaskContext {
         name,
-        task: LocalResource::new(move || async move {
+        task: Loader::new(move || async move {
             api.get_task(name.get_value()).await.inspect(|task| browser::set_title(&task.title))
         }),
-        role: LocalResource::new(move || async move {
+        role: Loader::new(move || async move {
             api.get_project(project_name.get_value()).await.map_or(0, |p| p.caller_role)
         }),
-        members: LocalResource::new(move || async move {
-            api.list_members(project_name.get_value()).await.unwrap_or_default()
-        }),
-        history: LocalResource::new(
-            move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() },
+        members: Loader::new(
+            move || async move { api.list_members(project_name.get_value()).await.unwrap_or_default() },
         ),
     };
     provide_context(context);

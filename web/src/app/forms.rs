@@ -5,10 +5,7 @@ use leptos::prelude::*;
 use tasktracker_proto::v1::{ApiTokenScope, Role};
 
 use super::{api::ApiError, components::FieldError};
-use crate::model::{
-    board::STATUSES,
-    edit::{priority_label, status_label},
-};
+use crate::model::edit::priority_label;
 
 /// Every priority, lowest first.
 pub const PRIORITIES: [i32; 5] = [0, 1, 2, 3, 4];
@@ -71,17 +68,6 @@ pub fn priority_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static
         .map(|p| {
             let p = *p;
             view! { <option value=p.to_string() prop:selected=move || current() == p>{priority_label(p)}</option> }
-        })
-        .collect_view()
-}
-
-/// Status options, `current` selected.
-pub fn status_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static) -> impl IntoView {
-    STATUSES
-        .iter()
-        .map(|s| {
-            let s = *s as i32;
-            view! { <option value=s.to_string() prop:selected=move || current() == s>{status_label(s)}</option> }
         })
         .collect_view()
 }

@@ -59,7 +59,7 @@ fn with_update(original: &v1::Task, update: &v1::Task, mask: &[String]) -> v1::T
         match field.as_str() {
             "title" => task.title = update.title.clone(),
             "description" => task.description = update.description.clone(),
-            "status" => task.status = update.status,
+            "state" => task.state = update.state.clone(),
             "priority" => task.priority = update.priority,
             "assignees" => task.assignees = update.assignees.clone(),
             "labels" => task.labels = update.labels.clone(),
@@ -188,7 +188,7 @@ fn ConflictBanner() -> impl IntoView {
     }
 }
 
-/// The title, and status, priority and creation below it.
+/// The title, and state, priority and creation below it.
 #[component]
 fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
     let context = expect_context::<TaskContext>();
@@ -197,7 +197,7 @@ fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
         <p class="muted">
             {move || task.with(|t| format!(
                 "{} · {} · created {} by {}",
-                status_label(t.status),
+                context.state_name(&t.state).unwrap_or_else(|| status_label(t.status).to_owned()),
                 priority_label(t.priority),
                 t.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
                 context.person(&t.creator),

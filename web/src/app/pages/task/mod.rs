@@ -27,10 +27,12 @@ use crate::{
 struct TaskContext {
     /// `projects/{project}/tasks/{task}`.
     name: StoredValue<String>,
-    task: LocalResource<ApiResult<v1::Task>>,
-    role: LocalResource<i32>,
-    members: LocalResource<Vec<v1::Member>>,
-    history: LocalResource<Vec<v1::TaskActivity>>,
+    task: Loader<ApiResult<v1::Task>>,
+    role: Loader<i32>,
+    members: Loader<Vec<v1::Member>>,
+    /// The project's workflow states in board order, archived ones too.
+    states: Loader<Vec<v1::WorkflowState>>,
+    history: Loader<Vec<v1::TaskActivity>>,
 }
 
 impl TaskContext {
@@ -39,6 +41,11 @@ impl TaskContext {
         self.members
             .with(|m| m.and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
             .unwrap_or_else(|| user.to_owned())
+    }
+
+    /// A state's display name, once the states are in.
+    fn state_name(&self, state: &str) -> Option<String> {
+        self.states.with(|s| s.and_then(|s| s.iter().find(|s| s.name == state).map(|s| s.display_name.clone())))
     }
 
     fn can_edit(&self) -> bool {
@@ -72,6 +79,10 @@ pub fn TaskPage() -> impl IntoView {
         members: Loader::new(
             move || async move { api.list_members(project_name.get_value()).await.unwrap_or_default() },
         ),
+        states: Loader::new(move || async move {
+            api.list_states(project_name.get_value(), true).await.unwrap_or_default()
+        }),
+        history: Loader::new(move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() }),
     };
     provide_context(context);
 

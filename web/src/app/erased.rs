@@ -60,12 +60,12 @@ impl<T: Clone + Send + Sync + 'static> Loader<T> {
 
     /// The value once loaded, untracked.
     pub fn get_untracked(&self) -> Option<T> {
-        self.inner.get_untracked().and_then(|value| value.downcast_ref::<T>().cloned())
+        self.inner.try_get_untracked().flatten().and_then(|value| value.downcast_ref::<T>().cloned())
     }
 
     /// `f` of the value once loaded, tracked.
     pub fn with<U>(&self, f: impl FnOnce(Option<&T>) -> U) -> U {
-        let value = self.inner.get();
+        let value = self.inner.try_get().flatten();
         f(value.as_ref().and_then(|value| value.downcast_ref::<T>()))
     }
 
@@ -156,7 +156,8 @@ impl<I: 'static> Job<I> {
 
     /// Starts a run with `input`.
     pub fn dispatch(&self, input: I) {
-        let job = self.make.with_value(|make| make.downcast_ref::<Make<I>>().map(|make| make(&input)));
+        // Like `Action::dispatch`, nothing happens once the owner is gone.
+        let job = self.make.try_with_value(|make| make.downcast_ref::<Make<I>>().map(|make| make(&input))).flatten();
         if let Some(job) = job {
             run(self.core, job);
         }

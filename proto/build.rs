@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "tasktracker/v1/accounts.proto",
     "tasktracker/v1/fields.proto",
     "tasktracker/v1/projects.proto",
+    "tasktracker/v1/relations.proto",
     "tasktracker/v1/states.proto",
     "tasktracker/v1/tasks.proto",
 ];

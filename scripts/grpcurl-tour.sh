@@ -2,7 +2,7 @@
 # The README's API tour, run for real: starts the server on the embedded
 # SQLite default, then uses nothing but grpcurl (reflection, no .proto files)
 # to sign up, create a project and tasks, list them, add a workflow state and
-# move a task into it, and watch changes live.
+# move a task into it, relate two tasks, and watch changes live.
 # Fails on any unexpected answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,7 @@ json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 services=$(grpcurl -plaintext "$address" list)
 echo "$services"
 expect tasktracker.v1.TaskService "$services"
+expect tasktracker.v1.TaskRelationService "$services"
 expect grpc.health.v1.Health "$services"
 expect "rpc CreateTask" "$(grpcurl -plaintext "$address" describe tasktracker.v1.TaskService)"
 expect SERVING "$(grpcurl -plaintext "$address" grpc.health.v1.Health/Check)"
@@ -63,8 +64,8 @@ grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" ta
 watch_pid=$!
 sleep 1
 
-grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Write the README\", \"labels\": [\"docs\"], \"priority\": \"PRIORITY_HIGH\"}}" \
-  "$address" tasktracker.v1.TaskService/CreateTask >/dev/null
+readme=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Write the README\", \"labels\": [\"docs\"], \"priority\": \"PRIORITY_HIGH\"}}" \
+  "$address" tasktracker.v1.TaskService/CreateTask)
 ship=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Ship it\"}}" \
   "$address" tasktracker.v1.TaskService/CreateTask)
 ship_name=$(json '["name"]' <<<"$ship")
@@ -111,6 +112,15 @@ big=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter
   "$address" tasktracker.v1.TaskService/ListTasks)
 expect "Ship it" "$big"
 if grep -q "Write the README" <<<"$big"; then echo "the custom field filter let 'Write the README' through"; exit 1; fi
+# Relations: "Write the README" blocks "Ship it"; "Ship it" lists the inverse side.
+readme_name=$(json '["name"]' <<<"$readme")
+grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$readme_name\", \"task_relation\": {\"type\": \"TASK_RELATION_TYPE_BLOCKS\", \"task\": \"$ship_name\"}}" \
+  "$address" tasktracker.v1.TaskRelationService/CreateTaskRelation >/dev/null
+relations=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\"}" \
+  "$address" tasktracker.v1.TaskRelationService/ListTaskRelations)
+expect TASK_RELATION_TYPE_BLOCKED_BY "$relations"
+expect '"taskTitle": "Write the README"' "$relations"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -123,4 +133,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, live watch and a clean SIGTERM exit"

@@ -15,8 +15,9 @@ use tasktracker_proto::v1;
 use crate::load::Failure;
 
 /// `Authorizer::require`: the caller's membership joined to its project.
-/// (With `projects.enforce_wip_limits` since workflow states arrived.)
-pub const MEMBERSHIP: &str = r#"SELECT "projects"."id", "projects"."title", "projects"."description", "projects"."creator_id", "projects"."request_id", "projects"."create_time", "projects"."update_time", "projects"."archive_time", "projects"."version", "projects"."event_seq", "projects"."enforce_wip_limits", "memberships"."role" AS "member_role" FROM "projects" INNER JOIN "memberships" ON "memberships"."project_id" = "projects"."id" WHERE "projects"."id" = $1 AND "memberships"."user_id" = $2"#;
+/// (With `projects.enforce_wip_limits` since workflow states arrived, and
+/// `projects.require_blockers_done` since task relations did.)
+pub const MEMBERSHIP: &str = r#"SELECT "projects"."id", "projects"."title", "projects"."description", "projects"."creator_id", "projects"."request_id", "projects"."create_time", "projects"."update_time", "projects"."archive_time", "projects"."version", "projects"."event_seq", "projects"."enforce_wip_limits", "projects"."require_blockers_done", "memberships"."role" AS "member_role" FROM "projects" INNER JOIN "memberships" ON "memberships"."project_id" = "projects"."id" WHERE "projects"."id" = $1 AND "memberships"."user_id" = $2"#;
 /// `Authorizer::task`: the caller's standing, the task and its relations.
 pub const TASK_AS_MEMBER: &str = r#"SELECT "memberships"."role" AS "member_role", "projects"."archive_time" AS "project_archive_time", "tasks"."id", "tasks"."project_id", "tasks"."title", "tasks"."description", "tasks"."status", "tasks"."priority", "tasks"."start_time", "tasks"."due_time", "tasks"."position", "tasks"."creator_id", "tasks"."request_id", "tasks"."create_time", "tasks"."update_time", "tasks"."complete_time", "tasks"."delete_time", "tasks"."version", (SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id") AS "assignees", (SELECT COALESCE(json_agg("label")::text, '[]') FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id") AS "labels" FROM "memberships" INNER JOIN "projects" ON "projects"."id" = "memberships"."project_id" LEFT JOIN "tasks" ON "tasks"."project_id" = "memberships"."project_id" AND "tasks"."id" = $1 WHERE "memberships"."project_id" = $2 AND "memberships"."user_id" = $3"#;
 /// `storage::tasks::find_for_update`, inside a write.
@@ -219,6 +220,7 @@ async fn authorize(pool: &PgPool, context: &RawContext) -> Result<(), Failure> {
     let _role: i16 = membership.try_get("member_role")?;
     let _archived: Option<i64> = membership.try_get("archive_time")?;
     let _enforce: bool = membership.try_get("enforce_wip_limits")?;
+    let _blockers: bool = membership.try_get("require_blockers_done")?;
     Ok(())
 }
 

@@ -6,6 +6,17 @@ use tonic_types::{ErrorDetails, StatusExt};
 pub use crate::domain::FieldViolation;
 use crate::domain::Invalid;
 
+/// One object that stops a call: a `google.rpc.PreconditionFailure`
+/// violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreconditionViolation {
+    /// What kind of precondition, e.g. `BLOCKED_BY`.
+    pub kind: &'static str,
+    /// The object in the way: a resource name.
+    pub subject: String,
+    pub description: String,
+}
+
 /// Why a call failed, in the product's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -21,6 +32,14 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// FAILED_PRECONDITION naming the objects in the way, each also in a
+    /// `google.rpc.PreconditionFailure` detail so clients need not parse
+    /// the message.
+    #[error("{message}")]
+    PreconditionViolated { message: String, violations: Vec<PreconditionViolation> },
+    /// The resource a create would make exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// Optimistic concurrency lost: the etag is stale.
     #[error("{0}")]
     Aborted(String),
@@ -152,6 +171,18 @@ impl From<ServiceError> for Status {
             }
             ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
             ServiceError::FailedPrecondition(message) => Status::failed_precondition(message),
+            ServiceError::PreconditionViolated { message, violations } => {
+                let mut details = ErrorDetails::new();
+                for violation in violations {
+                    details.add_precondition_failure_violation(
+                        violation.kind,
+                        violation.subject,
+                        violation.description,
+                    );
+                }
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
+            ServiceError::AlreadyExists(message) => Status::already_exists(message),
             ServiceError::Aborted(message) => Status::aborted(message),
             ServiceError::ResourceExhausted(message) => Status::resource_exhausted(message),
             ServiceError::OutOfRange(message) => Status::out_of_range(message),

@@ -388,6 +388,31 @@ try {
     await card(page, 'Plan release').filter({ hasText: '1 of 2 subtasks done' }).waitFor();
   });
 
+  await step('task page: the state picker lists the states in board order and moves the task on the board', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Plan release').locator('a').click();
+    const picker = page.getByLabel('State', { exact: true });
+    await picker.locator('option', { hasText: 'Review' }).waitFor({ state: 'attached' });
+    assert.deepEqual(await picker.locator('option').allInnerTexts(), ['To do', 'In progress', 'Review', 'Done']);
+    assert.equal(await picker.evaluate((select) => select.selectedOptions[0]?.textContent), 'In progress');
+    // By keyboard: focus the picker, then choose the last state.
+    await picker.focus();
+    await page.keyboard.press('End');
+    assert.equal(await picker.evaluate((select) => select.selectedOptions[0]?.textContent), 'Done');
+    const saved = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const answer = await saved;
+    assert.equal(answer.status(), 200);
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await page.locator('#task-heading + p', { hasText: /^Done ·/ }).waitFor();
+    await axe(page, 'task-state');
+    await screenshot(page, '18-task-state');
+    await page.goto(`${projectUrl}?view=board`);
+    await column(page, 3).locator('.task-card', { hasText: 'Plan release' }).waitFor({ timeout: 10_000 });
+    assert.equal(await column(page, 1).locator('.task-card', { hasText: 'Plan release' }).count(), 0);
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();

@@ -10,6 +10,9 @@ pub mod time;
 pub mod values;
 pub mod violations;
 
-pub use names::{ApiTokenId, FieldId, FieldName, MemberName, ProjectId, StateId, StateName, TaskId, TaskName, UserId};
+pub use names::{
+    ApiTokenId, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId,
+    TaskName, UserId,
+};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

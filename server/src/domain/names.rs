@@ -75,6 +75,10 @@ id_type!(
     /// Identifies a custom field.
     FieldId
 );
+id_type!(
+    /// Identifies a relation between two tasks (both its sides).
+    RelationId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -197,6 +201,33 @@ impl fmt::Display for FieldName {
     }
 }
 
+/// `projects/{project}/tasks/{task}/relations/{relation}`: one side of a
+/// relation, under the task whose side it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationName {
+    pub task: TaskName,
+    pub relation: RelationId,
+}
+
+impl RelationName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "tasks", "relations"])
+            .and_then(|[project, task, relation]| {
+                Some(Self {
+                    task: TaskName { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? },
+                    relation: RelationId::parse_segment(relation)?,
+                })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/tasks/{task}/relations/{relation}"))
+    }
+}
+
+impl fmt::Display for RelationName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/relations/{}", self.task, self.relation)
+    }
+}
+
 /// `projects/{project}/members/{user}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberName {
@@ -274,5 +305,10 @@ mod tests {
         assert!(StateName::parse("state", &format!("projects/{project}/tasks/{}", state.state)).is_err());
         let elsewhere = StateName::parse_in("state", &state.to_string(), ProjectId::generate()).unwrap_err();
         assert_eq!(elsewhere.field, "state");
+        let relation =
+            RelationName { task: TaskName { project, task: TaskId::generate() }, relation: RelationId::generate() };
+        assert_eq!(RelationName::parse("name", &relation.to_string()).unwrap(), relation);
+        assert!(RelationName::parse("name", &relation.task.to_string()).is_err());
+        assert!(RelationName::parse("name", &format!("{}/comments/{}", relation.task, relation.relation)).is_err());
     }
 }

@@ -274,6 +274,83 @@ impl StateCategory {
     }
 }
 
+/// How a task relates to another, seen from the task (see
+/// `TaskRelationType`). Stored as the proto value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    Blocks,
+    BlockedBy,
+    Duplicates,
+    DuplicatedBy,
+    RelatesTo,
+}
+
+impl RelationKind {
+    /// Parses the proto enum; UNSPECIFIED is a violation.
+    pub fn from_proto(field: &str, value: i32) -> Result<Self, FieldViolation> {
+        match v1::TaskRelationType::try_from(value) {
+            Ok(v1::TaskRelationType::Blocks) => Ok(Self::Blocks),
+            Ok(v1::TaskRelationType::BlockedBy) => Ok(Self::BlockedBy),
+            Ok(v1::TaskRelationType::Duplicates) => Ok(Self::Duplicates),
+            Ok(v1::TaskRelationType::DuplicatedBy) => Ok(Self::DuplicatedBy),
+            Ok(v1::TaskRelationType::RelatesTo) => Ok(Self::RelatesTo),
+            Ok(v1::TaskRelationType::Unspecified) => Err(FieldViolation::new(
+                field,
+                "is required: BLOCKS, BLOCKED_BY, DUPLICATES, DUPLICATED_BY or RELATES_TO",
+            )),
+            Err(_) => Err(FieldViolation::new(field, format!("unknown relation type {value}"))),
+        }
+    }
+
+    pub fn to_proto(self) -> v1::TaskRelationType {
+        match self {
+            Self::Blocks => v1::TaskRelationType::Blocks,
+            Self::BlockedBy => v1::TaskRelationType::BlockedBy,
+            Self::Duplicates => v1::TaskRelationType::Duplicates,
+            Self::DuplicatedBy => v1::TaskRelationType::DuplicatedBy,
+            Self::RelatesTo => v1::TaskRelationType::RelatesTo,
+        }
+    }
+
+    pub fn stored(self) -> i16 {
+        self.to_proto() as i16
+    }
+
+    /// Reads a stored kind; an unknown value (written by a later release)
+    /// reads as RELATES_TO, which constrains nothing.
+    pub fn from_stored(value: i16) -> Self {
+        Self::from_proto("", value.into()).unwrap_or(Self::RelatesTo)
+    }
+
+    /// The kind the other task sees.
+    pub fn inverse(self) -> Self {
+        match self {
+            Self::Blocks => Self::BlockedBy,
+            Self::BlockedBy => Self::Blocks,
+            Self::Duplicates => Self::DuplicatedBy,
+            Self::DuplicatedBy => Self::Duplicates,
+            Self::RelatesTo => Self::RelatesTo,
+        }
+    }
+
+    /// Whether "A kind B" together with "B kind A" is a cycle (refused):
+    /// every kind but RELATES_TO, which is symmetric.
+    pub fn directed(self) -> bool {
+        self != Self::RelatesTo
+    }
+
+    /// The history field a change of such a relation is recorded under.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Blocks => "blocks",
+            Self::BlockedBy => "blocked_by",
+            Self::Duplicates => "duplicates",
+            Self::DuplicatedBy => "duplicated_by",
+            Self::RelatesTo => "relates_to",
+        }
+    }
+}
+
 /// A colour: `#rrggbb`, stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Color(String);

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod fields;
 pub mod projects;
+pub mod relations;
 pub mod states;
 pub mod tasks;
 
@@ -21,7 +22,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, projects::ProjectStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -35,6 +36,7 @@ pub struct Shared {
     pub states: StateStore,
     pub fields: FieldStore,
     pub tasks: TaskStore,
+    pub relations: RelationStore,
     pub comments: CommentStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

@@ -21,6 +21,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.ProjectService",
     "tasktracker.v1.TaskService",
     "tasktracker.v1.WorkflowStateService",
+    "tasktracker.v1.TaskRelationService",
 ];
 
 /// Sets every service's health to `status`.

@@ -38,7 +38,7 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, projects::ProjectStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -77,6 +77,7 @@ impl Application {
             states: StateStore::new(db.clone()),
             fields: FieldStore::new(db.clone()),
             tasks: tasks.clone(),
+            relations: RelationStore::new(db.clone()),
             comments: CommentStore::new(db.clone()),
             events: EventStore::new(db.clone()),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),

@@ -11,8 +11,8 @@ use axum::{
 use http::{HeaderName, HeaderValue, Method};
 use tasktracker_proto::v1::{
     account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
-    project_service_server::ProjectServiceServer, task_service_server::TaskServiceServer,
-    workflow_state_service_server::WorkflowStateServiceServer,
+    project_service_server::ProjectServiceServer, task_relation_service_server::TaskRelationServiceServer,
+    task_service_server::TaskServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -27,7 +27,10 @@ use crate::{
     config::Settings,
     observe::observe,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
-    services::{SharedState, accounts::Accounts, fields::Fields, projects::Projects, states::States, tasks::Tasks},
+    services::{
+        SharedState, accounts::Accounts, fields::Fields, projects::Projects, relations::Relations, states::States,
+        tasks::Tasks,
+    },
     transport::framing::check_framing,
 };
 
@@ -90,6 +93,11 @@ pub fn build(
         )
         .add_service(
             CustomFieldServiceServer::new(Fields::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            TaskRelationServiceServer::new(Relations::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );

@@ -88,6 +88,8 @@ pub mod projects {
         pub event_seq: i64,
         /// Refuse to put a task into a state at its WIP limit.
         pub enforce_wip_limits: bool,
+        /// Refuse to complete a task while a task that blocks it is open.
+        pub require_blockers_done: bool,
     }
 
     no_relations!();
@@ -304,6 +306,30 @@ pub mod task_events {
         /// The task after the change, as an encoded `tasktracker.v1.Task`.
         pub task: Vec<u8>,
         pub time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_relations {
+    use sea_orm::entity::prelude::*;
+
+    /// One side of a relation between two tasks; the other side is the row
+    /// with the same `id` under `other_task_id`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_relations")]
+    pub struct Model {
+        /// The task whose side this is.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        /// The relation's id, shared by both sides.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub other_task_id: String,
+        /// `RelationKind` as seen from `task_id`, as stored.
+        pub kind: i16,
+        pub creator_id: String,
+        pub create_time: i64,
     }
 
     no_relations!();

@@ -6,6 +6,7 @@
 //! - [`projects`]: projects and their members;
 //! - [`states`]: each project's workflow states (board columns);
 //! - [`tasks`]: tasks with their assignees, labels and state, and board positions;
+//! - [`relations`]: typed relations between tasks (blocks, duplicates, …);
 //! - [`comments`]: comments and the task history (activity);
 //! - [`events`]: each project's change feed (`task_events`).
 //!
@@ -19,6 +20,7 @@ pub mod entities;
 pub mod events;
 pub mod fields;
 pub mod projects;
+pub mod relations;
 pub mod states;
 pub mod tasks;
 

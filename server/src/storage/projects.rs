@@ -79,6 +79,7 @@ pub struct ProjectChange {
     /// `Some(None)` unarchives.
     pub archive_time: Option<Option<Micros>>,
     pub enforce_wip_limits: Option<bool>,
+    pub require_blockers_done: Option<bool>,
 }
 
 /// Which projects a list shows.
@@ -176,6 +177,7 @@ impl ProjectStore {
             version: 1,
             event_seq: 0,
             enforce_wip_limits: false,
+            require_blockers_done: false,
         };
         let inserted = {
             let project = project.clone();
@@ -233,6 +235,9 @@ impl ProjectStore {
         }
         if let Some(enforce) = change.enforce_wip_limits {
             active.enforce_wip_limits = Set(enforce);
+        }
+        if let Some(require) = change.require_blockers_done {
+            active.require_blockers_done = Set(require);
         }
         let updated = projects::Entity::update_many()
             .set(active)

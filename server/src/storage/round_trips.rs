@@ -97,6 +97,7 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
         version: 1,
         event_seq: 0,
         enforce_wip_limits: false,
+        require_blockers_done: false,
     }
     .into_active_model()
     .insert(db)
@@ -152,7 +153,7 @@ async fn task(
         custom_fields: Default::default(),
     };
     let states = super::states::load(store.connection(), project).await.expect("states");
-    let board = super::states::Board { states, enforce_wip_limits: false };
+    let board = super::states::Board { states, enforce_wip_limits: false, require_blockers_done: false };
     let column = board.column(&board.states[0]);
     store.create(record, &column, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await.expect("create")
 }

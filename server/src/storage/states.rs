@@ -80,11 +80,13 @@ pub struct StateChange {
     pub archived: Option<bool>,
 }
 
-/// A project's states in board order, and whether it enforces WIP limits.
+/// A project's states in board order, whether it enforces WIP limits, and
+/// whether open blockers stop a task from completing.
 #[derive(Debug, Clone)]
 pub struct Board {
     pub states: Vec<workflow_states::Model>,
     pub enforce_wip_limits: bool,
+    pub require_blockers_done: bool,
 }
 
 impl Board {
@@ -207,7 +209,11 @@ impl StateStore {
     /// `project`'s states in board order, and its WIP setting.
     pub async fn board(&self, project: &projects::Model) -> Result<Board, StateStoreError> {
         let states = load(&self.db, ProjectId::from_stored(&project.id)).await?;
-        Ok(Board { states, enforce_wip_limits: project.enforce_wip_limits })
+        Ok(Board {
+            states,
+            enforce_wip_limits: project.enforce_wip_limits,
+            require_blockers_done: project.require_blockers_done,
+        })
     }
 
     /// Adds a state at the end of the board.
@@ -259,7 +265,7 @@ impl StateStore {
                 if states.iter().filter(|other| other.archive_time.is_none()).count() <= 1 {
                     return Err(StateStoreError::LastActive);
                 }
-                let board = Board { states: states.clone(), enforce_wip_limits: false };
+                let board = Board { states: states.clone(), enforce_wip_limits: false, require_blockers_done: false };
                 let live = tasks::count_in_column(&txn, name.project, &board.column(current), None).await?;
                 if live > 0 {
                     return Err(StateStoreError::HasTasks(live));
@@ -338,7 +344,7 @@ impl StateStore {
         if victim.archive_time.is_none() && states.iter().filter(|state| state.archive_time.is_none()).count() <= 1 {
             return Err(StateStoreError::LastActive);
         }
-        let board = Board { states: states.clone(), enforce_wip_limits: false };
+        let board = Board { states: states.clone(), enforce_wip_limits: false, require_blockers_done: false };
         let to = board.find(target).ok_or(StateStoreError::BadTarget("must name a state of the same project"))?;
         if to.id == victim.id {
             return Err(StateStoreError::BadTarget("must not be the state being deleted"));

@@ -523,6 +523,13 @@ impl TaskWriter<'_> {
         Ok(())
     }
 
+    /// The open tasks that block `task`, with their titles (see
+    /// [`super::relations::open_blockers`]): read under the lock of
+    /// `task`'s row, which a write of it holds.
+    pub async fn open_blockers(&self, task: &str) -> Result<Vec<(TaskName, String)>, TaskStoreError> {
+        Ok(super::relations::open_blockers(self.txn, self.project, task).await?)
+    }
+
     /// Position right after the task `after` (or at the top), renumbering
     /// the column if there is no room left between neighbours.
     pub async fn position_after(
@@ -560,7 +567,10 @@ impl TaskWriter<'_> {
 }
 
 /// The task named `name`, its row locked until the transaction ends.
-async fn find_for_update(txn: &DatabaseTransaction, name: TaskName) -> Result<Option<TaskRecord>, TaskStoreError> {
+pub(super) async fn find_for_update(
+    txn: &DatabaseTransaction,
+    name: TaskName,
+) -> Result<Option<TaskRecord>, TaskStoreError> {
     let select = tasks::Entity::find_by_id(name.task.to_string())
         .filter(tasks::Column::ProjectId.eq(name.project.to_string()))
         // The lock an UPDATE of non-key columns takes: comments and history
@@ -768,7 +778,6 @@ async fn insert_relations(
 /// Records a change: an entry in the task's history, then, last, the
 /// event in the project's feed, which takes the project's feed lock.
 /// Returns when the lock was taken.
-#[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
 async fn record_change(
     txn: &impl ConnectionTrait,
     record: &TaskRecord,
@@ -776,8 +785,20 @@ async fn record_change(
     history: History,
     actor: &str,
 ) -> Result<Instant, TaskStoreError> {
-    let time = record.task.update_time;
-    let actor = UserId::from_stored(actor);
+    record_change_at(txn, record, kind, history, UserId::from_stored(actor), record.task.update_time).await
+}
+
+/// [`record_change`] at `time`: for a change recorded on a task whose row
+/// it does not write (a relation's).
+#[tracing::instrument(name = "db.tasks.record_change", skip_all, fields(otel.kind = "client"))]
+pub(super) async fn record_change_at(
+    txn: &impl ConnectionTrait,
+    record: &TaskRecord,
+    kind: i16,
+    history: History,
+    actor: UserId,
+    time: Micros,
+) -> Result<Instant, TaskStoreError> {
     comments::record_activity(txn, &record.task.id, actor, kind, &history.changes, time).await?;
     let locked = Instant::now();
     let event = NewEvent {

@@ -28,6 +28,10 @@ struct Names {
     state: String,
     other_state: String,
     field: String,
+    /// A live task that `task` is not related to.
+    third_task: String,
+    /// The relation "`task` relates to `third_task`'s sibling", under `task`.
+    relation: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -38,7 +42,8 @@ fn mask(path: &str) -> Option<FieldMask> {
 
 /// One call per project-scoped RPC; `write` says whether it changes data.
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
-    let (projects, tasks, states, fields) = (app.projects(), app.tasks(), app.states(), app.fields());
+    let (projects, tasks, states, fields, relations) =
+        (app.projects(), app.tasks(), app.states(), app.fields(), app.relations());
     let n = names.clone();
     let t = token.to_owned();
     macro_rules! call {
@@ -295,6 +300,36 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             ),
         ),
         (
+            "ListTaskRelations",
+            false,
+            call!(
+                relations,
+                list_task_relations,
+                v1::ListTaskRelationsRequest { parent: n.task.clone(), ..Default::default() }
+            ),
+        ),
+        (
+            "CreateTaskRelation",
+            true,
+            call!(
+                relations,
+                create_task_relation,
+                v1::CreateTaskRelationRequest {
+                    parent: n.task.clone(),
+                    task_relation: Some(v1::TaskRelation {
+                        r#type: v1::TaskRelationType::Blocks as i32,
+                        task: n.third_task.clone(),
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        (
+            "DeleteTaskRelation",
+            true,
+            call!(relations, delete_task_relation, v1::DeleteTaskRelationRequest { name: n.relation.clone() }),
+        ),
+        (
             "ListCustomFields",
             false,
             call!(fields, list_custom_fields, v1::ListCustomFieldsRequest { parent: n.project.clone() }),
@@ -370,10 +405,27 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .expect("create field")
         .into_inner();
+    let third = app.create_task(&ada, &project.name, crate::helpers::task("third")).await;
+    let related = app.create_task(&ada, &project.name, crate::helpers::task("related")).await;
+    let relation = app
+        .relations()
+        .create_task_relation(ada.call(v1::CreateTaskRelationRequest {
+            parent: task.name.clone(),
+            task_relation: Some(v1::TaskRelation {
+                r#type: v1::TaskRelationType::RelatesTo as i32,
+                task: related.name.clone(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
     let names = Names {
         field: field.name,
         state: states[0].name.clone(),
         other_state: states[1].name.clone(),
+        third_task: third.name,
+        relation: relation.name,
         member: format!("{}/members/{user_id}", project.name),
         project: project.name,
         task: task.name,
@@ -394,6 +446,8 @@ fn missing_names() -> Names {
         state: format!("{project}/states/{}", id()),
         other_state: format!("{project}/states/{}", id()),
         field: format!("{project}/fields/{}", id()),
+        third_task: format!("{project}/tasks/{}", id()),
+        relation: format!("{project}/tasks/{}/relations/{}", id(), id()),
         project,
     }
 }
@@ -404,7 +458,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 30, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 33, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -463,6 +517,16 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
     assert_eq!(unchanged.title, "classified");
+    let relations = app
+        .relations()
+        .list_task_relations(
+            ada.call(v1::ListTaskRelationsRequest { parent: names.task.clone(), ..Default::default() }),
+        )
+        .await
+        .unwrap()
+        .into_inner()
+        .task_relations;
+    assert_eq!(relations.len(), 1, "the relation was neither deleted nor joined by another");
     // Editors write tasks, but managing states and fields is for owners, as other
     // project settings are.
     let edgar = app.sign_up("edgar").await;

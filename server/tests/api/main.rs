@@ -12,6 +12,7 @@ mod framing;
 mod health;
 mod metrics;
 mod projects;
+mod relations;
 mod revocation;
 mod states;
 mod subtasks;

@@ -8,7 +8,6 @@ use prost::{
     Message,
     bytes::{Buf, BufMut, Bytes},
 };
-use serde::{Deserialize, Serialize};
 use tasktracker_proto::v1;
 use tonic::{
     Code, Status, Streaming,
@@ -18,6 +17,7 @@ use tonic::{
 use tonic_web_wasm_client::Client;
 
 use super::browser;
+pub use crate::model::session::Session;
 use crate::{
     model::{names, violations},
     rpc::{self, Method},
@@ -31,18 +31,6 @@ thread_local! {
     /// One refresh at a time: the refresh token rotates, and presenting an
     /// old one revokes the session.
     static REFRESHING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The signed-in session, kept in `localStorage`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    pub access_token: String,
-    pub access_expires: i64,
-    pub refresh_token: String,
-    /// `users/{user}`.
-    pub user: String,
-    pub email: String,
-    pub display_name: String,
 }
 
 /// A failed call, as the UI explains it.
@@ -199,7 +187,7 @@ fn request(body: Vec<u8>, token: Option<&str>) -> tonic::Request<Vec<u8>> {
 impl Api {
     /// A client for `base_url`, resuming a stored session.
     pub fn new(base_url: String) -> Self {
-        let session = browser::stored(SESSION_KEY).and_then(|text| serde_json::from_str(&text).ok());
+        let session = browser::stored(SESSION_KEY).and_then(|text| Session::from_json(&text));
         Self { base_url: StoredValue::new(base_url), session: RwSignal::new(session) }
     }
 
@@ -230,7 +218,7 @@ impl Api {
     }
 
     fn set_session(&self, session: Option<Session>) {
-        let text = session.as_ref().and_then(|s| serde_json::to_string(s).ok());
+        let text = session.as_ref().map(Session::to_json);
         browser::store(SESSION_KEY, text.as_deref());
         self.session.set(session);
     }
@@ -272,7 +260,7 @@ impl Api {
             return self.session.get_untracked().map(|s| s.access_token).ok_or(ApiError::SignedOut);
         }
         // Another tab may have refreshed already: its session is in storage.
-        let stored: Option<Session> = browser::stored(SESSION_KEY).and_then(|text| serde_json::from_str(&text).ok());
+        let stored: Option<Session> = browser::stored(SESSION_KEY).and_then(|text| Session::from_json(&text));
         let Some(current) = stored.or_else(|| self.session.get_untracked()) else {
             return Err(ApiError::SignedOut);
         };

@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 use super::router::Redirect;
+use crate::app::erased::Job;
 use leptos::{html, prelude::*};
 
 use super::{HelpOpen, Online, ToastList, api::Api};
@@ -24,7 +25,7 @@ pub fn OfflineBanner() -> impl IntoView {
 pub fn Toasts() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let api = expect_context::<Api>();
-    let restore = Action::new_local(move |task: &String| {
+    let restore = Job::new(move |task: &String| {
         let task = task.clone();
         async move {
             match api.undelete_task(task).await {

@@ -5,10 +5,7 @@ use leptos::prelude::*;
 use tasktracker_proto::v1::{ApiTokenScope, Role};
 
 use super::{api::ApiError, components::FieldError};
-use crate::model::{
-    board::STATUSES,
-    edit::{priority_label, status_label},
-};
+use crate::model::edit::priority_label;
 
 /// Every priority, lowest first.
 pub const PRIORITIES: [i32; 5] = [0, 1, 2, 3, 4];
@@ -23,15 +20,6 @@ pub const SCOPES: [(ApiTokenScope, &str); 3] =
 /// The label of the enum value `value` in `options`, or "—".
 pub fn label_of<T: Copy + Into<i32>>(options: &[(T, &'static str)], value: i32) -> &'static str {
     options.iter().find(|(option, _)| (*option).into() == value).map_or("—", |(_, label)| label)
-}
-
-/// The error of the latest run of `action`, if it failed.
-pub fn action_error<I, T>(action: Action<I, Result<T, ApiError>>) -> Signal<Option<ApiError>>
-where
-    I: Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().with(|value| value.as_ref().and_then(|r| r.as_ref().err().cloned())))
 }
 
 /// A field's message from a failed call, if the server named the field.
@@ -80,17 +68,6 @@ pub fn priority_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static
         .map(|p| {
             let p = *p;
             view! { <option value=p.to_string() prop:selected=move || current() == p>{priority_label(p)}</option> }
-        })
-        .collect_view()
-}
-
-/// Status options, `current` selected.
-pub fn status_options(current: impl Fn() -> i32 + Copy + Send + Sync + 'static) -> impl IntoView {
-    STATUSES
-        .iter()
-        .map(|s| {
-            let s = *s as i32;
-            view! { <option value=s.to_string() prop:selected=move || current() == s>{status_label(s)}</option> }
         })
         .collect_view()
 }

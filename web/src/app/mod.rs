@@ -3,10 +3,12 @@
 pub mod api;
 pub mod browser;
 mod components;
+mod erased;
 mod forms;
 mod pages;
 pub mod router;
 
+use self::erased::Job;
 use leptos::prelude::*;
 
 use self::{
@@ -182,7 +184,7 @@ fn Header() -> impl IntoView {
     let theme = expect_context::<Theme>();
     let help = expect_context::<HelpOpen>();
     let navigate = use_navigate();
-    let sign_out = Action::new_local(move |_: &()| {
+    let sign_out = Job::new(move |_: &()| {
         let navigate = navigate.clone();
         async move {
             api.sign_out().await;

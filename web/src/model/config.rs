@@ -1,14 +1,7 @@
 //! The runtime configuration read from `config.json` next to `index.html`,
 //! so one bundle serves every environment.
 
-use serde::Deserialize;
-
-/// What `config.json` may hold. Unknown keys are ignored.
-#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
-struct RawConfig {
-    #[serde(default)]
-    api_base_url: Option<String>,
-}
+use super::json::{self, Scalar};
 
 /// The app's runtime configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +32,20 @@ impl Config {
     /// Parses `config.json`; `None` (file missing) or an empty `api_base_url`
     /// means the API is on the page's own origin.
     pub fn parse(text: Option<&str>, page_origin: &str) -> Result<Self, ConfigError> {
-        let raw = match text.map(str::trim) {
-            None | Some("") => RawConfig::default(),
-            Some(text) => serde_json::from_str(text).map_err(|e| ConfigError::Malformed(e.to_string()))?,
+        // What `config.json` may hold: `api_base_url`, a string or null.
+        // Unknown keys are ignored.
+        let api_base_url = match text.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let members = json::parse_object(text).map_err(ConfigError::Malformed)?;
+                match members.into_iter().find(|(key, _)| key == "api_base_url").map(|(_, value)| value) {
+                    None | Some(Scalar::Null) => None,
+                    Some(Scalar::String(url)) => Some(url),
+                    Some(_) => return Err(ConfigError::Malformed("api_base_url must be a string".into())),
+                }
+            }
         };
-        let url = raw.api_base_url.as_deref().map(str::trim).unwrap_or_default();
+        let url = api_base_url.as_deref().map(str::trim).unwrap_or_default();
         if url.is_empty() {
             return Ok(Self { api_base_url: page_origin.trim_end_matches('/').to_owned() });
         }

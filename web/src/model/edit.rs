@@ -9,7 +9,10 @@ use super::dates;
 pub struct TaskDraft {
     pub title: String,
     pub description: String,
+    /// For new tasks (the new-task form); the task page sets `state`.
     pub status: i32,
+    /// `projects/{project}/states/{state}`: the task's workflow state.
+    pub state: String,
     pub priority: i32,
     pub assignees: Vec<String>,
     /// Comma- or space-separated.
@@ -41,6 +44,7 @@ impl TaskDraft {
             title: task.title.clone(),
             description: task.description.clone(),
             status: task.status,
+            state: task.state.clone(),
             priority: task.priority,
             assignees: task.assignees.clone(),
             labels: task.labels.join(", "),
@@ -100,9 +104,9 @@ impl TaskDraft {
             task.description = self.description.clone();
             mask.push("description");
         }
-        if self.status != before.status {
-            task.status = self.status;
-            mask.push("status");
+        if self.state != before.state {
+            task.state = self.state.clone();
+            mask.push("state");
         }
         if self.priority != before.priority {
             task.priority = self.priority;
@@ -187,6 +191,19 @@ mod tests {
         assert_eq!(update.title, "Write the README");
         assert_eq!(update.labels, ["docs", "urgent"]);
         assert_eq!(update.due_time, None);
+    }
+
+    #[test]
+    fn a_new_state_is_sent_as_state_not_status() {
+        let mut original = task();
+        original.state = "projects/1/states/10".into();
+        let mut draft = TaskDraft::of(&original);
+        assert_eq!(draft.state, "projects/1/states/10");
+        draft.state = "projects/1/states/12".into();
+        let (update, mask) = draft.to_update(&original).unwrap();
+        assert_eq!(mask, ["state"]);
+        assert_eq!(update.state, "projects/1/states/12");
+        assert_eq!(update.status, 0, "the server derives the status from the state");
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod config;
 pub mod dates;
 pub mod edit;
 pub mod filter;
+pub mod json;
 pub mod markdown;
 pub mod names;
+pub mod session;
 pub mod violations;

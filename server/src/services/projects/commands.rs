@@ -77,7 +77,10 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
         let id = project.and_then(|project| violations.check(ProjectId::parse_name("project.name", &project.name)));
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
         if paths.is_empty() {
-            violations.add("update_mask", "name at least one field: title, description, enforce_wip_limits");
+            violations.add(
+                "update_mask",
+                "name at least one field: title, description, enforce_wip_limits, require_blockers_done",
+            );
         }
         let mut change = ProjectChange::default();
         for path in &paths {
@@ -92,9 +95,15 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
                     })
                 }
                 "enforce_wip_limits" => change.enforce_wip_limits = project.map(|project| project.enforce_wip_limits),
+                "require_blockers_done" => {
+                    change.require_blockers_done = project.map(|project| project.require_blockers_done)
+                }
                 other => violations.add(
                     "update_mask",
-                    format!("`{other}` cannot be updated; use title, description, enforce_wip_limits"),
+                    format!(
+                        "`{other}` cannot be updated; use title, description, enforce_wip_limits, \
+                         require_blockers_done"
+                    ),
                 ),
             }
         }

@@ -107,6 +107,7 @@ fn project_to_proto(project: projects::Model, role: Role) -> v1::Project {
         etag: project.version.to_string(),
         caller_role: role.to_proto() as i32,
         enforce_wip_limits: project.enforce_wip_limits,
+        require_blockers_done: project.require_blockers_done,
     }
 }
 

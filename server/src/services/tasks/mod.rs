@@ -29,12 +29,12 @@ use crate::{
         page::{CustomSort, CustomSortKind, TaskOrderField},
         time,
     },
-    error::{ServiceError, ServiceResult},
+    error::{PreconditionViolation, ServiceError, ServiceResult},
     live,
     storage::{
         comments::CommentStoreError,
         entities::{comments, projects, tasks},
-        states::Board,
+        states::{Board, Column},
         tasks::{CustomValue, Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
     },
 };
@@ -336,6 +336,7 @@ async fn apply_edit(
         && let Some(column) = columns::destination(board, record, edit.column.as_ref(), "task.")?
     {
         writer.check_room(&column, &record.task.id).await?;
+        check_blockers(writer, board, &column, record).await?;
         record.task.position = writer.bottom_of_column(&column).await?;
         record.enter(&column, time::now());
     }
@@ -354,6 +355,48 @@ async fn apply_edit(
         custom.apply(record);
     }
     Ok(())
+}
+
+/// Most blockers a refusal names in its message; its details name all.
+const BLOCKERS_IN_MESSAGE: usize = 10;
+
+/// Fails with FAILED_PRECONDITION, naming each open blocker (in the message
+/// and a `PreconditionFailure`), if the project requires blockers done and
+/// `record`, not complete yet, is about to enter `column`, a COMPLETED
+/// state. Runs inside the write's transaction, under the task's row lock.
+async fn check_blockers(
+    writer: &TaskWriter<'_>,
+    board: &Board,
+    column: &Column,
+    record: &TaskRecord,
+) -> ServiceResult<()> {
+    if !board.require_blockers_done || !column.completes() || record.task.complete_time.is_some() {
+        return Ok(());
+    }
+    let blockers = writer.open_blockers(&record.task.id).await?;
+    if blockers.is_empty() {
+        return Ok(());
+    }
+    let mut named: Vec<String> =
+        blockers.iter().take(BLOCKERS_IN_MESSAGE).map(|(name, title)| format!("{name} ({title:?})")).collect();
+    if blockers.len() > BLOCKERS_IN_MESSAGE {
+        named.push(format!("and {} more", blockers.len() - BLOCKERS_IN_MESSAGE));
+    }
+    let message = format!(
+        "the project requires blockers done, and the task is blocked by {} open task(s): {}; complete or cancel \
+         them first",
+        blockers.len(),
+        named.join(", ")
+    );
+    let violations = blockers
+        .into_iter()
+        .map(|(name, title)| PreconditionViolation {
+            kind: "BLOCKED_BY",
+            subject: name.to_string(),
+            description: format!("blocked by {title:?}, which is not completed or canceled"),
+        })
+        .collect();
+    Err(ServiceError::PreconditionViolated { message, violations })
 }
 
 #[tonic::async_trait]
@@ -486,6 +529,7 @@ impl TaskService for Tasks {
                 let column = match columns::destination(&board, record, target.as_ref(), "")? {
                     Some(column) => {
                         writer.check_room(&column, &record.task.id).await?;
+                        check_blockers(writer, &board, &column, record).await?;
                         record.enter(&column, time::now());
                         column
                     }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use crate::app::erased::Job;
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
@@ -9,7 +10,7 @@ use crate::app::{
     api::{Api, ApiResult, Session},
     browser,
     components::FieldError,
-    forms::{TextField, action_error, general_message},
+    forms::{TextField, general_message},
 };
 
 /// What the forms ask for (sign in leaves the name empty).
@@ -32,13 +33,13 @@ impl Credentials {
 
 /// Calls `call` with the API and the form's email (trimmed), password and
 /// name; opens the projects once signed in.
-fn sign_in_action<Fu>(form: Credentials, call: fn(Api, String, String, String) -> Fu) -> Action<(), ApiResult<()>>
+fn sign_in_action<Fu>(form: Credentials, call: fn(Api, String, String, String) -> Fu) -> Job<()>
 where
     Fu: Future<Output = ApiResult<Session>> + 'static,
 {
     let api = expect_context::<Api>();
     let navigate = use_navigate();
-    Action::new_local(move |_: &()| {
+    Job::new(move |_: &()| {
         let email = form.email.get_untracked().trim().to_owned();
         let signed_in = call(api, email, form.password.get_untracked(), form.name.get_untracked());
         let navigate = navigate.clone();
@@ -61,7 +62,7 @@ fn AuthForm(
     prompt: &'static str,
     link: &'static str,
     link_text: &'static str,
-    action: Action<(), ApiResult<()>>,
+    action: Job<()>,
     children: Children,
 ) -> impl IntoView {
     browser::set_title(title);
@@ -73,7 +74,7 @@ fn AuthForm(
         <section class="page narrow">
             <h1>{heading}</h1>
             <form on:submit=on_submit class="stack" novalidate>
-                <FieldError id=error_id message=general_message(action_error(action))/>
+                <FieldError id=error_id message=general_message(action.error())/>
                 {children()}
                 <button type="submit" disabled=move || action.pending().get()>{submit}</button>
             </form>
@@ -87,7 +88,7 @@ fn AuthForm(
 pub fn SignInPage() -> impl IntoView {
     let form = Credentials::new();
     let action = sign_in_action(form, |api, email, password, _| async move { api.sign_in(email, password).await });
-    let error = action_error(action);
+    let error = action.error();
     view! {
         <AuthForm title="Sign in" heading="Sign in" error_id="signin-error" submit="Sign in"
             prompt="New here? " link="/signup" link_text="Create an account" action>
@@ -104,7 +105,7 @@ pub fn SignUpPage() -> impl IntoView {
     let form = Credentials::new();
     let action =
         sign_in_action(form, |api, email, password, name| async move { api.sign_up(email, password, name).await });
-    let error = action_error(action);
+    let error = action.error();
     view! {
         <AuthForm title="Sign up" heading="Create an account" error_id="signup-error" submit="Create account"
             prompt="Already have an account? " link="/signin" link_text="Sign in" action>

@@ -1,5 +1,6 @@
 //! `/projects/:project/members`: who is in the project; owners manage roles.
 
+use crate::app::erased::{Job, Loader};
 use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
@@ -10,7 +11,7 @@ use crate::{
         api::{Api, ApiResult},
         browser,
         components::FieldError,
-        forms::{ROLES, action_error, field_message, general_message, label_of},
+        forms::{ROLES, field_message, general_message, label_of},
     },
     model::names,
 };
@@ -26,7 +27,7 @@ fn role_options(selected: i32) -> impl IntoView {
         .collect_view()
 }
 
-type MemberList = LocalResource<ApiResult<Vec<v1::Member>>>;
+type MemberList = Loader<ApiResult<Vec<v1::Member>>>;
 
 /// The members page (signed in).
 #[component]
@@ -36,11 +37,10 @@ pub fn MembersPage() -> impl IntoView {
     let params = use_params_map();
     let project_name =
         StoredValue::new(format!("projects/{}", params.with_untracked(|p| p.get("project").unwrap_or_default())));
-    let project = LocalResource::new(move || async move { api.get_project(project_name.get_value()).await.ok() });
-    let members: MemberList =
-        LocalResource::new(move || async move { api.list_members(project_name.get_value()).await });
+    let project = Loader::new(move || async move { api.get_project(project_name.get_value()).await.ok() });
+    let members: MemberList = Loader::new(move || async move { api.list_members(project_name.get_value()).await });
     let is_owner = Signal::derive(move || {
-        project.with(|p| p.as_ref().and_then(Option::as_ref).is_some_and(|p| p.caller_role == Role::Owner as i32))
+        project.with(|p| p.and_then(Option::as_ref).is_some_and(|p| p.caller_role == Role::Owner as i32))
     });
     let title = move || project.get().flatten().map(|p| p.title).unwrap_or_default();
 
@@ -71,7 +71,7 @@ pub fn MembersPage() -> impl IntoView {
 fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) -> impl IntoView {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    let change_role = Action::new_local(move |(member, role): &(String, i32)| {
+    let change_role = Job::new(move |(member, role): &(String, i32)| {
         let (member, role) = (member.clone(), *role);
         async move {
             let result = api.update_member_role(member, role).await;
@@ -79,7 +79,7 @@ fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) ->
             members.refetch();
         }
     });
-    let remove = Action::new_local(move |member: &String| {
+    let remove = Job::new(move |member: &String| {
         let member = member.clone();
         async move {
             if let Err(e) = api.remove_member(member).await {
@@ -121,7 +121,7 @@ fn AddMember(project_name: StoredValue<String>, members: MemberList) -> impl Int
     let toasts = expect_context::<ToastList>();
     let email = RwSignal::new(String::new());
     let role = RwSignal::new((Role::Editor as i32).to_string());
-    let add = Action::new_local(move |_: &()| {
+    let add = Job::new(move |_: &()| {
         let role = Role::try_from(role.get_untracked().parse::<i32>().unwrap_or(2)).unwrap_or(Role::Editor);
         let email_value = email.get_untracked().trim().to_owned();
         async move {
@@ -132,7 +132,7 @@ fn AddMember(project_name: StoredValue<String>, members: MemberList) -> impl Int
             Ok(())
         }
     });
-    let error = action_error(add);
+    let error = add.error();
     view! {
         <form class="stack narrow" on:submit=move |event| { event.prevent_default(); add.dispatch(()); } novalidate>
             <FieldError id="add-member-error" message=general_message(error)/>

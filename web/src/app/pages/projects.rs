@@ -1,5 +1,6 @@
 //! `/`: the caller's projects, and creating one.
 
+use crate::app::erased::{Job, Loader};
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
@@ -8,7 +9,7 @@ use crate::{
         api::Api,
         browser,
         components::{Failure, FieldError},
-        forms::{action_error, field_message, general_message},
+        forms::{field_message, general_message},
     },
     model::names,
 };
@@ -31,7 +32,7 @@ pub fn ProjectsPage() -> impl IntoView {
 #[component]
 fn ProjectList() -> impl IntoView {
     let api = expect_context::<Api>();
-    let projects = LocalResource::new(move || async move { api.list_projects(false).await });
+    let projects = Loader::new(move || async move { api.list_projects(false).await });
     view! {
         <Suspense fallback=|| view! { <p aria-busy="true">"Loading projects…"</p> }>
             <Failure>
@@ -61,7 +62,7 @@ fn NewProject() -> impl IntoView {
     let navigate = use_navigate();
     let title = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let create = Action::new_local(move |_: &()| {
+    let create = Job::new(move |_: &()| {
         let navigate = navigate.clone();
         let (title, description) = (title.get_untracked().trim().to_owned(), description.get_untracked());
         async move {
@@ -70,7 +71,7 @@ fn NewProject() -> impl IntoView {
             Ok(())
         }
     });
-    let error = action_error(create);
+    let error = create.error();
     view! {
         <form on:submit=move |event| { event.prevent_default(); create.dispatch(()); } class="stack narrow" novalidate>
             <FieldError id="project-error" message=general_message(error)/>

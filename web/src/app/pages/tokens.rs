@@ -1,5 +1,6 @@
 //! `/tokens`: API tokens for services — create (secret shown once), list, revoke.
 
+use crate::app::erased::{Job, Loader};
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, ApiTokenScope};
 
@@ -9,19 +10,19 @@ use crate::{
         api::{Api, ApiResult},
         browser,
         components::FieldError,
-        forms::{SCOPES, action_error, field_message, general_message, label_of},
+        forms::{SCOPES, field_message, general_message, label_of},
     },
     model::dates,
 };
 
-type TokenList = LocalResource<ApiResult<Vec<v1::ApiToken>>>;
+type TokenList = Loader<ApiResult<Vec<v1::ApiToken>>>;
 
 /// The API tokens page (signed in).
 #[component]
 pub fn TokensPage() -> impl IntoView {
     browser::set_title("API tokens");
     let api = expect_context::<Api>();
-    let tokens: TokenList = LocalResource::new(move || async move { api.list_api_tokens().await });
+    let tokens: TokenList = Loader::new(move || async move { api.list_api_tokens().await });
     let secret = RwSignal::new(None::<String>);
     view! {
         <section class="page">
@@ -47,12 +48,12 @@ pub fn TokensPage() -> impl IntoView {
 #[component]
 fn NewToken(tokens: TokenList, secret: RwSignal<Option<String>>) -> impl IntoView {
     let api = expect_context::<Api>();
-    let projects = LocalResource::new(move || async move { api.list_projects(false).await });
+    let projects = Loader::new(move || async move { api.list_projects(false).await });
     let display_name = RwSignal::new(String::new());
     let scope = RwSignal::new((ApiTokenScope::Read as i32).to_string());
     let project = RwSignal::new(String::new());
     let days = RwSignal::new(String::from("90"));
-    let create = Action::new_local(move |token: &v1::ApiToken| {
+    let create = Job::new(move |token: &v1::ApiToken| {
         let token = token.clone();
         async move {
             let created = api.create_api_token(token).await?;
@@ -63,7 +64,7 @@ fn NewToken(tokens: TokenList, secret: RwSignal<Option<String>>) -> impl IntoVie
             Ok(())
         }
     });
-    let error = action_error(create);
+    let error = create.error();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let days: i64 = days.get_untracked().trim().parse().unwrap_or(90);
@@ -105,7 +106,7 @@ fn NewToken(tokens: TokenList, secret: RwSignal<Option<String>>) -> impl IntoVie
 fn TokenTable(tokens: TokenList) -> impl IntoView {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    let revoke = Action::new_local(move |name: &String| {
+    let revoke = Job::new(move |name: &String| {
         let name = name.clone();
         async move {
             let result = api.revoke_api_token(name).await;

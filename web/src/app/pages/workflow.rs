@@ -1,6 +1,7 @@
 //! `/projects/:project/workflow`: the project's workflow states (the board's
 //! columns) and their WIP limits. Everyone sees them; owners manage them.
 
+use crate::app::erased::{Job, Loader};
 use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role, StateCategory};
@@ -11,7 +12,7 @@ use crate::{
         api::{Api, ApiError, ApiResult},
         browser,
         components::FieldError,
-        forms::{action_error, field_message, general_message},
+        forms::{field_message, general_message},
     },
     model::names,
 };
@@ -25,7 +26,7 @@ const CATEGORIES: [(StateCategory, &str); 5] = [
     (StateCategory::Canceled, "Canceled"),
 ];
 
-type StateList = LocalResource<ApiResult<Vec<v1::WorkflowState>>>;
+type StateList = Loader<ApiResult<Vec<v1::WorkflowState>>>;
 
 /// What the rows of the page share.
 #[derive(Clone, Copy)]
@@ -47,14 +48,14 @@ type Call<T> = std::pin::Pin<Box<dyn Future<Output = ApiResult<T>>>>;
 
 /// An action that runs a change, shows its error as a toast, and reloads
 /// the states.
-fn change<I, T>(workflow: Workflow, call: impl Fn(Api, I) -> Call<T> + 'static) -> Action<I, ()>
+fn change<I, T>(workflow: Workflow, call: impl Fn(Api, I) -> Call<T> + 'static) -> Job<I>
 where
     I: Clone + Send + Sync + 'static,
     T: 'static,
 {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    Action::new_local(move |input: &I| {
+    Job::new(move |input: &I| {
         let done = call(api, input.clone());
         async move {
             if let Err(error) = done.await {
@@ -73,11 +74,10 @@ pub fn WorkflowPage() -> impl IntoView {
     let params = use_params_map();
     let project_name =
         StoredValue::new(format!("projects/{}", params.with_untracked(|p| p.get("project").unwrap_or_default())));
-    let project = LocalResource::new(move || async move { api.get_project(project_name.get_value()).await });
-    let states: StateList =
-        LocalResource::new(move || async move { api.list_states(project_name.get_value(), true).await });
+    let project = Loader::new(move || async move { api.get_project(project_name.get_value()).await });
+    let states: StateList = Loader::new(move || async move { api.list_states(project_name.get_value(), true).await });
     let is_owner = Signal::derive(move || {
-        project.with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role == Role::Owner as i32))
+        project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role == Role::Owner as i32))
     });
     let workflow = Workflow { project: project_name, states, is_owner };
     let load_error = move || {
@@ -195,10 +195,10 @@ fn StateRow(workflow: Workflow, state: v1::WorkflowState) -> impl IntoView {
 
 /// The owners' switch that makes WIP limits refuse moves.
 #[component]
-fn WipSwitch(project: LocalResource<ApiResult<v1::Project>>) -> impl IntoView {
+fn WipSwitch(project: Loader<ApiResult<v1::Project>>) -> impl IntoView {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    let toggle = Action::new_local(move |enforce: &bool| {
+    let toggle = Job::new(move |enforce: &bool| {
         let enforce = *enforce;
         let current = project.get_untracked().and_then(Result::ok).unwrap_or_default();
         async move {
@@ -210,8 +210,7 @@ fn WipSwitch(project: LocalResource<ApiResult<v1::Project>>) -> impl IntoView {
             project.refetch();
         }
     });
-    let enforced =
-        move || project.with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).is_some_and(|p| p.enforce_wip_limits));
+    let enforced = move || project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.enforce_wip_limits));
     view! {
         <p class="check">
             <input id="enforce-wip" type="checkbox" prop:checked=enforced
@@ -228,7 +227,7 @@ fn AddState(workflow: Workflow) -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let color = RwSignal::new("#6b7280".to_owned());
     let category = RwSignal::new((StateCategory::Started as i32).to_string());
-    let add = Action::new_local(move |_: &()| {
+    let add = Job::new(move |_: &()| {
         let state = v1::WorkflowState {
             display_name: display_name.get_untracked().trim().to_owned(),
             color: color.get_untracked(),
@@ -242,7 +241,7 @@ fn AddState(workflow: Workflow) -> impl IntoView {
             Ok::<_, ApiError>(created)
         }
     });
-    let error = action_error(add);
+    let error = add.error();
     view! {
         <form class="stack narrow" on:submit=move |event| { event.prevent_default(); add.dispatch(()); } novalidate>
             <FieldError id="add-state-error" message=general_message(error)/>

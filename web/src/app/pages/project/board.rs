@@ -1,6 +1,7 @@
 //! The board: one column per workflow state of the project (its WIP limit
 //! shown), drag and drop, keyboard moves.
 
+use crate::app::erased::{Job, Loader};
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, TaskEventType};
@@ -73,14 +74,13 @@ pub fn Board() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let dragging = RwSignal::new(None::<String>);
 
-    let first_pages = LocalResource::new(move || load_board(api, state));
+    let first_pages = Loader::new(move || load_board(api, state));
     // Columns are rebuilt only when their number changes, not on every move.
     let column_count = Memo::new(move |_| state.board.with(Vec::len));
-    let load_more = Action::new_local(move |index: &usize| load_page(api, state, *index));
-    let error =
-        move || load_more.value().get().and_then(Result::err).or_else(|| first_pages.get().and_then(Result::err));
+    let load_more = Job::new(move |index: &usize| load_page(api, state, *index));
+    let error = move || load_more.error().get().or_else(|| first_pages.get().and_then(Result::err));
 
-    let move_task = Action::new_local(move |change: &Move| {
+    let move_task = Job::new(move |change: &Move| {
         let Move { plan, before, title, refocus } = change.clone();
         async move {
             match api.move_task(plan.task.clone(), plan.state.clone(), plan.after_task.clone()).await {
@@ -132,7 +132,7 @@ pub fn Board() -> impl IntoView {
     view! {
         {move || error().map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <p class="hint">"Drag cards between columns, or focus a card and press Alt + arrow keys to move it."</p>
-        <div class="board" aria-busy=move || first_pages.with(Option::is_none).to_string()>
+        <div class="board" aria-busy=move || first_pages.with(|pages| pages.is_none()).to_string()>
             {move || {
                 (0..column_count.get())
                     .map(|index| view! { <BoardColumn index dragging drop_on key_move load_more/> })
@@ -150,7 +150,7 @@ fn BoardColumn(
     dragging: RwSignal<Option<String>>,
     drop_on: impl Fn(usize, Option<String>) + Copy + Send + Sync + 'static,
     key_move: impl Fn(String, Direction) + Copy + Send + Sync + 'static,
-    load_more: Action<usize, ApiResult<()>>,
+    load_more: Job<usize>,
 ) -> impl IntoView {
     let state = expect_context::<ProjectState>();
     let heading = format!("column-{index}");

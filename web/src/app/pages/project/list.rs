@@ -1,5 +1,6 @@
 //! The filtered, sorted, paged task list.
 
+use crate::app::erased::Loader;
 use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
 use tasktracker_proto::v1::{self, Priority, TaskStatus};
 
@@ -68,7 +69,7 @@ pub fn TaskList() -> impl IntoView {
     // The resource fetches again whenever the request changes; an answer
     // to an older request is not shown. The list lives in the project
     // state because live changes edit it too.
-    let page = LocalResource::new(move || {
+    let page = Loader::new(move || {
         let asked = request.get();
         async move {
             let (filter, order, token, _) = asked.clone();
@@ -81,8 +82,7 @@ pub fn TaskList() -> impl IntoView {
             (asked, result)
         }
     });
-    let loading =
-        Signal::derive(move || request.with(|r| page.with(|p| p.as_ref().map(|(asked, _)| asked) != Some(r))));
+    let loading = Signal::derive(move || request.with(|r| page.with(|p| p.map(|(asked, _)| asked) != Some(r))));
 
     view! {
         <Filters query/>

@@ -5,6 +5,7 @@ mod board;
 mod list;
 mod new_task;
 
+use crate::app::erased::Loader;
 use crate::app::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role, TaskEventType, watch_tasks_response::Kind};
@@ -26,8 +27,8 @@ use crate::{
 #[derive(Clone, Copy)]
 pub struct ProjectState {
     pub name: StoredValue<String>,
-    pub project: LocalResource<ApiResult<v1::Project>>,
-    pub members: LocalResource<ApiResult<Vec<v1::Member>>>,
+    pub project: Loader<ApiResult<v1::Project>>,
+    pub members: Loader<ApiResult<Vec<v1::Member>>>,
     pub board: RwSignal<Vec<Column>>,
     pub list: RwSignal<Vec<v1::Task>>,
     /// Bumped when the list should be fetched again.
@@ -47,7 +48,6 @@ impl ProjectState {
         self.members
             .with(|members| {
                 members
-                    .as_ref()
                     .and_then(|m| m.as_ref().ok())
                     .and_then(|members| members.iter().find(|m| m.user == user).map(|m| m.display_name.clone()))
             })
@@ -55,8 +55,7 @@ impl ProjectState {
     }
 
     fn can_edit(&self) -> bool {
-        self.project
-            .with(|p| p.as_ref().and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role >= Role::Editor as i32))
+        self.project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role >= Role::Editor as i32))
     }
 
     /// Applies a change (live or our own) to both views.
@@ -125,10 +124,10 @@ pub fn ProjectPage() -> impl IntoView {
     let name = StoredValue::new(name);
     let state = ProjectState {
         name,
-        project: LocalResource::new(move || async move {
+        project: Loader::new(move || async move {
             api.get_project(name.get_value()).await.inspect(|project| browser::set_title(&project.title))
         }),
-        members: LocalResource::new(move || async move { api.list_members(name.get_value()).await }),
+        members: Loader::new(move || async move { api.list_members(name.get_value()).await }),
         board: RwSignal::new(Vec::new()),
         list: RwSignal::new(Vec::new()),
         list_stale: RwSignal::new(0),

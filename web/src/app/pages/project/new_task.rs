@@ -1,5 +1,6 @@
 //! The quick "new task" form (`n` focuses it).
 
+use crate::app::erased::Job;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, TaskEventType};
 
@@ -9,7 +10,7 @@ use crate::{
         ToastList,
         api::Api,
         components::FieldError,
-        forms::{PRIORITIES, action_error, field_message},
+        forms::{PRIORITIES, field_message},
     },
     model::edit::{TaskDraft, priority_label},
 };
@@ -22,7 +23,7 @@ pub fn NewTask() -> impl IntoView {
     let title = RwSignal::new(String::new());
     let priority = RwSignal::new(String::from("0"));
     let local_error = RwSignal::new(None::<String>);
-    let create = Action::new_local(move |task: &v1::Task| {
+    let create = Job::new(move |task: &v1::Task| {
         let task = task.clone();
         async move {
             let task = api.create_task(state.name.get_value(), task).await?;
@@ -32,7 +33,7 @@ pub fn NewTask() -> impl IntoView {
             Ok(())
         }
     });
-    let error = action_error(create);
+    let error = create.error();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let draft = TaskDraft {

@@ -1,5 +1,6 @@
 //! The task's comments, and adding one.
 
+use crate::app::erased::{Job, Loader};
 use leptos::prelude::*;
 
 use super::TaskContext;
@@ -7,7 +8,6 @@ use crate::{
     app::{
         api::Api,
         components::{FieldError, Markdown},
-        forms::action_error,
     },
     model::dates,
 };
@@ -17,11 +17,9 @@ pub fn Comments() -> impl IntoView {
     let api = expect_context::<Api>();
     let context = expect_context::<TaskContext>();
     let comments =
-        LocalResource::new(
-            move || async move { api.list_comments(context.name.get_value()).await.unwrap_or_default() },
-        );
+        Loader::new(move || async move { api.list_comments(context.name.get_value()).await.unwrap_or_default() });
     let body = RwSignal::new(String::new());
-    let add = Action::new_local(move |text: &String| {
+    let add = Job::new(move |text: &String| {
         let text = text.clone();
         async move {
             let comment = api.create_comment(context.name.get_value(), text).await?;
@@ -30,7 +28,7 @@ pub fn Comments() -> impl IntoView {
             Ok(())
         }
     });
-    let error = action_error(add);
+    let error = add.error();
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let text = body.get_untracked();

@@ -1,6 +1,7 @@
 //! The task's heading and edit form: save (optimistic, with the etag) and
 //! delete (with Undo in the toast).
 
+use crate::app::erased::Job;
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 use tasktracker_proto::v1;
@@ -58,7 +59,7 @@ fn with_update(original: &v1::Task, update: &v1::Task, mask: &[String]) -> v1::T
         match field.as_str() {
             "title" => task.title = update.title.clone(),
             "description" => task.description = update.description.clone(),
-            "status" => task.status = update.status,
+            "state" => task.state = update.state.clone(),
             "priority" => task.priority = update.priority,
             "assignees" => task.assignees = update.assignees.clone(),
             "labels" => task.labels = update.labels.clone(),
@@ -94,7 +95,7 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
     let task = RwSignal::new(task);
     let conflict = RwSignal::new(false);
 
-    let save = Action::new_local(move |save: &Save| {
+    let save = Job::new(move |save: &Save| {
         let Save { update, mask, original } = save.clone();
         async move {
             match api.update_task(update, mask).await {
@@ -136,7 +137,7 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
         save.dispatch(Save { update, mask, original });
     };
 
-    let delete = Action::new_local(move |_: &()| {
+    let delete = Job::new(move |_: &()| {
         let current = task.get_untracked();
         let navigate = navigate.clone();
         async move {
@@ -187,7 +188,7 @@ fn ConflictBanner() -> impl IntoView {
     }
 }
 
-/// The title, and status, priority and creation below it.
+/// The title, and state, priority and creation below it.
 #[component]
 fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
     let context = expect_context::<TaskContext>();
@@ -196,7 +197,7 @@ fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
         <p class="muted">
             {move || task.with(|t| format!(
                 "{} · {} · created {} by {}",
-                status_label(t.status),
+                context.state_name(&t.state).unwrap_or_else(|| status_label(t.status).to_owned()),
                 priority_label(t.priority),
                 t.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
                 context.person(&t.creator),

@@ -6,7 +6,7 @@ use super::{TaskContext, editor::Editing};
 use crate::{
     app::{
         components::{FieldError, Markdown},
-        forms::{priority_options, status_options},
+        forms::priority_options,
     },
     model::edit::TaskDraft,
 };
@@ -39,15 +39,13 @@ pub fn TaskFields(editing: Editing) -> impl IntoView {
     }
 }
 
-/// Status, priority, start and due, side by side.
+/// State, priority, start and due, side by side.
 #[component]
 fn PlanningRow(editing: Editing) -> impl IntoView {
     let draft = editing.draft;
     view! {
         <div class="row">
-            <ChoiceField editing id="task-status" label="Status" unknown=1 set=|d, v| d.status = v>
-                {status_options(move || draft.with(|d| d.status))}
-            </ChoiceField>
+            <StatePicker editing/>
             <ChoiceField editing id="task-priority" label="Priority" unknown=0 set=|d, v| d.priority = v>
                 {priority_options(move || draft.with(|d| d.priority))}
             </ChoiceField>
@@ -77,6 +75,50 @@ fn ChoiceField(
         <div class="field">
             <label for=id>{label}</label>
             <select id=id disabled=move || !can_edit.get() on:change=on_change>{children()}</select>
+        </div>
+    }
+}
+
+/// The task's workflow state: the project's states that can take tasks,
+/// in board order, by their names (and the task's own, if archived).
+#[component]
+fn StatePicker(editing: Editing) -> impl IntoView {
+    let Editing { draft, can_edit, .. } = editing;
+    let context = expect_context::<TaskContext>();
+    let current = move || draft.with(|d| d.state.clone());
+    let options = move || {
+        let current = current();
+        context.states.with(|states| {
+            states
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.archived || s.name == current)
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        if s.archived { format!("{} (archived)", s.display_name) } else { s.display_name.clone() },
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let on_change = move |e: leptos::ev::Event| {
+        let value = event_target_value(&e);
+        draft.update(|d| d.state = value);
+    };
+    view! {
+        <div class="field">
+            <label for="task-state">"State"</label>
+            <select id="task-state" disabled=move || !can_edit.get() on:change=on_change aria-describedby="state-error">
+                <For each=options key=|(name, label)| (name.clone(), label.clone()) let:option>
+                    {
+                        let (name, label) = option;
+                        let selected = name.clone();
+                        view! { <option value=name prop:selected=move || current() == selected>{label}</option> }
+                    }
+                </For>
+            </select>
+            <FieldError id="state-error" message=editing.error("state")/>
         </div>
     }
 }

@@ -7,6 +7,7 @@ mod fields;
 mod history;
 mod subtasks;
 
+use crate::app::erased::Loader;
 use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
@@ -26,18 +27,25 @@ use crate::{
 struct TaskContext {
     /// `projects/{project}/tasks/{task}`.
     name: StoredValue<String>,
-    task: LocalResource<ApiResult<v1::Task>>,
-    role: LocalResource<i32>,
-    members: LocalResource<Vec<v1::Member>>,
-    history: LocalResource<Vec<v1::TaskActivity>>,
+    task: Loader<ApiResult<v1::Task>>,
+    role: Loader<i32>,
+    members: Loader<Vec<v1::Member>>,
+    /// The project's workflow states in board order, archived ones too.
+    states: Loader<Vec<v1::WorkflowState>>,
+    history: Loader<Vec<v1::TaskActivity>>,
 }
 
 impl TaskContext {
     /// A member's display name, or the user name if unknown.
     fn person(&self, user: &str) -> String {
         self.members
-            .with(|m| m.as_ref().and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
+            .with(|m| m.and_then(|m| m.iter().find(|m| m.user == user).map(|m| m.display_name.clone())))
             .unwrap_or_else(|| user.to_owned())
+    }
+
+    /// A state's display name, once the states are in.
+    fn state_name(&self, state: &str) -> Option<String> {
+        self.states.with(|s| s.and_then(|s| s.iter().find(|s| s.name == state).map(|s| s.display_name.clone())))
     }
 
     fn can_edit(&self) -> bool {
@@ -62,18 +70,19 @@ pub fn TaskPage() -> impl IntoView {
     let name = StoredValue::new(format!("projects/{project}/tasks/{id}"));
     let context = TaskContext {
         name,
-        task: LocalResource::new(move || async move {
+        task: Loader::new(move || async move {
             api.get_task(name.get_value()).await.inspect(|task| browser::set_title(&task.title))
         }),
-        role: LocalResource::new(move || async move {
+        role: Loader::new(move || async move {
             api.get_project(project_name.get_value()).await.map_or(0, |p| p.caller_role)
         }),
-        members: LocalResource::new(move || async move {
-            api.list_members(project_name.get_value()).await.unwrap_or_default()
-        }),
-        history: LocalResource::new(
-            move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() },
+        members: Loader::new(
+            move || async move { api.list_members(project_name.get_value()).await.unwrap_or_default() },
         ),
+        states: Loader::new(move || async move {
+            api.list_states(project_name.get_value(), true).await.unwrap_or_default()
+        }),
+        history: Loader::new(move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() }),
     };
     provide_context(context);
 

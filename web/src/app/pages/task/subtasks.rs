@@ -1,6 +1,7 @@
 //! The task's subtasks: a checkbox each that completes or reopens it, the
 //! rollup, and a field adding one.
 
+use crate::app::erased::{Job, Loader};
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, TaskStatus};
 
@@ -10,7 +11,6 @@ use crate::{
         ToastList,
         api::{Api, ApiError},
         components::FieldError,
-        forms::action_error,
     },
     model::{filter::quoted, names},
 };
@@ -21,12 +21,12 @@ pub fn Subtasks() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let context = expect_context::<TaskContext>();
     let project = move || names::project_of(&context.name.get_value());
-    let children = LocalResource::new(move || async move {
+    let children = Loader::new(move || async move {
         let filter = format!("parent = {}", quoted(&context.name.get_value()));
         api.list_tasks(project(), filter, "position".into(), 200, String::new()).await.map(|page| page.tasks)
     });
     // Done or not: the server puts the task in the first state of the status.
-    let toggle = Action::new_local(move |task: &v1::Task| {
+    let toggle = Job::new(move |task: &v1::Task| {
         let status = if task.complete_time.is_some() { TaskStatus::Todo } else { TaskStatus::Done };
         let task = v1::Task { status: status as i32, ..task.clone() };
         async move {
@@ -38,7 +38,7 @@ pub fn Subtasks() -> impl IntoView {
         }
     });
     let title = RwSignal::new(String::new());
-    let add = Action::new_local(move |_: &()| {
+    let add = Job::new(move |_: &()| {
         let task = v1::Task {
             title: title.get_untracked().trim().to_owned(),
             parent: context.name.get_value(),
@@ -52,10 +52,9 @@ pub fn Subtasks() -> impl IntoView {
             Ok::<_, ApiError>(created)
         }
     });
-    let error = action_error(add);
-    let rollup = move || {
-        context.task.with(|t| t.as_ref().and_then(|t| t.as_ref().ok()).map(|t| (t.subtasks_done, t.subtasks_total)))
-    };
+    let error = add.error();
+    let rollup =
+        move || context.task.with(|t| t.and_then(|t| t.as_ref().ok()).map(|t| (t.subtasks_done, t.subtasks_total)));
     view! {
         <h2>"Subtasks" {move || rollup().filter(|(_, total)| *total > 0).map(|(done, total)| format!(" ({done} of {total} done)"))}</h2>
         {move || children.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
@@ -77,7 +76,7 @@ pub fn Subtasks() -> impl IntoView {
 
 /// One subtask: its checkbox and a link to it.
 #[component]
-fn Subtask(task: v1::Task, toggle: Action<v1::Task, ()>, can_edit: Signal<bool>) -> impl IntoView {
+fn Subtask(task: v1::Task, toggle: Job<v1::Task>, can_edit: Signal<bool>) -> impl IntoView {
     let id = format!("subtask-{}", names::id(&task.name));
     let done = task.complete_time.is_some();
     let path = names::task_path(&task.name);

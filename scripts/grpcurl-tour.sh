@@ -99,6 +99,19 @@ in_review=$(grpcurl -plaintext -H "$auth" \
 expect "Ship it" "$in_review"
 if grep -q "Write the README" <<<"$in_review"; then echo "the state filter let 'Write the README' through"; exit 1; fi
 
+# Custom fields: a NUMBER field, a value on a task, the filter on it.
+field=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"field\": {\"key\": \"estimate\", \"display_name\": \"Estimate\", \"type\": \"CUSTOM_FIELD_TYPE_NUMBER\"}}" \
+  "$address" tasktracker.v1.CustomFieldService/CreateCustomField)
+expect CUSTOM_FIELD_TYPE_NUMBER "$field"
+estimated=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"task\": {\"name\": \"$ship_name\", \"custom_fields\": {\"estimate\": {\"number\": 5}}}, \"update_mask\": {\"paths\": [\"custom_fields.estimate\"]}}" \
+  "$address" tasktracker.v1.TaskService/UpdateTask)
+expect '"number": 5' "$estimated"
+big=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter\": \"cf.estimate >= 3\", \"order_by\": \"cf.estimate desc\"}" \
+  "$address" tasktracker.v1.TaskService/ListTasks)
+expect "Ship it" "$big"
+if grep -q "Write the README" <<<"$big"; then echo "the custom field filter let 'Write the README' through"; exit 1; fi
 # Relations: "Write the README" blocks "Ship it"; "Ship it" lists the inverse side.
 readme_name=$(json '["name"]' <<<"$readme")
 grpcurl -plaintext -H "$auth" \

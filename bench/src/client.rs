@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tasktracker_proto::v1::{
-    self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
-    workflow_state_service_client::WorkflowStateServiceClient,
+    self, account_service_client::AccountServiceClient, custom_field_service_client::CustomFieldServiceClient,
+    project_service_client::ProjectServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tonic::{Request, metadata::MetadataValue, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
@@ -124,6 +124,33 @@ pub async fn create_state(
         .with_context(|| format!("create workflow state {display_name}"))?
         .into_inner();
     Ok(state)
+}
+
+/// Adds a NUMBER custom field called `key` to `project`.
+pub async fn create_number_field(
+    channel: &Channel,
+    owner: &User,
+    project: &str,
+    key: &str,
+) -> anyhow::Result<v1::CustomField> {
+    let field = CustomFieldServiceClient::new(channel.clone())
+        .create_custom_field(authorized(
+            &bearer(&owner.access_token),
+            v1::CreateCustomFieldRequest {
+                parent: project.into(),
+                field: Some(v1::CustomField {
+                    key: key.into(),
+                    display_name: key.into(),
+                    r#type: v1::CustomFieldType::Number as i32,
+                    show_on_card: true,
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .with_context(|| format!("create custom field {key}"))?
+        .into_inner();
+    Ok(field)
 }
 
 /// The overall health status (`""` service), or `None` if the call failed.

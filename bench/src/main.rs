@@ -41,7 +41,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "create,get,list,list_state,update,mixed,open,watch,overload"
+        default_value = "create,get,list,list_state,list_field,update,mixed,open,watch,overload"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent clients of the request scenarios (API and raw alike); 8 is

@@ -4,8 +4,8 @@
 //! replays the server's own statements and so measures only the layers.
 //!
 //! - get: one primary-key `SELECT` of the task row;
-//! - list, list_state: one indexed `SELECT` of the page, with the same
-//!   filter and order (list_state: with the task's state);
+//! - list, list_state, list_field: one indexed `SELECT` of the page, with
+//!   the same filter and order (list_state: with the task's state);
 //! - create: one `INSERT` in a transaction;
 //! - update: one version-guarded `UPDATE` in a transaction.
 //!
@@ -46,6 +46,13 @@ const LIST_STATE: &str = concat!(
     ", state_id FROM tasks WHERE project_id = $1 AND delete_time IS NULL AND state_id = $2 \
      ORDER BY position, id LIMIT $3"
 );
+const LIST_FIELD_MINIMAL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM tasks WHERE project_id = $1 AND delete_time IS NULL \
+     AND id IN (SELECT task_id FROM task_field_values WHERE field_id = $2 AND number_value >= $3) \
+     ORDER BY position, id LIMIT $4"
+);
 const UPDATE_TITLE: &str = "UPDATE tasks SET title = $1, update_time = $2, version = version + 1 \
                             WHERE id = $3 AND version = $4 RETURNING version";
 
@@ -75,6 +82,29 @@ pub async fn list_state(pool: &PgPool, context: &RawContext, state_id: &str, pag
     for row in &rows {
         TaskRow::from_row(row)?;
         let _state: Option<String> = row.try_get("state_id")?;
+    }
+    Ok(rows.len())
+}
+
+/// ListTasks filtered on a custom NUMBER field (`cf.<key> >= bound`): one
+/// page, its task ids from the field's `(field_id, number_value, task_id)`
+/// index; returns how many rows it holds.
+pub async fn list_field(
+    pool: &PgPool,
+    context: &RawContext,
+    field_id: &str,
+    bound: f64,
+    page_size: i64,
+) -> Result<usize, Failure> {
+    let rows = sqlx::query(LIST_FIELD_MINIMAL)
+        .bind(&context.project_id)
+        .bind(field_id)
+        .bind(bound)
+        .bind(page_size)
+        .fetch_all(pool)
+        .await?;
+    for row in &rows {
+        TaskRow::from_row(row)?;
     }
     Ok(rows.len())
 }

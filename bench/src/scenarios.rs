@@ -30,6 +30,11 @@ pub const PAGE_SIZE: i32 = 50;
 /// about 2%).
 pub const LIST_STATES: [&str; 2] = ["To do", seed::REVIEW];
 
+/// The lower bounds the `list_field` scenario alternates between, as
+/// `cf.estimate >= {bound}`: about a quarter of the board, and about one
+/// task in fifteen (see `seed::ESTIMATES`).
+pub const LIST_FIELD_BOUNDS: [f64; 2] = [3.0, 13.0];
+
 /// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +50,12 @@ pub enum Scenario {
     #[value(name = "list_state")]
     #[serde(rename = "list_state")]
     ListState,
+    /// ListTasks filtered on a custom NUMBER field (`cf.estimate >= …`),
+    /// first page of 50 in board order, alternating a broad and a selective
+    /// bound.
+    #[value(name = "list_field")]
+    #[serde(rename = "list_field")]
+    ListField,
     /// UpdateTask of the title with the current etag.
     Update,
     /// 70% reads (45% get, 25% list) / 30% writes (20% update, 10% create).
@@ -65,6 +76,7 @@ impl Scenario {
             Self::Get => "get",
             Self::List => "list",
             Self::ListState => "list_state",
+            Self::ListField => "list_field",
             Self::Update => "update",
             Self::Mixed => "mixed",
             Self::Open => "open",
@@ -86,6 +98,7 @@ enum Operation {
     Get,
     List,
     ListState,
+    ListField,
     Update,
 }
 
@@ -95,6 +108,7 @@ fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
         Scenario::Get => Operation::Get,
         Scenario::List => Operation::List,
         Scenario::ListState => Operation::ListState,
+        Scenario::ListField => Operation::ListField,
         Scenario::Update => Operation::Update,
         // Overload drives reads only, so it does not grow the board.
         Scenario::Overload => {
@@ -209,6 +223,7 @@ fn seed_for(scenario: Scenario, worker: usize) -> u64 {
         Scenario::Watch => 6,
         Scenario::Overload => 7,
         Scenario::ListState => 8,
+        Scenario::ListField => 9,
     };
     (index + 1) * 1_000_003 + worker as u64
 }
@@ -275,6 +290,11 @@ impl Worker for ApiWorker {
                 let filter = self.state.listed_state(self.lists)?.filter.clone();
                 self.lists += 1;
                 self.list_page(filter).await?;
+            }
+            Operation::ListField => {
+                let bound = LIST_FIELD_BOUNDS[self.lists % LIST_FIELD_BOUNDS.len()];
+                self.lists += 1;
+                self.list_page(format!("cf.{} >= {bound}", seed::ESTIMATE)).await?;
             }
             Operation::Create => {
                 let new = self.state.new_task();
@@ -389,6 +409,18 @@ impl Worker for RawWorker {
                 let rows = match self.baseline {
                     Baseline::Minimal => minimal::list_state(pool, context, state_id, page_size).await?,
                     Baseline::Statements => raw::list_state(pool, context, state_id, page_size).await?,
+                };
+                if rows == 0 {
+                    return Err(Failure::other("empty page"));
+                }
+            }
+            Operation::ListField => {
+                let bound = LIST_FIELD_BOUNDS[self.lists % LIST_FIELD_BOUNDS.len()];
+                self.lists += 1;
+                let (field, page_size) = (&fixture.estimate_field, i64::from(PAGE_SIZE));
+                let rows = match self.baseline {
+                    Baseline::Minimal => minimal::list_field(pool, context, field, bound, page_size).await?,
+                    Baseline::Statements => raw::list_field(pool, context, (field, bound), page_size).await?,
                 };
                 if rows == 0 {
                     return Err(Failure::other("empty page"));

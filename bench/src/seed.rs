@@ -9,6 +9,11 @@
 //! spread over all four, Review holding a small share (about 2%), so a list
 //! filtered by state can be measured on a big and on a selective column.
 //!
+//! The project has one custom field, `estimate` (NUMBER, created through the
+//! API): about 40% of the tasks hold a value of it, one of [`ESTIMATES`]
+//! (story points), so `cf.estimate >= 3` matches about a quarter of the
+//! board and `cf.estimate >= 13` about one task in fifteen.
+//!
 //! Every seeded task has what the server would have written: a UUIDv7 id, a
 //! workflow state (`state_id`) agreeing with its status, a position per
 //! board column (spaced like the server's `POSITION_GAP`),
@@ -44,6 +49,10 @@ pub const REVIEW: &str = "Review";
 /// 30% / 15 = 2% of the board.
 const REVIEW_ONE_IN: u64 = 15;
 
+/// The custom field the seed adds, and the values its tasks hold.
+pub const ESTIMATE: &str = "estimate";
+pub const ESTIMATES: [f64; 6] = [1.0, 2.0, 3.0, 5.0, 8.0, 13.0];
+
 /// A workflow state of the seeded project.
 #[derive(Debug, Clone)]
 pub struct SeededState {
@@ -70,6 +79,8 @@ pub struct Fixture {
     pub tasks: Vec<String>,
     /// The project's states in board order: To do, In progress, Done, Review.
     pub states: Vec<SeededState>,
+    /// The bare id of the `estimate` custom field.
+    pub estimate_field: String,
 }
 
 impl Fixture {
@@ -145,6 +156,8 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     let project = client::create_project(channel, &owner, "Benchmark board").await?;
     let project_id = project.trim_start_matches("projects/").to_owned();
     let mut states = board(channel, &owner, &project).await?;
+    let estimate = client::create_number_field(channel, &owner, &project, ESTIMATE).await?;
+    let estimate_field = estimate.name.rsplit('/').next().context("a custom field name ends with its id")?.to_owned();
     let review = states.len() - 1;
     let now = now_micros();
 
@@ -180,6 +193,8 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     // A stream of its own, so the other draws (and so the rest of the
     // board) are what they were before the board had a fourth state.
     let mut state_rng = Rng::new(20_261_207);
+    // Likewise for custom field values.
+    let mut field_rng = Rng::new(20_261_211);
     let mut done = 0;
     while done < tasks {
         let count = BATCH.min(tasks - done);
@@ -228,10 +243,14 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
                 batch.assignee_tasks.push(id.clone());
                 batch.assignees.push(member_ids[1 + rng.below(member_ids.len() as u64 - 1) as usize].clone());
             }
+            if field_rng.percent(40) {
+                batch.estimate_tasks.push(id.clone());
+                batch.estimates.push(ESTIMATES[field_rng.below(ESTIMATES.len() as u64) as usize]);
+            }
             batch.activity_ids.push(uuid::Uuid::now_v7().hyphenated().to_string());
             task_ids.push(id);
         }
-        batch.insert(db, &project_id, owner.id()).await?;
+        batch.insert(db, (&project_id, &estimate_field), owner.id()).await?;
         done += count;
         if done % 20_000 == 0 || done == tasks {
             eprintln!("  seeded {done}/{tasks} tasks ({:.1} s)", started.elapsed().as_secs_f64());
@@ -241,13 +260,13 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     // visibility map, so plans are those of a settled production table.
     sqlx::raw_sql(
         "VACUUM (ANALYZE) tasks, task_labels, task_assignees, task_activities, memberships, projects, sessions, users, \
-         workflow_states",
+         workflow_states, custom_fields, task_field_values",
     )
     .execute(db)
     .await?;
     let spread: Vec<String> = states.iter().map(|state| format!("{} {}", state.display_name, state.tasks)).collect();
     eprintln!("  seed done in {:.1} s; tasks per state: {}", started.elapsed().as_secs_f64(), spread.join(", "));
-    Ok(Fixture { owner, project, project_id, members: member_ids, tasks: task_ids, states })
+    Ok(Fixture { owner, project, project_id, members: member_ids, tasks: task_ids, states, estimate_field })
 }
 
 #[derive(Default)]
@@ -266,6 +285,8 @@ struct TaskBatch {
     labels: Vec<String>,
     assignee_tasks: Vec<String>,
     assignees: Vec<String>,
+    estimate_tasks: Vec<String>,
+    estimates: Vec<f64>,
     activity_ids: Vec<String>,
 }
 
@@ -279,7 +300,7 @@ impl TaskBatch {
         }
     }
 
-    async fn insert(self, db: &PgPool, project_id: &str, creator_id: &str) -> anyhow::Result<()> {
+    async fn insert(self, db: &PgPool, (project_id, field_id): (&str, &str), creator_id: &str) -> anyhow::Result<()> {
         let mut txn = db.begin().await?;
         sqlx::query(
             "INSERT INTO tasks (id, project_id, title, description, status, priority, start_time, due_time, \
@@ -318,6 +339,17 @@ impl TaskBatch {
             .execute(&mut *txn)
             .await
             .context("insert assignees")?;
+        sqlx::query(
+            "INSERT INTO task_field_values (task_id, field_id, ordinal, project_id, number_value) \
+             SELECT task, $1, 0, $2, estimate FROM UNNEST($3::varchar[], $4::float8[]) AS t(task, estimate)",
+        )
+        .bind(field_id)
+        .bind(project_id)
+        .bind(&self.estimate_tasks)
+        .bind(&self.estimates)
+        .execute(&mut *txn)
+        .await
+        .context("insert custom field values")?;
         sqlx::query(
             "INSERT INTO task_activities (id, task_id, actor_id, kind, changes, time) \
              SELECT activity, task, $1, 1, \

@@ -2,6 +2,7 @@
 //! Handlers parse requests into these once; everything after trusts them.
 //! Nothing here knows the transport: parsers fail with [`FieldViolation`].
 
+pub mod fields;
 pub mod filter;
 pub mod names;
 pub mod page;
@@ -10,7 +11,8 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId,
+    ApiTokenId, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId,
+    TaskName, UserId,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

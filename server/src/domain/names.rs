@@ -72,6 +72,10 @@ id_type!(
     StateId
 );
 id_type!(
+    /// Identifies a custom field.
+    FieldId
+);
+id_type!(
     /// Identifies a relation between two tasks (both its sides).
     RelationId
 );
@@ -171,6 +175,29 @@ impl StateName {
 impl fmt::Display for StateName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "projects/{}/states/{}", self.project, self.state)
+    }
+}
+
+/// `projects/{project}/fields/{field}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldName {
+    pub project: ProjectId,
+    pub field: FieldId,
+}
+
+impl FieldName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "fields"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, field: FieldId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/fields/{field}"))
+    }
+}
+
+impl fmt::Display for FieldName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/fields/{}", self.project, self.field)
     }
 }
 

@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::FieldViolation;
+use super::{FieldId, FieldViolation};
 
 /// Validated `page_size`.
 pub fn page_size(field: &str, requested: i32, default: u64, max: u64) -> Result<u64, FieldViolation> {
@@ -35,7 +35,7 @@ pub fn next_page<T>(rows: &mut Vec<T>, limit: u64, cursor: impl Fn(&T) -> Cursor
 /// The one helper every list uses: repositories fetch `limit + 1` rows
 /// after [`PageRequest::after`]; [`PageRequest::finish`] trims the extra row
 /// and issues the next page's token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageRequest {
     pub limit: u64,
     pub after: Option<Cursor>,
@@ -81,15 +81,18 @@ impl PageRequest {
 }
 
 /// A sort key value of the last row on a page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SortKey {
     Integer(i64),
+    /// A custom NUMBER field's value (JSON writes it with a fraction, so it
+    /// never reads back as an integer).
+    Number(f64),
     Text(String),
 }
 
 /// Where the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     /// Sort key of the last row (absent when ordering by id alone).
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +157,24 @@ pub enum TaskOrderField {
     DueTime,
     Priority,
     Title,
+    /// `cf.<key>`: resolved by the service once the project's fields are
+    /// read (`None` until then; storage then orders by position).
+    Custom(Option<CustomSort>),
+}
+
+/// Ordering by a custom field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomSort {
+    pub field: FieldId,
+    pub kind: CustomSortKind,
+}
+
+/// The custom field types `order_by` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomSortKind {
+    Number,
+    Date,
+    Checkbox,
 }
 
 /// A parsed `order_by`.
@@ -173,11 +194,15 @@ impl TaskOrder {
             Some("due_time") => TaskOrderField::DueTime,
             Some("priority") => TaskOrderField::Priority,
             Some("title") => TaskOrderField::Title,
+            Some(custom) if custom.strip_prefix("cf.").is_some_and(super::fields::is_key) => {
+                TaskOrderField::Custom(None)
+            }
             Some(other) => {
                 return Err(FieldViolation::new(
                     field,
                     format!(
-                        "cannot order by `{other}`; use position, create_time, update_time, due_time, priority or title"
+                        "cannot order by `{other}`; use position, create_time, update_time, due_time, priority, title \
+                         or cf.<key>"
                     ),
                 ));
             }
@@ -193,6 +218,11 @@ impl TaskOrder {
             return Err(FieldViolation::new(field, "order by one field, optionally followed by `desc`"));
         }
         Ok(Self { field: order_field, descending })
+    }
+
+    /// The custom field key an `order_by` names, if any.
+    pub fn custom_key(order_by: &str) -> Option<&str> {
+        order_by.split_whitespace().next()?.strip_prefix("cf.")
     }
 }
 

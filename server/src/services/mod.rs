@@ -2,6 +2,7 @@
 //! call storage and convert back.
 
 pub mod accounts;
+pub mod fields;
 pub mod projects;
 pub mod relations;
 pub mod states;
@@ -21,7 +22,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -33,6 +34,7 @@ pub struct Shared {
     pub api_tokens: ApiTokenStore,
     pub projects: ProjectStore,
     pub states: StateStore,
+    pub fields: FieldStore,
     pub tasks: TaskStore,
     pub relations: RelationStore,
     pub comments: CommentStore,

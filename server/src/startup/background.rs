@@ -17,6 +17,7 @@ const HEALTH_PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Services whose health follows the database.
 pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.AccountService",
+    "tasktracker.v1.CustomFieldService",
     "tasktracker.v1.ProjectService",
     "tasktracker.v1.TaskService",
     "tasktracker.v1.WorkflowStateService",

@@ -38,7 +38,7 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
     },
 };
 
@@ -75,6 +75,7 @@ impl Application {
             api_tokens: ApiTokenStore::new(db.clone()),
             projects: ProjectStore::new(db.clone()),
             states: StateStore::new(db.clone()),
+            fields: FieldStore::new(db.clone()),
             tasks: tasks.clone(),
             relations: RelationStore::new(db.clone()),
             comments: CommentStore::new(db.clone()),

@@ -10,9 +10,9 @@ use axum::{
 };
 use http::{HeaderName, HeaderValue, Method};
 use tasktracker_proto::v1::{
-    account_service_server::AccountServiceServer, project_service_server::ProjectServiceServer,
-    task_relation_service_server::TaskRelationServiceServer, task_service_server::TaskServiceServer,
-    workflow_state_service_server::WorkflowStateServiceServer,
+    account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
+    project_service_server::ProjectServiceServer, task_relation_service_server::TaskRelationServiceServer,
+    task_service_server::TaskServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -28,7 +28,8 @@ use crate::{
     observe::observe,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
     services::{
-        SharedState, accounts::Accounts, projects::Projects, relations::Relations, states::States, tasks::Tasks,
+        SharedState, accounts::Accounts, fields::Fields, projects::Projects, relations::Relations, states::States,
+        tasks::Tasks,
     },
     transport::framing::check_framing,
 };
@@ -87,6 +88,11 @@ pub fn build(
         )
         .add_service(
             WorkflowStateServiceServer::new(States::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            CustomFieldServiceServer::new(Fields::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )

@@ -173,6 +173,57 @@ pub mod workflow_states {
     no_relations!();
 }
 
+pub mod custom_fields {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "custom_fields")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub key: String,
+        pub display_name: String,
+        /// `CustomFieldType`, as stored (its proto number).
+        pub kind: i16,
+        /// A JSON array of strings: a select's options, in order.
+        pub options: String,
+        pub number_min: Option<f64>,
+        pub number_max: Option<f64>,
+        pub show_on_card: bool,
+        pub position: i64,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub version: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_field_values {
+    use sea_orm::entity::prelude::*;
+
+    /// One value of a task's custom field: the column of the field's type
+    /// is set. A multi-select value is one row per option (`ordinal` 0, 1, …).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_field_values")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub field_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ordinal: i16,
+        pub project_id: String,
+        pub text_value: Option<String>,
+        pub number_value: Option<f64>,
+        pub time_value: Option<i64>,
+        pub bool_value: Option<bool>,
+    }
+
+    no_relations!();
+}
+
 pub mod task_assignees {
     use sea_orm::entity::prelude::*;
 

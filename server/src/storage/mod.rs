@@ -18,6 +18,7 @@ pub mod api_tokens;
 pub mod comments;
 pub mod entities;
 pub mod events;
+pub mod fields;
 pub mod projects;
 pub mod relations;
 pub mod states;

@@ -150,6 +150,7 @@ async fn task(
         labels: labels.iter().map(|label| (*label).to_owned()).collect(),
         state: None,
         subtasks: Rollup::default(),
+        custom_fields: Default::default(),
     };
     let states = super::states::load(store.connection(), project).await.expect("states");
     let board = super::states::Board { states, enforce_wip_limits: false, require_blockers_done: false };

@@ -3,7 +3,7 @@
 //! and writing them in one transaction with their history entry and change
 //! feed event.
 
-use std::time::Instant;
+use std::{collections::BTreeMap, time::Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
 
@@ -18,14 +18,15 @@ use sea_orm::{
 
 use super::{
     comments::{self, CommentStoreError, FieldChange},
-    entities::{memberships, projects, task_assignees, task_labels, tasks},
+    entities::{memberships, projects, task_assignees, task_field_values, task_labels, tasks},
     events::{self, EventStoreError, NewEvent},
     states::Column,
 };
 use crate::domain::{
     ProjectId, RequestId, TaskId, TaskName, UserId,
-    filter::{Assignee, Comparison, Filter, TextField, TimeField},
-    page::{Cursor, SortKey, TaskOrder, TaskOrderField},
+    fields::{FieldType, FieldValue},
+    filter::{Assignee, Comparison, CustomCondition, CustomTest, Filter, TextField, TimeField},
+    page::{Cursor, CustomSort, CustomSortKind, SortKey, TaskOrder, TaskOrderField},
     time::{self, Micros},
 };
 
@@ -102,6 +103,17 @@ pub struct TaskRecord {
     pub state: Option<String>,
     /// Read with the task; a write leaves it as read.
     pub subtasks: Rollup,
+    /// Values of the project's custom fields, by key; read in the task's
+    /// statement, and written with the task when they changed.
+    pub custom_fields: BTreeMap<String, CustomValue>,
+}
+
+/// A task's value of one custom field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomValue {
+    /// The field's id.
+    pub field_id: String,
+    pub value: FieldValue,
 }
 
 impl TaskRecord {
@@ -272,7 +284,9 @@ impl TaskStore {
         }
         if let Some(after) = query.after {
             let value: sea_orm::Value = match &after.key {
+                Some(SortKey::Integer(value)) if custom_number(query.order) => (*value as f64).into(),
                 Some(SortKey::Integer(value)) => (*value).into(),
+                Some(SortKey::Number(value)) => (*value).into(),
                 Some(SortKey::Text(value)) => value.clone().into(),
                 // Tokens of task lists always carry a key; tampered ones are
                 // refused by their fingerprint before they get here.
@@ -338,6 +352,7 @@ impl TaskStore {
             });
         }
         insert_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
+        insert_values(&txn, &record).await?;
         let history = describe(&record);
         let locked = record_change(&txn, &record, kind, history, record.task.creator_id.as_str()).await?;
         txn.commit().await?;
@@ -396,6 +411,14 @@ impl TaskStore {
             replace_relations(&txn, &after.task.id, &after.assignees, &after.labels)
                 .await
                 .map_err(TaskStoreError::from)?;
+        }
+        if before.custom_fields != after.custom_fields {
+            task_field_values::Entity::delete_many()
+                .filter(task_field_values::Column::TaskId.eq(&after.task.id))
+                .exec(&txn)
+                .await
+                .map_err(TaskStoreError::from)?;
+            insert_values(&txn, &after).await.map_err(TaskStoreError::from)?;
         }
         let locked = record_change(&txn, &after, kind, history, &actor.to_string()).await?;
         txn.commit().await.map_err(TaskStoreError::from)?;
@@ -584,19 +607,23 @@ async fn fetch(
     Ok(rows.iter().map(record_of).collect::<Result<_, _>>()?)
 }
 
-/// A task's assignees and labels as JSON arrays of strings, computed by
-/// correlated subqueries over their primary keys (which lead with the task
-/// id), and its subtasks' rollup, counted on `tasks_by_parent`, in the
-/// statement that reads the task.
-fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 4] {
-    let [assignees, labels] = match backend {
+/// A task's assignees and labels as JSON arrays of strings, and its custom
+/// field values as a JSON array of `[key, field id, type, ordinal, text,
+/// number, time, bool]` rows, computed by correlated subqueries over their
+/// primary keys (which lead with the task id), and its subtasks' rollup,
+/// counted on `tasks_by_parent`, in the statement that reads the task: a
+/// page of tasks with their values is still one statement.
+fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 5] {
+    let [assignees, labels, custom_fields] = match backend {
         DbBackend::Postgres => [
             r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
             r#"(SELECT COALESCE(json_agg("label")::text, '[]') FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
+            r#"(SELECT COALESCE(json_agg(json_build_array("f"."key", "v"."field_id", "f"."kind", "v"."ordinal", "v"."text_value", "v"."number_value", "v"."time_value", "v"."bool_value"))::text, '[]') FROM "task_field_values" AS "v" JOIN "custom_fields" AS "f" ON "f"."id" = "v"."field_id" WHERE "v"."task_id" = "tasks"."id")"#,
         ],
         _ => [
             r#"(SELECT json_group_array("user_id") FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
             r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
+            r#"(SELECT json_group_array(json_array("f"."key", "v"."field_id", "f"."kind", "v"."ordinal", "v"."text_value", "v"."number_value", "v"."time_value", "v"."bool_value")) FROM "task_field_values" AS "v" JOIN "custom_fields" AS "f" ON "f"."id" = "v"."field_id" WHERE "v"."task_id" = "tasks"."id")"#,
         ],
     };
     // COUNT is BIGINT on PostgreSQL and INTEGER (64-bit) on SQLite.
@@ -605,6 +632,7 @@ fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 4] {
     [
         (Expr::cust(assignees), "assignees"),
         (Expr::cust(labels), "labels"),
+        (Expr::cust(custom_fields), "custom_fields"),
         (Expr::cust(total), "subtasks_total"),
         (Expr::cust(done), "subtasks_done"),
     ]
@@ -627,7 +655,83 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
         assignees: list("assignees")?,
         labels: list("labels")?,
         subtasks,
+        custom_fields: custom_values(&row.try_get::<String>("", "custom_fields")?)?,
     })
+}
+
+/// The custom field values of [`computed_columns`], by key.
+fn custom_values(json: &str) -> Result<BTreeMap<String, CustomValue>, DbErr> {
+    use serde_json::Value;
+    let malformed = |error: &dyn std::fmt::Display| DbErr::Type(format!("tasks.custom_fields: {error}"));
+    let rows: Vec<Vec<Value>> = serde_json::from_str(json).map_err(|error| malformed(&error))?;
+    let mut rows: Vec<&[Value]> = rows.iter().filter(|row| row.len() == 8).map(Vec::as_slice).collect();
+    rows.sort_by_key(|row| row[3].as_i64());
+    let mut values = BTreeMap::new();
+    for row in rows {
+        let (Some(key), Some(field_id), Some(kind)) = (row[0].as_str(), row[1].as_str(), row[2].as_i64()) else {
+            return Err(malformed(&"a value row without key, field or type"));
+        };
+        let text = || row[4].as_str().unwrap_or_default().to_owned();
+        // SQLite's booleans are 0 and 1.
+        let checked = row[7].as_bool().unwrap_or_else(|| row[7].as_i64() == Some(1));
+        let value = match FieldType::from_stored(kind as i16) {
+            FieldType::Text => FieldValue::Text(text()),
+            FieldType::Number => FieldValue::Number(row[5].as_f64().unwrap_or_default()),
+            FieldType::Date => FieldValue::Date(row[6].as_i64().unwrap_or_default()),
+            FieldType::SingleSelect => FieldValue::Option(text()),
+            FieldType::MultiSelect => {
+                if let Some(CustomValue { value: FieldValue::Options(options), .. }) = values.get_mut(key) {
+                    options.push(text());
+                    continue;
+                }
+                FieldValue::Options(vec![text()])
+            }
+            FieldType::User => FieldValue::User(UserId::from_stored(row[4].as_str().unwrap_or_default())),
+            FieldType::Checkbox => FieldValue::Checkbox(checked),
+        };
+        values.insert(key.to_owned(), CustomValue { field_id: field_id.to_owned(), value });
+    }
+    Ok(values)
+}
+
+/// Adds a task's custom field values (it has none stored): one row per
+/// value, one per option of a multi-select.
+async fn insert_values(db: &impl ConnectionTrait, record: &TaskRecord) -> Result<(), DbErr> {
+    let mut rows = Vec::new();
+    for CustomValue { field_id, value } in record.custom_fields.values() {
+        let row = |ordinal: usize| task_field_values::Model {
+            task_id: record.task.id.clone(),
+            field_id: field_id.clone(),
+            ordinal: ordinal as i16,
+            project_id: record.task.project_id.clone(),
+            text_value: None,
+            number_value: None,
+            time_value: None,
+            bool_value: None,
+        };
+        match value {
+            FieldValue::Text(text) | FieldValue::Option(text) => {
+                rows.push(task_field_values::Model { text_value: Some(text.clone()), ..row(0) })
+            }
+            FieldValue::User(user) => {
+                rows.push(task_field_values::Model { text_value: Some(user.to_string()), ..row(0) })
+            }
+            FieldValue::Number(number) => rows.push(task_field_values::Model { number_value: Some(*number), ..row(0) }),
+            FieldValue::Date(micros) => rows.push(task_field_values::Model { time_value: Some(*micros), ..row(0) }),
+            FieldValue::Checkbox(checked) => {
+                rows.push(task_field_values::Model { bool_value: Some(*checked), ..row(0) })
+            }
+            FieldValue::Options(options) => rows.extend(options.iter().enumerate().map(|(ordinal, option)| {
+                task_field_values::Model { text_value: Some(option.clone()), ..row(ordinal) }
+            })),
+        }
+    }
+    if !rows.is_empty() {
+        task_field_values::Entity::insert_many(rows.into_iter().map(task_field_values::ActiveModel::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Replaces a task's assignees and labels.
@@ -722,8 +826,13 @@ fn compare(column: SimpleExpr, comparison: Comparison, value: impl Into<sea_orm:
 }
 
 fn contains(column: tasks::Column, needle: &str) -> SimpleExpr {
+    contains_in(Expr::col(column), needle)
+}
+
+/// `column` contains `needle`, case-insensitive.
+fn contains_in(column: Expr, needle: &str) -> SimpleExpr {
     let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+    Expr::expr(Func::lower(column)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
 fn task_ids_where(
@@ -858,6 +967,62 @@ fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
             }
         }
         Filter::AnyLabel => id().in_subquery(task_ids_where(task_labels::Entity, None, task_labels::Column::TaskId)),
+        Filter::Custom(term) => match &term.resolved {
+            Some(resolved) => custom_condition(resolved, caller),
+            // The service resolves every term before listing; an unresolved
+            // one matches nothing rather than everything.
+            None => Expr::value(false),
+        },
+    }
+}
+
+/// A custom field restriction: the task's id among those with a matching
+/// value, found on the field's `(field_id, <typed column>, task_id)` index.
+/// `!=` (and an unchecked checkbox) is the negation of `=`, so tasks
+/// without a value match it.
+fn custom_condition(resolved: &CustomCondition, caller: UserId) -> SimpleExpr {
+    let id = || Expr::col((tasks::Entity, tasks::Column::Id));
+    let column = |column: task_field_values::Column| Expr::col((task_field_values::Entity, column));
+    let having = |value: Option<SimpleExpr>| {
+        let field = column(task_field_values::Column::FieldId).eq(resolved.field_id.as_str());
+        let condition = match value {
+            Some(value) => field.and(value),
+            None => field,
+        };
+        task_ids_where(task_field_values::Entity, Some(condition), task_field_values::Column::TaskId)
+    };
+    let negatable = |comparison: Comparison, value: SimpleExpr| match comparison {
+        Comparison::NotEqual => id().not_in_subquery(having(Some(value))),
+        _ => id().in_subquery(having(Some(value))),
+    };
+    let text = || column(task_field_values::Column::TextValue);
+    match &resolved.test {
+        CustomTest::Any => id().in_subquery(having(None)),
+        CustomTest::Number(Comparison::NotEqual, number) => {
+            negatable(Comparison::NotEqual, column(task_field_values::Column::NumberValue).eq(*number))
+        }
+        CustomTest::Number(comparison, number) => id().in_subquery(having(Some(compare(
+            column(task_field_values::Column::NumberValue),
+            *comparison,
+            *number,
+        )))),
+        CustomTest::Time(Comparison::NotEqual, micros) => {
+            negatable(Comparison::NotEqual, column(task_field_values::Column::TimeValue).eq(*micros))
+        }
+        CustomTest::Time(comparison, micros) => {
+            id().in_subquery(having(Some(compare(column(task_field_values::Column::TimeValue), *comparison, *micros))))
+        }
+        CustomTest::Text(comparison, value) => negatable(*comparison, text().eq(value.as_str())),
+        CustomTest::Me(comparison) => negatable(*comparison, text().eq(caller.to_string())),
+        CustomTest::Contains(needle) => id().in_subquery(having(Some(contains_in(text(), needle)))),
+        CustomTest::Checked(checked) => {
+            let is_checked = column(task_field_values::Column::BoolValue).eq(true);
+            if *checked {
+                id().in_subquery(having(Some(is_checked)))
+            } else {
+                id().not_in_subquery(having(Some(is_checked)))
+            }
+        }
     }
 }
 
@@ -866,10 +1031,52 @@ fn missing_due_time(order: TaskOrder) -> i64 {
     if order.descending { i64::MIN } else { i64::MAX }
 }
 
+/// Whether `order` is by a custom NUMBER field (its key is a double).
+fn custom_number(order: TaskOrder) -> bool {
+    matches!(order.field, TaskOrderField::Custom(Some(CustomSort { kind: CustomSortKind::Number, .. })))
+}
+
+/// Where a task without a value of a custom NUMBER field sorts: last, in
+/// either direction (values are at most 1e15 in magnitude).
+fn missing_number(order: TaskOrder) -> f64 {
+    if order.descending { -1e300 } else { 1e300 }
+}
+
+/// Where a task without a value of a custom CHECKBOX field sorts:
+/// unchecked is 0, checked 1; missing last, in either direction.
+fn missing_checkbox(order: TaskOrder) -> i64 {
+    if order.descending { -1 } else { 2 }
+}
+
+/// The sort key of a custom field: its value, read by a correlated
+/// subquery on the values' primary key (task, field), or the missing
+/// value's place.
+fn custom_sort_key(order: TaskOrder, sort: CustomSort) -> Expr {
+    let column = |column: task_field_values::Column| Expr::col((task_field_values::Entity, column));
+    let (value, missing): (Expr, sea_orm::Value) = match sort.kind {
+        CustomSortKind::Number => (column(task_field_values::Column::NumberValue), missing_number(order).into()),
+        CustomSortKind::Date => (column(task_field_values::Column::TimeValue), missing_due_time(order).into()),
+        CustomSortKind::Checkbox => (
+            Expr::case(column(task_field_values::Column::BoolValue).eq(true), 1).finally(0).into(),
+            missing_checkbox(order).into(),
+        ),
+    };
+    let mut select = Query::select();
+    select
+        .expr(value)
+        .from(task_field_values::Entity)
+        .and_where(column(task_field_values::Column::TaskId).equals((tasks::Entity, tasks::Column::Id)))
+        .and_where(column(task_field_values::Column::FieldId).eq(sort.field.to_string()))
+        .and_where(column(task_field_values::Column::Ordinal).eq(0));
+    let subquery = Expr::SubQuery(None, Box::new(select.to_owned().into()));
+    Func::coalesce([subquery, Expr::value(missing)]).into()
+}
+
 /// The sort key expression of `order`.
 fn sort_key(order: TaskOrder) -> Expr {
     match order.field {
-        TaskOrderField::Position => Expr::col(tasks::Column::Position),
+        TaskOrderField::Custom(Some(sort)) => custom_sort_key(order, sort),
+        TaskOrderField::Position | TaskOrderField::Custom(None) => Expr::col(tasks::Column::Position),
         TaskOrderField::CreateTime => Expr::col(tasks::Column::CreateTime),
         TaskOrderField::UpdateTime => Expr::col(tasks::Column::UpdateTime),
         TaskOrderField::Priority => Expr::col(tasks::Column::Priority),
@@ -881,9 +1088,24 @@ fn sort_key(order: TaskOrder) -> Expr {
 }
 
 /// A row's value of the sort key of `order`, for the next page's token.
-pub fn sort_key_of(order: TaskOrder, task: &tasks::Model) -> SortKey {
+pub fn sort_key_of(order: TaskOrder, record: &TaskRecord) -> SortKey {
+    let task = &record.task;
     match order.field {
-        TaskOrderField::Position => SortKey::Integer(task.position),
+        TaskOrderField::Custom(Some(sort)) => {
+            let id = sort.field.to_string();
+            let value = record.custom_fields.values().find(|custom| custom.field_id == id).map(|custom| &custom.value);
+            match (sort.kind, value) {
+                (CustomSortKind::Number, Some(FieldValue::Number(number))) => SortKey::Number(*number),
+                (CustomSortKind::Number, _) => SortKey::Number(missing_number(order)),
+                (CustomSortKind::Date, Some(FieldValue::Date(micros))) => SortKey::Integer(*micros),
+                (CustomSortKind::Date, _) => SortKey::Integer(missing_due_time(order)),
+                (CustomSortKind::Checkbox, Some(FieldValue::Checkbox(checked))) => {
+                    SortKey::Integer(i64::from(*checked))
+                }
+                (CustomSortKind::Checkbox, _) => SortKey::Integer(missing_checkbox(order)),
+            }
+        }
+        TaskOrderField::Position | TaskOrderField::Custom(None) => SortKey::Integer(task.position),
         TaskOrderField::CreateTime => SortKey::Integer(task.create_time),
         TaskOrderField::UpdateTime => SortKey::Integer(task.update_time),
         TaskOrderField::Priority => SortKey::Integer(task.priority.into()),

@@ -27,6 +27,7 @@ struct Names {
     user: String,
     state: String,
     other_state: String,
+    field: String,
     /// A live task that `task` is not related to.
     third_task: String,
     /// The relation "`task` relates to `third_task`'s sibling", under `task`.
@@ -41,7 +42,8 @@ fn mask(path: &str) -> Option<FieldMask> {
 
 /// One call per project-scoped RPC; `write` says whether it changes data.
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
-    let (projects, tasks, states, relations) = (app.projects(), app.tasks(), app.states(), app.relations());
+    let (projects, tasks, states, fields, relations) =
+        (app.projects(), app.tasks(), app.states(), app.fields(), app.relations());
     let n = names.clone();
     let t = token.to_owned();
     macro_rules! call {
@@ -327,6 +329,53 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             true,
             call!(relations, delete_task_relation, v1::DeleteTaskRelationRequest { name: n.relation.clone() }),
         ),
+        (
+            "ListCustomFields",
+            false,
+            call!(fields, list_custom_fields, v1::ListCustomFieldsRequest { parent: n.project.clone() }),
+        ),
+        (
+            "CreateCustomField",
+            true,
+            call!(
+                fields,
+                create_custom_field,
+                v1::CreateCustomFieldRequest {
+                    parent: n.project.clone(),
+                    field: Some(v1::CustomField {
+                        key: "customer".into(),
+                        display_name: "Customer".into(),
+                        r#type: v1::CustomFieldType::Text as i32,
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        (
+            "UpdateCustomField",
+            true,
+            call!(
+                fields,
+                update_custom_field,
+                v1::UpdateCustomFieldRequest {
+                    field: Some(v1::CustomField {
+                        name: n.field.clone(),
+                        display_name: "x".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: mask("display_name"),
+                }
+            ),
+        ),
+        (
+            "DeleteCustomField",
+            true,
+            call!(
+                fields,
+                delete_custom_field,
+                v1::DeleteCustomFieldRequest { name: n.field.clone(), etag: String::new() }
+            ),
+        ),
     ]
 }
 
@@ -342,6 +391,20 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .unwrap();
     let user_id = ada.name.trim_start_matches("users/").to_owned();
     let states = app.list_states(&ada, &project.name, false).await;
+    let field = app
+        .fields()
+        .create_custom_field(ada.call(v1::CreateCustomFieldRequest {
+            parent: project.name.clone(),
+            field: Some(v1::CustomField {
+                key: "estimate".into(),
+                display_name: "Estimate".into(),
+                r#type: v1::CustomFieldType::Number as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("create field")
+        .into_inner();
     let third = app.create_task(&ada, &project.name, crate::helpers::task("third")).await;
     let related = app.create_task(&ada, &project.name, crate::helpers::task("related")).await;
     let relation = app
@@ -358,6 +421,7 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .unwrap()
         .into_inner();
     let names = Names {
+        field: field.name,
         state: states[0].name.clone(),
         other_state: states[1].name.clone(),
         third_task: third.name,
@@ -381,6 +445,7 @@ fn missing_names() -> Names {
         user: format!("users/{}", id()),
         state: format!("{project}/states/{}", id()),
         other_state: format!("{project}/states/{}", id()),
+        field: format!("{project}/fields/{}", id()),
         third_task: format!("{project}/tasks/{}", id()),
         relation: format!("{project}/tasks/{}/relations/{}", id(), id()),
         project,
@@ -393,7 +458,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 29, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 33, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -462,12 +527,12 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
         .into_inner()
         .task_relations;
     assert_eq!(relations.len(), 1, "the relation was neither deleted nor joined by another");
-    // Editors write tasks, but managing states is for owners, as other
+    // Editors write tasks, but managing states and fields is for owners, as other
     // project settings are.
     let edgar = app.sign_up("edgar").await;
     app.add_member(&ada, &names.project, &edgar, v1::Role::Editor).await;
     for (rpc, write, call) in every_project_rpc(&app, &edgar.token, &names) {
-        if write && rpc.ends_with("WorkflowState") {
+        if write && (rpc.ends_with("WorkflowState") || rpc.ends_with("CustomField")) {
             let status = call.await.expect_err(rpc);
             assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
         }

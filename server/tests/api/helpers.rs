@@ -9,9 +9,9 @@ use std::{
 };
 
 use tasktracker_proto::v1::{
-    self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
-    task_relation_service_client::TaskRelationServiceClient, task_service_client::TaskServiceClient,
-    workflow_state_service_client::WorkflowStateServiceClient,
+    self, account_service_client::AccountServiceClient, custom_field_service_client::CustomFieldServiceClient,
+    project_service_client::ProjectServiceClient, task_relation_service_client::TaskRelationServiceClient,
+    task_service_client::TaskServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
     config::{LogFormat, Settings},
@@ -184,6 +184,10 @@ impl TestApp {
 
     pub fn states(&self) -> WorkflowStateServiceClient<Channel> {
         WorkflowStateServiceClient::new(self.channel.clone())
+    }
+
+    pub fn fields(&self) -> CustomFieldServiceClient<Channel> {
+        CustomFieldServiceClient::new(self.channel.clone())
     }
 
     pub fn relations(&self) -> TaskRelationServiceClient<Channel> {

@@ -41,6 +41,11 @@ pub fn task_to_proto(record: &TaskRecord) -> v1::Task {
         parent: parent_name(record),
         subtasks_total: i32::try_from(record.subtasks.total).unwrap_or(i32::MAX),
         subtasks_done: i32::try_from(record.subtasks.done).unwrap_or(i32::MAX),
+        custom_fields: record
+            .custom_fields
+            .iter()
+            .map(|(key, custom)| (key.clone(), custom.value.to_proto()))
+            .collect(),
     }
 }
 
@@ -126,5 +131,14 @@ fn diff(before: Option<&TaskRecord>, after: &TaskRecord) -> Vec<FieldChange> {
     push("due_time", text_time(old.and_then(|t| t.due_time)), text_time(new.due_time));
     push("parent", before.map(parent_name).unwrap_or_default(), parent_name(after));
     push("delete_time", text_time(old.and_then(|t| t.delete_time)), text_time(new.delete_time));
+    let no_values = Default::default();
+    let old_values = before.map_or(&no_values, |record| &record.custom_fields);
+    let keys: std::collections::BTreeSet<&String> = old_values.keys().chain(after.custom_fields.keys()).collect();
+    let render = |value: Option<&crate::storage::tasks::CustomValue>| {
+        value.map(|custom| custom.value.render()).unwrap_or_default()
+    };
+    for key in keys {
+        push(&format!("custom_fields.{key}"), render(old_values.get(key)), render(after.custom_fields.get(key)));
+    }
     changes
 }

@@ -14,20 +14,28 @@ use tonic::{Request, Response, Status};
 use self::{
     convert::{activity_to_proto, comment_to_proto, history, task_to_proto},
     requests::{
-        CreateComment, CreateTask, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit, UpdateTask, WatchTasks,
+        CreateComment, CreateTask, CustomEdit, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit, UpdateTask,
+        WatchTasks, custom_path,
     },
 };
 use super::{SharedState, projects::check_etag};
 use crate::{
     auth::{Caller, Permission},
-    domain::{Priority, ProjectId, TaskId, TaskName, TaskStatus, Violations, names::CommentId, time},
+    domain::{
+        FieldId, Priority, ProjectId, TaskId, TaskName, TaskStatus, Violations,
+        fields::{FieldDefinition, FieldType, FieldValue},
+        filter::{self, Filter},
+        names::CommentId,
+        page::{CustomSort, CustomSortKind, TaskOrderField},
+        time,
+    },
     error::{PreconditionViolation, ServiceError, ServiceResult},
     live,
     storage::{
         comments::CommentStoreError,
         entities::{comments, projects, tasks},
         states::{Board, Column},
-        tasks::{Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
+        tasks::{CustomValue, Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
     },
 };
 
@@ -82,6 +90,45 @@ impl Tasks {
         Ok(violations.finish()?)
     }
 
+    /// Checks a request's custom field values against `project`'s fields
+    /// (key, type, options, bounds, users' membership): every violation
+    /// names `task.custom_fields.<key>`. The caller is authorized.
+    async fn check_custom(&self, project: ProjectId, edit: CustomEdit) -> ServiceResult<CustomChange> {
+        let definitions = self.shared.fields.definitions(project).await?;
+        let mut violations = Violations::default();
+        let mut values = std::collections::BTreeMap::new();
+        let mut users = Vec::new();
+        for (key, value) in edit.values {
+            let path = custom_path(&key);
+            let Some(definition) = definitions.iter().find(|definition| definition.key == key) else {
+                violations.add(path, format!("the project has no custom field `{key}`"));
+                continue;
+            };
+            let checked = match value {
+                None => None,
+                Some(value) => match violations.check(definition.check(&path, value)) {
+                    Some(value) => Some(value),
+                    None => continue,
+                },
+            };
+            if let Some(FieldValue::User(user)) = &checked {
+                users.push((key.clone(), user.to_string()));
+            }
+            values.insert(key, checked.map(|value| CustomValue { field_id: definition.id.clone(), value }));
+        }
+        if !users.is_empty() {
+            let ids: Vec<String> = users.iter().map(|(_, user)| user.clone()).collect();
+            let members = self.shared.tasks.assignable(project, &ids).await?;
+            for (key, user) in users {
+                if !members.contains(&user) {
+                    violations.add(custom_path(&key), "is not a member of the project");
+                }
+            }
+        }
+        violations.finish()?;
+        Ok(CustomChange { replace: edit.replace, values })
+    }
+
     /// The project's board, for a write the caller may make that names a
     /// column.
     async fn board(&self, caller: &Caller, project: ProjectId) -> ServiceResult<Board> {
@@ -131,16 +178,20 @@ impl Tasks {
     /// Creates the task, or returns the one an earlier call with the same
     /// request id made.
     async fn create(&self, caller: &Caller, row: &projects::Model, command: CreateTask) -> ServiceResult<TaskRecord> {
-        let CreateTask { project, edit, request_id } = command;
+        let CreateTask { project, mut edit, request_id } = command;
         if let Some(request_id) = &request_id
             && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
         {
             return Ok(existing);
         }
+        let custom = match edit.custom_fields.take() {
+            Some(custom) if !custom.values.is_empty() => self.check_custom(project, custom).await?,
+            _ => CustomChange::default(),
+        };
         let board = self.shared.states.board(row).await?;
         let target = edit.column.unwrap_or(Target::Status(TaskStatus::Todo));
         let column = columns::resolve(&board, &target, "task.")?;
-        let record = new_task(caller, project, edit, request_id.as_ref().map(|id| id.as_str().to_owned()));
+        let record = new_task(caller, project, edit, custom, request_id.as_ref().map(|id| id.as_str().to_owned()));
         let kind = v1::TaskEventType::Created as i16;
         let created = self.shared.tasks.create(record, &column, kind, |record| history(None, record));
         let record =
@@ -163,11 +214,77 @@ impl Tasks {
     }
 }
 
+/// Types a filter's custom field restrictions with the project's fields: an
+/// unknown key, or a value or operator its field's type does not take, is
+/// INVALID_ARGUMENT naming `filter`.
+fn resolve_filter(definitions: &[FieldDefinition], filter: &mut Filter) -> ServiceResult<()> {
+    filter::resolve_custom(filter, |key| {
+        definitions
+            .iter()
+            .find(|definition| definition.key == key)
+            .map(|definition| (definition.id.clone(), definition.kind))
+    })
+    .map_err(|message| ServiceError::invalid("filter", message))
+}
+
+/// The custom field `order_by` names, if the project has it and its type
+/// sorts (NUMBER, DATE, CHECKBOX); else INVALID_ARGUMENT naming `order_by`.
+fn resolve_order(definitions: &[FieldDefinition], key: &str) -> ServiceResult<CustomSort> {
+    let definition = definitions
+        .iter()
+        .find(|definition| definition.key == key)
+        .ok_or_else(|| ServiceError::invalid("order_by", format!("the project has no custom field `{key}`")))?;
+    let kind = match definition.kind {
+        FieldType::Number => CustomSortKind::Number,
+        FieldType::Date => CustomSortKind::Date,
+        FieldType::Checkbox => CustomSortKind::Checkbox,
+        other => {
+            return Err(ServiceError::invalid(
+                "order_by",
+                format!(
+                    "`cf.{key}` is a {} field; order by NUMBER, DATE or CHECKBOX fields",
+                    other.to_proto().as_str_name()
+                ),
+            ));
+        }
+    };
+    Ok(CustomSort { field: FieldId::from_stored(&definition.id), kind })
+}
+
+/// Custom field values checked against the project's fields.
+#[derive(Debug, Default)]
+struct CustomChange {
+    /// Every field not in `values` loses its value.
+    replace: bool,
+    /// By key; `None` clears the field.
+    values: std::collections::BTreeMap<String, Option<CustomValue>>,
+}
+
+impl CustomChange {
+    fn apply(self, record: &mut TaskRecord) {
+        if self.replace {
+            record.custom_fields.clear();
+        }
+        for (key, value) in self.values {
+            match value {
+                Some(value) => record.custom_fields.insert(key, value),
+                None => record.custom_fields.remove(&key),
+            };
+        }
+    }
+}
+
 /// A new task from a create's fields (put in its column and placed by the
 /// repository).
-fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Option<String>) -> TaskRecord {
+fn new_task(
+    caller: &Caller,
+    project: ProjectId,
+    edit: TaskEdit,
+    custom: CustomChange,
+    request_id: Option<String>,
+) -> TaskRecord {
     let now = time::now();
-    TaskRecord {
+    let mut record = TaskRecord {
         task: tasks::Model {
             id: TaskId::generate().to_string(),
             project_id: project.to_string(),
@@ -192,7 +309,10 @@ fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Opt
         labels: edit.labels.unwrap_or_default(),
         state: None,
         subtasks: Rollup::default(),
-    }
+        custom_fields: Default::default(),
+    };
+    custom.apply(&mut record);
+    record
 }
 
 /// Applies an update's fields to a live task; `board` is given if the
@@ -200,7 +320,7 @@ fn new_task(caller: &Caller, project: ProjectId, edit: TaskEdit, request_id: Opt
 async fn apply_edit(
     writer: &TaskWriter<'_>,
     record: &mut TaskRecord,
-    edit: TaskEdit,
+    (edit, custom): (TaskEdit, Option<CustomChange>),
     board: Option<&Board>,
 ) -> ServiceResult<()> {
     if record.task.delete_time.is_some() {
@@ -230,6 +350,9 @@ async fn apply_edit(
             }
             record.task.parent_id = parent;
         }
+    }
+    if let Some(custom) = custom {
+        custom.apply(record);
     }
     Ok(())
 }
@@ -299,8 +422,18 @@ impl TaskService for Tasks {
         request: Request<v1::ListTasksRequest>,
     ) -> Result<Response<v1::ListTasksResponse>, Status> {
         let caller = Caller::of(&request)?;
-        let ListTasks { project, filter, order, show_deleted, page } = request.into_inner().try_into()?;
+        let ListTasks { project, mut filter, mut order, order_key, show_deleted, page } =
+            request.into_inner().try_into()?;
         self.shared.authorizer.require(&caller, project, Permission::Read).await?;
+        if filter.as_ref().is_some_and(filter::has_custom) || order_key.is_some() {
+            let definitions = self.shared.fields.definitions(project).await.map_err(ServiceError::from)?;
+            if let Some(filter) = filter.as_mut() {
+                resolve_filter(&definitions, filter)?;
+            }
+            if let Some(key) = order_key {
+                order.field = TaskOrderField::Custom(Some(resolve_order(&definitions, &key)?));
+            }
+        }
         let query = TaskQuery {
             project,
             filter: filter.as_ref(),
@@ -311,18 +444,24 @@ impl TaskService for Tasks {
             limit: page.fetch(),
         };
         let mut records = self.shared.tasks.list(query).await.map_err(ServiceError::from)?;
-        let next_page_token =
-            page.finish(&mut records, |last| (Some(sort_key_of(order, &last.task)), last.task.id.clone()));
+        let next_page_token = page.finish(&mut records, |last| (Some(sort_key_of(order, last)), last.task.id.clone()));
         Ok(Response::new(v1::ListTasksResponse { tasks: records.iter().map(task_to_proto).collect(), next_page_token }))
     }
 
     async fn update_task(&self, request: Request<v1::UpdateTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
-        let UpdateTask { name, edit, etag } = request.into_inner().try_into()?;
+        let UpdateTask { name, mut edit, etag } = request.into_inner().try_into()?;
         if let Some(assignees) = &edit.assignees {
             self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
             self.check_assignees(name.project, assignees).await?;
         }
+        let custom = match edit.custom_fields.take() {
+            Some(custom) => {
+                self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
+                Some(self.check_custom(name.project, custom).await?)
+            }
+            None => None,
+        };
         let board = match edit.column {
             Some(_) => Some(self.board(&caller, name.project).await?),
             None => None,
@@ -333,7 +472,7 @@ impl TaskService for Tasks {
         let placement = if board.is_some() || sets_parent { Placement::Between } else { Placement::Keep };
         let kind = (v1::TaskEventType::Updated, placement);
         let record = self.write(&caller, (name, &etag), kind, async |writer, record| {
-            apply_edit(writer, record, edit, board.as_ref()).await
+            apply_edit(writer, record, (edit, custom), board.as_ref()).await
         });
         Ok(Response::new(task_to_proto(&record.await?)))
     }

@@ -1,11 +1,14 @@
 //! `TaskService` requests parsed into commands: every field checked, every
 //! violation collected, before anything is authorized or read.
 
+use std::collections::BTreeMap;
+
 use tasktracker_proto::v1;
 
 use crate::domain::{
     CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription, TaskName,
     TaskStatus, TaskTitle, UserId, Violations,
+    fields::{FieldValue, is_key},
     filter::{self, Filter},
     page::{PageRequest, TaskOrder},
     parse_labels,
@@ -15,8 +18,19 @@ use crate::domain::{
 /// Most assignees per task.
 const MAX_ASSIGNEES: usize = 20;
 /// Every updatable field, for `update_mask` `*`.
-pub const UPDATABLE: &[&str] =
-    &["title", "description", "status", "state", "priority", "assignees", "labels", "start_time", "due_time", "parent"];
+pub const UPDATABLE: &[&str] = &[
+    "title",
+    "description",
+    "status",
+    "state",
+    "priority",
+    "assignees",
+    "labels",
+    "start_time",
+    "due_time",
+    "parent",
+    "custom_fields",
+];
 
 /// A required sub-message, or a violation naming it.
 fn required<'a, T>(field: &str, value: &'a Option<T>) -> Result<&'a T, Invalid> {
@@ -46,6 +60,31 @@ pub struct TaskEdit {
     pub due_time: Option<Option<Micros>>,
     /// The parent task; `Some(None)` makes the task top-level.
     pub parent: Option<Option<TaskName>>,
+    /// Custom field values, checked for shape only (the service checks
+    /// them against the project's fields).
+    pub custom_fields: Option<CustomEdit>,
+}
+
+/// The custom field values a request sets.
+#[derive(Debug, Default, PartialEq)]
+pub struct CustomEdit {
+    /// `custom_fields` was named: every field not in `values` loses its value.
+    pub replace: bool,
+    /// By key; `None` clears the field.
+    pub values: BTreeMap<String, Option<FieldValue>>,
+}
+
+/// A custom field's request path.
+pub fn custom_path(key: &str) -> String {
+    format!("task.custom_fields.{key}")
+}
+
+/// The value of `key` in `task`'s map, checked for shape; `None` if absent.
+fn parse_custom(task: &v1::Task, key: &str, violations: &mut Violations) -> Option<Option<FieldValue>> {
+    match task.custom_fields.get(key) {
+        None => Some(None),
+        Some(value) => violations.check(FieldValue::parse(&custom_path(key), value)).map(Some),
+    }
 }
 
 impl TaskEdit {
@@ -81,6 +120,26 @@ impl TaskEdit {
                 "start_time" => edit.start_time = parse_time("task.start_time", &task.start_time, violations),
                 "due_time" => edit.due_time = parse_time("task.due_time", &task.due_time, violations),
                 "parent" => edit.parent = parse_parent(&task.parent, project, violations),
+                "custom_fields" => {
+                    let custom = edit.custom_fields.get_or_insert_with(CustomEdit::default);
+                    custom.replace = true;
+                    for key in task.custom_fields.keys() {
+                        if !is_key(key) {
+                            violations.add(custom_path(key), "is not a custom field key");
+                        } else if let Some(value) = parse_custom(task, key, violations) {
+                            custom.values.insert(key.clone(), value);
+                        }
+                    }
+                }
+                path if path.starts_with("custom_fields.") => {
+                    let key = &path["custom_fields.".len()..];
+                    if !is_key(key) {
+                        violations.add("update_mask", format!("`{path}` names no custom field key"));
+                    } else if let Some(value) = parse_custom(task, key, violations) {
+                        let custom = edit.custom_fields.get_or_insert_with(CustomEdit::default);
+                        custom.values.insert(key.to_owned(), value);
+                    }
+                }
                 other => {
                     violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")))
                 }
@@ -182,6 +241,8 @@ pub struct ListTasks {
     pub project: ProjectId,
     pub filter: Option<Filter>,
     pub order: TaskOrder,
+    /// The custom field `order` names (`cf.<key>`), resolved by the service.
+    pub order_key: Option<String>,
     pub show_deleted: bool,
     pub page: PageRequest,
 }
@@ -207,6 +268,7 @@ impl TryFrom<v1::ListTasksRequest> for ListTasks {
             project: project.expect("checked"),
             filter: parsed_filter.expect("checked"),
             order: order.expect("checked"),
+            order_key: TaskOrder::custom_key(&order_by).map(str::to_owned),
             show_deleted,
             page: page.expect("checked"),
         })
@@ -232,7 +294,13 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
         let paths: Vec<&str> = if paths.iter().any(|path| path == "*") {
             // An empty `parent` is "not given" here: clients that predate
             // subtasks send none. Clearing it takes naming it.
-            UPDATABLE.iter().copied().filter(|path| *path != "parent" || !task.parent.is_empty()).collect()
+            // Likewise an empty `custom_fields`.
+            UPDATABLE
+                .iter()
+                .copied()
+                .filter(|path| *path != "parent" || !task.parent.is_empty())
+                .filter(|path| *path != "custom_fields" || !task.custom_fields.is_empty())
+                .collect()
         } else {
             paths.iter().map(String::as_str).collect()
         };

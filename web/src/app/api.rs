@@ -537,4 +537,25 @@ impl Api {
         let answer = self.call(rpc::LIST_TASK_ACTIVITIES, request).await?;
         Ok(answer.activities)
     }
+
+    // ---- task relations ----
+
+    /// Relates the task `parent` to `relation.task`, seen from `parent`.
+    pub async fn create_relation(&self, parent: String, relation: v1::TaskRelation) -> ApiResult<v1::TaskRelation> {
+        let request = v1::CreateTaskRelationRequest { parent, task_relation: Some(relation) };
+        self.call(rpc::CREATE_TASK_RELATION, request).await
+    }
+
+    /// The task's relations, both directions, oldest first (at most 200, the
+    /// most a task can have).
+    pub async fn list_relations(&self, parent: String) -> ApiResult<Vec<v1::TaskRelation>> {
+        let request = v1::ListTaskRelationsRequest { parent, page_size: 200, page_token: String::new() };
+        Ok(self.call(rpc::LIST_TASK_RELATIONS, request).await?.task_relations)
+    }
+
+    /// Deletes a relation, both sides.
+    pub async fn delete_relation(&self, name: String) -> ApiResult<()> {
+        self.call(rpc::DELETE_TASK_RELATION, v1::DeleteTaskRelationRequest { name }).await?;
+        Ok(())
+    }
 }

@@ -18,11 +18,16 @@ const LISTBOX: &str = "relation-task-options";
 /// How long typing must pause before the search runs, in milliseconds.
 const DEBOUNCE_MS: i32 = 250;
 
-/// Writes the picked task's `(name, title)` to `picked`; clears it on typing.
+/// Writes the picked task's `(name, title)` to `picked`, and clears it on
+/// typing; `text` is what the field shows (the owner clears both to start
+/// over).
 #[component]
-pub fn TaskPicker(picked: RwSignal<Option<(String, String)>>, exclude: StoredValue<String>) -> impl IntoView {
+pub fn TaskPicker(
+    text: RwSignal<String>,
+    picked: RwSignal<Option<(String, String)>>,
+    exclude: StoredValue<String>,
+) -> impl IntoView {
     let api = expect_context::<Api>();
-    let text = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let typed = StoredValue::new(0_u32);
     let open = RwSignal::new(false);
@@ -38,7 +43,8 @@ pub fn TaskPicker(picked: RwSignal<Option<(String, String)>>, exclude: StoredVal
                 names::project_of(&exclude.get_value()),
                 filter,
                 "update_time desc".into(),
-                9,
+                // One more, in case the task itself is among them.
+                PICKER_RESULTS as i32 + 1,
                 String::new(),
             );
             let tasks = page.await.map(|page| page.tasks).unwrap_or_default();
@@ -48,12 +54,6 @@ pub fn TaskPicker(picked: RwSignal<Option<(String, String)>>, exclude: StoredVal
     });
     let options = move || results.get().unwrap_or_default();
     let shown = move || open.get() && !options().is_empty();
-    // Clearing the picked task after adding it clears the text too.
-    Effect::new(move |_| {
-        if picked.with(Option::is_none) && typed.with_value(|t| *t == 0) {
-            text.set(String::new());
-        }
-    });
     let on_input = move |event: leptos::ev::Event| {
         let value = event_target_value(&event);
         let generation = typed.with_value(|t| t + 1);
@@ -73,7 +73,6 @@ pub fn TaskPicker(picked: RwSignal<Option<(String, String)>>, exclude: StoredVal
         if let Some((name, title)) = options().get(index).cloned() {
             text.set(title.clone());
             picked.set(Some((name, title)));
-            typed.set_value(0);
             open.set(false);
             active.set(None);
         }

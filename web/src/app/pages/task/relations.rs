@@ -86,6 +86,7 @@ fn AddRelation(relations: RelationList) -> impl IntoView {
     let api = expect_context::<Api>();
     let context = expect_context::<TaskContext>();
     let kind = RwSignal::new((v1::TaskRelationType::Blocks as i32).to_string());
+    let text = RwSignal::new(String::new());
     let picked = RwSignal::new(None::<(String, String)>);
     let missing = RwSignal::new(false);
     let add = Job::new(move |task: &String| {
@@ -97,6 +98,7 @@ fn AddRelation(relations: RelationList) -> impl IntoView {
         async move {
             let created = api.create_relation(context.name.get_value(), relation).await?;
             picked.try_set(None);
+            text.try_set(String::new());
             relations.refetch();
             context.history.refetch();
             Ok::<_, ApiError>(created)
@@ -123,7 +125,7 @@ fn AddRelation(relations: RelationList) -> impl IntoView {
             <select id="relation-type" bind:value=kind>
                 {TYPES.iter().map(|(t, label)| view! { <option value=(*t as i32).to_string()>{*label}</option> }).collect_view()}
             </select>
-            <TaskPicker picked exclude=context.name/>
+            <TaskPicker text picked exclude=context.name/>
             <button type="submit" disabled=move || add.pending().get()>"Add relation"</button>
             <FieldError id="relation-error" message/>
         </form>

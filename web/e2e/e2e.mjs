@@ -413,6 +413,107 @@ try {
     assert.equal(await column(page, 1).locator('.task-card', { hasText: 'Plan release' }).count(), 0);
   });
 
+  await step('relations: a blocker picked by keyboard in the combobox shows on both tasks; the rule refuses completion until it is removed', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Write the README' }).click();
+    await page.getByRole('heading', { name: 'Relations' }).waitFor();
+    await page.locator('p.muted', { hasText: 'No relations.' }).waitFor();
+    await page.getByLabel('Type', { exact: true }).selectOption({ label: 'Blocked by' });
+    const combobox = page.getByRole('combobox', { name: 'Task', exact: true });
+    assert.equal(await combobox.getAttribute('aria-controls'), 'relation-task-options');
+    assert.equal(await combobox.getAttribute('aria-expanded'), 'false');
+    // Keyboard only: type, wait for the debounced search, arrow down, Enter picks, Enter again submits.
+    await combobox.focus();
+    const searched = page.waitForResponse((r) => r.url().endsWith('/ListTasks'));
+    await page.keyboard.type('safari');
+    await searched;
+    const listbox = page.getByRole('listbox', { name: 'Matching tasks' });
+    const option = listbox.getByRole('option', { name: 'Fix login bug on Safari' });
+    await option.waitFor();
+    assert.equal(await combobox.getAttribute('aria-expanded'), 'true');
+    assert.equal(await listbox.getByRole('option').count(), 1, 'one task matches; the task itself is never offered');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await combobox.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
+    assert.equal(await option.getAttribute('aria-selected'), 'true');
+    await axe(page, 'relation-picker-open');
+    await screenshot(page, '19-relation-picker');
+    await page.keyboard.press('Escape');
+    assert.equal(await combobox.getAttribute('aria-expanded'), 'false');
+    await page.keyboard.press('ArrowDown');
+    await option.waitFor();
+    await page.keyboard.press('Enter');
+    assert.equal(await combobox.inputValue(), 'Fix login bug on Safari');
+    assert.equal(await combobox.getAttribute('aria-expanded'), 'false');
+    const created = page.waitForResponse((r) => r.url().endsWith('/CreateTaskRelation'));
+    await page.keyboard.press('Enter');
+    assert.equal((await created).status(), 200);
+    const blockedBy = page.locator('h3', { hasText: 'Blocked by' });
+    await blockedBy.waitFor();
+    await page.locator('ul.relations a', { hasText: 'Fix login bug on Safari' }).waitFor();
+    assert.equal(await combobox.inputValue(), '');
+    await axe(page, 'task-relations');
+    await screenshot(page, '20-task-relations');
+
+    // The same relation again: the server's refusal is shown next to the form, as an alert.
+    await combobox.focus();
+    await page.keyboard.type('safari');
+    await option.waitFor();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    const refusal = page.locator('#relation-error[role="alert"]');
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /^Not possible: /);
+
+    // The inverse, on the other task's page.
+    const readmeUrl = page.url();
+    await page.locator('ul.relations a', { hasText: 'Fix login bug on Safari' }).click();
+    await page.getByRole('heading', { name: 'Fix login bug on Safari', level: 1 }).waitFor();
+    await page.locator('h3', { hasText: /^Blocks$/ }).waitFor();
+    await page.locator('ul.relations a', { hasText: 'Write the README' }).waitFor();
+
+    // The owner turns the rule on.
+    await page.goto(`${projectUrl}/workflow`);
+    const rule = page.getByLabel('Open blockers stop completion');
+    await rule.waitFor();
+    assert.equal(await rule.isChecked(), false);
+    await rule.check();
+    await page.locator('.toast', { hasText: 'Tasks with open blockers cannot be completed.' }).waitFor();
+    await page.reload();
+    await page.getByLabel('Open blockers stop completion').waitFor();
+    await page.waitForFunction(() => document.querySelector('#require-blockers')?.checked === true);
+
+    // Completing the blocked task from its page: refused, naming the blocker.
+    await page.goto(readmeUrl);
+    const state = page.getByLabel('State', { exact: true });
+    await state.locator('option', { hasText: 'Done' }).waitFor({ state: 'attached' });
+    await state.selectOption({ label: 'Done' });
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const formError = page.locator('#task-form-error[role="alert"]');
+    await formError.waitFor();
+    assert.match(await formError.innerText(), /blockers done.*Fix login bug on Safari/);
+    await screenshot(page, '21-blocked-completion');
+
+    // And from the board: the move is undone and the toast names the blocker.
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Write the README').waitFor();
+    const refused = page.waitForResponse((r) => r.url().endsWith('/MoveTask'));
+    await card(page, 'Write the README').dragTo(column(page, 3));
+    await refused;
+    await page.locator('.toast', { hasText: /Could not move “Write the README”\. Not possible: .*Fix login bug on Safari/ }).waitFor();
+    await column(page, 1).locator('.task-card', { hasText: 'Write the README' }).waitFor();
+
+    // Removing the relation (either side) lets the task complete.
+    await page.goto(readmeUrl);
+    await page.getByRole('button', { name: 'Remove relation: blocked by “Fix login bug on Safari”' }).click();
+    await page.locator('p.muted', { hasText: 'No relations.' }).waitFor();
+    await page.getByLabel('State', { exact: true }).locator('option', { hasText: 'Done' }).waitFor({ state: 'attached' });
+    await page.getByLabel('State', { exact: true }).selectOption({ label: 'Done' });
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();

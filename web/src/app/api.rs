@@ -42,6 +42,10 @@ pub enum ApiError {
     Conflict,
     /// INVALID_ARGUMENT: the message, and `(form field, description)` pairs.
     Invalid(String, Vec<(String, String)>),
+    /// FAILED_PRECONDITION or ALREADY_EXISTS naming no field: a rule or
+    /// what exists refuses the change (open blockers, a relation made twice);
+    /// the server's message says which.
+    Refused(String),
     /// PERMISSION_DENIED or NOT_FOUND.
     Denied(String),
     /// The server could not be reached.
@@ -66,6 +70,7 @@ impl std::fmt::Display for ApiError {
             Self::SignedOut => f.write_str("Your session has ended. Please sign in again."),
             Self::Conflict => f.write_str("Someone else changed this since you opened it."),
             Self::Invalid(message, _) => write!(f, "Please check the form: {message}"),
+            Self::Refused(message) => write!(f, "Not possible: {message}"),
             Self::Denied(message) => write!(f, "Not allowed: {message}"),
             Self::Offline => f.write_str("The server cannot be reached. Check your connection and try again."),
             Self::Failed(message) => write!(f, "Something went wrong: {message}"),
@@ -81,11 +86,16 @@ impl From<Status> for ApiError {
             Code::Unauthenticated => Self::SignedOut,
             Code::Aborted => Self::Conflict,
             Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange | Code::AlreadyExists => {
-                let fields = violations::field_violations(status.details())
+                let fields: Vec<_> = violations::field_violations(status.details())
                     .into_iter()
                     .map(|(field, description)| (names::form_field(&field).to_owned(), description))
                     .collect();
-                Self::Invalid(status.message().to_owned(), fields)
+                let refused = matches!(status.code(), Code::FailedPrecondition | Code::AlreadyExists);
+                if refused && fields.is_empty() {
+                    Self::Refused(status.message().to_owned())
+                } else {
+                    Self::Invalid(status.message().to_owned(), fields)
+                }
             }
             Code::PermissionDenied | Code::NotFound => Self::Denied(status.message().to_owned()),
             Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => Self::Offline,
@@ -526,5 +536,26 @@ impl Api {
         let request = v1::ListTaskActivitiesRequest { parent, page_size: 200, page_token: String::new() };
         let answer = self.call(rpc::LIST_TASK_ACTIVITIES, request).await?;
         Ok(answer.activities)
+    }
+
+    // ---- task relations ----
+
+    /// Relates the task `parent` to `relation.task`, seen from `parent`.
+    pub async fn create_relation(&self, parent: String, relation: v1::TaskRelation) -> ApiResult<v1::TaskRelation> {
+        let request = v1::CreateTaskRelationRequest { parent, task_relation: Some(relation) };
+        self.call(rpc::CREATE_TASK_RELATION, request).await
+    }
+
+    /// The task's relations, both directions, oldest first (at most 200, the
+    /// most a task can have).
+    pub async fn list_relations(&self, parent: String) -> ApiResult<Vec<v1::TaskRelation>> {
+        let request = v1::ListTaskRelationsRequest { parent, page_size: 200, page_token: String::new() };
+        Ok(self.call(rpc::LIST_TASK_RELATIONS, request).await?.task_relations)
+    }
+
+    /// Deletes a relation, both sides.
+    pub async fn delete_relation(&self, name: String) -> ApiResult<()> {
+        self.call(rpc::DELETE_TASK_RELATION, v1::DeleteTaskRelationRequest { name }).await?;
+        Ok(())
     }
 }

@@ -8,5 +8,6 @@ pub mod filter;
 pub mod json;
 pub mod markdown;
 pub mod names;
+pub mod relations;
 pub mod session;
 pub mod violations;

@@ -1,5 +1,7 @@
 //! `/projects/:project/workflow`: the project's workflow states (the board's
-//! columns) and their WIP limits. Everyone sees them; owners manage them.
+//! columns), their WIP limits and the rules owners switch on (WIP limits
+//! refuse moves, open blockers stop completion). Everyone sees them; owners
+//! manage them.
 
 use crate::app::erased::{Job, Loader};
 use crate::app::router::use_params_map;
@@ -103,7 +105,17 @@ pub fn WorkflowPage() -> impl IntoView {
                 </tbody>
             </table>
             <Show when=move || is_owner.get()>
-                <WipSwitch project/>
+                <ProjectSwitch project id="enforce-wip" label="Refuse moves into a state at its WIP limit"
+                    field="enforce_wip_limits" get=|p| p.enforce_wip_limits set=|p, on| p.enforce_wip_limits = on
+                    said=|on| if on { "WIP limits are enforced." } else { "WIP limits are shown only." }/>
+                <ProjectSwitch project id="require-blockers" label="Open blockers stop completion"
+                    field="require_blockers_done" get=|p| p.require_blockers_done
+                    set=|p, on| p.require_blockers_done = on
+                    said=|on| if on {
+                        "Tasks with open blockers cannot be completed."
+                    } else {
+                        "Blockers no longer stop completion."
+                    }/>
                 <h2>"Add a state"</h2>
                 <AddState workflow/>
             </Show>
@@ -193,29 +205,34 @@ fn StateRow(workflow: Workflow, state: v1::WorkflowState) -> impl IntoView {
     }
 }
 
-/// The owners' switch that makes WIP limits refuse moves.
+/// A boolean setting of the project that owners switch, saved alone by its
+/// update mask `field`, with the toast `said` of its new value.
 #[component]
-fn WipSwitch(project: Loader<ApiResult<v1::Project>>) -> impl IntoView {
+fn ProjectSwitch(
+    project: Loader<ApiResult<v1::Project>>,
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    get: fn(&v1::Project) -> bool,
+    set: fn(&mut v1::Project, bool),
+    said: fn(bool) -> &'static str,
+) -> impl IntoView {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    let toggle = Job::new(move |enforce: &bool| {
-        let enforce = *enforce;
-        let current = project.get_untracked().and_then(Result::ok).unwrap_or_default();
+    let toggle = Job::new(move |on: &bool| {
+        let mut update = project.get_untracked().and_then(Result::ok).unwrap_or_default();
+        set(&mut update, *on);
         async move {
-            let update = v1::Project { enforce_wip_limits: enforce, ..current };
-            let result = api.update_project(update, vec!["enforce_wip_limits".into()]).await;
-            toasts.report(result, |p| {
-                if p.enforce_wip_limits { "WIP limits are enforced." } else { "WIP limits are shown only." }.to_owned()
-            });
+            let result = api.update_project(update, vec![field.into()]).await;
+            toasts.report(result, |p| said(get(&p)).to_owned());
             project.refetch();
         }
     });
-    let enforced = move || project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.enforce_wip_limits));
+    let on = move || project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(get));
     view! {
         <p class="check">
-            <input id="enforce-wip" type="checkbox" prop:checked=enforced
-                on:change=move |e| { toggle.dispatch(event_target_checked(&e)); }/>
-            <label for="enforce-wip">"Refuse moves into a state at its WIP limit"</label>
+            <input id=id type="checkbox" prop:checked=on on:change=move |e| { toggle.dispatch(event_target_checked(&e)); }/>
+            <label for=id>{label}</label>
         </p>
     }
 }

@@ -5,6 +5,8 @@ mod comments;
 mod editor;
 mod fields;
 mod history;
+mod picker;
+mod relations;
 mod subtasks;
 
 use crate::app::erased::Loader;
@@ -12,7 +14,7 @@ use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
 
-use self::{comments::Comments, editor::TaskEditor, history::History, subtasks::Subtasks};
+use self::{comments::Comments, editor::TaskEditor, history::History, relations::Relations, subtasks::Subtasks};
 use crate::{
     app::{
         api::{Api, ApiResult},
@@ -96,6 +98,7 @@ pub fn TaskPage() -> impl IntoView {
                 </Failure>
             </Transition>
             <Subtasks/>
+            <Relations/>
             <Comments/>
             <History/>
         </section>

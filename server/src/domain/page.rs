@@ -175,6 +175,9 @@ pub enum CustomSortKind {
     Number,
     Date,
     Checkbox,
+    /// TEXT and SINGLE_SELECT fields: by the text, in the database's
+    /// collation.
+    Text,
 }
 
 /// A parsed `order_by`.

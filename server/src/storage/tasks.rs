@@ -13,7 +13,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     FromQueryResult, Iterable, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SqlErr,
     Statement, TransactionTrait,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType, Query, SimpleExpr},
+    sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr, LockType, Query, SimpleExpr},
 };
 
 use super::{
@@ -1048,6 +1048,20 @@ fn missing_checkbox(order: TaskOrder) -> i64 {
     if order.descending { -1 } else { 2 }
 }
 
+/// Where a task without a value of a custom TEXT or SINGLE_SELECT field
+/// sorts, against [`present_text`] keys: last, in either direction. Every
+/// present key starts with `0`, which sorts before `1` and after the empty
+/// string in any collation, so no sentinel text value is needed.
+fn missing_text(order: TaskOrder) -> &'static str {
+    if order.descending { "" } else { "1" }
+}
+
+/// The sort key of a present TEXT or SINGLE_SELECT value: `0` and the text
+/// (the shared first character keeps the values' own collation order).
+fn present_text(value: &str) -> String {
+    format!("0{value}")
+}
+
 /// The sort key of a custom field: its value, read by a correlated
 /// subquery on the values' primary key (task, field), or the missing
 /// value's place.
@@ -1059,6 +1073,11 @@ fn custom_sort_key(order: TaskOrder, sort: CustomSort) -> Expr {
         CustomSortKind::Checkbox => (
             Expr::case(column(task_field_values::Column::BoolValue).eq(true), 1).finally(0).into(),
             missing_checkbox(order).into(),
+        ),
+        CustomSortKind::Text => (
+            // `||` is standard SQL: PostgreSQL and SQLite alike.
+            Expr::value("0").binary(BinOper::Custom("||"), column(task_field_values::Column::TextValue)),
+            missing_text(order).into(),
         ),
     };
     let mut select = Query::select();
@@ -1103,6 +1122,10 @@ pub fn sort_key_of(order: TaskOrder, record: &TaskRecord) -> SortKey {
                     SortKey::Integer(i64::from(*checked))
                 }
                 (CustomSortKind::Checkbox, _) => SortKey::Integer(missing_checkbox(order)),
+                (CustomSortKind::Text, Some(FieldValue::Text(text) | FieldValue::Option(text))) => {
+                    SortKey::Text(present_text(text))
+                }
+                (CustomSortKind::Text, _) => SortKey::Text(missing_text(order).to_owned()),
             }
         }
         TaskOrderField::Position | TaskOrderField::Custom(None) => SortKey::Integer(task.position),

@@ -455,7 +455,7 @@ async fn tasks_are_filtered_and_ordered_by_custom_fields(backend: Backend) {
     app.create_task(
         &ada,
         p,
-        with("c", &[("estimate", Value::Number(3.0)), ("notes", Value::Text("acme again".into()))]),
+        with("c", &[("estimate", Value::Number(3.0)), ("notes", Value::Text("Acme again".into()))]),
     )
     .await;
     app.create_task(&ada, p, task("d")).await;
@@ -492,6 +492,12 @@ async fn tasks_are_filtered_and_ordered_by_custom_fields(backend: Backend) {
     assert_eq!(ordered("cf.launch desc").await, ["a", "e", "b", "d", "c"]);
     assert_eq!(ordered("cf.blocked").await, ["b", "a", "c", "d", "e"]);
     assert_eq!(list(&app, &ada, p, "cf.estimate >= 3", "cf.estimate desc").await.unwrap(), ["b", "e", "c"]);
+    // Text and single select order by their text; tasks without a value
+    // last either way (ties by id, in the order's direction).
+    assert_eq!(ordered("cf.notes").await, ["c", "a", "b", "d", "e"]);
+    assert_eq!(ordered("cf.notes desc").await, ["a", "c", "e", "d", "b"]);
+    assert_eq!(ordered("cf.size").await, ["b", "a", "c", "d", "e"]);
+    assert_eq!(ordered("cf.size desc").await, ["a", "b", "e", "d", "c"]);
     // Bad filters and orders name the field.
     for filter in [
         "cf.nope = 1",
@@ -505,7 +511,7 @@ async fn tasks_are_filtered_and_ordered_by_custom_fields(backend: Backend) {
         let status = list(&app, &ada, p, filter, "").await.expect_err(filter);
         assert_invalid_field(&status, "filter");
     }
-    for order_by in ["cf.nope", "cf.notes", "cf.tags desc"] {
+    for order_by in ["cf.nope", "cf.tags", "cf.reviewer desc"] {
         let status = list(&app, &ada, p, "", order_by).await.expect_err(order_by);
         assert_invalid_field(&status, "order_by");
     }

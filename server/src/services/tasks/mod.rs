@@ -228,7 +228,8 @@ fn resolve_filter(definitions: &[FieldDefinition], filter: &mut Filter) -> Servi
 }
 
 /// The custom field `order_by` names, if the project has it and its type
-/// sorts (NUMBER, DATE, CHECKBOX); else INVALID_ARGUMENT naming `order_by`.
+/// sorts (NUMBER, DATE, CHECKBOX, TEXT, SINGLE_SELECT); else INVALID_ARGUMENT
+/// naming `order_by`.
 fn resolve_order(definitions: &[FieldDefinition], key: &str) -> ServiceResult<CustomSort> {
     let definition = definitions
         .iter()
@@ -238,11 +239,12 @@ fn resolve_order(definitions: &[FieldDefinition], key: &str) -> ServiceResult<Cu
         FieldType::Number => CustomSortKind::Number,
         FieldType::Date => CustomSortKind::Date,
         FieldType::Checkbox => CustomSortKind::Checkbox,
+        FieldType::Text | FieldType::SingleSelect => CustomSortKind::Text,
         other => {
             return Err(ServiceError::invalid(
                 "order_by",
                 format!(
-                    "`cf.{key}` is a {} field; order by NUMBER, DATE or CHECKBOX fields",
+                    "`cf.{key}` is a {} field; order by NUMBER, DATE, CHECKBOX, TEXT or SINGLE_SELECT fields",
                     other.to_proto().as_str_name()
                 ),
             ));

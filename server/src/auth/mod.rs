@@ -245,6 +245,18 @@ impl Authorizer {
         caller.session()
     }
 
+    /// Succeeds if `caller` may change `project`'s settings (workflow
+    /// states, custom fields): an owner, and the project not archived
+    /// (unlike [`Permission::Manage`] alone, which an archived project
+    /// allows so that it can be unarchived).
+    pub async fn change_settings(&self, caller: &Caller, project: ProjectId) -> ServiceResult<()> {
+        let grant = self.require(caller, project, Permission::Manage).await?;
+        if grant.project.archive_time.is_some() {
+            return Err(archived_error());
+        }
+        Ok(())
+    }
+
     /// An API token the caller may manage: one of their own, from a session.
     pub fn api_token(&self, caller: &Caller, token: ApiTokenName) -> ServiceResult<()> {
         self.account(caller)?;
@@ -259,9 +271,14 @@ fn decide(role: Role, archived: bool, permission: Permission) -> ServiceResult<(
         return Err(ServiceError::PermissionDenied);
     }
     if permission == Permission::Write && archived {
-        return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
+        return Err(archived_error());
     }
     Ok(())
+}
+
+/// The refusal of a change to an archived project.
+fn archived_error() -> ServiceError {
+    ServiceError::FailedPrecondition("the project is archived; unarchive it first".into())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::{
         fields::{FieldType, MAX_FIELDS},
         time::to_timestamp,
     },
-    error::{ServiceError, ServiceResult},
+    error::ServiceError,
     storage::{
         entities::custom_fields,
         fields::{FieldStoreError, options_of},
@@ -49,16 +49,6 @@ pub struct Fields {
 impl Fields {
     pub fn new(shared: SharedState) -> Self {
         Self { shared }
-    }
-
-    /// Succeeds if the caller may change `project`'s fields: an owner, and
-    /// the project not archived.
-    async fn manage(&self, caller: &Caller, project: ProjectId) -> ServiceResult<()> {
-        let grant = self.shared.authorizer.require(caller, project, Permission::Manage).await?;
-        if grant.project.archive_time.is_some() {
-            return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
-        }
-        Ok(())
     }
 }
 
@@ -100,7 +90,7 @@ impl CustomFieldService for Fields {
     ) -> Result<Response<v1::CustomField>, Status> {
         let caller = Caller::of(&request)?;
         let CreateField { project, field } = request.into_inner().try_into()?;
-        self.manage(&caller, project).await?;
+        self.shared.authorizer.change_settings(&caller, project).await?;
         let created = self.shared.fields.create(project, field).await.map_err(ServiceError::from)?;
         Ok(Response::new(field_to_proto(created)))
     }
@@ -111,7 +101,7 @@ impl CustomFieldService for Fields {
     ) -> Result<Response<v1::CustomField>, Status> {
         let caller = Caller::of(&request)?;
         let UpdateField { name, etag, change } = request.into_inner().try_into()?;
-        self.manage(&caller, name.project).await?;
+        self.shared.authorizer.change_settings(&caller, name.project).await?;
         // Options and bounds must suit the stored field's type.
         let current = self.shared.fields.list(name.project).await.map_err(ServiceError::from)?;
         let id = name.field.to_string();
@@ -138,7 +128,7 @@ impl CustomFieldService for Fields {
     ) -> Result<Response<v1::DeleteCustomFieldResponse>, Status> {
         let caller = Caller::of(&request)?;
         let DeleteField { name, etag } = request.into_inner().try_into()?;
-        self.manage(&caller, name.project).await?;
+        self.shared.authorizer.change_settings(&caller, name.project).await?;
         let cleared = self.shared.fields.delete(name, &etag).await.map_err(ServiceError::from)?;
         Ok(Response::new(v1::DeleteCustomFieldResponse { cleared_tasks: i32::try_from(cleared).unwrap_or(i32::MAX) }))
     }

@@ -14,7 +14,7 @@ use super::{SharedState, tasks::convert::history};
 use crate::{
     auth::{Caller, Permission},
     domain::{ProjectId, StateCategory, StateId, StateName, time::to_optional_timestamp, time::to_timestamp},
-    error::{ServiceError, ServiceResult},
+    error::ServiceError,
     storage::{
         entities::workflow_states,
         states::{MAX_STATES, StateStoreError},
@@ -61,16 +61,6 @@ impl States {
     pub fn new(shared: SharedState) -> Self {
         Self { shared }
     }
-
-    /// Succeeds if the caller may change `project`'s states: an owner, and
-    /// the project not archived (a state change can move tasks).
-    async fn manage(&self, caller: &Caller, project: ProjectId) -> ServiceResult<()> {
-        let grant = self.shared.authorizer.require(caller, project, Permission::Manage).await?;
-        if grant.project.archive_time.is_some() {
-            return Err(ServiceError::FailedPrecondition("the project is archived; unarchive it first".into()));
-        }
-        Ok(())
-    }
 }
 
 /// The one conversion from stored state to API message.
@@ -116,7 +106,7 @@ impl WorkflowStateService for States {
     ) -> Result<Response<v1::WorkflowState>, Status> {
         let caller = Caller::of(&request)?;
         let CreateState { project, state } = request.into_inner().try_into()?;
-        self.manage(&caller, project).await?;
+        self.shared.authorizer.change_settings(&caller, project).await?;
         let created = self.shared.states.create(project, state).await.map_err(ServiceError::from)?;
         Ok(Response::new(state_to_proto(created)))
     }
@@ -127,7 +117,7 @@ impl WorkflowStateService for States {
     ) -> Result<Response<v1::WorkflowState>, Status> {
         let caller = Caller::of(&request)?;
         let UpdateState { name, etag, change } = request.into_inner().try_into()?;
-        self.manage(&caller, name.project).await?;
+        self.shared.authorizer.change_settings(&caller, name.project).await?;
         let updated = self.shared.states.update(name, &etag, change).await;
         Ok(Response::new(state_to_proto(updated.map_err(|error| state_error(error, ARCHIVED_FIELD))?)))
     }
@@ -138,7 +128,7 @@ impl WorkflowStateService for States {
     ) -> Result<Response<v1::WorkflowState>, Status> {
         let caller = Caller::of(&request)?;
         let MoveState { name, after, etag } = request.into_inner().try_into()?;
-        self.manage(&caller, name.project).await?;
+        self.shared.authorizer.change_settings(&caller, name.project).await?;
         let moved = self.shared.states.move_after(name, after, &etag).await.map_err(ServiceError::from)?;
         Ok(Response::new(state_to_proto(moved)))
     }
@@ -149,7 +139,7 @@ impl WorkflowStateService for States {
     ) -> Result<Response<v1::DeleteWorkflowStateResponse>, Status> {
         let caller = Caller::of(&request)?;
         let DeleteState { name, move_tasks_to, etag } = request.into_inner().try_into()?;
-        self.manage(&caller, name.project).await?;
+        self.shared.authorizer.change_settings(&caller, name.project).await?;
         let actor = (caller.user, v1::TaskEventType::Updated as i16);
         let deleted = self
             .shared

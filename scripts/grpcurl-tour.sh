@@ -121,6 +121,12 @@ relations=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\"}" \
   "$address" tasktracker.v1.TaskRelationService/ListTaskRelations)
 expect TASK_RELATION_TYPE_BLOCKED_BY "$relations"
 expect '"taskTitle": "Write the README"' "$relations"
+# A comment carries its Markdown rendered by the server; RenderMarkdown previews the same.
+comment=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\", \"comment\": {\"body\": \"**Blocked** on <b>docs</b>\"}}" \
+  "$address" tasktracker.v1.TaskService/CreateComment)
+expect '<p><strong>Blocked</strong> on &lt;b&gt;docs&lt;/b&gt;</p>' "$(json '["bodyHtml"]' <<<"$comment")"
+preview=$(grpcurl -plaintext -H "$auth" -d '{"markdown": "# Plan"}' "$address" tasktracker.v1.TaskService/RenderMarkdown)
+expect '<h1>Plan</h1>' "$(json '["html"]' <<<"$preview")"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -133,4 +139,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, rendered Markdown, live watch and a clean SIGTERM exit"

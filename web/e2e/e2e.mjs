@@ -157,6 +157,11 @@ try {
     await page.getByRole('button', { name: 'Comment' }).click();
     await page.locator('ol.comments strong', { hasText: 'staging' }).waitFor();
     await page.locator('ol.history li', { hasText: 'changed' }).first().waitFor();
+    // Both renderings come from the server: after a reload, the saved
+    // description's preview and the comment show without any typing.
+    await page.reload();
+    await page.locator('.markdown strong', { hasText: 'Open' }).waitFor();
+    await page.locator('ol.comments strong', { hasText: 'staging' }).waitFor();
     await axe(page, 'task-detail');
     await screenshot(page, '04-task-detail');
   });

@@ -77,6 +77,7 @@ methods! {
     CREATE_COMMENT = "TaskService" / "CreateComment" (CreateCommentRequest) -> Comment;
     LIST_COMMENTS = "TaskService" / "ListComments" (ListCommentsRequest) -> ListCommentsResponse;
     LIST_TASK_ACTIVITIES = "TaskService" / "ListTaskActivities" (ListTaskActivitiesRequest) -> ListTaskActivitiesResponse;
+    RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;
     DELETE_TASK_RELATION = "TaskRelationService" / "DeleteTaskRelation" (DeleteTaskRelationRequest) -> DeleteTaskRelationResponse;

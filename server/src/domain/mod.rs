@@ -4,6 +4,7 @@
 
 pub mod fields;
 pub mod filter;
+pub mod markdown;
 pub mod names;
 pub mod page;
 pub mod time;

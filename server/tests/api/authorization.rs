@@ -577,6 +577,8 @@ async fn anonymous_callers_are_refused(backend: Backend) {
         Code::Unauthenticated
     );
     assert_eq!(accounts.sign_out(v1::SignOutRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    let preview = v1::RenderMarkdownRequest { markdown: "*hi*".into() };
+    assert_eq!(app.tasks().render_markdown(preview).await.unwrap_err().code(), Code::Unauthenticated);
     // Health stays open.
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone());
     let status =

@@ -538,6 +538,12 @@ impl Api {
         Ok(answer.activities)
     }
 
+    /// Markdown as the server renders it for display: sanitised HTML.
+    pub async fn render_markdown(&self, markdown: String) -> ApiResult<String> {
+        let answer = self.call(rpc::RENDER_MARKDOWN, v1::RenderMarkdownRequest { markdown }).await?;
+        Ok(answer.html)
+    }
+
     // ---- task relations ----
 
     /// Relates the task `parent` to `relation.task`, seen from `parent`.

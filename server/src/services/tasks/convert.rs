@@ -6,7 +6,7 @@ use tasktracker_proto::v1;
 
 use crate::{
     domain::{
-        TaskName, TaskStatus, UserId,
+        TaskName, TaskStatus, UserId, markdown,
         time::{to_optional_timestamp, to_timestamp},
     },
     storage::{
@@ -67,6 +67,7 @@ fn state_name(record: &TaskRecord) -> String {
 pub fn comment_to_proto(task: TaskName, comment: comments::Model) -> v1::Comment {
     v1::Comment {
         name: format!("{task}/comments/{}", comment.id),
+        body_html: markdown::to_safe_html(&comment.body),
         body: comment.body,
         author: UserId::from_stored(&comment.author_id).name(),
         create_time: Some(to_timestamp(comment.create_time)),

@@ -22,9 +22,10 @@ use super::{SharedState, projects::check_etag};
 use crate::{
     auth::{Caller, Permission},
     domain::{
-        FieldId, Priority, ProjectId, TaskId, TaskName, TaskStatus, Violations,
+        FieldId, Priority, ProjectId, TaskDescription, TaskId, TaskName, TaskStatus, Violations,
         fields::{FieldDefinition, FieldType, FieldValue},
         filter::{self, Filter},
+        markdown,
         names::CommentId,
         page::{CustomSort, CustomSortKind, TaskOrderField},
         time,
@@ -608,5 +609,15 @@ impl TaskService for Tasks {
         let next_page_token = page.finish(&mut rows, |last| (None, last.row.id.clone()));
         let activities = rows.into_iter().map(|row| activity_to_proto(name, row)).collect();
         Ok(Response::new(v1::ListTaskActivitiesResponse { activities, next_page_token }))
+    }
+
+    async fn render_markdown(
+        &self,
+        request: Request<v1::RenderMarkdownRequest>,
+    ) -> Result<Response<v1::RenderMarkdownResponse>, Status> {
+        Caller::of(&request)?;
+        // The longest Markdown anything holds is a task description.
+        let markdown = TaskDescription::parse("markdown", &request.into_inner().markdown)?;
+        Ok(Response::new(v1::RenderMarkdownResponse { html: markdown::to_safe_html(markdown.as_str()) }))
     }
 }

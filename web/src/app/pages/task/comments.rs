@@ -5,10 +5,7 @@ use leptos::prelude::*;
 
 use super::TaskContext;
 use crate::{
-    app::{
-        api::Api,
-        components::{FieldError, Markdown},
-    },
+    app::{api::Api, components::FieldError},
     model::dates,
 };
 
@@ -45,7 +42,7 @@ pub fn Comments() -> impl IntoView {
                         <strong>{context.person(&comment.author)}</strong>
                         " · " {comment.create_time.as_ref().map(dates::to_day_time)}
                     </p>
-                    <Markdown source=Signal::derive(move || comment.body.clone())/>
+                    <div class="markdown" inner_html=comment.body_html.clone()></div>
                 </li>
             </For>
         </ol>

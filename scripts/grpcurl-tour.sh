@@ -125,6 +125,12 @@ expect '"taskTitle": "Write the README"' "$relations"
 comment=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\", \"comment\": {\"body\": \"**Blocked** on <b>docs</b>\"}}" \
   "$address" tasktracker.v1.TaskService/CreateComment)
 expect '<p><strong>Blocked</strong> on &lt;b&gt;docs&lt;/b&gt;</p>' "$(json '["bodyHtml"]' <<<"$comment")"
+comment_name=$(json '["name"]' <<<"$comment")
+edited=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"comment\": {\"name\": \"$comment_name\", \"body\": \"Unblocked\"}, \"update_mask\": {\"paths\": [\"body\"]}}" \
+  "$address" tasktracker.v1.TaskService/UpdateComment)
+expect '"editTime"' "$edited"
+expect '"body": "Unblocked"' "$edited"
 preview=$(grpcurl -plaintext -H "$auth" -d '{"markdown": "# Plan"}' "$address" tasktracker.v1.TaskService/RenderMarkdown)
 expect '<h1>Plan</h1>' "$(json '["html"]' <<<"$preview")"
 for _ in $(seq 1 50); do
@@ -139,4 +145,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, rendered Markdown, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, live watch and a clean SIGTERM exit"

@@ -166,6 +166,41 @@ try {
     await screenshot(page, '04-task-detail');
   });
 
+  await step('comments: the author edits one by keyboard (Escape cancels), then deletes it', async () => {
+    const { page } = ada;
+    const comment = page.locator('ol.comments > li', { hasText: 'staging' });
+    const focused = (tag) => page.waitForFunction((t) => document.activeElement?.tagName === t, tag, { timeout: 5000 });
+    await comment.getByRole('button', { name: 'Edit comment' }).focus();
+    await page.keyboard.press('Enter');
+    await focused('TEXTAREA');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit comment', null, { timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await focused('TEXTAREA');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('Reproduced on **production** too.');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const edited = page.locator('ol.comments > li', { hasText: 'production' });
+    await edited.locator('strong', { hasText: 'production' }).waitFor();
+    assert.match(await edited.innerText(), /edited/);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit comment', null, { timeout: 5000 });
+    await page.locator('ol.history li', { hasText: 'comment' }).first().waitFor();
+    await axe(page, 'comment-edited');
+
+    await edited.getByRole('button', { name: 'Delete comment' }).first().click();
+    const confirm = page.getByRole('group', { name: 'Delete this comment?' });
+    await confirm.waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep it', null, { timeout: 5000 });
+    await axe(page, 'comment-confirm-delete');
+    await confirm.getByRole('button', { name: 'Delete comment' }).click();
+    await page.locator('.toast', { hasText: 'Comment deleted.' }).first().waitFor();
+    await page.locator('ol.comments > li', { hasText: 'production' }).waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByLabel('Title').waitFor();
+    assert.equal(await page.locator('ol.comments > li').count(), 0, 'a deleted comment stays gone');
+  });
+
   await step('filter and search the list', async () => {
     const { page } = ada;
     await page.goto(projectUrl);

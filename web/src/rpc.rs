@@ -76,6 +76,8 @@ methods! {
     WATCH_TASKS = "TaskService" / "WatchTasks" (WatchTasksRequest) -> WatchTasksResponse;
     CREATE_COMMENT = "TaskService" / "CreateComment" (CreateCommentRequest) -> Comment;
     LIST_COMMENTS = "TaskService" / "ListComments" (ListCommentsRequest) -> ListCommentsResponse;
+    UPDATE_COMMENT = "TaskService" / "UpdateComment" (UpdateCommentRequest) -> Comment;
+    DELETE_COMMENT = "TaskService" / "DeleteComment" (DeleteCommentRequest) -> Comment;
     LIST_TASK_ACTIVITIES = "TaskService" / "ListTaskActivities" (ListTaskActivitiesRequest) -> ListTaskActivitiesResponse;
     RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;

@@ -12,8 +12,8 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId,
-    TaskName, UserId,
+    ApiTokenId, CommentName, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName,
+    TaskId, TaskName, UserId,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -228,6 +228,32 @@ impl fmt::Display for RelationName {
     }
 }
 
+/// `projects/{project}/tasks/{task}/comments/{comment}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentName {
+    pub task: TaskName,
+    pub comment: CommentId,
+}
+
+impl CommentName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "tasks", "comments"])
+            .and_then(|[project, task, comment]| {
+                Some(Self {
+                    task: TaskName { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? },
+                    comment: CommentId::parse_segment(comment)?,
+                })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/tasks/{task}/comments/{comment}"))
+    }
+}
+
+impl fmt::Display for CommentName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/comments/{}", self.task, self.comment)
+    }
+}
+
 /// `projects/{project}/members/{user}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberName {
@@ -310,5 +336,9 @@ mod tests {
         assert_eq!(RelationName::parse("name", &relation.to_string()).unwrap(), relation);
         assert!(RelationName::parse("name", &relation.task.to_string()).is_err());
         assert!(RelationName::parse("name", &format!("{}/comments/{}", relation.task, relation.relation)).is_err());
+        let comment = CommentName { task: relation.task, comment: CommentId::generate() };
+        assert_eq!(CommentName::parse("name", &comment.to_string()).unwrap(), comment);
+        assert!(CommentName::parse("name", &relation.to_string()).is_err());
+        assert_eq!(CommentName::parse("comment.name", "comments/x").unwrap_err().field, "comment.name");
     }
 }

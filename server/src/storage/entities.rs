@@ -266,6 +266,10 @@ pub mod comments {
         pub author_id: String,
         pub body: String,
         pub create_time: i64,
+        pub edit_time: Option<i64>,
+        pub delete_time: Option<i64>,
+        /// Bumped by each change; the etag.
+        pub version: i64,
     }
 
     no_relations!();

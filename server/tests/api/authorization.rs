@@ -32,6 +32,8 @@ struct Names {
     third_task: String,
     /// The relation "`task` relates to `third_task`'s sibling", under `task`.
     relation: String,
+    /// A comment of the owner's on `task`.
+    comment: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -221,6 +223,23 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             "ListComments",
             false,
             call!(tasks, list_comments, v1::ListCommentsRequest { parent: n.task.clone(), ..Default::default() }),
+        ),
+        (
+            "UpdateComment",
+            true,
+            call!(
+                tasks,
+                update_comment,
+                v1::UpdateCommentRequest {
+                    comment: Some(v1::Comment { name: n.comment.clone(), body: "x".into(), ..Default::default() }),
+                    update_mask: mask("body"),
+                }
+            ),
+        ),
+        (
+            "DeleteComment",
+            true,
+            call!(tasks, delete_comment, v1::DeleteCommentRequest { name: n.comment.clone(), etag: String::new() }),
         ),
         (
             "ListTaskActivities",
@@ -420,7 +439,17 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap()
         .into_inner();
+    let comment = app
+        .tasks()
+        .create_comment(ada.call(v1::CreateCommentRequest {
+            parent: task.name.clone(),
+            comment: Some(v1::Comment { body: "for owners' eyes".into(), ..Default::default() }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
     let names = Names {
+        comment: comment.name,
         field: field.name,
         state: states[0].name.clone(),
         other_state: states[1].name.clone(),
@@ -448,6 +477,7 @@ fn missing_names() -> Names {
         field: format!("{project}/fields/{}", id()),
         third_task: format!("{project}/tasks/{}", id()),
         relation: format!("{project}/tasks/{}/relations/{}", id(), id()),
+        comment: format!("{project}/tasks/{}/comments/{}", id(), id()),
         project,
     }
 }
@@ -458,7 +488,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 33, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 35, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -527,6 +557,15 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
         .into_inner()
         .task_relations;
     assert_eq!(relations.len(), 1, "the relation was neither deleted nor joined by another");
+    let comments = app
+        .tasks()
+        .list_comments(ada.call(v1::ListCommentsRequest { parent: names.task.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .comments;
+    assert_eq!(comments.len(), 1, "the comment was neither deleted nor joined by another");
+    assert_eq!(comments[0].body, "for owners' eyes");
     // Editors write tasks, but managing states and fields is for owners, as other
     // project settings are.
     let edgar = app.sign_up("edgar").await;

@@ -526,8 +526,21 @@ impl Api {
         self.call(rpc::CREATE_COMMENT, request).await
     }
 
+    /// A new body for `comment` (its author only), guarded by its etag.
+    pub async fn update_comment(&self, comment: &v1::Comment, body: String) -> ApiResult<v1::Comment> {
+        let comment =
+            v1::Comment { name: comment.name.clone(), etag: comment.etag.clone(), body, ..Default::default() };
+        let request = v1::UpdateCommentRequest { comment: Some(comment), update_mask: fmask(vec!["body".into()]) };
+        self.call(rpc::UPDATE_COMMENT, request).await
+    }
+
+    pub async fn delete_comment(&self, comment: &v1::Comment) -> ApiResult<v1::Comment> {
+        let request = v1::DeleteCommentRequest { name: comment.name.clone(), etag: comment.etag.clone() };
+        self.call(rpc::DELETE_COMMENT, request).await
+    }
+
     pub async fn list_comments(&self, parent: String) -> ApiResult<Vec<v1::Comment>> {
-        let request = v1::ListCommentsRequest { parent, page_size: 200, page_token: String::new() };
+        let request = v1::ListCommentsRequest { parent, page_size: 200, ..Default::default() };
         let answer = self.call(rpc::LIST_COMMENTS, request).await?;
         Ok(answer.comments)
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use tasktracker_proto::v1;
 
 use crate::domain::{
-    CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription, TaskName,
-    TaskStatus, TaskTitle, UserId, Violations,
+    CommentBody, CommentName, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription,
+    TaskName, TaskStatus, TaskTitle, UserId, Violations,
     fields::{FieldValue, is_key},
     filter::{self, Filter},
     page::{PageRequest, TaskOrder},
@@ -390,6 +390,46 @@ impl TryFrom<v1::CreateCommentRequest> for CreateComment {
         let body = violations.check(CommentBody::parse("comment.body", &comment.body));
         violations.finish()?;
         Ok(Self { task: task.expect("checked"), body: body.expect("checked") })
+    }
+}
+
+/// `UpdateComment`: a new body for a comment, maybe guarded by its etag.
+#[derive(Debug)]
+pub struct UpdateComment {
+    pub name: CommentName,
+    pub body: CommentBody,
+    pub etag: String,
+}
+
+impl TryFrom<v1::UpdateCommentRequest> for UpdateComment {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateCommentRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let comment = required("comment", &request.comment)?;
+        let name = violations.check(CommentName::parse("comment.name", &comment.name));
+        let body = violations.check(CommentBody::parse("comment.body", &comment.body));
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if let Some(other) = paths.iter().find(|path| !matches!(path.as_str(), "body" | "*")) {
+            violations.add("update_mask", format!("`{other}` cannot be updated; only `body` can"));
+        }
+        violations.finish()?;
+        Ok(Self { name: name.expect("checked"), body: body.expect("checked"), etag: comment.etag.clone() })
+    }
+}
+
+/// `DeleteComment`.
+#[derive(Debug)]
+pub struct DeleteComment {
+    pub name: CommentName,
+    pub etag: String,
+}
+
+impl TryFrom<v1::DeleteCommentRequest> for DeleteComment {
+    type Error = Invalid;
+
+    fn try_from(request: v1::DeleteCommentRequest) -> Result<Self, Invalid> {
+        Ok(Self { name: CommentName::parse("name", &request.name)?, etag: request.etag })
     }
 }
 

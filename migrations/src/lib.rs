@@ -14,6 +14,7 @@ mod m20261209_000001_subtasks;
 mod m20261210_000001_task_relations;
 mod m20261211_000001_custom_fields;
 mod m20261212_000001_comment_edits;
+mod m20261213_000001_saved_views;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_task_relations::Migration),
             Box::new(m20261211_000001_custom_fields::Migration),
             Box::new(m20261212_000001_comment_edits::Migration),
+            Box::new(m20261213_000001_saved_views::Migration),
         ]
     }
 }

@@ -290,6 +290,21 @@ impl Authorizer {
         Ok(())
     }
 
+    /// Saving, changing or deleting a saved view of `project` that is (or
+    /// becomes) `shared` or personal: the credential must allow writing,
+    /// and the project must not be archived. A personal view needs only
+    /// membership (viewers keep views too); a shared one an editor or owner.
+    pub async fn change_view(&self, caller: &Caller, project: ProjectId, shared: bool) -> ServiceResult<Grant> {
+        if !caller.credential_allows(Some(project), Permission::Write) {
+            return Err(ServiceError::PermissionDenied);
+        }
+        let grant = self.require(caller, project, if shared { Permission::Write } else { Permission::Read }).await?;
+        if grant.project.archive_time.is_some() {
+            return Err(archived_error());
+        }
+        Ok(grant)
+    }
+
     /// An API token the caller may manage: one of their own, from a session.
     pub fn api_token(&self, caller: &Caller, token: ApiTokenName) -> ServiceResult<()> {
         self.account(caller)?;

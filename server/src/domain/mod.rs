@@ -13,7 +13,7 @@ pub mod violations;
 
 pub use names::{
     ApiTokenId, CommentName, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName,
-    TaskId, TaskName, UserId,
+    TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -79,6 +79,10 @@ id_type!(
     /// Identifies a relation between two tasks (both its sides).
     RelationId
 );
+id_type!(
+    /// Identifies a saved view.
+    ViewId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -198,6 +202,29 @@ impl FieldName {
 impl fmt::Display for FieldName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "projects/{}/fields/{}", self.project, self.field)
+    }
+}
+
+/// `projects/{project}/views/{view}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewName {
+    pub project: ProjectId,
+    pub view: ViewId,
+}
+
+impl ViewName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "views"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, view: ViewId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/views/{view}"))
+    }
+}
+
+impl fmt::Display for ViewName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/views/{}", self.project, self.view)
     }
 }
 
@@ -340,5 +367,8 @@ mod tests {
         assert_eq!(CommentName::parse("name", &comment.to_string()).unwrap(), comment);
         assert!(CommentName::parse("name", &relation.to_string()).is_err());
         assert_eq!(CommentName::parse("comment.name", "comments/x").unwrap_err().field, "comment.name");
+        let view = ViewName { project, view: ViewId::generate() };
+        assert_eq!(ViewName::parse("name", &view.to_string()).unwrap(), view);
+        assert!(ViewName::parse("name", &format!("projects/{project}/fields/{}", view.view)).is_err());
     }
 }

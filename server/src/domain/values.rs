@@ -74,6 +74,14 @@ text_type!(
     StateDisplayName, min = 1, max = 50, single_line = true
 );
 text_type!(
+    /// A saved view's display name.
+    ViewDisplayName, min = 1, max = 100, single_line = true
+);
+text_type!(
+    /// A saved view's filter (a ListTasks filter, checked by its parser too).
+    ViewFilter, min = 0, max = 2_000, single_line = false
+);
+text_type!(
     /// A user's or an API token's display name.
     DisplayName, min = 1, max = 200, single_line = true
 );

@@ -200,6 +200,35 @@ pub mod custom_fields {
     no_relations!();
 }
 
+pub mod saved_views {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "saved_views")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub creator_id: String,
+        pub display_name: String,
+        pub filter: String,
+        pub order_by: String,
+        /// `ViewLayout`, as stored (its proto number).
+        pub layout: i16,
+        /// `ViewGrouping`, as stored (its proto number).
+        pub group_by: i16,
+        pub group_by_field: String,
+        /// A JSON array of strings: the table's columns, in order.
+        pub columns: String,
+        pub shared: bool,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub version: i64,
+    }
+
+    no_relations!();
+}
+
 pub mod task_field_values {
     use sea_orm::entity::prelude::*;
 

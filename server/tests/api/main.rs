@@ -20,4 +20,5 @@ mod subtasks;
 mod tasks;
 mod transport;
 mod validation;
+mod views;
 mod watch;

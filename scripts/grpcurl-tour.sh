@@ -44,6 +44,7 @@ services=$(grpcurl -plaintext "$address" list)
 echo "$services"
 expect tasktracker.v1.TaskService "$services"
 expect tasktracker.v1.TaskRelationService "$services"
+expect tasktracker.v1.SavedViewService "$services"
 expect grpc.health.v1.Health "$services"
 expect "rpc CreateTask" "$(grpcurl -plaintext "$address" describe tasktracker.v1.TaskService)"
 expect SERVING "$(grpcurl -plaintext "$address" grpc.health.v1.Health/Check)"
@@ -133,6 +134,13 @@ expect '"editTime"' "$edited"
 expect '"body": "Unblocked"' "$edited"
 preview=$(grpcurl -plaintext -H "$auth" -d '{"markdown": "# Plan"}' "$address" tasktracker.v1.TaskService/RenderMarkdown)
 expect '<h1>Plan</h1>' "$(json '["html"]' <<<"$preview")"
+# A shared saved view: its filter, as saved, lists the same tasks.
+saved=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"saved_view\": {\"display_name\": \"Estimated\", \"filter\": \"cf.estimate >= 3\", \"visibility\": \"VIEW_VISIBILITY_SHARED\"}}" \
+  "$address" tasktracker.v1.SavedViewService/CreateSavedView)
+expect VIEW_VISIBILITY_SHARED "$saved"
+views=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" tasktracker.v1.SavedViewService/ListSavedViews)
+expect '"displayName": "Estimated"' "$views"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -145,4 +153,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, live watch and a clean SIGTERM exit"

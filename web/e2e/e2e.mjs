@@ -231,6 +231,38 @@ try {
     await screenshot(page, '03-task-list');
   });
 
+  await step('saved views: the filtered list saved as a shared view opens by URL, narrows, closes and is deleted', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByLabel('Priority at least').selectOption({ label: 'High' });
+    await expectRows(page, ['Write the README', 'Fix login bug']);
+    await page.getByLabel('View name').fill('Urgent work');
+    await page.getByLabel('Share with the project').check();
+    await page.getByLabel('View name').press('Enter');
+    await page.waitForURL(/\?saved=/);
+    const savedUrl = page.url();
+    const link = page.getByRole('link', { name: 'Urgent work' });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('aria-current'), 'page');
+    await page.getByRole('status').filter({ hasText: 'priority >= HIGH' }).waitFor();
+    await axe(page, 'saved-views');
+    // Opened by URL in a fresh page, the view alone filters; the bar narrows it.
+    await page.goto(savedUrl);
+    await expectRows(page, ['Write the README', 'Fix login bug']);
+    await page.getByLabel('Label').fill('bug');
+    await page.getByLabel('Label').press('Tab');
+    await expectRows(page, ['Fix login bug']);
+    await page.getByLabel('Label').fill('');
+    await page.getByLabel('Label').press('Tab');
+    await page.getByRole('link', { name: 'Close view' }).click();
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+    await page.goto(savedUrl);
+    await page.getByRole('button', { name: 'Delete view' }).click();
+    await page.locator('.toast', { hasText: 'View “Urgent work” deleted.' }).first().waitFor();
+    await page.getByRole('link', { name: 'Urgent work' }).waitFor({ state: 'detached' });
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+  });
+
   await step('board: drag and drop moves a task to another column', async () => {
     const { page } = ada;
     await page.getByRole('link', { name: 'Board' }).click();

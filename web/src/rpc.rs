@@ -83,6 +83,10 @@ methods! {
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;
     DELETE_TASK_RELATION = "TaskRelationService" / "DeleteTaskRelation" (DeleteTaskRelationRequest) -> DeleteTaskRelationResponse;
+    LIST_SAVED_VIEWS = "SavedViewService" / "ListSavedViews" (ListSavedViewsRequest) -> ListSavedViewsResponse;
+    GET_SAVED_VIEW = "SavedViewService" / "GetSavedView" (GetSavedViewRequest) -> SavedView;
+    CREATE_SAVED_VIEW = "SavedViewService" / "CreateSavedView" (CreateSavedViewRequest) -> SavedView;
+    DELETE_SAVED_VIEW = "SavedViewService" / "DeleteSavedView" (DeleteSavedViewRequest) -> DeleteSavedViewResponse;
 }
 
 #[cfg(test)]

@@ -557,6 +557,26 @@ impl Api {
         Ok(answer.html)
     }
 
+    // ---- saved views ----
+
+    /// The project's shared views and the caller's own.
+    pub async fn list_saved_views(&self, parent: String) -> ApiResult<Vec<v1::SavedView>> {
+        Ok(self.call(rpc::LIST_SAVED_VIEWS, v1::ListSavedViewsRequest { parent }).await?.saved_views)
+    }
+
+    pub async fn get_saved_view(&self, name: String) -> ApiResult<v1::SavedView> {
+        self.call(rpc::GET_SAVED_VIEW, v1::GetSavedViewRequest { name }).await
+    }
+
+    pub async fn create_saved_view(&self, parent: String, view: v1::SavedView) -> ApiResult<v1::SavedView> {
+        self.call(rpc::CREATE_SAVED_VIEW, v1::CreateSavedViewRequest { parent, saved_view: Some(view) }).await
+    }
+
+    pub async fn delete_saved_view(&self, view: &v1::SavedView) -> ApiResult<()> {
+        let request = v1::DeleteSavedViewRequest { name: view.name.clone(), etag: view.etag.clone() };
+        self.call(rpc::DELETE_SAVED_VIEW, request).await.map(|_| ())
+    }
+
     // ---- task relations ----
 
     /// Relates the task `parent` to `relation.task`, seen from `parent`.

@@ -46,6 +46,22 @@ pub mod sessions {
     no_relations!();
 }
 
+pub mod retired_refresh_tokens {
+    use sea_orm::entity::prelude::*;
+
+    /// A refresh token digest its session rotated away from.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "retired_refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub refresh_hash: String,
+        pub session_id: String,
+        pub retire_time: i64,
+    }
+
+    no_relations!();
+}
+
 pub mod api_tokens {
     use sea_orm::entity::prelude::*;
 

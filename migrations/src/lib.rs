@@ -16,6 +16,7 @@ mod m20261211_000001_custom_fields;
 mod m20261212_000001_comment_edits;
 mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
+mod m20261215_000001_request_fingerprints;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_comment_edits::Migration),
             Box::new(m20261213_000001_saved_views::Migration),
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
+            Box::new(m20261215_000001_request_fingerprints::Migration),
         ]
     }
 }

@@ -96,6 +96,9 @@ pub mod projects {
         pub description: String,
         pub creator_id: String,
         pub request_id: Option<String>,
+        /// SHA-256 of the create request `request_id` came with; none for rows
+        /// made before fingerprints were kept.
+        pub request_hash: Option<String>,
         pub create_time: i64,
         pub update_time: i64,
         pub archive_time: Option<i64>,
@@ -146,6 +149,9 @@ pub mod tasks {
         pub position: i64,
         pub creator_id: String,
         pub request_id: Option<String>,
+        /// SHA-256 of the create request `request_id` came with; none for rows
+        /// made before fingerprints were kept.
+        pub request_hash: Option<String>,
         pub create_time: i64,
         pub update_time: i64,
         pub complete_time: Option<i64>,

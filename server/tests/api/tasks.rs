@@ -398,6 +398,16 @@ async fn create_is_idempotent_with_a_request_id(backend: Backend) {
     let first = app.tasks().create_task(request()).await.unwrap().into_inner();
     let second = app.tasks().create_task(request()).await.unwrap().into_inner();
     assert_eq!(first, second);
+    // The same key with another request is refused (AIP-155), whatever
+    // differs: a field, or a custom field value (a map, compared by content).
+    let mut different = request();
+    different.get_mut().task.as_mut().unwrap().title = "exactly twice".into();
+    let reused = app.tasks().create_task(different).await.unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    assert!(reused.message().contains("request_id"), "{reused:?}");
+    let mut with_labels = request();
+    with_labels.get_mut().task.as_mut().unwrap().labels = vec!["x".into()];
+    assert_eq!(app.tasks().create_task(with_labels).await.unwrap_err().code(), Code::FailedPrecondition);
     // Concurrent retries of another request also create one task.
     let concurrent = futures::future::join_all((0..10).map(|_| {
         let mut client = app.tasks();

@@ -22,7 +22,8 @@ use super::{SharedState, projects::check_etag};
 use crate::{
     auth::{Caller, CommentAction, Permission},
     domain::{
-        CommentName, FieldId, Priority, ProjectId, TaskDescription, TaskId, TaskName, TaskStatus, UserId, Violations,
+        CommentName, FieldId, Priority, ProjectId, RequestId, TaskDescription, TaskId, TaskName, TaskStatus, UserId,
+        Violations,
         fields::{FieldDefinition, FieldType, FieldValue},
         filter::{self, Filter},
         markdown,
@@ -207,7 +208,7 @@ impl Tasks {
         if let Some(request_id) = &request_id
             && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
         {
-            return Ok(existing);
+            return retried(request_id, existing);
         }
         let custom = match edit.custom_fields.take() {
             Some(custom) if !custom.values.is_empty() => self.check_custom(project, custom).await?,
@@ -216,20 +217,20 @@ impl Tasks {
         let board = self.shared.states.board(row).await?;
         let target = edit.column.unwrap_or(Target::Status(TaskStatus::Todo));
         let column = columns::resolve(&board, &target, "task.")?;
-        let record = new_task(caller, project, edit, custom, request_id.as_ref().map(|id| id.as_str().to_owned()));
+        let record = new_task(caller, project, edit, custom, request_id.as_ref());
         let kind = v1::TaskEventType::Created as i16;
         let created = self.shared.tasks.create(record, &column, kind, |record| history(None, record));
-        let record =
-            match (created.await, &request_id) {
-                (Ok(record), _) => record,
-                // A concurrent retry with the same request id committed first.
-                (Err(TaskStoreError::DuplicateRequest), Some(request_id)) => {
-                    return self.shared.tasks.find_by_request_id(project, request_id).await?.ok_or_else(|| {
-                        ServiceError::Internal(anyhow::anyhow!("a task with this request id vanished"))
-                    });
-                }
-                (Err(error), _) => return Err(error.into()),
-            };
+        let record = match (created.await, &request_id) {
+            (Ok(record), _) => record,
+            // A concurrent retry with the same request id committed first.
+            (Err(TaskStoreError::DuplicateRequest), Some(request_id)) => {
+                let existing = self.shared.tasks.find_by_request_id(project, request_id).await?;
+                let existing = existing
+                    .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a task with this request id vanished")))?;
+                return retried(request_id, existing);
+            }
+            (Err(error), _) => return Err(error.into()),
+        };
         self.shared.feed.notify(project);
         self.shared.metrics.tasks_created.inc();
         if record.task.complete_time.is_some() {
@@ -301,6 +302,16 @@ impl CustomChange {
     }
 }
 
+/// The task an earlier create with `request_id` made, if this create is
+/// that request again.
+fn retried(request_id: &RequestId, existing: TaskRecord) -> ServiceResult<TaskRecord> {
+    if request_id.repeats(existing.task.request_hash.as_deref()) {
+        Ok(existing)
+    } else {
+        Err(ServiceError::request_id_reused("task"))
+    }
+}
+
 /// A new task from a create's fields (put in its column and placed by the
 /// repository).
 fn new_task(
@@ -308,7 +319,7 @@ fn new_task(
     project: ProjectId,
     edit: TaskEdit,
     custom: CustomChange,
-    request_id: Option<String>,
+    request_id: Option<&RequestId>,
 ) -> TaskRecord {
     let now = time::now();
     let mut record = TaskRecord {
@@ -323,7 +334,8 @@ fn new_task(
             due_time: edit.due_time.flatten(),
             position: 0,
             creator_id: caller.user.to_string(),
-            request_id,
+            request_id: request_id.map(|id| id.as_str().to_owned()),
+            request_hash: request_id.map(|id| id.fingerprint().to_owned()),
             create_time: now,
             update_time: now,
             complete_time: None,

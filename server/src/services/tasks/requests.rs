@@ -229,10 +229,26 @@ impl TryFrom<v1::CreateTaskRequest> for CreateTask {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
         let edit = TaskEdit::parse(required("task", &request.task)?, UPDATABLE, project, &mut violations);
-        let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
+        let request_id = violations.check(RequestId::parse("request_id", &request.request_id, || canonical(&request)));
         violations.finish()?;
         Ok(Self { project: project.expect("checked"), edit, request_id: request_id.expect("checked") })
     }
+}
+
+/// The create request without its idempotency key, encoded the same way
+/// every time: its custom field values (a map, whose encoding order is not
+/// fixed) follow the rest, by key.
+fn canonical(request: &v1::CreateTaskRequest) -> Vec<u8> {
+    use prost::Message as _;
+    let mut task = request.task.clone().unwrap_or_default();
+    let values: BTreeMap<String, v1::CustomFieldValue> = std::mem::take(&mut task.custom_fields).into_iter().collect();
+    let rest = v1::CreateTaskRequest { parent: request.parent.clone(), task: Some(task), request_id: String::new() };
+    let mut bytes = rest.encode_length_delimited_to_vec();
+    for (key, value) in values {
+        bytes.extend(key.encode_length_delimited_to_vec());
+        bytes.extend(value.encode_length_delimited_to_vec());
+    }
+    bytes
 }
 
 /// `ListTasks`.
@@ -456,6 +472,32 @@ mod tests {
 
     use super::*;
     use crate::domain::TaskId;
+
+    #[test]
+    fn a_create_is_fingerprinted_by_content_not_by_map_order_or_key() {
+        let value = |n: f64| v1::CustomFieldValue { value: Some(v1::custom_field_value::Value::Number(n)) };
+        let request = |keys: &[usize], request_id: &str| v1::CreateTaskRequest {
+            parent: format!("projects/{}", ProjectId::generate()),
+            task: Some(v1::Task {
+                title: "t".into(),
+                custom_fields: keys.iter().map(|k| (format!("f{k}"), value(*k as f64))).collect(),
+                ..Default::default()
+            }),
+            request_id: request_id.into(),
+        };
+        let forwards = request(&[1, 2, 3, 4, 5, 6, 7, 8], "a");
+        let backwards = v1::CreateTaskRequest {
+            task: request(&[8, 7, 6, 5, 4, 3, 2, 1], "b").task,
+            parent: forwards.parent.clone(),
+            ..forwards.clone()
+        };
+        assert_eq!(canonical(&forwards), canonical(&backwards));
+        let other_key = v1::CreateTaskRequest { request_id: "c".into(), ..backwards.clone() };
+        assert_eq!(canonical(&forwards), canonical(&other_key), "the key itself is not part of it");
+        let mut changed = backwards;
+        changed.task.as_mut().unwrap().custom_fields.insert("f1".into(), value(9.0));
+        assert_ne!(canonical(&forwards), canonical(&changed));
+    }
 
     fn update(task: v1::Task, paths: &[&str]) -> Result<UpdateTask, Invalid> {
         let paths = paths.iter().map(|path| (*path).to_owned()).collect();

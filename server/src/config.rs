@@ -67,6 +67,14 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Proxies whose `X-Forwarded-For` is believed, as CIDRs, comma-separated
+    /// (in AWS, the VPC's: the load balancer's nodes). The client address
+    /// (logs, per-address sign-in limits) is then the last address in that
+    /// header not in these ranges. Empty: the TCP peer, and the header is
+    /// ignored (anyone could write it).
+    #[arg(long, env = "TASKTRACKER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Secret (at least 32 bytes) signing access tokens. Required with
     /// DATABASE_URL; generated into the data directory otherwise.
     #[arg(long, env = "TASKTRACKER_TOKEN_SECRET", value_parser = secret, hide_env_values = true)]

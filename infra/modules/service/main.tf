@@ -12,6 +12,10 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
+data "aws_vpc" "this" {
+  id = var.vpc_id
+}
+
 locals {
   region     = data.aws_region.current.region
   account_id = data.aws_caller_identity.current.account_id
@@ -24,7 +28,10 @@ locals {
     TASKTRACKER_METRICS_ADDR = "0.0.0.0:${local.metrics}"
     TASKTRACKER_LOG_FORMAT   = "json"
     TASKTRACKER_CORS_ORIGINS = join(",", var.cors_origins)
-    TASKTRACKER_DATA_DIR     = "/tmp/tasktracker-data"
+    # The ALB's nodes live in the VPC: believe their X-Forwarded-For, so
+    # logs and per-address sign-in limits see the real client.
+    TASKTRACKER_TRUSTED_PROXIES = data.aws_vpc.this.cidr_block
+    TASKTRACKER_DATA_DIR        = "/tmp/tasktracker-data"
     # Migrations run once per deploy as a one-off task (scripts/ecs-migrate.sh),
     # never concurrently from every starting replica.
     TASKTRACKER_AUTO_MIGRATE = "false"

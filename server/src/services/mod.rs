@@ -60,7 +60,9 @@ pub struct Shared {
 
 pub type SharedState = Arc<Shared>;
 
-/// The peer's IP address, for per-peer limits.
+/// The client's IP address (behind trusted proxies, the one they saw), for
+/// per-address limits.
 fn peer_ip<T>(request: &tonic::Request<T>) -> Option<IpAddr> {
-    request.remote_addr().map(|address| address.ip())
+    let client = request.extensions().get::<crate::transport::client::ClientAddr>().map(|client| client.0);
+    client.or_else(|| request.remote_addr().map(|address| address.ip()))
 }

@@ -1,7 +1,9 @@
 //! The router: every gRPC service on one port, the middleware stacked around
 //! them, and the web app's static files as the fallback.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
+
+use ipnet::IpNet;
 
 use axum::{
     extract::Request,
@@ -32,7 +34,7 @@ use crate::{
         SharedState, accounts::Accounts, fields::Fields, projects::Projects, relations::Relations, states::States,
         tasks::Tasks, views::Views,
     },
-    transport::framing::check_framing,
+    transport::{client::resolve_client, framing::check_framing},
 };
 
 /// Largest request message accepted (and response sent).
@@ -116,6 +118,7 @@ pub fn build(
         .layer(from_fn_with_state(CallLimit::new(settings.max_concurrent_calls), shed_load))
         .layer(from_fn_with_state(shared.metrics.clone(), observe))
         .layer(from_fn(check_framing))
+        .layer(from_fn_with_state(Arc::<[IpNet]>::from(settings.trusted_proxies.clone()), resolve_client))
         .layer(tonic_web::GrpcWebLayer::new());
     if let Some(cors) = cors(&settings.cors_origins)? {
         router = router.layer(cors);

@@ -3,4 +3,5 @@
 //! and the body wrapper the first two watch frames through.
 
 pub mod body;
+pub mod client;
 pub mod framing;

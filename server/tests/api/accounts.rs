@@ -5,7 +5,7 @@ use tasktracker_proto::v1;
 use tonic::Code;
 
 use crate::{
-    helpers::{Backend, PASSWORD, spawn_app, with_token},
+    helpers::{Backend, PASSWORD, TestApp, TestDatabase, spawn_app, spawn_app_with, with_token},
     on_both_backends,
 };
 
@@ -14,6 +14,7 @@ on_both_backends!(
     reusing_a_rotated_refresh_token_revokes_the_session,
     wrong_passwords_and_duplicate_emails_are_refused,
     sign_in_is_rate_limited_per_account,
+    behind_a_trusted_proxy_limits_follow_the_forwarded_client,
     api_tokens_are_shown_once_listed_and_revocable,
 );
 
@@ -256,4 +257,39 @@ async fn reusing_a_rotated_refresh_token_revokes_the_session(backend: Backend) {
     // An unknown token changes nothing.
     assert_eq!(refresh("not-a-token".into()).await.unwrap_err().code(), Code::Unauthenticated);
     app.stop().await;
+}
+
+/// A failed sign-in of `email` claiming to come from `forwarded_for`.
+async fn wrong_password_from(app: &TestApp, email: &str, forwarded_for: &str) -> Code {
+    let mut request = tonic::Request::new(v1::SignInRequest { email: email.into(), password: "wrong".into() });
+    request.metadata_mut().insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    app.accounts().sign_in(request).await.unwrap_err().code()
+}
+
+/// Per-address limits use the client a trusted proxy reports, and ignore
+/// the header when the peer is not trusted (anyone can write it).
+async fn behind_a_trusted_proxy_limits_follow_the_forwarded_client(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let behind_proxy = spawn_app_with(backend, database, |settings| {
+        settings.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    })
+    .await;
+    let ada = behind_proxy.sign_up("ada").await;
+    for _ in 0..10 {
+        assert_eq!(wrong_password_from(&behind_proxy, &ada.email, "198.51.100.7").await, Code::Unauthenticated);
+    }
+    assert_eq!(wrong_password_from(&behind_proxy, &ada.email, "198.51.100.7").await, Code::ResourceExhausted);
+    // Another client behind the same balancer is not locked out by the first.
+    assert_eq!(wrong_password_from(&behind_proxy, &ada.email, "198.51.100.8").await, Code::Unauthenticated);
+    behind_proxy.stop().await;
+
+    let direct = spawn_app(backend).await;
+    let ada = direct.sign_up("ada").await;
+    for attempt in 0..10 {
+        let claimed = format!("198.51.100.{attempt}");
+        assert_eq!(wrong_password_from(&direct, &ada.email, &claimed).await, Code::Unauthenticated);
+    }
+    // Claiming yet another address changes nothing: the peer is what counts.
+    assert_eq!(wrong_password_from(&direct, &ada.email, "198.51.100.99").await, Code::ResourceExhausted);
+    direct.stop().await;
 }

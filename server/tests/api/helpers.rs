@@ -120,6 +120,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
         web_dir: None,
         cors_origins: vec![],
+        trusted_proxies: vec![],
         token_secret: Some("a test secret that is at least 32 bytes long".to_owned().into()),
         auto_migrate: true,
         db_max_connections: 5,

@@ -2,7 +2,9 @@
 //! as the editor's controls hold it (text) and back, and values as the
 //! board's cards show them.
 
-use tasktracker_proto::v1::{CustomField, CustomFieldType as Type, CustomFieldValue, StringList, custom_field_value::Value};
+use tasktracker_proto::v1::{
+    CustomField, CustomFieldType as Type, CustomFieldValue, StringList, custom_field_value::Value,
+};
 
 use super::{dates, edit::FieldError};
 
@@ -265,7 +267,8 @@ mod tests {
 
     #[test]
     fn bad_bounds_name_their_inputs() {
-        let draft = FieldDraft { kind: Type::Number as i32, min: "lots".into(), max: "1e999".into(), ..Default::default() };
+        let draft =
+            FieldDraft { kind: Type::Number as i32, min: "lots".into(), max: "1e999".into(), ..Default::default() };
         let fields: Vec<String> = draft.to_new_field().unwrap_err().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["number_min", "number_max"]);
         let inverted = FieldDraft { kind: Type::Number as i32, min: "5".into(), max: "1".into(), ..Default::default() };

@@ -96,7 +96,11 @@ fn summary(field: &v1::CustomField) -> String {
 }
 
 /// A message about `field`: the form's own first, then the server's.
-fn message(local: RwSignal<Vec<LocalError>>, error: Signal<Option<ApiError>>, field: &'static str) -> Signal<Option<String>> {
+fn message(
+    local: RwSignal<Vec<LocalError>>,
+    error: Signal<Option<ApiError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     let server = field_message(error, field);
     Signal::derive(move || {
         local.with(|errors| errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone())).or_else(|| server.get())
@@ -213,6 +217,7 @@ fn DraftInputs(
         let id = prefix.with_value(|p| format!("{p}-{field}"));
         let error_id = format!("{id}-error");
         let numeric = field.starts_with("number_");
+        let kind = if numeric { "number" } else { "text" };
         let control = if field == "options" {
             view! {
                 <textarea id=id.clone() rows="4" aria-describedby=error_id.clone()
@@ -222,7 +227,7 @@ fn DraftInputs(
             .into_any()
         } else {
             view! {
-                <input id=id.clone() type=(if numeric { "number" } else { "text" })
+                <input id=id.clone() type=kind
                     step=numeric.then_some("any") aria-describedby=error_id.clone()
                     prop:value=move || draft.with(|d| get(d).clone())
                     on:input=move |e| draft.update(|d| *set(d) = event_target_value(&e))/>

@@ -219,7 +219,8 @@ fn Card(
     let custom = move || {
         let shown = state.fields.with(|fields| {
             let on_card = fields.into_iter().flatten().filter(|f| f.show_on_card);
-            let texts = on_card.filter_map(|f| values.with_value(|v| card_text(f, v.get(&f.key)?, |u| state.person(u))));
+            let texts =
+                on_card.filter_map(|f| values.with_value(|v| card_text(f, v.get(&f.key)?, |u| state.person(u))));
             texts.collect::<Vec<_>>()
         });
         shown.into_iter().map(|text| view! { <span class="cf">{text}</span> }).collect_view()

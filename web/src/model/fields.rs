@@ -37,16 +37,40 @@ pub fn parse_options(text: &str) -> Vec<String> {
 }
 
 /// A number typed in: `None` when blank, `Err` when not a finite number.
+/// Only digits, signs, `.` and exponents count (no `inf`, no hex).
 fn parse_number(text: &str) -> Result<Option<f64>, ()> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or(())
+    let plain = text.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+    plain.then(|| float(text)).flatten().filter(|n| n.is_finite()).map(Some).ok_or(())
 }
 
-/// A number as the app writes it (`3`, not `3.0`).
-fn number_text(number: f64) -> String {
+// In the browser, numbers are read and written by JavaScript: core's float
+// parsing and formatting would add their tables and code to the bundle.
+
+/// `text` as a number (`None`: it is not one).
+#[cfg(target_arch = "wasm32")]
+fn float(text: &str) -> Option<f64> {
+    let number = js_sys::Number::new(&wasm_bindgen::JsValue::from_str(text)).value_of();
+    (!number.is_nan()).then_some(number)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn float(text: &str) -> Option<f64> {
+    text.parse().ok()
+}
+
+/// A number as the app writes it (`3`, not `3.0`; plain digits within the
+/// ±1e15 the server allows).
+#[cfg(target_arch = "wasm32")]
+pub fn number_text(number: f64) -> String {
+    js_sys::Number::from(number).to_string(10).map(String::from).unwrap_or_default()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn number_text(number: f64) -> String {
     number.to_string()
 }
 

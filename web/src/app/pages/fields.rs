@@ -18,7 +18,7 @@ use crate::{
     },
     model::{
         edit::FieldError as LocalError,
-        fields::{FieldDraft, TYPES, has_options, type_label},
+        fields::{FieldDraft, TYPES, has_options, number_text, type_label},
         names,
     },
 };
@@ -83,7 +83,7 @@ fn summary(field: &v1::CustomField) -> String {
     if has_options(field.r#type) {
         parts.push(format!("options: {}", field.options.join(", ")));
     }
-    match (field.number_min, field.number_max) {
+    match (field.number_min.map(number_text), field.number_max.map(number_text)) {
         (Some(min), Some(max)) => parts.push(format!("from {min} to {max}")),
         (Some(min), None) => parts.push(format!("at least {min}")),
         (None, Some(max)) => parts.push(format!("at most {max}")),

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use tasktracker_proto::v1::{self, CustomFieldType as Type};
 
 use super::{TaskContext, editor::Editing};
-use crate::{app::components::FieldError, model::fields::toggle_option};
+use crate::{app::components::FieldError, model::fields::{number_text, toggle_option}};
 
 /// The group of custom fields, when the project has any.
 #[component]
@@ -113,7 +113,7 @@ fn FieldControl(editing: Editing, field: v1::CustomField) -> impl IntoView {
                 Type::Date => "date",
                 _ => "text",
             };
-            let (min, max) = (field.number_min.map(|n| n.to_string()), field.number_max.map(|n| n.to_string()));
+            let (min, max) = (field.number_min.map(number_text), field.number_max.map(number_text));
             view! {
                 <input id=id.clone() type=kind step=(kind == "number").then_some("any") min=min max=max
                     maxlength=(kind == "text").then_some("2000") disabled=disabled aria-describedby=described

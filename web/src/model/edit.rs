@@ -1,7 +1,5 @@
 //! The task editor's draft, and the partial update (`update_mask`) it makes.
 
-use std::collections::BTreeMap;
-
 use tasktracker_proto::v1::{CustomField, Priority, Task, TaskStatus};
 
 use super::{dates, fields};
@@ -23,9 +21,10 @@ pub struct TaskDraft {
     pub start_day: String,
     /// `YYYY-MM-DD` or empty.
     pub due_day: String,
-    /// Custom field values by key, as their controls hold them
-    /// ([`fields::value_text`]); a missing key is no value.
-    pub custom: BTreeMap<String, String>,
+    /// Custom field values as `(key, text)`, as their controls hold them
+    /// ([`fields::value_text`]); a missing key is no value. (A short list:
+    /// a map would cost the bundle its sorting and tree code.)
+    pub custom: Vec<(String, String)>,
 }
 
 /// A field the user must fix (as the server names it), and why.
@@ -56,6 +55,19 @@ impl TaskDraft {
             start_day: task.start_time.as_ref().map(dates::to_day).unwrap_or_default(),
             due_day: task.due_time.as_ref().map(dates::to_day).unwrap_or_default(),
             custom: task.custom_fields.iter().map(|(key, value)| (key.clone(), fields::value_text(value))).collect(),
+        }
+    }
+
+    /// The text of the custom field `key` (empty: no value).
+    pub fn custom_text(&self, key: &str) -> &str {
+        self.custom.iter().find(|(k, _)| k == key).map_or("", |(_, text)| text)
+    }
+
+    /// Sets the text of the custom field `key`.
+    pub fn set_custom(&mut self, key: &str, text: String) {
+        match self.custom.iter_mut().find(|(k, _)| k == key) {
+            Some((_, old)) => *old = text,
+            None => self.custom.push((key.to_owned(), text)),
         }
     }
 
@@ -157,15 +169,14 @@ impl TaskDraft {
         original: &Task,
         fields: &[CustomField],
     ) -> Result<Vec<(String, Option<tasktracker_proto::v1::CustomFieldValue>)>, Vec<FieldError>> {
-        let before = Self::of(original).custom;
+        let before = Self::of(original);
         let (mut changes, mut errors) = (Vec::new(), Vec::new());
         for field in fields {
-            let text = |draft: &BTreeMap<String, String>| draft.get(&field.key).cloned().unwrap_or_default();
-            let (now, was) = (text(&self.custom), text(&before));
+            let (now, was) = (self.custom_text(&field.key), before.custom_text(&field.key));
             if now == was || (now.trim().is_empty() && was.is_empty()) {
                 continue;
             }
-            match fields::parse_value(field.r#type, &now) {
+            match fields::parse_value(field.r#type, now) {
                 Ok(value) => changes.push((field.key.clone(), value)),
                 Err(message) => errors.push((format!("custom_fields.{}", field.key), message)),
             }
@@ -277,18 +288,18 @@ mod tests {
         original.custom_fields.insert("team".into(), CustomFieldValue { value: Some(Value::Option("core".into())) });
         original.custom_fields.insert("done".into(), CustomFieldValue { value: Some(Value::Checkbox(true)) });
         let mut draft = TaskDraft::of(&original);
-        assert_eq!(draft.custom.get("team").map(String::as_str), Some("core"));
+        assert_eq!(draft.custom_text("team"), "core");
         let (_, mask) = draft.to_update(&original, &fields).unwrap();
         assert!(mask.is_empty(), "{mask:?}");
-        draft.custom.insert("estimate".into(), "3".into());
-        draft.custom.insert("team".into(), String::new());
-        draft.custom.insert("notes".into(), "  ".into());
-        draft.custom.insert("done".into(), "true".into());
+        draft.set_custom("estimate", "3".into());
+        draft.set_custom("team", String::new());
+        draft.set_custom("notes", "  ".into());
+        draft.set_custom("done", "true".into());
         let (update, mask) = draft.to_update(&original, &fields).unwrap();
         assert_eq!(mask, ["custom_fields.estimate", "custom_fields.team"]);
         assert_eq!(update.custom_fields.len(), 1, "the cleared team is left out of the map");
         assert_eq!(update.custom_fields["estimate"].value, Some(Value::Number(3.0)));
-        draft.custom.insert("estimate".into(), "three".into());
+        draft.set_custom("estimate", "three".into());
         let errors = draft.to_update(&original, &fields).unwrap_err();
         assert_eq!(errors, [("custom_fields.estimate".to_owned(), "Enter a number.".to_owned())]);
     }

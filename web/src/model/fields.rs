@@ -53,7 +53,8 @@ fn parse_number(text: &str) -> Result<Option<f64>, ()> {
 /// `text` as a number (`None`: it is not one).
 #[cfg(target_arch = "wasm32")]
 fn float(text: &str) -> Option<f64> {
-    let number = js_sys::Number::new(&wasm_bindgen::JsValue::from_str(text)).value_of();
+    // `+text` in JavaScript: NaN when it is not a number.
+    let number = wasm_bindgen::JsValue::from_str(text).unchecked_into_f64();
     (!number.is_nan()).then_some(number)
 }
 
@@ -66,7 +67,7 @@ fn float(text: &str) -> Option<f64> {
 /// ±1e15 the server allows).
 #[cfg(target_arch = "wasm32")]
 pub fn number_text(number: f64) -> String {
-    js_sys::Number::from(number).to_string(10).map(String::from).unwrap_or_default()
+    js_sys::Number::from(number).to_string_with_radix(10).map(String::from).unwrap_or_default()
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -61,18 +61,14 @@ pub fn FieldsPage() -> impl IntoView {
                 "Typed fields every task of the project may carry, in this order. Filter the task list by one with "
                 <code>"cf.<key>"</code> ", e.g. " <code>"cf.estimate >= 3"</code> "."
             </p>
-            <Show when=none>
-                <p class="muted">"No fields yet."</p>
-            </Show>
+            {move || none().then(|| view! { <p class="muted">"No fields yet."</p> })}
             <ul class="fields">
-                <For each=move || list.get().and_then(Result::ok).unwrap_or_default() key=|f| f.name.clone() let:field>
-                    <FieldItem fields field/>
-                </For>
+                {move || {
+                    let list = list.get().and_then(Result::ok).unwrap_or_default();
+                    list.into_iter().map(|field| view! { <FieldItem fields field/> }).collect_view()
+                }}
             </ul>
-            <Show when=move || is_owner.get()>
-                <h2>"Add a field"</h2>
-                <AddField fields/>
-            </Show>
+            {move || is_owner.get().then(|| view! { <h2>"Add a field"</h2> <AddField fields/> })}
         </section>
     }
 }
@@ -117,9 +113,7 @@ fn FieldItem(fields: Fields, field: v1::CustomField) -> impl IntoView {
         <li class="card">
             <h2 class="small" id=heading.clone()>{move || current.with(|f| f.display_name.clone())}</h2>
             <p class="muted">{move || current.with(summary)}</p>
-            <Show when=move || fields.is_owner.get()>
-                <EditField fields current id=id.clone() heading=heading.clone()/>
-            </Show>
+            {move || fields.is_owner.get().then(|| view! { <EditField fields current id=id.clone() heading=heading.clone()/> })}
         </li>
     }
 }
@@ -167,33 +161,41 @@ fn EditField(fields: Fields, current: RwSignal<v1::CustomField>, id: String, hea
     };
     let error = Signal::derive(move || save.error().get().or_else(|| delete.error().get()));
     let kind = current.with_untracked(|f| f.r#type);
-    let ask_id = format!("field-{id}-confirm");
-    let ask = ask_id.clone();
-    let start_delete = move |_| {
-        confirming.set(true);
-        let ask = ask.clone();
-        set_timeout(move || browser::focus(&ask), std::time::Duration::ZERO);
+    // Delete asks first, in place of its button; focus follows.
+    let ids =
+        StoredValue::new([format!("field-{id}-confirm"), format!("field-{id}-ask"), format!("field-{id}-delete")]);
+    let focus_later = move |which: usize| {
+        set_timeout(move || ids.with_value(|ids| browser::focus(&ids[which])), std::time::Duration::ZERO)
     };
     let name = move || current.with(|f| f.display_name.clone());
+    let delete_part = move || {
+        let [confirm_id, ask_id, delete_id] = ids.get_value();
+        if confirming.get() {
+            view! {
+                <div class="row" role="group" aria-labelledby=ask_id.clone()>
+                    <p id=ask_id.clone()>{format!("Delete “{}” and its value on every task?", name())}</p>
+                    <button type="button" class="danger" id=confirm_id
+                        on:click=move |_| { delete.dispatch(current.get_untracked()); }>"Delete for good"</button>
+                    <button type="button" class="ghost" on:click=move |_| { confirming.set(false); focus_later(2); }>"Cancel"</button>
+                </div>
+            }
+            .into_any()
+        } else {
+            view! {
+                <button type="button" class="danger" id=delete_id aria-label=format!("Delete {}", name())
+                    on:click=move |_| { confirming.set(true); focus_later(0); }>"Delete"</button>
+            }
+            .into_any()
+        }
+    };
     view! {
         <form class="stack narrow" on:submit=submit novalidate aria-labelledby=heading>
             <FieldError id=format!("field-{id}-error") message=general_message(error)/>
             <DraftInputs draft local error prefix=format!("field-{id}") kind/>
             <div class="row">
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
-                <Show when=move || !confirming.get()>
-                    <button type="button" class="danger" on:click=start_delete.clone()
-                        aria-label=move || format!("Delete {}", name())>"Delete"</button>
-                </Show>
+                {delete_part}
             </div>
-            <Show when=move || confirming.get()>
-                <div class="row" role="group" aria-labelledby=format!("field-{id}-ask")>
-                    <p id=format!("field-{id}-ask")>{move || format!("Delete “{}” and its value on every task?", name())}</p>
-                    <button type="button" class="danger" id=ask_id.clone()
-                        on:click=move |_| { delete.dispatch(current.get_untracked()); }>"Delete for good"</button>
-                    <button type="button" class="ghost" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
-            </Show>
         </form>
     }
 }
@@ -243,13 +245,11 @@ fn DraftInputs(
     let card_id = prefix.with_value(|p| format!("{p}-card"));
     view! {
         {input("display_name", "Display name", |d| &d.display_name, |d| &mut d.display_name)}
-        <Show when=move || has_options(kind.get())>
-            {input("options", "Options (one per line)", |d| &d.options, |d| &mut d.options)}
-        </Show>
-        <Show when=move || kind.get() == CustomFieldType::Number as i32>
+        {move || has_options(kind.get()).then(|| input("options", "Options (one per line)", |d| &d.options, |d| &mut d.options))}
+        {move || (kind.get() == CustomFieldType::Number as i32).then(|| view! {
             {input("number_min", "Minimum (blank: none)", |d| &d.min, |d| &mut d.min)}
             {input("number_max", "Maximum (blank: none)", |d| &d.max, |d| &mut d.max)}
-        </Show>
+        })}
         <p class="check">
             <input type="checkbox" id=card_id.clone() prop:checked=move || draft.with(|d| d.show_on_card)
                 on:change=move |e| draft.update(|d| d.show_on_card = event_target_checked(&e))/>

@@ -6,21 +6,28 @@ use leptos::prelude::*;
 use tasktracker_proto::v1::{self, CustomFieldType as Type};
 
 use super::{TaskContext, editor::Editing};
-use crate::{app::components::FieldError, model::fields::{number_text, toggle_option}};
+use crate::{
+    app::components::FieldError,
+    model::fields::{number_text, toggle_option},
+};
 
 /// The group of custom fields, when the project has any.
 #[component]
 pub fn CustomFields(editing: Editing) -> impl IntoView {
     let context = expect_context::<TaskContext>();
     view! {
-        <Show when=move || context.fields.with(|f| f.is_some_and(|f| !f.is_empty()))>
-            <div id="custom-fields" class="stack" role="group" aria-labelledby="custom-fields-heading">
-                <h2 id="custom-fields-heading" class="small">"Custom fields"</h2>
-                <For each=move || context.fields.get().unwrap_or_default() key=|f| (f.name.clone(), f.etag.clone()) let:field>
-                    <FieldControl editing field/>
-                </For>
-            </div>
-        </Show>
+        {move || {
+            let fields = context.fields.get().unwrap_or_default();
+            (!fields.is_empty()).then(|| {
+                let controls = fields.into_iter().map(|field| view! { <FieldControl editing field/> }).collect_view();
+                view! {
+                    <div id="custom-fields" class="stack" role="group" aria-labelledby="custom-fields-heading">
+                        <h2 id="custom-fields-heading" class="small">"Custom fields"</h2>
+                        {controls}
+                    </div>
+                }
+            })
+        }}
     }
 }
 
@@ -32,12 +39,8 @@ fn FieldControl(editing: Editing, field: v1::CustomField) -> impl IntoView {
     let id = format!("cf-{}", field.key);
     let error_id = format!("{id}-error");
     let message = editing.error(&format!("custom_fields.{}", field.key));
-    let text = move || draft.with(|d| key.with_value(|k| d.custom.get(k).cloned().unwrap_or_default()));
-    let set = move |value: String| {
-        draft.update(|d| {
-            d.custom.insert(key.get_value(), value);
-        })
-    };
+    let text = move || draft.with(|d| key.with_value(|k| d.custom_text(k).to_owned()));
+    let set = move |value: String| draft.update(|d| key.with_value(|k| d.set_custom(k, value)));
     let on_text = move |e: leptos::ev::Event| set(event_target_value(&e));
     let disabled = move || !can_edit.get();
     let label = field.display_name.clone();

@@ -10,9 +10,11 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const consoleErrors = [];
 const axeReport = {};
 const results = [];
+let currentStep = '';
 
 async function step(name, body) {
   const started = Date.now();
+  currentStep = name;
   try {
     await body();
     results.push({ name, ok: true });
@@ -28,9 +30,9 @@ async function newSession(browser, label, viewport = { width: 1280, height: 900 
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`[${label}] ${message.text()}`);
+    if (message.type() === 'error') consoleErrors.push(`[${label}, ${currentStep}] ${message.text()}`);
   });
-  page.on('pageerror', (error) => consoleErrors.push(`[${label}] ${error.message}`));
+  page.on('pageerror', (error) => consoleErrors.push(`[${label}, ${currentStep}] ${error.message}`));
   return { context, page };
 }
 

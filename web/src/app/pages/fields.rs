@@ -41,8 +41,16 @@ pub fn FieldsPage() -> impl IntoView {
     let params = use_params_map();
     let project_name =
         StoredValue::new(format!("projects/{}", params.with_untracked(|p| p.get("project").unwrap_or_default())));
-    let project = Loader::new(move || async move { api.get_project(project_name.get_value()).await });
-    let list: FieldList = Loader::new(move || async move { api.list_fields(project_name.get_value()).await });
+    // The names are read when a load starts, not when its future first runs
+    // (by then the page may be gone).
+    let project = Loader::new(move || {
+        let name = project_name.get_value();
+        async move { api.get_project(name).await }
+    });
+    let list: FieldList = Loader::new(move || {
+        let parent = project_name.get_value();
+        async move { api.list_fields(parent).await }
+    });
     let is_owner = Signal::derive(move || {
         project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role == Role::Owner as i32))
     });
@@ -165,11 +173,11 @@ fn EditField(fields: Fields, current: RwSignal<v1::CustomField>, id: String, hea
     let ids =
         StoredValue::new([format!("field-{id}-confirm"), format!("field-{id}-ask"), format!("field-{id}-delete")]);
     let focus_later = move |which: usize| {
-        set_timeout(move || ids.with_value(|ids| browser::focus(&ids[which])), std::time::Duration::ZERO)
+        set_timeout(move || _ = ids.try_with_value(|ids| browser::focus(&ids[which])), std::time::Duration::ZERO)
     };
     let name = move || current.with(|f| f.display_name.clone());
     let delete_part = move || {
-        let [confirm_id, ask_id, delete_id] = ids.get_value();
+        let [confirm_id, ask_id, delete_id] = ids.try_get_value().unwrap_or_default();
         if confirming.get() {
             view! {
                 <div class="row" role="group" aria-labelledby=ask_id.clone()>
@@ -267,9 +275,9 @@ fn AddField(fields: Fields) -> impl IntoView {
     let draft = RwSignal::new(blank());
     let local = RwSignal::new(Vec::<LocalError>::new());
     let add = Job::new(move |field: &v1::CustomField| {
-        let field = field.clone();
+        let (parent, field) = (fields.project.get_value(), field.clone());
         async move {
-            let created = api.create_field(fields.project.get_value(), field).await?;
+            let created = api.create_field(parent, field).await?;
             toasts.show(format!("Added “{}”.", created.display_name), None);
             draft.try_set(blank());
             fields.list.refetch();

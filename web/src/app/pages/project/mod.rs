@@ -130,7 +130,10 @@ pub fn ProjectPage() -> impl IntoView {
             api.get_project(name.get_value()).await.inspect(|project| browser::set_title(&project.title))
         }),
         members: Loader::new(move || async move { api.list_members(name.get_value()).await }),
-        fields: Loader::new(move || async move { api.list_fields(name.get_value()).await.unwrap_or_default() }),
+        fields: Loader::new(move || {
+            let parent = name.get_value();
+            async move { api.list_fields(parent).await.unwrap_or_default() }
+        }),
         board: RwSignal::new(Vec::new()),
         list: RwSignal::new(Vec::new()),
         list_stale: RwSignal::new(0),

@@ -94,7 +94,7 @@ fn FieldControl(editing: Editing, field: v1::CustomField) -> impl IntoView {
                 let choices: Vec<(String, String)> = if user {
                     context.members.get().unwrap_or_default().into_iter().map(|m| (m.user, m.display_name)).collect()
                 } else {
-                    options.get_value().into_iter().map(|o| (o.clone(), o)).collect()
+                    options.try_get_value().unwrap_or_default().into_iter().map(|o| (o.clone(), o)).collect()
                 };
                 let choices = choices.into_iter().map(|(value, shown)| {
                     let selected = value.clone();

@@ -88,7 +88,10 @@ pub fn TaskPage() -> impl IntoView {
             api.list_states(project_name.get_value(), true).await.unwrap_or_default()
         }),
         history: Loader::new(move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() }),
-        fields: Loader::new(move || async move { api.list_fields(project_name.get_value()).await.unwrap_or_default() }),
+        fields: Loader::new(move || {
+            let parent = project_name.get_value();
+            async move { api.list_fields(parent).await.unwrap_or_default() }
+        }),
     };
     provide_context(context);
 

@@ -7,7 +7,6 @@ pub mod edit;
 pub mod fields;
 pub mod filter;
 pub mod json;
-pub mod markdown;
 pub mod names;
 pub mod relations;
 pub mod session;

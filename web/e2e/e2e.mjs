@@ -723,7 +723,7 @@ try {
     assert.ok((await rowTitles(page)).includes('Made by Bob'));
   });
 
-  await step('fields: an option in use cannot be removed (the refusal shows by the form); a field is deleted after an inline confirm', async () => {
+  await step('fields: an option in use cannot be removed, nor a stale version saved (the refusals show by the form); a field is deleted after an inline confirm', async () => {
     const { page } = ada;
     await page.goto(`${projectUrl}/fields`);
     const team = page.locator('ul.fields li', { has: page.getByRole('heading', { name: 'Team' }) });
@@ -739,6 +739,19 @@ try {
     await team.locator('p.muted', { hasText: 'options: core, web, ops · shown on cards' }).waitFor();
     assert.equal(await refusal.count(), 0);
 
+    // A stale edit (the field was changed in another tab) is refused (ABORTED), said by the form.
+    const other = await ada.context.newPage();
+    await other.goto(`${projectUrl}/fields`);
+    const otherEstimate = other.locator('ul.fields li', { has: other.getByRole('heading', { name: 'Estimate' }) });
+    await otherEstimate.getByLabel('Display name').fill('Points');
+    await otherEstimate.getByRole('button', { name: 'Save' }).click();
+    await other.locator('.toast', { hasText: 'Saved “Points”.' }).waitFor();
+    await other.close();
+    const estimate = page.locator('ul.fields li', { has: page.getByRole('heading', { name: 'Estimate' }) });
+    await estimate.getByLabel('Maximum (blank: none)').fill('50');
+    await estimate.getByRole('button', { name: 'Save' }).click();
+    await estimate.locator('.field-error[role="alert"]', { hasText: 'Someone else changed this' }).waitFor();
+
     await team.getByRole('button', { name: 'Delete Team' }).click();
     const confirm = team.getByRole('button', { name: 'Delete for good' });
     await confirm.waitFor();
@@ -746,7 +759,7 @@ try {
     await page.keyboard.press('Enter');
     await page.locator('.toast', { hasText: /Deleted “Team”; 1 task/ }).waitFor();
     await team.waitFor({ state: 'detached' });
-    await page.getByRole('heading', { name: 'Estimate' }).waitFor();
+    await page.getByRole('heading', { name: 'Points' }).waitFor();
   });
 
   await step('usable at 360 px: no horizontal scrolling', async () => {

@@ -723,6 +723,70 @@ try {
     assert.ok((await rowTitles(page)).includes('Made by Bob'));
   });
 
+  await step('custom fields of every other type: text, date, multi select, person and checkbox values are saved, read back and cleared', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}/fields`);
+    await page.locator('#new-field-key').waitFor();
+    const add = async (key, type, name, options) => {
+      await page.locator('#new-field-key').fill(key);
+      await page.locator('#new-field-type').selectOption({ label: type });
+      await page.locator('#new-field-display_name').fill(name);
+      if (options) await page.locator('#new-field-options').fill(options);
+      await page.getByRole('button', { name: 'Add field' }).click();
+      await page.locator('.toast', { hasText: `Added “${name}”.` }).waitFor();
+    };
+    await add('notes', 'Text', 'Notes');
+    await add('launch', 'Date', 'Launch');
+    await add('tags', 'Multi select', 'Tags', 'ui\napi\ndb');
+    await add('reviewer', 'Person', 'Reviewer');
+    await add('blocked', 'Checkbox', 'Blocked');
+
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    const group = page.getByRole('group', { name: 'Custom fields' });
+    const tags = group.getByRole('group', { name: 'Tags' });
+    const reviewer = group.getByLabel('Reviewer');
+    await group.getByLabel('Notes').waitFor();
+    await group.getByLabel('Notes').fill('Call ACME');
+    await group.getByLabel('Launch').fill('2027-01-15');
+    await tags.getByLabel('db').check();
+    await tags.getByLabel('ui').check();
+    await reviewer.locator('option', { hasText: 'Bob' }).waitFor({ state: 'attached' });
+    await reviewer.selectOption({ label: 'Bob' });
+    await group.getByLabel('Blocked').check();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await axe(page, 'task-custom-fields-all-types', '#custom-fields');
+    await screenshot(page, '26-task-custom-fields-all-types');
+
+    await page.reload();
+    await group.getByLabel('Notes').waitFor();
+    await page.waitForFunction(() => document.querySelector('#cf-notes')?.value === 'Call ACME');
+    assert.equal(await group.getByLabel('Launch').inputValue(), '2027-01-15');
+    assert.deepEqual(
+      await Promise.all(['ui', 'api', 'db'].map((option) => tags.getByLabel(option).isChecked())),
+      [true, false, true],
+    );
+    await page.waitForFunction(() => document.querySelector('#cf-reviewer')?.selectedOptions[0]?.textContent === 'Bob');
+    assert.equal(await group.getByLabel('Blocked').isChecked(), true);
+    assert.equal(await group.getByLabel('Estimate').inputValue(), '5', 'the other values stay');
+
+    // Blank or unticked controls clear their values.
+    await group.getByLabel('Notes').fill('');
+    await group.getByLabel('Blocked').uncheck();
+    await tags.getByLabel('ui').uncheck();
+    await tags.getByLabel('db').uncheck();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await page.reload();
+    await group.getByLabel('Notes').waitFor();
+    await page.waitForFunction(() => document.querySelector('#cf-reviewer')?.selectedOptions[0]?.textContent === 'Bob');
+    assert.equal(await group.getByLabel('Notes').inputValue(), '');
+    assert.equal(await group.getByLabel('Blocked').isChecked(), false);
+    assert.equal(await tags.getByLabel('db').isChecked(), false);
+    assert.equal(await group.getByLabel('Launch').inputValue(), '2027-01-15');
+  });
+
   await step('fields: an option in use cannot be removed, nor a stale version saved (the refusals show by the form); a field is deleted after an inline confirm', async () => {
     const { page } = ada;
     await page.goto(`${projectUrl}/fields`);
@@ -769,7 +833,7 @@ try {
       for (const [key, value] of storage) window.localStorage.setItem(key, value);
     }, session.origins.find((o) => o.origin === baseUrl).localStorage.map((e) => [e.name, e.value]));
     const pages = [['11-list-360', projectUrl, '#new-task-title'], ['12-board-360', `${projectUrl}?view=board`, '#new-task-title'],
-      ['16-workflow-360', `${projectUrl}/workflow`, '#new-state-name'], ['26-fields-360', `${projectUrl}/fields`, '#new-field-key']];
+      ['16-workflow-360', `${projectUrl}/workflow`, '#new-state-name'], ['27-fields-360', `${projectUrl}/fields`, '#new-field-key']];
     for (const [name, url, ready] of pages) {
       await small.page.goto(url);
       await small.page.locator(ready).waitFor();

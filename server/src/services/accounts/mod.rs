@@ -151,10 +151,12 @@ impl AccountService for Accounts {
             .await
             .map_err(ServiceError::Internal)?;
         let Some(user) = user.filter(|_| verified) else {
+            self.shared.sign_in_limiter.failed(email.as_str(), peer);
             tracing::info!(?peer, "sign-in failed");
             self.shared.metrics.sign_in(SignInResult::Failure);
             return Err(ServiceError::Unauthenticated("wrong email or password").into());
         };
+        self.shared.sign_in_limiter.succeeded(email.as_str(), peer);
         let session = self.open_session(UserId::from_stored(&user.id)).await?;
         tracing::info!(user = %user.id, "signed in");
         self.shared.metrics.sign_in(SignInResult::Success);

@@ -3,7 +3,9 @@
 # build, the bundle size budget, and end-to-end tests in headless Chromium
 # (sign-up, projects, tasks, filters, board drag-and-drop and keyboard moves,
 # live updates across browsers, etag conflicts, delete + undo, tokens, task
-# relations picked with the combobox and the blocker rule, axe-core
+# relations picked with the combobox and the blocker rule, custom fields
+# (owners' Fields page by keyboard, values on the task page and the board's
+# cards, the list's `cf.` field filter and its error), axe-core
 # scans, screenshots in target/e2e-artifacts/) against the real server on a
 # fresh PostgreSQL database. Installs what is missing: Chromium and
 # chromium-driver (apt), playwright-core and axe-core (npm, into .tools/).

@@ -10,9 +10,11 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const consoleErrors = [];
 const axeReport = {};
 const results = [];
+let currentStep = '';
 
 async function step(name, body) {
   const started = Date.now();
+  currentStep = name;
   try {
     await body();
     results.push({ name, ok: true });
@@ -28,9 +30,9 @@ async function newSession(browser, label, viewport = { width: 1280, height: 900 
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`[${label}] ${message.text()}`);
+    if (message.type() === 'error') consoleErrors.push(`[${label}, ${currentStep}] ${message.text()}`);
   });
-  page.on('pageerror', (error) => consoleErrors.push(`[${label}] ${error.message}`));
+  page.on('pageerror', (error) => consoleErrors.push(`[${label}, ${currentStep}] ${error.message}`));
   return { context, page };
 }
 
@@ -38,13 +40,13 @@ async function screenshot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
-/** axe-core on the current screen: no serious or critical violations. */
-async function axe(page, screen) {
+/** axe-core on the current screen (or the part `selector` names): no serious or critical violations. */
+async function axe(page, screen, selector) {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
+  const result = await page.evaluate(async (include) =>
     // eslint-disable-next-line no-undef
-    axe.run(document, { resultTypes: ['violations'] }),
-  );
+    axe.run(include ? { include: [include] } : document, { resultTypes: ['violations'] }),
+  selector);
   const violations = result.violations.map((v) => ({
     id: v.id,
     impact: v.impact,
@@ -586,6 +588,244 @@ try {
     await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
   });
 
+  await step('fields: the owner adds a number and a single-select field by keyboard; a bad key is shown on its input', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Fields' }).click();
+    await page.getByRole('heading', { name: 'Fields', level: 1 }).waitFor();
+    await page.locator('p.muted', { hasText: 'No fields yet.' }).waitFor();
+    const key = page.getByLabel('Key', { exact: true });
+    await key.focus();
+    await page.keyboard.type('Bad Key');
+    await page.keyboard.press('Enter');
+    const keyError = page.locator('#new-field-key-error[role="alert"]');
+    await keyError.waitFor();
+    assert.match(await key.getAttribute('aria-describedby'), /new-field-key-error/);
+    await axe(page, 'fields-error');
+    await key.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('estimate');
+    await page.keyboard.press('Tab'); // Type
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-field-type');
+    await page.keyboard.press('ArrowDown'); // Number
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Estimate');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-field-number_min');
+    await page.keyboard.type('0');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('100');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Space'); // Show on board cards
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter'); // Add field
+    await page.locator('.toast', { hasText: 'Added “Estimate”.' }).waitFor();
+    const estimate = page.locator('ul.fields li', { has: page.getByRole('heading', { name: 'Estimate' }) });
+    await estimate.locator('p.muted', { hasText: 'cf.estimate · Number · from 0 to 100 · shown on cards' }).waitFor();
+    assert.equal(await keyError.count(), 0);
+
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-field-key');
+    await page.keyboard.type('team');
+    await page.keyboard.press('Tab');
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('ArrowDown'); // Single select
+    assert.equal(await page.locator('#new-field-type').evaluate((s) => s.selectedOptions[0]?.textContent), 'Single select');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Team');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'new-field-options');
+    await page.keyboard.type('core\nweb');
+    await page.keyboard.press('Tab'); // Show on board cards: left off
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('.toast', { hasText: 'Added “Team”.' }).waitFor();
+    await page.locator('ul.fields li p.muted', { hasText: 'cf.team · Single select · options: core, web' }).waitFor();
+    await axe(page, 'fields');
+    await screenshot(page, '22-fields');
+
+    // A member who is not an owner sees the fields, read-only.
+    await bob.page.goto(`${projectUrl}/fields`);
+    await bob.page.getByRole('heading', { name: 'Team' }).waitFor();
+    await bob.page.waitForLoadState('networkidle');
+    assert.equal(await bob.page.getByRole('button', { name: 'Save' }).count(), 0);
+    assert.equal(await bob.page.getByRole('heading', { name: 'Add a field' }).count(), 0);
+  });
+
+  await step('custom fields on the task page: a bad value is refused on its input; values saved show on the card', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Plan release' }).click();
+    const group = page.getByRole('group', { name: 'Custom fields' });
+    await group.getByLabel('Estimate').waitFor();
+    await group.getByLabel('Estimate').fill('2');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    await group.getByLabel('Estimate').waitFor();
+    await group.getByLabel('Team').locator('option', { hasText: 'core' }).waitFor({ state: 'attached' });
+    assert.deepEqual(await group.getByLabel('Team').locator('option').allInnerTexts(), ['None', 'core', 'web']);
+    await group.getByLabel('Estimate').fill('500');
+    let saved = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await saved;
+    const valueError = page.locator('#cf-estimate-error[role="alert"]');
+    await valueError.waitFor();
+    assert.equal(await group.getByLabel('Estimate').getAttribute('aria-describedby'), 'cf-estimate-error');
+    await group.getByLabel('Estimate').fill('5');
+    await group.getByLabel('Team').focus();
+    await page.keyboard.press('ArrowDown'); // core
+    saved = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const request = (await saved).request().postDataBuffer().toString('latin1');
+    assert.match(request, /custom_fields\.estimate/);
+    assert.match(request, /custom_fields\.team/);
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    assert.equal(await valueError.count(), 0);
+    await axe(page, 'task-custom-fields', '#custom-fields');
+    await axe(page, 'task-with-custom-fields');
+    await screenshot(page, '23-task-custom-fields');
+    await page.reload();
+    await group.getByLabel('Estimate').waitFor();
+    await page.waitForFunction(() => document.querySelector('#cf-estimate')?.value === '5');
+    await page.waitForFunction(() => document.querySelector('#cf-team')?.value === 'core');
+
+    await page.goto(`${projectUrl}?view=board`);
+    await card(page, 'Made by Bob').filter({ hasText: 'Estimate: 5' }).waitFor();
+    await card(page, 'Plan release').filter({ hasText: 'Estimate: 2' }).waitFor();
+    assert.equal(await card(page, 'Made by Bob').filter({ hasText: 'Team:' }).count(), 0, 'Team is not shown on cards');
+    await screenshot(page, '24-board-custom-fields');
+  });
+
+  await step('the list\'s field filter: cf.estimate >= 3 matches one task; a bad filter is explained on the input', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    const filter = page.getByLabel('Field filter');
+    await filter.fill('cf.estimate >= 3');
+    await filter.press('Enter');
+    await expectRows(page, ['Made by Bob']);
+    await filter.fill('cf.team = "core" OR cf.estimate < 3');
+    await filter.press('Enter');
+    await expectRows(page, ['Made by Bob', 'Plan release']);
+    await filter.fill('cf.nope = 1');
+    await filter.press('Enter');
+    const error = page.locator('#filter-custom-error[role="alert"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /nope/);
+    assert.equal(await filter.getAttribute('aria-invalid'), 'true');
+    assert.equal(await filter.getAttribute('aria-describedby'), 'filter-custom-error');
+    await axe(page, 'task-list-field-filter-error');
+    await screenshot(page, '25-field-filter-error');
+    await filter.fill('');
+    await filter.press('Enter');
+    await error.waitFor({ state: 'detached' });
+    assert.equal(await filter.getAttribute('aria-invalid'), null);
+    assert.ok((await rowTitles(page)).includes('Made by Bob'));
+  });
+
+  await step('custom fields of every other type: text, date, multi select, person and checkbox values are saved, read back and cleared', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}/fields`);
+    await page.locator('#new-field-key').waitFor();
+    const add = async (key, type, name, options) => {
+      await page.locator('#new-field-key').fill(key);
+      await page.locator('#new-field-type').selectOption({ label: type });
+      await page.locator('#new-field-display_name').fill(name);
+      if (options) await page.locator('#new-field-options').fill(options);
+      await page.getByRole('button', { name: 'Add field' }).click();
+      await page.locator('.toast', { hasText: `Added “${name}”.` }).waitFor();
+    };
+    await add('notes', 'Text', 'Notes');
+    await add('launch', 'Date', 'Launch');
+    await add('tags', 'Multi select', 'Tags', 'ui\napi\ndb');
+    await add('reviewer', 'Person', 'Reviewer');
+    await add('blocked', 'Checkbox', 'Blocked');
+
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    const group = page.getByRole('group', { name: 'Custom fields' });
+    const tags = group.getByRole('group', { name: 'Tags' });
+    const reviewer = group.getByLabel('Reviewer');
+    await group.getByLabel('Notes').waitFor();
+    await group.getByLabel('Notes').fill('Call ACME');
+    await group.getByLabel('Launch').fill('2027-01-15');
+    await tags.getByLabel('db').check();
+    await tags.getByLabel('ui').check();
+    await reviewer.locator('option', { hasText: 'Bob' }).waitFor({ state: 'attached' });
+    await reviewer.selectOption({ label: 'Bob' });
+    await group.getByLabel('Blocked').check();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await axe(page, 'task-custom-fields-all-types', '#custom-fields');
+    await screenshot(page, '26-task-custom-fields-all-types');
+
+    await page.reload();
+    await group.getByLabel('Notes').waitFor();
+    await page.waitForFunction(() => document.querySelector('#cf-notes')?.value === 'Call ACME');
+    assert.equal(await group.getByLabel('Launch').inputValue(), '2027-01-15');
+    assert.deepEqual(
+      await Promise.all(['ui', 'api', 'db'].map((option) => tags.getByLabel(option).isChecked())),
+      [true, false, true],
+    );
+    await page.waitForFunction(() => document.querySelector('#cf-reviewer')?.selectedOptions[0]?.textContent === 'Bob');
+    assert.equal(await group.getByLabel('Blocked').isChecked(), true);
+    assert.equal(await group.getByLabel('Estimate').inputValue(), '5', 'the other values stay');
+
+    // Blank or unticked controls clear their values.
+    await group.getByLabel('Notes').fill('');
+    await group.getByLabel('Blocked').uncheck();
+    await tags.getByLabel('ui').uncheck();
+    await tags.getByLabel('db').uncheck();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    await page.reload();
+    await group.getByLabel('Notes').waitFor();
+    await page.waitForFunction(() => document.querySelector('#cf-reviewer')?.selectedOptions[0]?.textContent === 'Bob');
+    assert.equal(await group.getByLabel('Notes').inputValue(), '');
+    assert.equal(await group.getByLabel('Blocked').isChecked(), false);
+    assert.equal(await tags.getByLabel('db').isChecked(), false);
+    assert.equal(await group.getByLabel('Launch').inputValue(), '2027-01-15');
+  });
+
+  await step('fields: an option in use cannot be removed, nor a stale version saved (the refusals show by the form); a field is deleted after an inline confirm', async () => {
+    const { page } = ada;
+    await page.goto(`${projectUrl}/fields`);
+    const team = page.locator('ul.fields li', { has: page.getByRole('heading', { name: 'Team' }) });
+    await team.getByLabel('Options (one per line)').fill('web');
+    await team.getByRole('button', { name: 'Save' }).click();
+    const refusal = team.locator('.field-error[role="alert"]');
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /^Not possible: /);
+    await team.getByLabel('Options (one per line)').fill('core\nweb\nops');
+    await team.getByLabel('Show on board cards').check();
+    await team.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.toast', { hasText: 'Saved “Team”.' }).waitFor();
+    await team.locator('p.muted', { hasText: 'options: core, web, ops · shown on cards' }).waitFor();
+    assert.equal(await refusal.count(), 0);
+
+    // A stale edit (the field was changed in another tab) is refused (ABORTED), said by the form.
+    const other = await ada.context.newPage();
+    await other.goto(`${projectUrl}/fields`);
+    const otherEstimate = other.locator('ul.fields li', { has: other.getByRole('heading', { name: 'Estimate' }) });
+    await otherEstimate.getByLabel('Display name').fill('Points');
+    await otherEstimate.getByRole('button', { name: 'Save' }).click();
+    await other.locator('.toast', { hasText: 'Saved “Points”.' }).waitFor();
+    await other.close();
+    const estimate = page.locator('ul.fields li', { has: page.getByRole('heading', { name: 'Estimate' }) });
+    await estimate.getByLabel('Maximum (blank: none)').fill('50');
+    await estimate.getByRole('button', { name: 'Save' }).click();
+    await estimate.locator('.field-error[role="alert"]', { hasText: 'Someone else changed this' }).waitFor();
+
+    await team.getByRole('button', { name: 'Delete Team' }).click();
+    const confirm = team.getByRole('button', { name: 'Delete for good' });
+    await confirm.waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Delete for good');
+    await page.keyboard.press('Enter');
+    await page.locator('.toast', { hasText: /Deleted “Team”; 1 task/ }).waitFor();
+    await team.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Points' }).waitFor();
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();
@@ -593,7 +833,7 @@ try {
       for (const [key, value] of storage) window.localStorage.setItem(key, value);
     }, session.origins.find((o) => o.origin === baseUrl).localStorage.map((e) => [e.name, e.value]));
     const pages = [['11-list-360', projectUrl, '#new-task-title'], ['12-board-360', `${projectUrl}?view=board`, '#new-task-title'],
-      ['16-workflow-360', `${projectUrl}/workflow`, '#new-state-name']];
+      ['16-workflow-360', `${projectUrl}/workflow`, '#new-state-name'], ['27-fields-360', `${projectUrl}/fields`, '#new-field-key']];
     for (const [name, url, ready] of pages) {
       await small.page.goto(url);
       await small.page.locator(ready).waitFor();

@@ -66,6 +66,10 @@ methods! {
     UPDATE_WORKFLOW_STATE = "WorkflowStateService" / "UpdateWorkflowState" (UpdateWorkflowStateRequest) -> WorkflowState;
     MOVE_WORKFLOW_STATE = "WorkflowStateService" / "MoveWorkflowState" (MoveWorkflowStateRequest) -> WorkflowState;
     DELETE_WORKFLOW_STATE = "WorkflowStateService" / "DeleteWorkflowState" (DeleteWorkflowStateRequest) -> DeleteWorkflowStateResponse;
+    LIST_CUSTOM_FIELDS = "CustomFieldService" / "ListCustomFields" (ListCustomFieldsRequest) -> ListCustomFieldsResponse;
+    CREATE_CUSTOM_FIELD = "CustomFieldService" / "CreateCustomField" (CreateCustomFieldRequest) -> CustomField;
+    UPDATE_CUSTOM_FIELD = "CustomFieldService" / "UpdateCustomField" (UpdateCustomFieldRequest) -> CustomField;
+    DELETE_CUSTOM_FIELD = "CustomFieldService" / "DeleteCustomField" (DeleteCustomFieldRequest) -> DeleteCustomFieldResponse;
     LIST_TASKS = "TaskService" / "ListTasks" (ListTasksRequest) -> ListTasksResponse;
     GET_TASK = "TaskService" / "GetTask" (GetTaskRequest) -> Task;
     CREATE_TASK = "TaskService" / "CreateTask" (CreateTaskRequest) -> Task;

@@ -460,6 +460,30 @@ impl Api {
         Ok(self.call(rpc::DELETE_WORKFLOW_STATE, request).await?.moved_tasks)
     }
 
+    // ---- custom fields ----
+
+    /// The project's custom fields in order (all of them: at most 50).
+    pub async fn list_fields(&self, parent: String) -> ApiResult<Vec<v1::CustomField>> {
+        Ok(self.call(rpc::LIST_CUSTOM_FIELDS, v1::ListCustomFieldsRequest { parent }).await?.fields)
+    }
+
+    pub async fn create_field(&self, parent: String, field: v1::CustomField) -> ApiResult<v1::CustomField> {
+        let request = v1::CreateCustomFieldRequest { parent, field: Some(field) };
+        self.call(rpc::CREATE_CUSTOM_FIELD, request).await
+    }
+
+    pub async fn update_field(&self, field: v1::CustomField, mask: Vec<String>) -> ApiResult<v1::CustomField> {
+        let request = v1::UpdateCustomFieldRequest { field: Some(field), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_CUSTOM_FIELD, request).await
+    }
+
+    /// Deletes a field and every task's value of it; answers how many tasks
+    /// lost theirs.
+    pub async fn delete_field(&self, name: String, etag: String) -> ApiResult<i32> {
+        let request = v1::DeleteCustomFieldRequest { name, etag };
+        Ok(self.call(rpc::DELETE_CUSTOM_FIELD, request).await?.cleared_tasks)
+    }
+
     // ---- tasks ----
 
     pub async fn list_tasks(

@@ -156,6 +156,10 @@ fn App(config: Config) -> impl IntoView {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::workflow::WorkflowPage/></RequireAuth> }.into_any()
             }
+            ["projects", project, "fields"] => {
+                provide_context(params(&[("project", project)]));
+                view! { <RequireAuth><pages::fields::FieldsPage/></RequireAuth> }.into_any()
+            }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
                 view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()

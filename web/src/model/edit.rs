@@ -1,8 +1,8 @@
 //! The task editor's draft, and the partial update (`update_mask`) it makes.
 
-use tasktracker_proto::v1::{Priority, Task, TaskStatus};
+use tasktracker_proto::v1::{CustomField, Priority, Task, TaskStatus};
 
-use super::dates;
+use super::{dates, fields};
 
 /// What the editor's controls hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,10 +21,14 @@ pub struct TaskDraft {
     pub start_day: String,
     /// `YYYY-MM-DD` or empty.
     pub due_day: String,
+    /// Custom field values as `(key, text)`, as their controls hold them
+    /// ([`fields::value_text`]); a missing key is no value. (A short list:
+    /// a map would cost the bundle its sorting and tree code.)
+    pub custom: Vec<(String, String)>,
 }
 
-/// A field the user must fix, and why.
-pub type FieldError = (&'static str, String);
+/// A field the user must fix (as the server names it), and why.
+pub type FieldError = (String, String);
 
 /// Labels typed as `a, b c` -> `["a", "b", "c"]`, without duplicates.
 pub fn parse_labels(text: &str) -> Vec<String> {
@@ -50,6 +54,20 @@ impl TaskDraft {
             labels: task.labels.join(", "),
             start_day: task.start_time.as_ref().map(dates::to_day).unwrap_or_default(),
             due_day: task.due_time.as_ref().map(dates::to_day).unwrap_or_default(),
+            custom: task.custom_fields.iter().map(|(key, value)| (key.clone(), fields::value_text(value))).collect(),
+        }
+    }
+
+    /// The text of the custom field `key` (empty: no value).
+    pub fn custom_text(&self, key: &str) -> &str {
+        self.custom.iter().find(|(k, _)| k == key).map_or("", |(_, text)| text)
+    }
+
+    /// Sets the text of the custom field `key`.
+    pub fn set_custom(&mut self, key: &str, text: String) {
+        match self.custom.iter_mut().find(|(k, _)| k == key) {
+            Some((_, old)) => *old = text,
+            None => self.custom.push((key.to_owned(), text)),
         }
     }
 
@@ -57,17 +75,17 @@ impl TaskDraft {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.title.trim().is_empty() {
-            errors.push(("title", "A title is required.".to_owned()));
+            errors.push(("title".to_owned(), "A title is required.".to_owned()));
         }
         for (field, day) in [("start_time", &self.start_day), ("due_time", &self.due_day)] {
             if !day.trim().is_empty() && dates::from_day(day).is_none() {
-                errors.push((field, "Use a date like 2026-12-31.".to_owned()));
+                errors.push((field.to_owned(), "Use a date like 2026-12-31.".to_owned()));
             }
         }
         if let (Some(start), Some(due)) = (dates::from_day(&self.start_day), dates::from_day(&self.due_day))
             && due.seconds < start.seconds
         {
-            errors.push(("due_time", "The due date is before the start date.".to_owned()));
+            errors.push(("due_time".to_owned(), "The due date is before the start date.".to_owned()));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
@@ -90,9 +108,12 @@ impl TaskDraft {
 
     /// The update of `original` to this draft: a task carrying the changed
     /// fields, its name and etag, and the mask naming exactly those fields.
-    /// An empty mask means nothing changed.
-    pub fn to_update(&self, original: &Task) -> Result<(Task, Vec<String>), Vec<FieldError>> {
+    /// An empty mask means nothing changed. Custom field values are compared
+    /// for the project's `fields`, each change masked as `custom_fields.<key>`
+    /// (a blank value absent from the map: the server clears it).
+    pub fn to_update(&self, original: &Task, fields: &[CustomField]) -> Result<(Task, Vec<String>), Vec<FieldError>> {
         self.validate()?;
+        let custom = self.custom_update(original, fields)?;
         let before = Self::of(original);
         let mut task = Task { name: original.name.clone(), etag: original.etag.clone(), ..Default::default() };
         let mut mask = Vec::new();
@@ -131,7 +152,36 @@ impl TaskDraft {
             task.due_time = dates::from_day(&self.due_day);
             mask.push("due_time");
         }
-        Ok((task, mask.into_iter().map(str::to_owned).collect()))
+        let mut mask: Vec<String> = mask.into_iter().map(str::to_owned).collect();
+        for (key, value) in custom {
+            mask.push(format!("custom_fields.{key}"));
+            if let Some(value) = value {
+                task.custom_fields.insert(key, value);
+            }
+        }
+        Ok((task, mask))
+    }
+
+    /// The custom field values changed from `original`'s: key and new value
+    /// (`None`: cleared), in the fields' order.
+    fn custom_update(
+        &self,
+        original: &Task,
+        fields: &[CustomField],
+    ) -> Result<Vec<(String, Option<tasktracker_proto::v1::CustomFieldValue>)>, Vec<FieldError>> {
+        let before = Self::of(original);
+        let (mut changes, mut errors) = (Vec::new(), Vec::new());
+        for field in fields {
+            let (now, was) = (self.custom_text(&field.key), before.custom_text(&field.key));
+            if now == was || (now.trim().is_empty() && was.is_empty()) {
+                continue;
+            }
+            match fields::parse_value(field.r#type, now) {
+                Ok(value) => changes.push((field.key.clone(), value)),
+                Err(message) => errors.push((format!("custom_fields.{}", field.key), message)),
+            }
+        }
+        if errors.is_empty() { Ok(changes) } else { Err(errors) }
     }
 }
 
@@ -157,6 +207,8 @@ pub fn priority_label(priority: i32) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use tasktracker_proto::v1::CustomFieldType;
+
     use super::*;
 
     fn task() -> Task {
@@ -173,7 +225,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_draft_updates_nothing() {
-        let (_, mask) = TaskDraft::of(&task()).to_update(&task()).unwrap();
+        let (_, mask) = TaskDraft::of(&task()).to_update(&task(), &[]).unwrap();
         assert!(mask.is_empty(), "{mask:?}");
     }
 
@@ -184,7 +236,7 @@ mod tests {
         draft.labels = "docs, urgent docs".into();
         draft.due_day = String::new();
         draft.priority = Priority::High as i32;
-        let (update, mask) = draft.to_update(&task()).unwrap();
+        let (update, mask) = draft.to_update(&task(), &[]).unwrap();
         assert_eq!(mask, ["title", "priority", "labels", "due_time"]);
         assert_eq!(update.name, "projects/1/tasks/2");
         assert_eq!(update.etag, "e1");
@@ -200,7 +252,7 @@ mod tests {
         let mut draft = TaskDraft::of(&original);
         assert_eq!(draft.state, "projects/1/states/10");
         draft.state = "projects/1/states/12".into();
-        let (update, mask) = draft.to_update(&original).unwrap();
+        let (update, mask) = draft.to_update(&original, &[]).unwrap();
         assert_eq!(mask, ["state"]);
         assert_eq!(update.state, "projects/1/states/12");
         assert_eq!(update.status, 0, "the server derives the status from the state");
@@ -211,12 +263,45 @@ mod tests {
         let mut draft = TaskDraft::of(&task());
         draft.title = " ".into();
         draft.start_day = "2026-12-05".into();
-        let errors = draft.to_update(&task()).unwrap_err();
-        let fields: Vec<_> = errors.iter().map(|(f, _)| *f).collect();
+        let errors = draft.to_update(&task(), &[]).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["title", "due_time"]);
         draft.title = "x".into();
         draft.due_day = "31/12/2026".into();
-        assert_eq!(draft.to_update(&task()).unwrap_err()[0].0, "due_time");
+        assert_eq!(draft.to_update(&task(), &[]).unwrap_err()[0].0, "due_time");
+    }
+
+    fn field(key: &str, kind: CustomFieldType) -> CustomField {
+        CustomField { key: key.into(), r#type: kind as i32, ..Default::default() }
+    }
+
+    #[test]
+    fn custom_field_changes_are_masked_by_key() {
+        use tasktracker_proto::v1::{CustomFieldValue, custom_field_value::Value};
+        let fields = [
+            field("estimate", CustomFieldType::Number),
+            field("team", CustomFieldType::SingleSelect),
+            field("notes", CustomFieldType::Text),
+            field("done", CustomFieldType::Checkbox),
+        ];
+        let mut original = task();
+        original.custom_fields.insert("team".into(), CustomFieldValue { value: Some(Value::Option("core".into())) });
+        original.custom_fields.insert("done".into(), CustomFieldValue { value: Some(Value::Checkbox(true)) });
+        let mut draft = TaskDraft::of(&original);
+        assert_eq!(draft.custom_text("team"), "core");
+        let (_, mask) = draft.to_update(&original, &fields).unwrap();
+        assert!(mask.is_empty(), "{mask:?}");
+        draft.set_custom("estimate", "3".into());
+        draft.set_custom("team", String::new());
+        draft.set_custom("notes", "  ".into());
+        draft.set_custom("done", "true".into());
+        let (update, mask) = draft.to_update(&original, &fields).unwrap();
+        assert_eq!(mask, ["custom_fields.estimate", "custom_fields.team"]);
+        assert_eq!(update.custom_fields.len(), 1, "the cleared team is left out of the map");
+        assert_eq!(update.custom_fields["estimate"].value, Some(Value::Number(3.0)));
+        draft.set_custom("estimate", "three".into());
+        let errors = draft.to_update(&original, &fields).unwrap_err();
+        assert_eq!(errors, [("custom_fields.estimate".to_owned(), "Enter a number.".to_owned())]);
     }
 
     #[test]

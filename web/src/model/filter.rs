@@ -18,6 +18,8 @@ pub struct TaskFilter {
     pub due_after: String,
     /// Free text: every word must appear in the title or description.
     pub search: String,
+    /// A filter typed as is (`cf.estimate >= 3`), ANDed with the rest.
+    pub custom: String,
 }
 
 /// The filter token of a status.
@@ -46,6 +48,37 @@ pub fn priority_token(priority: Priority) -> &'static str {
 pub fn quoted(value: &str) -> String {
     let clean: String = value.chars().filter(|c| *c != '"' && *c != '\\').collect();
     format!("\"{}\"", clean.trim())
+}
+
+/// Whether every parenthesis outside string literals closes, in order.
+fn balanced(text: &str) -> bool {
+    let (mut depth, mut quoted) = (0_usize, false);
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// A typed filter as a term to AND with others: in parentheses, so its ORs
+/// stay inside; as typed when its parentheses do not balance, for the server
+/// to point at (parenthesised, `a) OR (b` would change meaning instead).
+pub fn custom_term(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        None
+    } else if balanced(text) {
+        Some(format!("({text})"))
+    } else {
+        Some(text.to_owned())
+    }
 }
 
 /// A `YYYY-MM-DD` day, or `None` if the text is not one.
@@ -86,6 +119,7 @@ impl TaskFilter {
                 terms.push(quoted(&word));
             }
         }
+        terms.extend(custom_term(&self.custom));
         terms.join(" AND ")
     }
 }
@@ -159,11 +193,13 @@ mod tests {
             due_before: "2026-12-01".into(),
             due_after: "2026-11-01".into(),
             search: "login page".into(),
+            custom: "cf.estimate >= 3 OR cf.team = \"core\"".into(),
         };
         assert_eq!(
             filter.to_filter(),
             "status = IN_PROGRESS AND assignee = \"users/42\" AND label = \"bug\" AND priority >= HIGH \
-             AND due_time < 2026-12-01 AND due_time >= 2026-11-01 AND \"login\" AND \"page\""
+             AND due_time < 2026-12-01 AND due_time >= 2026-11-01 AND \"login\" AND \"page\" \
+             AND (cf.estimate >= 3 OR cf.team = \"core\")"
         );
     }
 
@@ -184,6 +220,17 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(filter.to_filter(), "");
+    }
+
+    #[test]
+    fn a_typed_filter_is_parenthesised_when_it_balances() {
+        assert_eq!(custom_term("  "), None);
+        assert_eq!(custom_term(" cf.estimate >= 3 ").as_deref(), Some("(cf.estimate >= 3)"));
+        assert_eq!(custom_term("cf.note = \")(\"").as_deref(), Some("(cf.note = \")(\")"));
+        assert_eq!(custom_term("a) OR (b").as_deref(), Some("a) OR (b"), "left for the server to refuse");
+        assert_eq!(custom_term("(a").as_deref(), Some("(a"));
+        let filter = TaskFilter { label: "bug".into(), custom: "cf.key:*".into(), ..Default::default() };
+        assert_eq!(filter.to_filter(), "label = \"bug\" AND (cf.key:*)");
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod board;
 pub mod config;
 pub mod dates;
 pub mod edit;
+pub mod fields;
 pub mod filter;
 pub mod json;
 pub mod names;

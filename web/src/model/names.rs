@@ -25,11 +25,12 @@ pub fn task_path(task: &str) -> String {
 }
 
 /// The form field a server field violation names: `task.title` -> `title`,
-/// `project.title` -> `title`, `email` -> `email`.
+/// `project.title` -> `title`, `field.options[1]` -> `options`,
+/// `task.custom_fields.estimate` -> `custom_fields.estimate`, `email` -> `email`.
 pub fn form_field(violation_field: &str) -> &str {
     let field = violation_field.split('[').next().unwrap_or(violation_field);
     match field.split_once('.') {
-        Some(("task" | "project" | "member" | "api_token" | "comment" | "state", rest)) => rest,
+        Some(("task" | "project" | "member" | "api_token" | "comment" | "state" | "field", rest)) => rest,
         _ => field,
     }
 }
@@ -54,5 +55,7 @@ mod tests {
         assert_eq!(form_field("state.display_name"), "display_name");
         assert_eq!(form_field("password"), "password");
         assert_eq!(form_field("api_token.expire_time"), "expire_time");
+        assert_eq!(form_field("field.options[1]"), "options");
+        assert_eq!(form_field("task.custom_fields.estimate"), "custom_fields.estimate");
     }
 }

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod auth;
+pub mod fields;
 pub mod members;
 pub mod project;
 pub mod projects;

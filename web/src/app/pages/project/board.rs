@@ -16,6 +16,7 @@ use crate::{
     model::{
         board::{self, Column, Direction, MovePlan},
         edit::priority_label,
+        fields::card_text,
         filter::quoted,
         names,
     },
@@ -213,6 +214,17 @@ fn Card(
     let open_path = path.clone();
     let column = state.board.with_untracked(|b| b.get(index).map(|c| c.title.clone())).unwrap_or_default();
     let label = format!("{}, {column}. Alt plus arrow keys move it.", task.title);
+    // "Label: value" of the fields shown on cards, as they load.
+    let values = StoredValue::new(task.custom_fields.clone());
+    let custom = move || {
+        let shown = state.fields.with(|fields| {
+            let on_card = fields.into_iter().flatten().filter(|f| f.show_on_card);
+            let texts =
+                on_card.filter_map(|f| values.with_value(|v| card_text(f, v.get(&f.key)?, |u| state.person(u))));
+            texts.collect::<Vec<_>>()
+        });
+        shown.into_iter().map(|text| view! { <span class="cf">{text}</span> }).collect_view()
+    };
     view! {
         <li
             class="card task-card"
@@ -264,6 +276,7 @@ fn Card(
                 })}
                 {(!assignees.is_empty()).then(|| view! { <span class="assignees">{assignees}</span> })}
                 {task.due_time.as_ref().map(|d| view! { <span class="due">"Due " {crate::model::dates::to_day(d)}</span> })}
+                {custom}
             </div>
         </li>
     }

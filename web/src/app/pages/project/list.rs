@@ -6,7 +6,7 @@ use tasktracker_proto::v1::{self, Priority, TaskStatus};
 
 use super::{ProjectState, views::SavedViews};
 use crate::{
-    app::{api::Api, forms::PRIORITIES},
+    app::{api::Api, components::FieldError, forms::PRIORITIES},
     model::{
         board::{self, STATUSES},
         edit::{priority_label, status_label},
@@ -98,11 +98,17 @@ pub fn TaskList() -> impl IntoView {
         }
     });
     let loading = Signal::derive(move || request.with(|r| page.with(|p| p.map(|(asked, _)| asked) != Some(r))));
+    let error = move || page.get().and_then(|(_, result)| result.err());
+    // The server's word on a typed filter shows by its input; the rest above the list.
+    let typed_error = Signal::derive(move || {
+        let typed = query.filter.with(|f| !f.custom.trim().is_empty());
+        error().filter(|_| typed).and_then(|e| e.field("filter"))
+    });
 
     view! {
         <SavedViews open=view current/>
-        <Filters query/>
-        {move || page.get().and_then(|(_, result)| result.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        <Filters query typed_error/>
+        {move || error().filter(|_| typed_error.with(Option::is_none)).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>
             <TaskTable/>
             <Show when=move || !loading.get() && state.list.with(Vec::is_empty)>
@@ -115,7 +121,7 @@ pub fn TaskList() -> impl IntoView {
 
 /// Search, filters and sort.
 #[component]
-fn Filters(query: ListQuery) -> impl IntoView {
+fn Filters(query: ListQuery, typed_error: Signal<Option<String>>) -> impl IntoView {
     let state = expect_context::<ProjectState>();
     let search_timer = StoredValue::new(None::<TimeoutHandle>);
     let on_search = move |event: leptos::ev::Event| {
@@ -157,6 +163,13 @@ fn Filters(query: ListQuery) -> impl IntoView {
             </FilterSelect>
             <FilterInput query id="filter-due-after" label="Due from" kind="date" set=|f, value| f.due_after = value/>
             <FilterInput query id="filter-due-before" label="Due before" kind="date" set=|f, value| f.due_before = value/>
+            <div class="field grow">
+                <label for="filter-custom">"Field filter"</label>
+                <input id="filter-custom" placeholder="cf.estimate >= 3" spellcheck="false" autocomplete="off"
+                    on:change=set_filter(query, |f, value| f.custom = value) aria-describedby="filter-custom-error"
+                    aria-invalid=move || typed_error.with(Option::is_some).then_some("true")/>
+                <FieldError id="filter-custom-error" message=typed_error/>
+            </div>
             <div class="field">
                 <label for="sort">"Sort"</label>
                 <select id="sort" on:change=move |e| {

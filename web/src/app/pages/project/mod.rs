@@ -30,6 +30,8 @@ pub struct ProjectState {
     pub name: StoredValue<String>,
     pub project: Loader<ApiResult<v1::Project>>,
     pub members: Loader<ApiResult<Vec<v1::Member>>>,
+    /// The project's custom fields in order (the cards show some).
+    pub fields: Loader<Vec<v1::CustomField>>,
     pub board: RwSignal<Vec<Column>>,
     pub list: RwSignal<Vec<v1::Task>>,
     /// Bumped when the list should be fetched again.
@@ -129,6 +131,10 @@ pub fn ProjectPage() -> impl IntoView {
             api.get_project(name.get_value()).await.inspect(|project| browser::set_title(&project.title))
         }),
         members: Loader::new(move || async move { api.list_members(name.get_value()).await }),
+        fields: Loader::new(move || {
+            let parent = name.get_value();
+            async move { api.list_fields(parent).await.unwrap_or_default() }
+        }),
         board: RwSignal::new(Vec::new()),
         list: RwSignal::new(Vec::new()),
         list_stale: RwSignal::new(0),
@@ -155,6 +161,7 @@ pub fn ProjectPage() -> impl IntoView {
                     <a href=format!("{project_path}?view=board") aria-current=move || board_view().then_some("page")>"Board"</a>
                     <a href=format!("{project_path}/members")>"Members"</a>
                     <a href=format!("{project_path}/workflow")>"Workflow"</a>
+                    <a href=format!("{project_path}/fields")>"Fields"</a>
                 </nav>
             </div>
             <Show when=move || state.can_edit()>

@@ -26,19 +26,20 @@ pub struct Editing {
     pub draft: RwSignal<TaskDraft>,
     pub can_edit: Signal<bool>,
     /// Problems found before sending.
-    local_errors: RwSignal<Vec<(&'static str, String)>>,
+    local_errors: RwSignal<Vec<(String, String)>>,
     /// The server's answer to the last save or delete, if it refused.
     save_error: RwSignal<Option<ApiError>>,
 }
 
 impl Editing {
     /// The message about `field`, ours first.
-    pub fn error(&self, field: &'static str) -> Signal<Option<String>> {
+    pub fn error(&self, field: &str) -> Signal<Option<String>> {
         let Self { local_errors, save_error, .. } = *self;
+        let field = field.to_owned();
         Signal::derive(move || {
             local_errors
                 .with(|errors| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()))
-                .or_else(|| save_error.with(|e| e.as_ref().and_then(|e| e.field(field))))
+                .or_else(|| save_error.with(|e| e.as_ref().and_then(|e| e.field(&field))))
         })
     }
 
@@ -65,7 +66,14 @@ fn with_update(original: &v1::Task, update: &v1::Task, mask: &[String]) -> v1::T
             "labels" => task.labels = update.labels.clone(),
             "start_time" => task.start_time = update.start_time,
             "due_time" => task.due_time = update.due_time,
-            _ => {}
+            path => {
+                if let Some(key) = path.strip_prefix("custom_fields.") {
+                    match update.custom_fields.get(key) {
+                        Some(value) => task.custom_fields.insert(key.to_owned(), value.clone()),
+                        None => task.custom_fields.remove(key),
+                    };
+                }
+            }
         }
     }
     task
@@ -119,7 +127,8 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let original = task.get_untracked();
-        let (update, mask) = match draft.get_untracked().to_update(&original) {
+        let fields = context.fields.get_untracked().unwrap_or_default();
+        let (update, mask) = match draft.get_untracked().to_update(&original, &fields) {
             Ok(update) => update,
             Err(errors) => {
                 local_errors.set(errors);

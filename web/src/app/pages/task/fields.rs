@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{TaskContext, editor::Editing};
+use super::{TaskContext, custom::CustomFields, editor::Editing};
 use crate::{
     app::{
         components::{FieldError, MarkdownPreview},
@@ -29,6 +29,7 @@ pub fn TaskFields(editing: Editing) -> impl IntoView {
         <FieldError id="labels-error" message=editing.error("labels")/>
         <Assignees editing/>
         <FieldError id="assignees-error" message=editing.error("assignees")/>
+        <CustomFields editing/>
         <label for="task-description">"Description (Markdown)"</label>
         <textarea id="task-description" rows="8" disabled=move || !can_edit.get()
             prop:value=move || draft.with(|d| d.description.clone())

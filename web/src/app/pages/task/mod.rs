@@ -2,6 +2,7 @@
 //! markdown description, comments, history, delete with undo.
 
 mod comments;
+mod custom;
 mod editor;
 mod fields;
 mod history;
@@ -35,6 +36,8 @@ struct TaskContext {
     /// The project's workflow states in board order, archived ones too.
     states: Loader<Vec<v1::WorkflowState>>,
     history: Loader<Vec<v1::TaskActivity>>,
+    /// The project's custom fields in order.
+    fields: Loader<Vec<v1::CustomField>>,
 }
 
 impl TaskContext {
@@ -85,6 +88,10 @@ pub fn TaskPage() -> impl IntoView {
             api.list_states(project_name.get_value(), true).await.unwrap_or_default()
         }),
         history: Loader::new(move || async move { api.list_activities(name.get_value()).await.unwrap_or_default() }),
+        fields: Loader::new(move || {
+            let parent = project_name.get_value();
+            async move { api.list_fields(parent).await.unwrap_or_default() }
+        }),
     };
     provide_context(context);
 

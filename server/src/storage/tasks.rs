@@ -18,14 +18,14 @@ use sea_orm::{
 
 use super::{
     comments::{self, CommentStoreError, FieldChange},
-    entities::{memberships, projects, task_assignees, task_field_values, task_labels, tasks},
+    entities::{memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks},
     events::{self, EventStoreError, NewEvent},
     states::Column,
 };
 use crate::domain::{
-    ProjectId, RequestId, TaskId, TaskName, UserId,
+    ProjectId, RelationKind, RequestId, TaskId, TaskName, TaskStatus, UserId,
     fields::{FieldType, FieldValue},
-    filter::{Assignee, Comparison, CustomCondition, CustomTerm, CustomTest, Filter, TextField, TimeField},
+    filter::{Assignee, Blocking, Comparison, CustomCondition, CustomTerm, CustomTest, Filter, TextField, TimeField},
     page::{Cursor, CustomSort, CustomSortKind, SortKey, TaskOrder, TaskOrderField},
     time::{self, Micros},
 };
@@ -990,6 +990,42 @@ fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
             }
         }
         Filter::AnyLabel => id().in_subquery(task_ids_where(task_labels::Entity, None, task_labels::Column::TaskId)),
+        Filter::Is(blocking) => {
+            // An open task on the other side of a blocking relation: on the
+            // `task_relations` primary key `(task_id, id)`, then the other
+            // task by its primary key.
+            let (relation, other) = (Alias::new("blocking_relation"), Alias::new("blocking_task"));
+            let kind = match blocking {
+                Blocking::Blocked => RelationKind::BlockedBy,
+                Blocking::Blocking => RelationKind::Blocks,
+            };
+            let mut open = Query::select();
+            open.expr(Expr::value(1))
+                .from_as(task_relations::Entity, relation.clone())
+                .join_as(
+                    JoinType::InnerJoin,
+                    tasks::Entity,
+                    other.clone(),
+                    Expr::col((other.clone(), tasks::Column::Id))
+                        .equals((relation.clone(), task_relations::Column::OtherTaskId)),
+                )
+                .and_where(
+                    Expr::col((relation.clone(), task_relations::Column::TaskId))
+                        .equals((tasks::Entity, tasks::Column::Id)),
+                )
+                .and_where(Expr::col((relation, task_relations::Column::Kind)).eq(kind.stored()))
+                .and_where(Expr::col((other.clone(), tasks::Column::Status)).ne(TaskStatus::Done.stored()))
+                .and_where(Expr::col((other, tasks::Column::DeleteTime)).is_null());
+            let outer = |column: tasks::Column| Expr::col((tasks::Entity, column));
+            match blocking {
+                Blocking::Blocked => Expr::exists(open),
+                // A done or deleted task blocks nothing (as for the
+                // completion rule), whatever its relations say.
+                Blocking::Blocking => Expr::exists(open)
+                    .and(outer(tasks::Column::Status).ne(TaskStatus::Done.stored()))
+                    .and(outer(tasks::Column::DeleteTime).is_null()),
+            }
+        }
         Filter::Custom(term) => match &term.resolved {
             Some(resolved) => custom_condition(resolved, caller),
             // The service resolves every term before listing; an unresolved

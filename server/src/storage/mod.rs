@@ -25,6 +25,8 @@ pub mod states;
 pub mod tasks;
 
 #[cfg(test)]
+mod field_races;
+#[cfg(test)]
 mod round_trips;
 
 use std::time::Duration;

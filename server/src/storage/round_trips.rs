@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// A migrated database that lives as long as the value.
-enum Scratch {
+pub(super) enum Scratch {
     Postgres(#[allow(dead_code, reason = "dropped with the test")] tasktracker_testkit::PostgresDatabase),
     Sqlite(#[allow(dead_code, reason = "removed with the test")] tempdir::Dir),
 }
@@ -44,7 +44,7 @@ mod tempdir {
 }
 
 /// A pool on a fresh migrated database, and a count of the statements it sends.
-async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scratch) {
+pub(super) async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scratch) {
     let (url, scratch) = if postgres {
         let admin = tasktracker_testkit::admin_url();
         let database =
@@ -66,7 +66,7 @@ async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scrat
     (db, statements, scratch)
 }
 
-async fn user(db: &DatabaseConnection, email: &str) -> UserId {
+pub(super) async fn user(db: &DatabaseConnection, email: &str) -> UserId {
     let id = UserId::generate();
     users::Model {
         id: id.to_string(),
@@ -82,7 +82,7 @@ async fn user(db: &DatabaseConnection, email: &str) -> UserId {
     id
 }
 
-async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
+pub(super) async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     let id = ProjectId::generate();
     let now = time::now();
     projects::Model {
@@ -117,7 +117,7 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     id
 }
 
-async fn task(
+pub(super) async fn task(
     store: &TaskStore,
     (project, parent): (ProjectId, Option<&TaskRecord>),
     creator: UserId,

@@ -18,7 +18,9 @@ use sea_orm::{
 
 use super::{
     comments::{self, CommentStoreError, FieldChange},
-    entities::{memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks},
+    entities::{
+        custom_fields, memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks,
+    },
     events::{self, EventStoreError, NewEvent},
     states::Column,
 };
@@ -61,6 +63,10 @@ pub enum TaskStoreError {
     /// The parent a write names cannot be the task's.
     #[error("{0}")]
     Parent(ParentError),
+    /// A value the write sets is of a custom field (this key) that was
+    /// deleted after the value was checked.
+    #[error("the project has no custom field `{0}`; it was deleted meanwhile")]
+    FieldDeleted(String),
     #[error(transparent)]
     Events(#[from] EventStoreError),
     #[error(transparent)]
@@ -361,6 +367,7 @@ impl TaskStore {
         if let Some(parent) = &record.task.parent_id {
             writer.check_parent(&record.task.id, parent).await?;
         }
+        lock_fields(&txn, &mut record, None).await?;
         record.enter(column, record.task.create_time);
         record.task.state_id = record.state.clone();
         record.task.position = writer.bottom_of_column(column).await?;
@@ -393,8 +400,10 @@ impl TaskStore {
     /// of a project queue behind each other, since renumbering a column
     /// writes rows other than their own); the task's row, read for update
     /// (changes of one task queue up; an unconditional one never fails on a
-    /// concurrent one); last, the project's feed lock. Nobody waits for a
-    /// row while holding the feed lock.
+    /// concurrent one); if the custom field values change, a share lock on
+    /// their fields' definitions ([`lock_fields`]: a field's delete waits
+    /// for the write, and takes no task row); last, the project's feed
+    /// lock. Nobody waits for a row while holding the feed lock.
     pub async fn change<E, F, D>(
         &self,
         name: TaskName,
@@ -416,6 +425,9 @@ impl TaskStore {
         let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
         let mut after = before.clone();
         change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
+        if before.custom_fields != after.custom_fields {
+            lock_fields(&txn, &mut after, Some(&before)).await?;
+        }
         after.task.state_id = after.state.clone();
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
@@ -715,6 +727,49 @@ fn custom_values(json: &str) -> Result<BTreeMap<String, CustomValue>, DbErr> {
         values.insert(key.to_owned(), CustomValue { field_id: field_id.to_owned(), value });
     }
     Ok(values)
+}
+
+/// Keeps the fields `record` has values of from being deleted until the
+/// transaction ends, so that its values can be written: a share lock on
+/// each definition's row (PostgreSQL; SQLite has one writer, and a write
+/// has already written its task row when this runs). A field's delete
+/// waits for the write, then removes the values with the field; a delete
+/// that committed first is seen here: a value the write sets of such a
+/// field fails with [`TaskStoreError::FieldDeleted`] naming its key, and
+/// one it only carries over from `before` (read before the delete
+/// committed) is dropped, as the delete dropped it. Without this, the
+/// insert would fail on the foreign key and surface as INTERNAL.
+async fn lock_fields(
+    txn: &DatabaseTransaction,
+    record: &mut TaskRecord,
+    before: Option<&TaskRecord>,
+) -> Result<(), TaskStoreError> {
+    if record.custom_fields.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = record.custom_fields.values().map(|value| value.field_id.clone()).collect();
+    let existing: Vec<String> = custom_fields::Entity::find()
+        .select_only()
+        .column(custom_fields::Column::Id)
+        .filter(custom_fields::Column::Id.is_in(ids))
+        .lock(LockType::KeyShare)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let gone: Vec<String> = record
+        .custom_fields
+        .iter()
+        .filter(|(_, value)| !existing.contains(&value.field_id))
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in gone {
+        let carried_over = before.and_then(|before| before.custom_fields.get(&key)) == record.custom_fields.get(&key);
+        if !carried_over {
+            return Err(TaskStoreError::FieldDeleted(key));
+        }
+        record.custom_fields.remove(&key);
+    }
+    Ok(())
 }
 
 /// Adds a task's custom field values (it has none stored): one row per

@@ -677,6 +677,61 @@ async fn custom_orders_page_from_the_values_to_the_tasks_without_one(backend: Ba
     app.stop().await;
 }
 
+/// A field deleted between UpdateTask's check of a value and its write:
+/// INVALID_ARGUMENT naming `task.custom_fields.<key>`, not a foreign key
+/// violation answered INTERNAL. Provoked on PostgreSQL by holding the
+/// task's row: the update checks the value, then waits for the row; the
+/// field is deleted meanwhile; the row is released. (SQLite has one
+/// writer, so the interleaving cannot be set up through the API there; the
+/// storage test `field_races` covers both databases.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_deleted_while_a_write_waits_is_named_postgres() {
+    use sea_orm::TransactionTrait;
+    let app = spawn_app(Backend::Postgres).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Race").await;
+    let p = &project.name;
+    let estimate = create_field(&app, &ada, p, field("estimate", v1::CustomFieldType::Number)).await.unwrap();
+    let created = app.create_task(&ada, p, task("racing")).await;
+    let id = created.name.rsplit('/').next().unwrap().to_owned();
+    let db = Database::connect(app.database.url.clone()).await.unwrap();
+    let holder = db.begin().await.unwrap();
+    holder.execute_unprepared(&format!("SELECT 1 FROM tasks WHERE id = '{id}' FOR UPDATE")).await.unwrap();
+    let update = {
+        let mut tasks = app.tasks();
+        let changed = v1::Task { custom_fields: values(&[("estimate", Value::Number(3.0))]), ..created.clone() };
+        let request =
+            ada.call(v1::UpdateTaskRequest { task: Some(changed), update_mask: mask(&["custom_fields.estimate"]) });
+        tokio::spawn(async move { tasks.update_task(request).await })
+    };
+    // Wait until the update, its value checked, waits for the task's row.
+    let waiting =
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut blocked = false;
+    for _ in 0..500 {
+        if count(&db, waiting).await > 0 {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(blocked, "the update never waited for the task's row");
+    app.fields()
+        .delete_custom_field(
+            ada.call(v1::DeleteCustomFieldRequest { name: estimate.name.clone(), etag: String::new() }),
+        )
+        .await
+        .expect("the field's delete does not wait for the task");
+    holder.commit().await.unwrap();
+    let status = update.await.unwrap().expect_err("the value's field is gone");
+    assert_invalid_field(&status, "task.custom_fields.estimate");
+    assert!(status.message().contains("deleted meanwhile"), "{status:?}");
+    // The task is as it was.
+    let read = get_task(&app, &ada, &created.name).await;
+    assert_eq!((read.etag.as_str(), read.custom_fields.len()), (created.etag.as_str(), 0));
+    app.stop().await;
+}
+
 async fn values_reach_the_watch_feed_and_history(backend: Backend) {
     let app = spawn_app(backend).await;
     let ada = app.sign_up("ada").await;

@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "tasktracker/v1/relations.proto",
     "tasktracker/v1/states.proto",
     "tasktracker/v1/tasks.proto",
+    "tasktracker/v1/views.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

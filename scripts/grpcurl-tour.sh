@@ -44,6 +44,7 @@ services=$(grpcurl -plaintext "$address" list)
 echo "$services"
 expect tasktracker.v1.TaskService "$services"
 expect tasktracker.v1.TaskRelationService "$services"
+expect tasktracker.v1.SavedViewService "$services"
 expect grpc.health.v1.Health "$services"
 expect "rpc CreateTask" "$(grpcurl -plaintext "$address" describe tasktracker.v1.TaskService)"
 expect SERVING "$(grpcurl -plaintext "$address" grpc.health.v1.Health/Check)"
@@ -121,6 +122,25 @@ relations=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\"}" \
   "$address" tasktracker.v1.TaskRelationService/ListTaskRelations)
 expect TASK_RELATION_TYPE_BLOCKED_BY "$relations"
 expect '"taskTitle": "Write the README"' "$relations"
+# A comment carries its Markdown rendered by the server; RenderMarkdown previews the same.
+comment=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$ship_name\", \"comment\": {\"body\": \"**Blocked** on <b>docs</b>\"}}" \
+  "$address" tasktracker.v1.TaskService/CreateComment)
+expect '<p><strong>Blocked</strong> on &lt;b&gt;docs&lt;/b&gt;</p>' "$(json '["bodyHtml"]' <<<"$comment")"
+comment_name=$(json '["name"]' <<<"$comment")
+edited=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"comment\": {\"name\": \"$comment_name\", \"body\": \"Unblocked\"}, \"update_mask\": {\"paths\": [\"body\"]}}" \
+  "$address" tasktracker.v1.TaskService/UpdateComment)
+expect '"editTime"' "$edited"
+expect '"body": "Unblocked"' "$edited"
+preview=$(grpcurl -plaintext -H "$auth" -d '{"markdown": "# Plan"}' "$address" tasktracker.v1.TaskService/RenderMarkdown)
+expect '<h1>Plan</h1>' "$(json '["html"]' <<<"$preview")"
+# A shared saved view: its filter, as saved, lists the same tasks.
+saved=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"saved_view\": {\"display_name\": \"Estimated\", \"filter\": \"cf.estimate >= 3\", \"visibility\": \"VIEW_VISIBILITY_SHARED\"}}" \
+  "$address" tasktracker.v1.SavedViewService/CreateSavedView)
+expect VIEW_VISIBILITY_SHARED "$saved"
+views=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" tasktracker.v1.SavedViewService/ListSavedViews)
+expect '"displayName": "Estimated"' "$views"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -133,4 +153,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, live watch and a clean SIGTERM exit"

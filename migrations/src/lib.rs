@@ -13,6 +13,10 @@ mod m20261208_000001_state_sync;
 mod m20261209_000001_subtasks;
 mod m20261210_000001_task_relations;
 mod m20261211_000001_custom_fields;
+mod m20261212_000001_comment_edits;
+mod m20261213_000001_saved_views;
+mod m20261214_000001_retired_refresh_tokens;
+mod m20261215_000001_request_fingerprints;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -35,6 +39,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_subtasks::Migration),
             Box::new(m20261210_000001_task_relations::Migration),
             Box::new(m20261211_000001_custom_fields::Migration),
+            Box::new(m20261212_000001_comment_edits::Migration),
+            Box::new(m20261213_000001_saved_views::Migration),
+            Box::new(m20261214_000001_retired_refresh_tokens::Migration),
+            Box::new(m20261215_000001_request_fingerprints::Migration),
         ]
     }
 }

@@ -65,6 +65,15 @@ impl ServiceError {
     pub fn stale_etag(resource: &str) -> Self {
         Self::Aborted(format!("the {resource} changed since it was read (etag mismatch); read it again and retry"))
     }
+
+    /// A create's `request_id` was already used by a different request: a
+    /// retry must repeat its request exactly (AIP-155).
+    pub fn request_id_reused(resource: &str) -> Self {
+        Self::FailedPrecondition(format!(
+            "request_id was already used to create a {resource} with a different request; \
+             a retry must repeat the request exactly, and a new {resource} needs a new request_id"
+        ))
+    }
 }
 
 impl From<FieldViolation> for ServiceError {

@@ -157,8 +157,48 @@ try {
     await page.getByRole('button', { name: 'Comment' }).click();
     await page.locator('ol.comments strong', { hasText: 'staging' }).waitFor();
     await page.locator('ol.history li', { hasText: 'changed' }).first().waitFor();
+    // Both renderings come from the server: after a reload, the saved
+    // description's preview and the comment show without any typing.
+    await page.reload();
+    await page.locator('.markdown strong', { hasText: 'Open' }).waitFor();
+    await page.locator('ol.comments strong', { hasText: 'staging' }).waitFor();
     await axe(page, 'task-detail');
     await screenshot(page, '04-task-detail');
+  });
+
+  await step('comments: the author edits one by keyboard (Escape cancels), then deletes it', async () => {
+    const { page } = ada;
+    const comment = page.locator('ol.comments > li', { hasText: 'staging' });
+    const focused = (tag) => page.waitForFunction((t) => document.activeElement?.tagName === t, tag, { timeout: 5000 });
+    await comment.getByRole('button', { name: 'Edit comment' }).focus();
+    await page.keyboard.press('Enter');
+    await focused('TEXTAREA');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit comment', null, { timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await focused('TEXTAREA');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('Reproduced on **production** too.');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const edited = page.locator('ol.comments > li', { hasText: 'production' });
+    await edited.locator('strong', { hasText: 'production' }).waitFor();
+    assert.match(await edited.innerText(), /edited/);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Edit comment', null, { timeout: 5000 });
+    await page.locator('ol.history li', { hasText: 'comment' }).first().waitFor();
+    await axe(page, 'comment-edited');
+
+    await edited.getByRole('button', { name: 'Delete comment' }).first().click();
+    const confirm = page.getByRole('group', { name: 'Delete this comment?' });
+    await confirm.waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep it', null, { timeout: 5000 });
+    await axe(page, 'comment-confirm-delete');
+    await confirm.getByRole('button', { name: 'Delete comment' }).click();
+    await page.locator('.toast', { hasText: 'Comment deleted.' }).first().waitFor();
+    await page.locator('ol.comments > li', { hasText: 'production' }).waitFor({ state: 'detached' });
+    await page.reload();
+    await page.getByLabel('Title').waitFor();
+    assert.equal(await page.locator('ol.comments > li').count(), 0, 'a deleted comment stays gone');
   });
 
   await step('filter and search the list', async () => {
@@ -189,6 +229,38 @@ try {
     assert.deepEqual(await rowTitles(page), ['Fix login bug', 'Plan release', 'Write the README']);
     await axe(page, 'task-list');
     await screenshot(page, '03-task-list');
+  });
+
+  await step('saved views: the filtered list saved as a shared view opens by URL, narrows, closes and is deleted', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByLabel('Priority at least').selectOption({ label: 'High' });
+    await expectRows(page, ['Write the README', 'Fix login bug']);
+    await page.getByLabel('View name').fill('Urgent work');
+    await page.getByLabel('Share with the project').check();
+    await page.getByLabel('View name').press('Enter');
+    await page.waitForURL(/\?saved=/);
+    const savedUrl = page.url();
+    const link = page.getByRole('link', { name: 'Urgent work' });
+    await link.waitFor();
+    assert.equal(await link.getAttribute('aria-current'), 'page');
+    await page.getByRole('status').filter({ hasText: 'priority >= HIGH' }).waitFor();
+    await axe(page, 'saved-views');
+    // Opened by URL in a fresh page, the view alone filters; the bar narrows it.
+    await page.goto(savedUrl);
+    await expectRows(page, ['Write the README', 'Fix login bug']);
+    await page.getByLabel('Label').fill('bug');
+    await page.getByLabel('Label').press('Tab');
+    await expectRows(page, ['Fix login bug']);
+    await page.getByLabel('Label').fill('');
+    await page.getByLabel('Label').press('Tab');
+    await page.getByRole('link', { name: 'Close view' }).click();
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+    await page.goto(savedUrl);
+    await page.getByRole('button', { name: 'Delete view' }).click();
+    await page.locator('.toast', { hasText: 'View “Urgent work” deleted.' }).first().waitFor();
+    await page.getByRole('link', { name: 'Urgent work' }).waitFor({ state: 'detached' });
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
   });
 
   await step('board: drag and drop moves a task to another column', async () => {

@@ -76,10 +76,17 @@ methods! {
     WATCH_TASKS = "TaskService" / "WatchTasks" (WatchTasksRequest) -> WatchTasksResponse;
     CREATE_COMMENT = "TaskService" / "CreateComment" (CreateCommentRequest) -> Comment;
     LIST_COMMENTS = "TaskService" / "ListComments" (ListCommentsRequest) -> ListCommentsResponse;
+    UPDATE_COMMENT = "TaskService" / "UpdateComment" (UpdateCommentRequest) -> Comment;
+    DELETE_COMMENT = "TaskService" / "DeleteComment" (DeleteCommentRequest) -> Comment;
     LIST_TASK_ACTIVITIES = "TaskService" / "ListTaskActivities" (ListTaskActivitiesRequest) -> ListTaskActivitiesResponse;
+    RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;
     DELETE_TASK_RELATION = "TaskRelationService" / "DeleteTaskRelation" (DeleteTaskRelationRequest) -> DeleteTaskRelationResponse;
+    LIST_SAVED_VIEWS = "SavedViewService" / "ListSavedViews" (ListSavedViewsRequest) -> ListSavedViewsResponse;
+    GET_SAVED_VIEW = "SavedViewService" / "GetSavedView" (GetSavedViewRequest) -> SavedView;
+    CREATE_SAVED_VIEW = "SavedViewService" / "CreateSavedView" (CreateSavedViewRequest) -> SavedView;
+    DELETE_SAVED_VIEW = "SavedViewService" / "DeleteSavedView" (DeleteSavedViewRequest) -> DeleteSavedViewResponse;
 }
 
 #[cfg(test)]

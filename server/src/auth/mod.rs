@@ -124,6 +124,13 @@ impl Scope {
     }
 }
 
+/// What a caller does to an existing comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    Edit,
+    Delete,
+}
+
 /// How the caller proved who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
@@ -206,12 +213,38 @@ impl Authorizer {
     /// decision is [`Self::require`]'s. A non-member gets PERMISSION_DENIED
     /// whether or not the task exists; a member, NOT_FOUND for a missing one.
     pub async fn task(&self, caller: &Caller, name: TaskName, permission: Permission) -> ServiceResult<TaskRecord> {
+        self.task_with_role(caller, name, permission).await.map(|(task, _)| task)
+    }
+
+    /// [`Self::task`], with the caller's role in the task's project.
+    pub async fn task_with_role(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        permission: Permission,
+    ) -> ServiceResult<(TaskRecord, Role)> {
         if !caller.credential_allows(Some(name.project), permission) {
             return Err(ServiceError::PermissionDenied);
         }
         let found = self.tasks.find_as_member(name, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
-        decide(Role::from_stored(found.role), found.project_archived, permission)?;
-        found.task.ok_or(ServiceError::NotFound("task"))
+        let role = Role::from_stored(found.role);
+        decide(role, found.project_archived, permission)?;
+        Ok((found.task.ok_or(ServiceError::NotFound("task"))?, role))
+    }
+
+    /// Changing a comment, once the caller may write in its task
+    /// ([`Self::task_with_role`] with [`Permission::Write`]): only its
+    /// author edits it (words are not put in anyone's mouth); its author or
+    /// an owner (moderation) deletes it.
+    pub fn change_comment(
+        &self,
+        caller: &Caller,
+        role: Role,
+        author: UserId,
+        change: CommentAction,
+    ) -> ServiceResult<()> {
+        let allowed = caller.user == author || (change == CommentAction::Delete && role == Role::Owner);
+        if allowed { Ok(()) } else { Err(ServiceError::PermissionDenied) }
     }
 
     /// Creating a project: people may; API tokens need the admin scope and
@@ -255,6 +288,21 @@ impl Authorizer {
             return Err(archived_error());
         }
         Ok(())
+    }
+
+    /// Saving, changing or deleting a saved view of `project` that is (or
+    /// becomes) `shared` or personal: the credential must allow writing,
+    /// and the project must not be archived. A personal view needs only
+    /// membership (viewers keep views too); a shared one an editor or owner.
+    pub async fn change_view(&self, caller: &Caller, project: ProjectId, shared: bool) -> ServiceResult<Grant> {
+        if !caller.credential_allows(Some(project), Permission::Write) {
+            return Err(ServiceError::PermissionDenied);
+        }
+        let grant = self.require(caller, project, if shared { Permission::Write } else { Permission::Read }).await?;
+        if grant.project.archive_time.is_some() {
+            return Err(archived_error());
+        }
+        Ok(grant)
     }
 
     /// An API token the caller may manage: one of their own, from a session.

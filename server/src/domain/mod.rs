@@ -4,6 +4,7 @@
 
 pub mod fields;
 pub mod filter;
+pub mod markdown;
 pub mod names;
 pub mod page;
 pub mod time;
@@ -11,8 +12,8 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName, TaskId,
-    TaskName, UserId,
+    ApiTokenId, CommentName, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName,
+    TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -79,6 +79,10 @@ id_type!(
     /// Identifies a relation between two tasks (both its sides).
     RelationId
 );
+id_type!(
+    /// Identifies a saved view.
+    ViewId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -201,6 +205,29 @@ impl fmt::Display for FieldName {
     }
 }
 
+/// `projects/{project}/views/{view}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewName {
+    pub project: ProjectId,
+    pub view: ViewId,
+}
+
+impl ViewName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "views"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, view: ViewId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/views/{view}"))
+    }
+}
+
+impl fmt::Display for ViewName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/views/{}", self.project, self.view)
+    }
+}
+
 /// `projects/{project}/tasks/{task}/relations/{relation}`: one side of a
 /// relation, under the task whose side it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +252,32 @@ impl RelationName {
 impl fmt::Display for RelationName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}/relations/{}", self.task, self.relation)
+    }
+}
+
+/// `projects/{project}/tasks/{task}/comments/{comment}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommentName {
+    pub task: TaskName,
+    pub comment: CommentId,
+}
+
+impl CommentName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "tasks", "comments"])
+            .and_then(|[project, task, comment]| {
+                Some(Self {
+                    task: TaskName { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? },
+                    comment: CommentId::parse_segment(comment)?,
+                })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/tasks/{task}/comments/{comment}"))
+    }
+}
+
+impl fmt::Display for CommentName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/comments/{}", self.task, self.comment)
     }
 }
 
@@ -310,5 +363,12 @@ mod tests {
         assert_eq!(RelationName::parse("name", &relation.to_string()).unwrap(), relation);
         assert!(RelationName::parse("name", &relation.task.to_string()).is_err());
         assert!(RelationName::parse("name", &format!("{}/comments/{}", relation.task, relation.relation)).is_err());
+        let comment = CommentName { task: relation.task, comment: CommentId::generate() };
+        assert_eq!(CommentName::parse("name", &comment.to_string()).unwrap(), comment);
+        assert!(CommentName::parse("name", &relation.to_string()).is_err());
+        assert_eq!(CommentName::parse("comment.name", "comments/x").unwrap_err().field, "comment.name");
+        let view = ViewName { project, view: ViewId::generate() };
+        assert_eq!(ViewName::parse("name", &view.to_string()).unwrap(), view);
+        assert!(ViewName::parse("name", &format!("projects/{project}/fields/{}", view.view)).is_err());
     }
 }

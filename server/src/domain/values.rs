@@ -1,5 +1,6 @@
 //! Validated field values of tasks, projects, comments and accounts.
 
+use sha2::Digest as _;
 use tasktracker_proto::v1;
 
 use super::FieldViolation;
@@ -72,6 +73,14 @@ text_type!(
 text_type!(
     /// A workflow state's display name.
     StateDisplayName, min = 1, max = 50, single_line = true
+);
+text_type!(
+    /// A saved view's display name.
+    ViewDisplayName, min = 1, max = 100, single_line = true
+);
+text_type!(
+    /// A saved view's filter (a ListTasks filter, checked by its parser too).
+    ViewFilter, min = 0, max = 2_000, single_line = false
 );
 text_type!(
     /// A user's or an API token's display name.
@@ -424,26 +433,50 @@ impl Priority {
 }
 
 /// A client's idempotency key for a create (AIP-155): a retry with the same
-/// key returns what the first call made instead of making it twice.
+/// key returns what the first call made instead of making it twice. It
+/// carries the fingerprint of the request it came with (SHA-256 of the rest
+/// of the request, canonically encoded), stored with what it made, so that
+/// the same key with a different request is refused rather than answered
+/// with the first one's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(String);
+pub struct RequestId {
+    id: String,
+    fingerprint: String,
+}
 
 impl RequestId {
     pub const MAX_CHARS: usize = 64;
 
-    /// Parses `request_id`; empty means none was given.
-    pub fn parse(field: &str, value: &str) -> Result<Option<Self>, FieldViolation> {
+    /// Parses `request_id`; empty means none was given. `body` is the rest
+    /// of the request, encoded the same way for the same request.
+    pub fn parse(field: &str, value: &str, body: impl FnOnce() -> Vec<u8>) -> Result<Option<Self>, FieldViolation> {
         if value.len() > Self::MAX_CHARS {
             return Err(FieldViolation::new(field, format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         if value.chars().any(char::is_control) {
             return Err(FieldViolation::new(field, "must not contain control characters"));
         }
-        Ok((!value.is_empty()).then(|| Self(value.to_owned())))
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let fingerprint = hex::encode(sha2::Sha256::digest(body()));
+        Ok(Some(Self { id: value.to_owned(), fingerprint }))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
+    }
+
+    /// What to store with the object the request makes.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Whether this request may be answered with the object made by the
+    /// one that stored `stored`: the same request again. Objects made by
+    /// releases that kept no fingerprint (`None`) are taken as retries.
+    pub fn repeats(&self, stored: Option<&str>) -> bool {
+        stored.is_none_or(|stored| stored == self.fingerprint)
     }
 }
 
@@ -524,9 +557,16 @@ mod tests {
 
     #[test]
     fn request_ids_are_optional_bounded_and_printable() {
-        assert_eq!(RequestId::parse("request_id", "").unwrap(), None);
-        assert_eq!(RequestId::parse("request_id", "retry-1").unwrap().unwrap().as_str(), "retry-1");
-        assert_eq!(RequestId::parse("request_id", &"x".repeat(65)).unwrap_err().field, "request_id");
-        assert!(RequestId::parse("request_id", "a\0b").is_err());
+        let body = || b"the rest".to_vec();
+        assert_eq!(RequestId::parse("request_id", "", body).unwrap(), None);
+        let id = RequestId::parse("request_id", "retry-1", body).unwrap().unwrap();
+        assert_eq!(id.as_str(), "retry-1");
+        assert_eq!(RequestId::parse("request_id", &"x".repeat(65), body).unwrap_err().field, "request_id");
+        assert!(RequestId::parse("request_id", "a\0b", body).is_err());
+        // The same request repeats itself; another one under the same key does not.
+        let again = RequestId::parse("request_id", "retry-1", body).unwrap().unwrap();
+        assert!(again.repeats(Some(id.fingerprint())) && again.repeats(None));
+        let other = RequestId::parse("request_id", "retry-1", || b"something else".to_vec()).unwrap().unwrap();
+        assert!(!other.repeats(Some(id.fingerprint())));
     }
 }

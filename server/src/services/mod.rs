@@ -7,6 +7,7 @@ pub mod projects;
 pub mod relations;
 pub mod states;
 pub mod tasks;
+pub mod views;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -23,6 +24,7 @@ use crate::{
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        views::ViewStore,
     },
 };
 
@@ -38,6 +40,7 @@ pub struct Shared {
     pub tasks: TaskStore,
     pub relations: RelationStore,
     pub comments: CommentStore,
+    pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,
     pub hasher: PasswordHasher,

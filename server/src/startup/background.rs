@@ -22,6 +22,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.TaskService",
     "tasktracker.v1.WorkflowStateService",
     "tasktracker.v1.TaskRelationService",
+    "tasktracker.v1.SavedViewService",
 ];
 
 /// Sets every service's health to `status`.

@@ -39,6 +39,7 @@ use crate::{
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        views::ViewStore,
     },
 };
 
@@ -78,6 +79,7 @@ impl Application {
             fields: FieldStore::new(db.clone()),
             tasks: tasks.clone(),
             relations: RelationStore::new(db.clone()),
+            views: ViewStore::new(db.clone()),
             comments: CommentStore::new(db.clone()),
             events: EventStore::new(db.clone()),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),

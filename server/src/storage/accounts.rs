@@ -1,8 +1,11 @@
 //! Users and their sessions.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    TransactionTrait, sea_query::Expr,
+};
 
-use super::entities::{sessions, users};
+use super::entities::{retired_refresh_tokens, sessions, users};
 use crate::domain::{Email, UserId, names::SessionId};
 
 /// Why an account operation failed.
@@ -71,13 +74,18 @@ impl AccountStore {
     /// Replaces session `id`'s refresh token digest `old_hash` with
     /// `new_hash`, a compare-and-swap: of two concurrent rotations of the
     /// same token exactly one wins. Returns whether this one did.
+    ///
+    /// The old digest is kept as retired (in the same transaction), so
+    /// that presenting its token again is seen as reuse
+    /// ([`Self::session_of_retired_hash`]).
     pub async fn rotate_refresh_hash(
         &self,
         id: SessionId,
         old_hash: &str,
         new_hash: String,
-        refresh_expire_time: i64,
+        (refresh_expire_time, now): (i64, i64),
     ) -> Result<bool, AccountStoreError> {
+        let txn = self.db.begin().await?;
         let rotated = sessions::Entity::update_many()
             .col_expr(sessions::Column::RefreshHash, Expr::value(new_hash))
             .col_expr(sessions::Column::RefreshExpireTime, Expr::value(refresh_expire_time))
@@ -86,9 +94,27 @@ impl AccountStore {
             // No access token is issued after a revocation (the revocation
             // set relies on it).
             .filter(sessions::Column::RevokeTime.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(rotated.rows_affected == 1)
+        if rotated.rows_affected != 1 {
+            return Ok(false);
+        }
+        retired_refresh_tokens::Entity::insert(retired_refresh_tokens::ActiveModel {
+            refresh_hash: Set(old_hash.to_owned()),
+            session_id: Set(id.to_string()),
+            retire_time: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// The session that once had the refresh token digest `refresh_hash`
+    /// and rotated away from it, if any.
+    pub async fn session_of_retired_hash(&self, refresh_hash: &str) -> Result<Option<SessionId>, AccountStoreError> {
+        let retired = retired_refresh_tokens::Entity::find_by_id(refresh_hash).one(&self.db).await?;
+        Ok(retired.map(|retired| SessionId::from_stored(&retired.session_id)))
     }
 
     /// Revokes session `id` at `now`, unless it already was. On PostgreSQL

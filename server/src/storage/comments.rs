@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,8 @@ use crate::domain::{UserId, names::ActivityId, time::Micros};
 /// Why a comment or history operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommentStoreError {
+    #[error("the comment changed since it was read")]
+    Stale,
     #[error("cannot encode a history entry: {0}")]
     Encoding(#[from] serde_json::Error),
     #[error(transparent)]
@@ -33,6 +35,15 @@ pub struct Activity {
     pub changes: Vec<FieldChange>,
 }
 
+/// A change to a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentChange {
+    /// A new body.
+    Edit(String),
+    /// A soft delete: the row stays, with its text, and is no longer shown.
+    Delete,
+}
+
 /// The comments and activity repository.
 #[derive(Clone)]
 pub struct CommentStore {
@@ -49,14 +60,65 @@ impl CommentStore {
         Ok(comment)
     }
 
-    /// A task's comments, oldest first: `limit` after the comment `after`.
+    /// The comment `id` of the task `task`, deleted or not.
+    pub async fn get(&self, task: &str, id: &str) -> Result<Option<comments::Model>, CommentStoreError> {
+        let query = comments::Entity::find_by_id(id).filter(comments::Column::TaskId.eq(task));
+        Ok(query.one(&self.db).await?)
+    }
+
+    /// Applies `change` to `comment` as read (its `version` guards against a
+    /// concurrent change: [`CommentStoreError::Stale`]) and adds `history`
+    /// to the task's history, in one transaction; `by` is who, the kind of
+    /// history entry, and when.
+    pub async fn change(
+        &self,
+        comment: comments::Model,
+        change: CommentChange,
+        history: FieldChange,
+        (actor, kind, time): (UserId, i16, Micros),
+    ) -> Result<comments::Model, CommentStoreError> {
+        let mut changed = comments::Model { version: comment.version + 1, ..comment };
+        let mut update = comments::ActiveModel { version: Set(changed.version), ..Default::default() };
+        match change {
+            CommentChange::Edit(body) => {
+                changed.body = body;
+                changed.edit_time = Some(time);
+                update.body = Set(changed.body.clone());
+                update.edit_time = Set(changed.edit_time);
+            }
+            CommentChange::Delete => {
+                changed.delete_time = Some(time);
+                update.delete_time = Set(changed.delete_time);
+            }
+        }
+        let txn = self.db.begin().await?;
+        let updated = comments::Entity::update_many()
+            .set(update)
+            .filter(comments::Column::Id.eq(&changed.id))
+            .filter(comments::Column::Version.eq(changed.version - 1))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(CommentStoreError::Stale);
+        }
+        record_activity(&txn, &changed.task_id, actor, kind, &[history], time).await?;
+        txn.commit().await?;
+        Ok(changed)
+    }
+
+    /// A task's comments, oldest first: `limit` after the comment `after`,
+    /// the deleted ones only if `show_deleted`.
     pub async fn list(
         &self,
         task: &str,
         after: Option<&str>,
         limit: u64,
+        show_deleted: bool,
     ) -> Result<Vec<comments::Model>, CommentStoreError> {
         let mut query = comments::Entity::find().filter(comments::Column::TaskId.eq(task));
+        if !show_deleted {
+            query = query.filter(comments::Column::DeleteTime.is_null());
+        }
         if let Some(after) = after {
             query = query.filter(comments::Column::Id.gt(after));
         }

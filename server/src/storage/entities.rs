@@ -46,6 +46,22 @@ pub mod sessions {
     no_relations!();
 }
 
+pub mod retired_refresh_tokens {
+    use sea_orm::entity::prelude::*;
+
+    /// A refresh token digest its session rotated away from.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "retired_refresh_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub refresh_hash: String,
+        pub session_id: String,
+        pub retire_time: i64,
+    }
+
+    no_relations!();
+}
+
 pub mod api_tokens {
     use sea_orm::entity::prelude::*;
 
@@ -80,6 +96,9 @@ pub mod projects {
         pub description: String,
         pub creator_id: String,
         pub request_id: Option<String>,
+        /// SHA-256 of the create request `request_id` came with; none for rows
+        /// made before fingerprints were kept.
+        pub request_hash: Option<String>,
         pub create_time: i64,
         pub update_time: i64,
         pub archive_time: Option<i64>,
@@ -130,6 +149,9 @@ pub mod tasks {
         pub position: i64,
         pub creator_id: String,
         pub request_id: Option<String>,
+        /// SHA-256 of the create request `request_id` came with; none for rows
+        /// made before fingerprints were kept.
+        pub request_hash: Option<String>,
         pub create_time: i64,
         pub update_time: i64,
         pub complete_time: Option<i64>,
@@ -192,6 +214,35 @@ pub mod custom_fields {
         pub number_max: Option<f64>,
         pub show_on_card: bool,
         pub position: i64,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub version: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod saved_views {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "saved_views")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub creator_id: String,
+        pub display_name: String,
+        pub filter: String,
+        pub order_by: String,
+        /// `ViewLayout`, as stored (its proto number).
+        pub layout: i16,
+        /// `ViewGrouping`, as stored (its proto number).
+        pub group_by: i16,
+        pub group_by_field: String,
+        /// A JSON array of strings: the table's columns, in order.
+        pub columns: String,
+        pub shared: bool,
         pub create_time: i64,
         pub update_time: i64,
         pub version: i64,
@@ -266,6 +317,10 @@ pub mod comments {
         pub author_id: String,
         pub body: String,
         pub create_time: i64,
+        pub edit_time: Option<i64>,
+        pub delete_time: Option<i64>,
+        /// Bumped by each change; the etag.
+        pub version: i64,
     }
 
     no_relations!();

@@ -8,7 +8,8 @@
 //! - [`tasks`]: tasks with their assignees, labels and state, and board positions;
 //! - [`relations`]: typed relations between tasks (blocks, duplicates, …);
 //! - [`comments`]: comments and the task history (activity);
-//! - [`events`]: each project's change feed (`task_events`).
+//! - [`events`]: each project's change feed (`task_events`);
+//! - [`views`]: saved views, shared and personal.
 //!
 //! Each has its own error type. None builds API messages: they take and
 //! return domain values and the rows of [`entities`].
@@ -23,6 +24,7 @@ pub mod projects;
 pub mod relations;
 pub mod states;
 pub mod tasks;
+pub mod views;
 
 #[cfg(test)]
 mod field_races;

@@ -40,6 +40,19 @@ pub enum ProjectStoreError {
     /// The user already is a member of the project.
     #[error("already a member")]
     AlreadyMember,
+    /// The request id made a project from a different request.
+    #[error("request_id reused for a different request")]
+    RequestReused,
+}
+
+/// The project an earlier create with `request_id` made, if this create is
+/// that request again.
+fn retried(request_id: &RequestId, existing: projects::Model) -> Result<Created, ProjectStoreError> {
+    if request_id.repeats(existing.request_hash.as_deref()) {
+        Ok(Created { project: existing, existed: true })
+    } else {
+        Err(ProjectStoreError::RequestReused)
+    }
 }
 
 impl From<TransactionError<DbErr>> for ProjectStoreError {
@@ -162,7 +175,7 @@ impl ProjectStore {
         if let Some(request_id) = &request_id
             && let Some(existing) = self.find_by_request_id(&creator, request_id).await?
         {
-            return Ok(Created { project: existing, existed: true });
+            return retried(request_id, existing);
         }
         let now = time::now();
         let project = projects::Model {
@@ -171,6 +184,7 @@ impl ProjectStore {
             description: description.into_inner(),
             creator_id: creator,
             request_id: request_id.as_ref().map(|id| id.as_str().to_owned()),
+            request_hash: request_id.as_ref().map(|id| id.fingerprint().to_owned()),
             create_time: now,
             update_time: now,
             archive_time: None,
@@ -204,7 +218,7 @@ impl ProjectStore {
             // A concurrent retry with the same request id won the race.
             (Err(TransactionError::Transaction(error)), Some(request_id)) if is_unique_violation(&error) => {
                 let existing = self.find_by_request_id(&project.creator_id, request_id).await?;
-                existing.map(|project| Created { project, existed: true }).ok_or(error.into())
+                existing.map_or(Err(error.into()), |existing| retried(request_id, existing))
             }
             (Err(error), _) => Err(error.into()),
         }

@@ -11,6 +11,7 @@ use crate::{
 
 on_both_backends!(
     sign_up_sign_in_refresh_and_sign_out,
+    reusing_a_rotated_refresh_token_revokes_the_session,
     wrong_passwords_and_duplicate_emails_are_refused,
     sign_in_is_rate_limited_per_account,
     api_tokens_are_shown_once_listed_and_revocable,
@@ -45,12 +46,7 @@ async fn sign_up_sign_in_refresh_and_sign_out(backend: Backend) {
         .unwrap();
     assert_ne!(refreshed.refresh_token, session.refresh_token);
     app.accounts().get_current_user(with_token(&refreshed.access_token, v1::GetCurrentUserRequest {})).await.unwrap();
-    let reused = app
-        .accounts()
-        .refresh_session(v1::RefreshSessionRequest { refresh_token: session.refresh_token })
-        .await
-        .unwrap_err();
-    assert_eq!(reused.code(), Code::Unauthenticated);
+    // (Presenting the old one again is reuse: see the next test.)
 
     // Sign-out ends the session server-side at once.
     app.accounts().sign_out(with_token(&refreshed.access_token, v1::SignOutRequest {})).await.unwrap();
@@ -217,5 +213,43 @@ async fn api_tokens_are_shown_once_listed_and_revocable(backend: Backend) {
         .await
         .unwrap_err();
     crate::helpers::assert_invalid_field(&too_long, "api_token.expire_time");
+    app.stop().await;
+}
+
+/// OAuth 2.0 Security BCP: a rotated refresh token presented again means a
+/// copy exists; the session ends for every holder, while the user's other
+/// sessions live on.
+async fn reusing_a_rotated_refresh_token_revokes_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let sign_in = || {
+        let request = v1::SignInRequest { email: ada.email.clone(), password: PASSWORD.into() };
+        let mut accounts = app.accounts();
+        async move { accounts.sign_in(request).await.unwrap().into_inner().session.unwrap() }
+    };
+    let refresh = |refresh_token: String| {
+        let mut accounts = app.accounts();
+        async move {
+            let answer = accounts.refresh_session(v1::RefreshSessionRequest { refresh_token }).await;
+            answer.map(|answer| answer.into_inner().session.unwrap())
+        }
+    };
+    let stolen = sign_in().await;
+    let other = sign_in().await;
+    let first = refresh(stolen.refresh_token.clone()).await.unwrap();
+    let second = refresh(first.refresh_token.clone()).await.unwrap();
+    app.accounts().get_current_user(with_token(&second.access_token, v1::GetCurrentUserRequest {})).await.unwrap();
+
+    // The thief replays an old token (two rotations back): refused, and the
+    // session is over for the legitimate holder too.
+    assert_eq!(refresh(stolen.refresh_token).await.unwrap_err().code(), Code::Unauthenticated);
+    let me = app.accounts().get_current_user(with_token(&second.access_token, v1::GetCurrentUserRequest {})).await;
+    assert_eq!(me.unwrap_err().code(), Code::Unauthenticated, "the access token of the revoked session");
+    assert_eq!(refresh(second.refresh_token).await.unwrap_err().code(), Code::Unauthenticated);
+    // Another session of the same user is untouched.
+    app.accounts().get_current_user(with_token(&other.access_token, v1::GetCurrentUserRequest {})).await.unwrap();
+    refresh(other.refresh_token).await.unwrap();
+    // An unknown token changes nothing.
+    assert_eq!(refresh("not-a-token".into()).await.unwrap_err().code(), Code::Unauthenticated);
     app.stop().await;
 }

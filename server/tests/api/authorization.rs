@@ -33,6 +33,10 @@ struct Names {
     third_task: String,
     /// The relation "`task` relates to `third_task`'s sibling", under `task`.
     relation: String,
+    /// A comment of the owner's on `task`.
+    comment: String,
+    /// A shared saved view of the owner's.
+    view: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -43,8 +47,8 @@ fn mask(path: &str) -> Option<FieldMask> {
 
 /// One call per project-scoped RPC; `write` says whether it changes data.
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
-    let (projects, tasks, states, fields, relations) =
-        (app.projects(), app.tasks(), app.states(), app.fields(), app.relations());
+    let (projects, tasks, states, fields, relations, views) =
+        (app.projects(), app.tasks(), app.states(), app.fields(), app.relations(), app.views());
     let n = names.clone();
     let t = token.to_owned();
     macro_rules! call {
@@ -54,7 +58,45 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
         }};
     }
+    let shared_view = |name: &str| v1::SavedView {
+        name: name.into(),
+        display_name: "x".into(),
+        visibility: v1::ViewVisibility::Shared as i32,
+        ..Default::default()
+    };
     vec![
+        (
+            "ListSavedViews",
+            false,
+            call!(views, list_saved_views, v1::ListSavedViewsRequest { parent: n.project.clone() }),
+        ),
+        ("GetSavedView", false, call!(views, get_saved_view, v1::GetSavedViewRequest { name: n.view.clone() })),
+        (
+            "CreateSavedView",
+            true,
+            call!(
+                views,
+                create_saved_view,
+                v1::CreateSavedViewRequest { parent: n.project.clone(), saved_view: Some(shared_view("")) }
+            ),
+        ),
+        (
+            "UpdateSavedView",
+            true,
+            call!(
+                views,
+                update_saved_view,
+                v1::UpdateSavedViewRequest {
+                    saved_view: Some(shared_view(&n.view)),
+                    update_mask: mask("display_name")
+                }
+            ),
+        ),
+        (
+            "DeleteSavedView",
+            true,
+            call!(views, delete_saved_view, v1::DeleteSavedViewRequest { name: n.view.clone(), etag: String::new() }),
+        ),
         ("GetProject", false, call!(projects, get_project, v1::GetProjectRequest { name: n.project.clone() })),
         (
             "UpdateProject",
@@ -242,6 +284,23 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             "ListComments",
             false,
             call!(tasks, list_comments, v1::ListCommentsRequest { parent: n.task.clone(), ..Default::default() }),
+        ),
+        (
+            "UpdateComment",
+            true,
+            call!(
+                tasks,
+                update_comment,
+                v1::UpdateCommentRequest {
+                    comment: Some(v1::Comment { name: n.comment.clone(), body: "x".into(), ..Default::default() }),
+                    update_mask: mask("body"),
+                }
+            ),
+        ),
+        (
+            "DeleteComment",
+            true,
+            call!(tasks, delete_comment, v1::DeleteCommentRequest { name: n.comment.clone(), etag: String::new() }),
         ),
         (
             "ListTaskActivities",
@@ -441,7 +500,31 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap()
         .into_inner();
+    let comment = app
+        .tasks()
+        .create_comment(ada.call(v1::CreateCommentRequest {
+            parent: task.name.clone(),
+            comment: Some(v1::Comment { body: "for owners' eyes".into(), ..Default::default() }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let view = app
+        .views()
+        .create_saved_view(ada.call(v1::CreateSavedViewRequest {
+            parent: project.name.clone(),
+            saved_view: Some(v1::SavedView {
+                display_name: "Team".into(),
+                visibility: v1::ViewVisibility::Shared as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
     let names = Names {
+        view: view.name,
+        comment: comment.name,
         field: field.name,
         state: states[0].name.clone(),
         other_state: states[1].name.clone(),
@@ -469,6 +552,8 @@ fn missing_names() -> Names {
         field: format!("{project}/fields/{}", id()),
         third_task: format!("{project}/tasks/{}", id()),
         relation: format!("{project}/tasks/{}/relations/{}", id(), id()),
+        comment: format!("{project}/tasks/{}/comments/{}", id(), id()),
+        view: format!("{project}/views/{}", id()),
         project,
     }
 }
@@ -479,7 +564,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 34, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 41, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -548,6 +633,23 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
         .into_inner()
         .task_relations;
     assert_eq!(relations.len(), 1, "the relation was neither deleted nor joined by another");
+    let comments = app
+        .tasks()
+        .list_comments(ada.call(v1::ListCommentsRequest { parent: names.task.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .comments;
+    assert_eq!(comments.len(), 1, "the comment was neither deleted nor joined by another");
+    assert_eq!(comments[0].body, "for owners' eyes");
+    let views = app
+        .views()
+        .list_saved_views(ada.call(v1::ListSavedViewsRequest { parent: names.project.clone() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .saved_views;
+    assert_eq!(views.iter().map(|v| v.display_name.as_str()).collect::<Vec<_>>(), ["Team"], "views unchanged");
     // Editors write tasks, but managing states and fields is for owners, as other
     // project settings are.
     let edgar = app.sign_up("edgar").await;
@@ -598,6 +700,8 @@ async fn anonymous_callers_are_refused(backend: Backend) {
         Code::Unauthenticated
     );
     assert_eq!(accounts.sign_out(v1::SignOutRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
+    let preview = v1::RenderMarkdownRequest { markdown: "*hi*".into() };
+    assert_eq!(app.tasks().render_markdown(preview).await.unwrap_err().code(), Code::Unauthenticated);
     // Health stays open.
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.channel.clone());
     let status =
@@ -607,8 +711,8 @@ async fn anonymous_callers_are_refused(backend: Backend) {
 }
 
 /// Archiving makes a project read-only: every write to its tasks, comments,
-/// relations, workflow states, custom fields and custom field values is
-/// FAILED_PRECONDITION, even for its owner, and changes nothing; reads
+/// relations, workflow states, custom fields, custom field values and saved
+/// views is FAILED_PRECONDITION, even for its owner, and changes nothing; reads
 /// still work. What stays open is managing the project itself (its
 /// members, its title, unarchiving it).
 async fn an_archived_project_refuses_every_write_but_its_own_management(backend: Backend) {
@@ -640,7 +744,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 18, "{refused:?}");
+    assert_eq!(refused.len(), 23, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

@@ -10,8 +10,9 @@ use std::{
 
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, custom_field_service_client::CustomFieldServiceClient,
-    project_service_client::ProjectServiceClient, task_relation_service_client::TaskRelationServiceClient,
-    task_service_client::TaskServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
+    project_service_client::ProjectServiceClient, saved_view_service_client::SavedViewServiceClient,
+    task_relation_service_client::TaskRelationServiceClient, task_service_client::TaskServiceClient,
+    workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
     config::{LogFormat, Settings},
@@ -192,6 +193,10 @@ impl TestApp {
 
     pub fn relations(&self) -> TaskRelationServiceClient<Channel> {
         TaskRelationServiceClient::new(self.channel.clone())
+    }
+
+    pub fn views(&self) -> SavedViewServiceClient<Channel> {
+        SavedViewServiceClient::new(self.channel.clone())
     }
 
     /// `project`'s workflow states in board order.

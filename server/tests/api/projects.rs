@@ -28,6 +28,12 @@ async fn projects_are_created_listed_renamed_and_archived(backend: Backend) {
     let again = app.projects().create_project(ada.call(request())).await.unwrap().into_inner();
     assert_eq!(first, again);
     assert_eq!(first.caller_role, v1::Role::Owner as i32);
+    // The same key with another request is refused, not answered with the first project.
+    let mut different = request();
+    different.project.as_mut().unwrap().title = "Another launch".into();
+    let reused = app.projects().create_project(ada.call(different)).await.unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    assert!(reused.message().contains("request_id"), "{reused:?}");
     let second = app.create_project(&ada, "Hiring").await;
 
     let got = app

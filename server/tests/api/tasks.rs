@@ -8,7 +8,7 @@ use tasktracker_proto::v1;
 use tonic::Code;
 
 use crate::{
-    helpers::{Backend, TestApp, TestUser, spawn_app, task},
+    helpers::{Backend, TestApp, TestUser, assert_invalid_field, spawn_app, task},
     on_both_backends,
 };
 
@@ -23,6 +23,7 @@ on_both_backends!(
     tasks_move_within_and_between_columns,
     concurrent_moves_edits_and_creates_in_one_column_all_succeed,
     comments_and_history_are_recorded,
+    markdown_is_rendered_safely,
 );
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
@@ -397,6 +398,16 @@ async fn create_is_idempotent_with_a_request_id(backend: Backend) {
     let first = app.tasks().create_task(request()).await.unwrap().into_inner();
     let second = app.tasks().create_task(request()).await.unwrap().into_inner();
     assert_eq!(first, second);
+    // The same key with another request is refused (AIP-155), whatever
+    // differs: a field, or a custom field value (a map, compared by content).
+    let mut different = request();
+    different.get_mut().task.as_mut().unwrap().title = "exactly twice".into();
+    let reused = app.tasks().create_task(different).await.unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    assert!(reused.message().contains("request_id"), "{reused:?}");
+    let mut with_labels = request();
+    with_labels.get_mut().task.as_mut().unwrap().labels = vec!["x".into()];
+    assert_eq!(app.tasks().create_task(with_labels).await.unwrap_err().code(), Code::FailedPrecondition);
     // Concurrent retries of another request also create one task.
     let concurrent = futures::future::join_all((0..10).map(|_| {
         let mut client = app.tasks();
@@ -626,11 +637,13 @@ async fn comments_and_history_are_recorded(backend: Backend) {
             parent: created.name.clone(),
             page_size: 1,
             page_token: first_page.next_page_token,
+            show_deleted: false,
         }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(second_page.comments[0].body, "Second, with **markdown**");
+    assert_eq!(second_page.comments[0].body_html, "<p>Second, with <strong>markdown</strong></p>\n");
 
     app.tasks()
         .update_task(ada.call(v1::UpdateTaskRequest {
@@ -671,5 +684,43 @@ async fn comments_and_history_are_recorded(backend: Backend) {
             .collect::<Vec<_>>(),
         [("title", "tracked", "renamed"), ("priority", "PRIORITY_UNSPECIFIED", "PRIORITY_LOW")]
     );
+    app.stop().await;
+}
+
+async fn markdown_is_rendered_safely(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Markdown").await;
+    let created = app.create_task(&ada, &project.name, task("rendered")).await;
+    let hostile = "# Plan\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n- [x] done";
+    let comment = app
+        .tasks()
+        .create_comment(ada.call(v1::CreateCommentRequest {
+            parent: created.name.clone(),
+            comment: Some(v1::Comment { body: hostile.into(), ..Default::default() }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(comment.body, hostile, "the Markdown itself is kept as written");
+    let html = &comment.body_html;
+    assert!(html.starts_with("<h1>Plan</h1>"), "{html}");
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script"), "{html}");
+    assert!(html.contains("<a href=\"#\">x</a>") && !html.contains("href=\"javascript"), "{html}");
+    assert!(html.contains("type=\"checkbox\""), "task lists render: {html}");
+
+    let mut tasks = app.tasks();
+    let rendered = tasks
+        .render_markdown(ada.call(v1::RenderMarkdownRequest { markdown: hostile.into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(&rendered.html, html, "the preview renders as comments do");
+    let empty = tasks.render_markdown(ada.call(v1::RenderMarkdownRequest::default())).await.unwrap().into_inner();
+    assert_eq!(empty.html, "");
+
+    let too_long = "a".repeat(20_001);
+    let status = tasks.render_markdown(ada.call(v1::RenderMarkdownRequest { markdown: too_long })).await.unwrap_err();
+    assert_invalid_field(&status, "markdown");
     app.stop().await;
 }

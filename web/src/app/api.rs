@@ -526,8 +526,21 @@ impl Api {
         self.call(rpc::CREATE_COMMENT, request).await
     }
 
+    /// A new body for `comment` (its author only), guarded by its etag.
+    pub async fn update_comment(&self, comment: &v1::Comment, body: String) -> ApiResult<v1::Comment> {
+        let comment =
+            v1::Comment { name: comment.name.clone(), etag: comment.etag.clone(), body, ..Default::default() };
+        let request = v1::UpdateCommentRequest { comment: Some(comment), update_mask: fmask(vec!["body".into()]) };
+        self.call(rpc::UPDATE_COMMENT, request).await
+    }
+
+    pub async fn delete_comment(&self, comment: &v1::Comment) -> ApiResult<v1::Comment> {
+        let request = v1::DeleteCommentRequest { name: comment.name.clone(), etag: comment.etag.clone() };
+        self.call(rpc::DELETE_COMMENT, request).await
+    }
+
     pub async fn list_comments(&self, parent: String) -> ApiResult<Vec<v1::Comment>> {
-        let request = v1::ListCommentsRequest { parent, page_size: 200, page_token: String::new() };
+        let request = v1::ListCommentsRequest { parent, page_size: 200, ..Default::default() };
         let answer = self.call(rpc::LIST_COMMENTS, request).await?;
         Ok(answer.comments)
     }
@@ -536,6 +549,32 @@ impl Api {
         let request = v1::ListTaskActivitiesRequest { parent, page_size: 200, page_token: String::new() };
         let answer = self.call(rpc::LIST_TASK_ACTIVITIES, request).await?;
         Ok(answer.activities)
+    }
+
+    /// Markdown as the server renders it for display: sanitised HTML.
+    pub async fn render_markdown(&self, markdown: String) -> ApiResult<String> {
+        let answer = self.call(rpc::RENDER_MARKDOWN, v1::RenderMarkdownRequest { markdown }).await?;
+        Ok(answer.html)
+    }
+
+    // ---- saved views ----
+
+    /// The project's shared views and the caller's own.
+    pub async fn list_saved_views(&self, parent: String) -> ApiResult<Vec<v1::SavedView>> {
+        Ok(self.call(rpc::LIST_SAVED_VIEWS, v1::ListSavedViewsRequest { parent }).await?.saved_views)
+    }
+
+    pub async fn get_saved_view(&self, name: String) -> ApiResult<v1::SavedView> {
+        self.call(rpc::GET_SAVED_VIEW, v1::GetSavedViewRequest { name }).await
+    }
+
+    pub async fn create_saved_view(&self, parent: String, view: v1::SavedView) -> ApiResult<v1::SavedView> {
+        self.call(rpc::CREATE_SAVED_VIEW, v1::CreateSavedViewRequest { parent, saved_view: Some(view) }).await
+    }
+
+    pub async fn delete_saved_view(&self, view: &v1::SavedView) -> ApiResult<()> {
+        let request = v1::DeleteSavedViewRequest { name: view.name.clone(), etag: view.etag.clone() };
+        self.call(rpc::DELETE_SAVED_VIEW, request).await.map(|_| ())
     }
 
     // ---- task relations ----

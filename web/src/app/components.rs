@@ -2,10 +2,9 @@
 
 use super::router::Redirect;
 use crate::app::erased::Job;
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, task::spawn_local};
 
-use super::{HelpOpen, Online, ToastList, api::Api};
-use crate::model::markdown;
+use super::{HelpOpen, Online, ToastList, api::Api, browser};
 
 /// Shown while the live connection is down.
 #[component]
@@ -103,10 +102,40 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// Markdown rendered to sanitised HTML.
+/// How long typing must pause before the preview is rendered again.
+const PREVIEW_DEBOUNCE_MS: i32 = 300;
+
+/// A live preview of Markdown being edited. The server renders it (the app
+/// carries no Markdown parser), exactly as it renders comments, once typing
+/// pauses; the previous preview stays up meanwhile, and on a failed render.
 #[component]
-pub fn Markdown(#[prop(into)] source: Signal<String>) -> impl IntoView {
-    view! { <div class="markdown" inner_html=move || markdown::to_safe_html(&source.get())></div> }
+pub fn MarkdownPreview(#[prop(into)] source: Signal<String>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let html = RwSignal::new(String::new());
+    let edits = StoredValue::new(0_u64);
+    Effect::new(move |previous: Option<()>| {
+        let markdown = source.get();
+        let edit = edits.with_value(|count| count + 1);
+        edits.set_value(edit);
+        let latest = move || edits.try_with_value(|count| *count == edit).unwrap_or(false);
+        spawn_local(async move {
+            // The first render is not a keystroke: no pause.
+            if previous.is_some() {
+                browser::sleep(PREVIEW_DEBOUNCE_MS).await;
+            }
+            if !latest() {
+                return;
+            }
+            let rendered =
+                if markdown.trim().is_empty() { Ok(String::new()) } else { api.render_markdown(markdown).await };
+            if let Ok(rendered) = rendered
+                && latest()
+            {
+                html.try_set(rendered);
+            }
+        });
+    });
+    view! { <div class="markdown" inner_html=move || html.get()></div> }
 }
 
 /// A server or client message about one form field, tied to its control.

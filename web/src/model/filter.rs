@@ -106,9 +106,40 @@ pub fn order_by(choice: &str) -> &'static str {
     SORTS.iter().find(|(value, _)| *value == choice).map_or("position", |(value, _)| value)
 }
 
+/// A saved view's filter narrowed by the filter bar's: each in parentheses
+/// (the grammar binds `OR` tighter than `AND`), or the one that is set.
+pub fn both(view: &str, bar: &str) -> String {
+    match (view.trim(), bar.trim()) {
+        ("", bar) => bar.to_owned(),
+        (view, "") => view.to_owned(),
+        (view, bar) => format!("({view}) AND ({bar})"),
+    }
+}
+
+/// The order a list asks for: the bar's sort once chosen, else an open
+/// view's order, else board order.
+pub fn effective_order(choice: &str, view_order: Option<&str>) -> String {
+    match view_order.map(str::trim).filter(|order| !order.is_empty()) {
+        Some(order) if order_by(choice) == "position" => order.to_owned(),
+        _ => order_by(choice).to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_filter_and_the_bar_narrow_each_other() {
+        assert_eq!(both("", ""), "");
+        assert_eq!(both(" priority >= HIGH ", ""), "priority >= HIGH");
+        assert_eq!(both("", "label = \"docs\""), "label = \"docs\"");
+        assert_eq!(both("a OR b", "c"), "(a OR b) AND (c)");
+        assert_eq!(effective_order("position", Some("due_time desc")), "due_time desc");
+        assert_eq!(effective_order("title", Some("due_time desc")), "title");
+        assert_eq!(effective_order("position", Some(" ")), "position");
+        assert_eq!(effective_order("nonsense", None), "position");
+    }
 
     #[test]
     fn nothing_set_means_no_filter() {

@@ -6,7 +6,6 @@ pub mod dates;
 pub mod edit;
 pub mod filter;
 pub mod json;
-pub mod markdown;
 pub mod names;
 pub mod relations;
 pub mod session;

@@ -170,7 +170,17 @@ impl AccountService for Accounts {
         let now = time::now();
         let old_hash = tokens::digest(&refresh_token);
         let accounts = &self.shared.accounts;
-        let session = accounts.session_by_refresh_hash(&old_hash).await.map_err(ServiceError::from)?.ok_or(INVALID)?;
+        let Some(session) = accounts.session_by_refresh_hash(&old_hash).await.map_err(ServiceError::from)? else {
+            // A token its session already rotated away from: someone kept a
+            // copy. Whoever holds the current one may be the thief, so the
+            // session ends for both (refresh token reuse detection).
+            if let Some(reused) = accounts.session_of_retired_hash(&old_hash).await.map_err(ServiceError::from)? {
+                tracing::warn!(session = %reused, "refresh token reused: the session is revoked");
+                accounts.revoke_session(reused, now).await.map_err(ServiceError::from)?;
+                self.shared.revocations.revoke_session(reused, now);
+            }
+            return Err(INVALID.into());
+        };
         if session.revoke_time.is_some() || session.refresh_expire_time <= now || session.expire_time <= now {
             return Err(INVALID.into());
         }
@@ -179,7 +189,7 @@ impl AccountService for Accounts {
         let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(session.expire_time);
         let new_hash = tokens::digest(&new_token);
         let rotated = accounts
-            .rotate_refresh_hash(id, &old_hash, new_hash, refresh_expire_time)
+            .rotate_refresh_hash(id, &old_hash, new_hash, (refresh_expire_time, now))
             .await
             .map_err(ServiceError::from)?;
         if !rotated {

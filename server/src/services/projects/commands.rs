@@ -25,7 +25,10 @@ impl TryFrom<v1::CreateProjectRequest> for NewProject {
         let description = project.and_then(|project| {
             violations.check(ProjectDescription::parse("project.description", &project.description))
         });
-        let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
+        let request_id = violations.check(RequestId::parse("request_id", &request.request_id, || {
+            use prost::Message as _;
+            v1::CreateProjectRequest { request_id: String::new(), ..request.clone() }.encode_to_vec()
+        }));
         violations.complete(|| Some(Self { title: title?, description: description?, request_id: request_id? }))
     }
 }

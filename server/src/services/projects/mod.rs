@@ -34,6 +34,7 @@ impl From<ProjectStoreError> for ServiceError {
             ProjectStoreError::ProjectNotFound => Self::PermissionDenied,
             ProjectStoreError::UserNotFound => Self::NotFound("user"),
             ProjectStoreError::MemberNotFound => Self::NotFound("member"),
+            ProjectStoreError::RequestReused => Self::request_id_reused("project"),
             ProjectStoreError::AlreadyMember => {
                 Self::FailedPrecondition("the user is already a member; use UpdateMember to change the role".into())
             }

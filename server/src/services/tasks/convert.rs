@@ -6,7 +6,7 @@ use tasktracker_proto::v1;
 
 use crate::{
     domain::{
-        TaskName, TaskStatus, UserId,
+        TaskName, TaskStatus, UserId, markdown,
         time::{to_optional_timestamp, to_timestamp},
     },
     storage::{
@@ -64,12 +64,18 @@ fn state_name(record: &TaskRecord) -> String {
     record.state.as_ref().map(|id| format!("projects/{}/states/{id}", record.task.project_id)).unwrap_or_default()
 }
 
+/// A comment as the API shows it: a deleted one without its text.
 pub fn comment_to_proto(task: TaskName, comment: comments::Model) -> v1::Comment {
+    let body = if comment.delete_time.is_some() { String::new() } else { comment.body };
     v1::Comment {
         name: format!("{task}/comments/{}", comment.id),
-        body: comment.body,
+        body_html: markdown::to_safe_html(&body),
+        body,
         author: UserId::from_stored(&comment.author_id).name(),
         create_time: Some(to_timestamp(comment.create_time)),
+        edit_time: to_optional_timestamp(comment.edit_time),
+        delete_time: to_optional_timestamp(comment.delete_time),
+        etag: comment.version.to_string(),
     }
 }
 

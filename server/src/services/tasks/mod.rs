@@ -14,17 +14,19 @@ use tonic::{Request, Response, Status};
 use self::{
     convert::{activity_to_proto, comment_to_proto, history, task_to_proto},
     requests::{
-        CreateComment, CreateTask, CustomEdit, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit, UpdateTask,
-        WatchTasks, custom_path,
+        CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit,
+        UpdateComment, UpdateTask, WatchTasks, custom_path,
     },
 };
 use super::{SharedState, projects::check_etag};
 use crate::{
-    auth::{Caller, Permission},
+    auth::{Caller, CommentAction, Permission},
     domain::{
-        FieldId, Priority, ProjectId, TaskId, TaskName, TaskStatus, Violations,
+        CommentName, FieldId, Priority, ProjectId, RequestId, TaskDescription, TaskId, TaskName, TaskStatus, UserId,
+        Violations,
         fields::{FieldDefinition, FieldType, FieldValue},
         filter::{self, Filter},
+        markdown,
         names::CommentId,
         page::{CustomSort, CustomSortKind, TaskOrderField},
         time,
@@ -32,7 +34,7 @@ use crate::{
     error::{PreconditionViolation, ServiceError, ServiceResult},
     live,
     storage::{
-        comments::CommentStoreError,
+        comments::{CommentChange, CommentStoreError, FieldChange},
         entities::{comments, projects, tasks},
         states::{Board, Column},
         tasks::{CustomValue, Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
@@ -64,6 +66,7 @@ impl From<TaskStoreError> for ServiceError {
 impl From<CommentStoreError> for ServiceError {
     fn from(error: CommentStoreError) -> Self {
         match error {
+            CommentStoreError::Stale => Self::stale_etag("comment"),
             CommentStoreError::Database(error) => error.into(),
             encoding @ CommentStoreError::Encoding(_) => Self::Internal(encoding.into()),
         }
@@ -77,6 +80,29 @@ pub struct Tasks {
 impl Tasks {
     pub fn new(shared: SharedState) -> Self {
         Self { shared }
+    }
+
+    /// The live comment `name`, once `caller` may `action` it; `etag`, if
+    /// set, must be its version. A non-member gets PERMISSION_DENIED, a
+    /// member NOT_FOUND for a missing or deleted comment; the task must not
+    /// be deleted.
+    async fn changeable_comment(
+        &self,
+        caller: &Caller,
+        name: CommentName,
+        etag: &str,
+        action: CommentAction,
+    ) -> ServiceResult<comments::Model> {
+        let (task, role) = self.shared.authorizer.task_with_role(caller, name.task, Permission::Write).await?;
+        let comment = self.shared.comments.get(&task.task.id, &name.comment.to_string()).await?;
+        let comment =
+            comment.filter(|comment| comment.delete_time.is_none()).ok_or(ServiceError::NotFound("comment"))?;
+        self.shared.authorizer.change_comment(caller, role, UserId::from_stored(&comment.author_id), action)?;
+        if task.task.delete_time.is_some() {
+            return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
+        }
+        check_etag(etag, comment.version, "comment")?;
+        Ok(comment)
     }
 
     /// Fails unless every assignee is a member of the project.
@@ -186,7 +212,7 @@ impl Tasks {
         if let Some(request_id) = &request_id
             && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
         {
-            return Ok(existing);
+            return retried(request_id, existing);
         }
         let custom = match edit.custom_fields.take() {
             Some(custom) if !custom.values.is_empty() => self.check_custom(project, custom).await?,
@@ -195,20 +221,20 @@ impl Tasks {
         let board = self.shared.states.board(row).await?;
         let target = edit.column.unwrap_or(Target::Status(TaskStatus::Todo));
         let column = columns::resolve(&board, &target, "task.")?;
-        let record = new_task(caller, project, edit, custom, request_id.as_ref().map(|id| id.as_str().to_owned()));
+        let record = new_task(caller, project, edit, custom, request_id.as_ref());
         let kind = v1::TaskEventType::Created as i16;
         let created = self.shared.tasks.create(record, &column, kind, |record| history(None, record));
-        let record =
-            match (created.await, &request_id) {
-                (Ok(record), _) => record,
-                // A concurrent retry with the same request id committed first.
-                (Err(TaskStoreError::DuplicateRequest), Some(request_id)) => {
-                    return self.shared.tasks.find_by_request_id(project, request_id).await?.ok_or_else(|| {
-                        ServiceError::Internal(anyhow::anyhow!("a task with this request id vanished"))
-                    });
-                }
-                (Err(error), _) => return Err(error.into()),
-            };
+        let record = match (created.await, &request_id) {
+            (Ok(record), _) => record,
+            // A concurrent retry with the same request id committed first.
+            (Err(TaskStoreError::DuplicateRequest), Some(request_id)) => {
+                let existing = self.shared.tasks.find_by_request_id(project, request_id).await?;
+                let existing = existing
+                    .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a task with this request id vanished")))?;
+                return retried(request_id, existing);
+            }
+            (Err(error), _) => return Err(error.into()),
+        };
         self.shared.feed.notify(project);
         self.shared.metrics.tasks_created.inc();
         if record.task.complete_time.is_some() {
@@ -280,6 +306,16 @@ impl CustomChange {
     }
 }
 
+/// The task an earlier create with `request_id` made, if this create is
+/// that request again.
+fn retried(request_id: &RequestId, existing: TaskRecord) -> ServiceResult<TaskRecord> {
+    if request_id.repeats(existing.task.request_hash.as_deref()) {
+        Ok(existing)
+    } else {
+        Err(ServiceError::request_id_reused("task"))
+    }
+}
+
 /// A new task from a create's fields (put in its column and placed by the
 /// repository).
 fn new_task(
@@ -287,7 +323,7 @@ fn new_task(
     project: ProjectId,
     edit: TaskEdit,
     custom: CustomChange,
-    request_id: Option<String>,
+    request_id: Option<&RequestId>,
 ) -> TaskRecord {
     let now = time::now();
     let mut record = TaskRecord {
@@ -302,7 +338,8 @@ fn new_task(
             due_time: edit.due_time.flatten(),
             position: 0,
             creator_id: caller.user.to_string(),
-            request_id,
+            request_id: request_id.map(|id| id.as_str().to_owned()),
+            request_hash: request_id.map(|id| id.fingerprint().to_owned()),
             create_time: now,
             update_time: now,
             complete_time: None,
@@ -579,6 +616,9 @@ impl TaskService for Tasks {
             author_id: caller.user.to_string(),
             body: body.into_inner(),
             create_time: time::now(),
+            edit_time: None,
+            delete_time: None,
+            version: 0,
         };
         let comment = self.shared.comments.insert(comment).await.map_err(ServiceError::from)?;
         Ok(Response::new(comment_to_proto(name, comment)))
@@ -589,14 +629,48 @@ impl TaskService for Tasks {
         request: Request<v1::ListCommentsRequest>,
     ) -> Result<Response<v1::ListCommentsResponse>, Status> {
         let caller = Caller::of(&request)?;
-        let v1::ListCommentsRequest { parent, page_size, page_token } = request.into_inner();
+        let v1::ListCommentsRequest { parent, page_size, page_token, show_deleted } = request.into_inner();
         let ListUnderTask { task: name, page } = ListUnderTask::parse(&parent, page_size, &page_token)?;
         let task = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
-        let comments = self.shared.comments.list(&task.task.id, page.after_id(), page.fetch());
+        let comments = self.shared.comments.list(&task.task.id, page.after_id(), page.fetch(), show_deleted);
         let mut rows = comments.await.map_err(ServiceError::from)?;
         let next_page_token = page.finish(&mut rows, |last| (None, last.id.clone()));
         let comments = rows.into_iter().map(|row| comment_to_proto(name, row)).collect();
         Ok(Response::new(v1::ListCommentsResponse { comments, next_page_token }))
+    }
+
+    async fn update_comment(
+        &self,
+        request: Request<v1::UpdateCommentRequest>,
+    ) -> Result<Response<v1::Comment>, Status> {
+        let caller = Caller::of(&request)?;
+        let UpdateComment { name, body, etag } = request.into_inner().try_into()?;
+        let comment = self.changeable_comment(&caller, name, &etag, CommentAction::Edit).await?;
+        if comment.body == body.as_str() {
+            return Ok(Response::new(comment_to_proto(name.task, comment)));
+        }
+        let history =
+            FieldChange { field: "comment".into(), old_value: comment.body.clone(), new_value: body.as_str().into() };
+        let by = (caller.user, v1::TaskEventType::Updated as i16, time::now());
+        let changed = self.shared.comments.change(comment, CommentChange::Edit(body.into_inner()), history, by);
+        let changed = changed.await.map_err(ServiceError::from)?;
+        Ok(Response::new(comment_to_proto(name.task, changed)))
+    }
+
+    async fn delete_comment(
+        &self,
+        request: Request<v1::DeleteCommentRequest>,
+    ) -> Result<Response<v1::Comment>, Status> {
+        let caller = Caller::of(&request)?;
+        let DeleteComment { name, etag } = request.into_inner().try_into()?;
+        let comment = self.changeable_comment(&caller, name, &etag, CommentAction::Delete).await?;
+        // History names the comment, not its text: deleting it takes the
+        // text out of every answer.
+        let history = FieldChange { field: "comment".into(), old_value: name.to_string(), new_value: "deleted".into() };
+        let by = (caller.user, v1::TaskEventType::Updated as i16, time::now());
+        let deleted = self.shared.comments.change(comment, CommentChange::Delete, history, by);
+        let deleted = deleted.await.map_err(ServiceError::from)?;
+        Ok(Response::new(comment_to_proto(name.task, deleted)))
     }
 
     async fn list_task_activities(
@@ -612,6 +686,16 @@ impl TaskService for Tasks {
         let next_page_token = page.finish(&mut rows, |last| (None, last.row.id.clone()));
         let activities = rows.into_iter().map(|row| activity_to_proto(name, row)).collect();
         Ok(Response::new(v1::ListTaskActivitiesResponse { activities, next_page_token }))
+    }
+
+    async fn render_markdown(
+        &self,
+        request: Request<v1::RenderMarkdownRequest>,
+    ) -> Result<Response<v1::RenderMarkdownResponse>, Status> {
+        Caller::of(&request)?;
+        // The longest Markdown anything holds is a task description.
+        let markdown = TaskDescription::parse("markdown", &request.into_inner().markdown)?;
+        Ok(Response::new(v1::RenderMarkdownResponse { html: markdown::to_safe_html(markdown.as_str()) }))
     }
 }
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use tasktracker_proto::v1;
 
 use crate::domain::{
-    CommentBody, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription, TaskName,
-    TaskStatus, TaskTitle, UserId, Violations,
+    CommentBody, CommentName, FieldViolation, Invalid, Priority, ProjectId, RequestId, StateName, TaskDescription,
+    TaskName, TaskStatus, TaskTitle, UserId, Violations,
     fields::{FieldValue, is_key},
     filter::{self, Filter},
     page::{PageRequest, TaskOrder},
@@ -229,10 +229,26 @@ impl TryFrom<v1::CreateTaskRequest> for CreateTask {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
         let edit = TaskEdit::parse(required("task", &request.task)?, UPDATABLE, project, &mut violations);
-        let request_id = violations.check(RequestId::parse("request_id", &request.request_id));
+        let request_id = violations.check(RequestId::parse("request_id", &request.request_id, || canonical(&request)));
         violations.finish()?;
         Ok(Self { project: project.expect("checked"), edit, request_id: request_id.expect("checked") })
     }
+}
+
+/// The create request without its idempotency key, encoded the same way
+/// every time: its custom field values (a map, whose encoding order is not
+/// fixed) follow the rest, by key.
+fn canonical(request: &v1::CreateTaskRequest) -> Vec<u8> {
+    use prost::Message as _;
+    let mut task = request.task.clone().unwrap_or_default();
+    let values: BTreeMap<String, v1::CustomFieldValue> = std::mem::take(&mut task.custom_fields).into_iter().collect();
+    let rest = v1::CreateTaskRequest { parent: request.parent.clone(), task: Some(task), request_id: String::new() };
+    let mut bytes = rest.encode_length_delimited_to_vec();
+    for (key, value) in values {
+        bytes.extend(key.encode_length_delimited_to_vec());
+        bytes.extend(value.encode_length_delimited_to_vec());
+    }
+    bytes
 }
 
 /// `ListTasks`.
@@ -393,6 +409,46 @@ impl TryFrom<v1::CreateCommentRequest> for CreateComment {
     }
 }
 
+/// `UpdateComment`: a new body for a comment, maybe guarded by its etag.
+#[derive(Debug)]
+pub struct UpdateComment {
+    pub name: CommentName,
+    pub body: CommentBody,
+    pub etag: String,
+}
+
+impl TryFrom<v1::UpdateCommentRequest> for UpdateComment {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateCommentRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let comment = required("comment", &request.comment)?;
+        let name = violations.check(CommentName::parse("comment.name", &comment.name));
+        let body = violations.check(CommentBody::parse("comment.body", &comment.body));
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if let Some(other) = paths.iter().find(|path| !matches!(path.as_str(), "body" | "*")) {
+            violations.add("update_mask", format!("`{other}` cannot be updated; only `body` can"));
+        }
+        violations.finish()?;
+        Ok(Self { name: name.expect("checked"), body: body.expect("checked"), etag: comment.etag.clone() })
+    }
+}
+
+/// `DeleteComment`.
+#[derive(Debug)]
+pub struct DeleteComment {
+    pub name: CommentName,
+    pub etag: String,
+}
+
+impl TryFrom<v1::DeleteCommentRequest> for DeleteComment {
+    type Error = Invalid;
+
+    fn try_from(request: v1::DeleteCommentRequest) -> Result<Self, Invalid> {
+        Ok(Self { name: CommentName::parse("name", &request.name)?, etag: request.etag })
+    }
+}
+
 /// A page of something under one task: comments or history.
 #[derive(Debug)]
 pub struct ListUnderTask {
@@ -416,6 +472,32 @@ mod tests {
 
     use super::*;
     use crate::domain::TaskId;
+
+    #[test]
+    fn a_create_is_fingerprinted_by_content_not_by_map_order_or_key() {
+        let value = |n: f64| v1::CustomFieldValue { value: Some(v1::custom_field_value::Value::Number(n)) };
+        let request = |keys: &[usize], request_id: &str| v1::CreateTaskRequest {
+            parent: format!("projects/{}", ProjectId::generate()),
+            task: Some(v1::Task {
+                title: "t".into(),
+                custom_fields: keys.iter().map(|k| (format!("f{k}"), value(*k as f64))).collect(),
+                ..Default::default()
+            }),
+            request_id: request_id.into(),
+        };
+        let forwards = request(&[1, 2, 3, 4, 5, 6, 7, 8], "a");
+        let backwards = v1::CreateTaskRequest {
+            task: request(&[8, 7, 6, 5, 4, 3, 2, 1], "b").task,
+            parent: forwards.parent.clone(),
+            ..forwards.clone()
+        };
+        assert_eq!(canonical(&forwards), canonical(&backwards));
+        let other_key = v1::CreateTaskRequest { request_id: "c".into(), ..backwards.clone() };
+        assert_eq!(canonical(&forwards), canonical(&other_key), "the key itself is not part of it");
+        let mut changed = backwards;
+        changed.task.as_mut().unwrap().custom_fields.insert("f1".into(), value(9.0));
+        assert_ne!(canonical(&forwards), canonical(&changed));
+    }
 
     fn update(task: v1::Task, paths: &[&str]) -> Result<UpdateTask, Invalid> {
         let paths = paths.iter().map(|path| (*path).to_owned()).collect();

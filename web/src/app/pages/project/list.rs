@@ -4,13 +4,13 @@ use crate::app::erased::Loader;
 use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
 use tasktracker_proto::v1::{self, Priority, TaskStatus};
 
-use super::ProjectState;
+use super::{ProjectState, views::SavedViews};
 use crate::{
     app::{api::Api, forms::PRIORITIES},
     model::{
         board::{self, STATUSES},
         edit::{priority_label, status_label},
-        filter::{SORTS, TaskFilter, order_by},
+        filter::{SORTS, TaskFilter, both, effective_order},
         names,
     },
 };
@@ -62,9 +62,24 @@ pub fn TaskList() -> impl IntoView {
     };
     // What to fetch; the page shown is for the latest of these.
     // (The stale count makes a refetch after live changes a new request.)
+    // The saved view the URL opens, if any: its filter narrowed by the bar's,
+    // its order until another sort is chosen.
+    let view = RwSignal::new(None::<v1::SavedView>);
+    let current = Signal::derive(move || {
+        let bar = query.filter.with(TaskFilter::to_filter);
+        view.with(|view| {
+            let view = view.as_ref();
+            let filter = both(view.map_or("", |view| view.filter.as_str()), &bar);
+            (filter, effective_order(&query.sort.get(), view.map(|view| view.order_by.as_str())))
+        })
+    });
+    Effect::new(move |_| {
+        view.track();
+        query.restart();
+    });
     let request = Memo::new(move |_| {
-        let filter = query.filter.with(TaskFilter::to_filter);
-        (filter, order_by(&query.sort.get()).to_owned(), query.page_token.get(), state.list_stale.get())
+        let (filter, order) = current.get();
+        (filter, order, query.page_token.get(), state.list_stale.get())
     });
     // The resource fetches again whenever the request changes; an answer
     // to an older request is not shown. The list lives in the project
@@ -85,6 +100,7 @@ pub fn TaskList() -> impl IntoView {
     let loading = Signal::derive(move || request.with(|r| page.with(|p| p.map(|(asked, _)| asked) != Some(r))));
 
     view! {
+        <SavedViews open=view current/>
         <Filters query/>
         {move || page.get().and_then(|(_, result)| result.err()).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>

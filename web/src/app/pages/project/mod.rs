@@ -4,6 +4,7 @@
 mod board;
 mod list;
 mod new_task;
+mod views;
 
 use crate::app::erased::Loader;
 use crate::app::router::{use_params_map, use_query_map};

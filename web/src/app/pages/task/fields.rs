@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::{TaskContext, editor::Editing};
 use crate::{
     app::{
-        components::{FieldError, Markdown},
+        components::{FieldError, MarkdownPreview},
         forms::priority_options,
     },
     model::edit::TaskDraft,
@@ -35,7 +35,7 @@ pub fn TaskFields(editing: Editing) -> impl IntoView {
             on:input=editing.text_input(|d| &mut d.description) aria-describedby="description-error"></textarea>
         <FieldError id="description-error" message=editing.error("description")/>
         <h2 class="small">"Preview"</h2>
-        <Markdown source=Signal::derive(move || draft.with(|d| d.description.clone()))/>
+        <MarkdownPreview source=Signal::derive(move || draft.with(|d| d.description.clone()))/>
     }
 }
 

@@ -27,8 +27,8 @@ use super::{
 pub const MAX_LENGTH: usize = 2_000;
 /// Deepest accepted nesting of parentheses and NOTs.
 const MAX_DEPTH: usize = 32;
-/// Most `label`, `assignee` and custom field (`cf.<key>`) restrictions in
-/// one filter. Each becomes a
+/// Most `label`, `assignee`, custom field (`cf.<key>`) and `is:`
+/// restrictions in one filter. Each becomes a
 /// subquery; PostgreSQL plans ANDed ones as semi-joins and searches their
 /// join orders, so planning time grows steeply with their number (about
 /// 90 ms for 16, seconds for 100): without a cap, one short filter could
@@ -62,6 +62,20 @@ pub enum Filter {
     /// `cf.<key> op value`: typed by [`resolve_custom`] once the project's
     /// fields are known.
     Custom(CustomTerm),
+    /// `is:blocked`, `is:blocking`: the task's blocking relations.
+    Is(Blocking),
+}
+
+/// What `is:` tests of a task's blocking relations. "Open" is as for
+/// completing a task with blockers: not deleted, and not DONE (a COMPLETED
+/// or CANCELED state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocking {
+    /// `is:blocked`: at least one open task blocks it.
+    Blocked,
+    /// `is:blocking`: it is open and blocks at least one open task (a done
+    /// or deleted task blocks nothing).
+    Blocking,
 }
 
 /// A restriction on a custom field, as written, and once resolved.
@@ -453,13 +467,20 @@ impl Parser {
         })?;
         if matches!(
             filter,
-            Filter::Assignee(..) | Filter::AnyAssignee | Filter::Label(..) | Filter::AnyLabel | Filter::Custom(..)
+            Filter::Assignee(..)
+                | Filter::AnyAssignee
+                | Filter::Label(..)
+                | Filter::AnyLabel
+                | Filter::Custom(..)
+                | Filter::Is(..)
         ) {
             self.relation_terms += 1;
             if self.relation_terms > MAX_RELATION_TERMS {
                 return Err(self.error_at(
                     start,
-                    format!("more than {MAX_RELATION_TERMS} `label`, `assignee` and `cf.` restrictions in one filter"),
+                    format!(
+                        "more than {MAX_RELATION_TERMS} `label`, `assignee`, `cf.` and `is:` restrictions in one filter"
+                    ),
                 ));
             }
         }
@@ -667,6 +688,16 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
             let label = Label::parse("", &value).map_err(|violation| format!("label {}", violation.description))?;
             Ok(Filter::Label(comparison, label))
         }
+        "is" => {
+            if operator != Operator::Has {
+                return Err("`is` supports only `:` (`is:blocked`, `is:blocking`)".into());
+            }
+            match value.as_str() {
+                "blocked" => Ok(Filter::Is(Blocking::Blocked)),
+                "blocking" => Ok(Filter::Is(Blocking::Blocking)),
+                _ => Err(format!("unknown `is:{value}`; use is:blocked or is:blocking")),
+            }
+        }
         "title" | "description" | "text" => {
             if operator != Operator::Has {
                 return Err(format!("`{field}` supports only `:` (contains)"));
@@ -680,7 +711,7 @@ fn restriction(field: &str, operator: Operator, value: String) -> Result<Filter,
         }
         _ => Err(format!(
             "unknown field `{field}`; use state, status, parent, priority, assignee, label, due_time, start_time, create_time, \
-             update_time, title, description, text or cf.<key>"
+             update_time, title, description, text, is or cf.<key>"
         )),
     }
 }
@@ -811,6 +842,25 @@ mod tests {
         assert!(error("parent : \"projects/x/tasks/y\"").message.contains("`parent` supports"));
         assert!(error("parent < \"\"").message.contains("only `=`"));
         assert_eq!(error("parent = nope").column, 10);
+    }
+
+    #[test]
+    fn is_tests_blocking_relations() {
+        assert_eq!(parsed("is:blocked"), Filter::Is(Blocking::Blocked));
+        assert_eq!(parsed("is : blocking"), Filter::Is(Blocking::Blocking));
+        assert_eq!(parsed("-is:blocked"), Filter::Not(Box::new(Filter::Is(Blocking::Blocked))));
+        assert_eq!(
+            parsed("is:blocked OR is:blocking"),
+            or(Filter::Is(Blocking::Blocked), Filter::Is(Blocking::Blocking))
+        );
+        let unknown = error("status = TODO is:stuck");
+        assert_eq!(unknown.column, 18);
+        assert!(unknown.message.contains("is:blocked or is:blocking"), "{unknown}");
+        assert!(error("is = blocked").message.contains("only `:`"));
+        // Each is a subquery: capped with labels and assignees.
+        let at_cap = vec!["is:blocked"; MAX_RELATION_TERMS].join(" OR ");
+        assert!(parse(&at_cap).is_ok());
+        assert!(error(&format!("{at_cap} label:*")).message.contains("`is:` restrictions"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub mod tasks;
 pub mod views;
 
 #[cfg(test)]
+mod field_races;
+#[cfg(test)]
 mod round_trips;
 
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! How many statements the hot reads send, counted on a real database
 //! (PostgreSQL and SQLite) through SeaORM's per-statement callback: GetTask
 //! and the task reads under it are one statement, ListTasks' page is one
-//! more after the membership, and each returns what the separate queries
-//! returned.
+//! more after the membership (two when a custom field's order runs past
+//! its values), and each returns what the separate queries returned.
 
 use std::sync::{
     Arc,
@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// A migrated database that lives as long as the value.
-enum Scratch {
+pub(super) enum Scratch {
     Postgres(#[allow(dead_code, reason = "dropped with the test")] tasktracker_testkit::PostgresDatabase),
     Sqlite(#[allow(dead_code, reason = "removed with the test")] tempdir::Dir),
 }
@@ -44,7 +44,7 @@ mod tempdir {
 }
 
 /// A pool on a fresh migrated database, and a count of the statements it sends.
-async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scratch) {
+pub(super) async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scratch) {
     let (url, scratch) = if postgres {
         let admin = tasktracker_testkit::admin_url();
         let database =
@@ -66,7 +66,7 @@ async fn counted(postgres: bool) -> (DatabaseConnection, Arc<AtomicUsize>, Scrat
     (db, statements, scratch)
 }
 
-async fn user(db: &DatabaseConnection, email: &str) -> UserId {
+pub(super) async fn user(db: &DatabaseConnection, email: &str) -> UserId {
     let id = UserId::generate();
     users::Model {
         id: id.to_string(),
@@ -82,7 +82,7 @@ async fn user(db: &DatabaseConnection, email: &str) -> UserId {
     id
 }
 
-async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
+pub(super) async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     let id = ProjectId::generate();
     let now = time::now();
     projects::Model {
@@ -118,7 +118,7 @@ async fn project_of(db: &DatabaseConnection, owner: UserId) -> ProjectId {
     id
 }
 
-async fn task(
+pub(super) async fn task(
     store: &TaskStore,
     (project, parent): (ProjectId, Option<&TaskRecord>),
     creator: UserId,
@@ -207,6 +207,79 @@ async fn reads_take_one_statement_each(postgres: bool) {
     assert_eq!((role, model.id.as_str()), (Role::Owner, project.to_string().as_str()));
     assert!(projects.membership(project, stranger).await.expect("membership").is_none());
     assert_eq!(count("two memberships"), 2);
+}
+
+/// A page in the order of a custom field: one statement while the tasks
+/// with a value fill it, a second for the tasks without one, and none for
+/// them when the filter needs a value.
+async fn custom_orders_take_one_statement_while_values_fill_the_page(postgres: bool) {
+    use crate::domain::{
+        FieldId,
+        fields::{FieldKey, FieldType, FieldValue},
+        filter,
+        page::{Cursor, CustomSort, CustomSortKind},
+    };
+    let (db, statements, _scratch) = counted(postgres).await;
+    let owner = user(&db, "owner@example.com").await;
+    let project = project_of(&db, owner).await;
+    let store = TaskStore::new(db.clone(), WriteTimings::default());
+    let fields = super::fields::FieldStore::new(db.clone());
+    let new = super::fields::NewField {
+        key: FieldKey::parse("key", "estimate").expect("key"),
+        display_name: "Estimate".into(),
+        kind: FieldType::Number,
+        options: Vec::new(),
+        number_min: None,
+        number_max: None,
+        show_on_card: false,
+    };
+    let field = fields.create(project, new).await.expect("field");
+    let mut titles = Vec::new();
+    for (title, estimate) in [("a", Some(3.0)), ("b", None), ("c", Some(1.0)), ("d", Some(2.0)), ("e", None)] {
+        let mut record = task(&store, (project, None), owner, title, &[]).await;
+        if let Some(estimate) = estimate {
+            let value = super::tasks::CustomValue { field_id: field.id.clone(), value: FieldValue::Number(estimate) };
+            let change = async |_: &super::tasks::TaskWriter<'_>, record: &mut TaskRecord| {
+                record.custom_fields.insert("estimate".into(), value);
+                Ok::<(), super::tasks::TaskStoreError>(())
+            };
+            let no_history = |_: &TaskRecord, _: &TaskRecord| History { changes: Vec::new(), snapshot: Vec::new() };
+            record = store
+                .change(record.name(), owner, (1, super::tasks::Placement::Keep), change, no_history)
+                .await
+                .expect("value")
+                .1;
+        }
+        titles.push(record);
+    }
+    let sort = CustomSort { field: FieldId::from_stored(&field.id), kind: CustomSortKind::Number };
+    let order = TaskOrder { field: TaskOrderField::Custom(Some(sort)), descending: false };
+    let page = async |limit: u64, filter: Option<&filter::Filter>, after: Option<&Cursor>| {
+        statements.store(0, Ordering::SeqCst);
+        let query = TaskQuery { project, filter, caller: owner, order, show_deleted: false, after, limit };
+        let records = store.list(query).await.expect("list");
+        let sent = statements.swap(0, Ordering::SeqCst);
+        (records.iter().map(|record| record.task.title.clone()).collect::<Vec<_>>(), sent)
+    };
+    assert_eq!(page(3, None, None).await, (vec!["c".into(), "d".into(), "a".into()], 1));
+    assert_eq!(page(4, None, None).await, (vec!["c".into(), "d".into(), "a".into(), "b".into()], 2));
+    let after_d = Cursor::new(Some(super::tasks::sort_key_of(order, &titles[3])), titles[3].task.id.clone(), "q");
+    assert_eq!(page(1, None, Some(&after_d)).await, (vec!["a".into()], 1));
+    let after_b = Cursor::new(Some(super::tasks::sort_key_of(order, &titles[1])), titles[1].task.id.clone(), "q");
+    assert_eq!(page(5, None, Some(&after_b)).await, (vec!["e".into()], 1), "past the values: the tail only");
+    let mut needs_value = filter::parse("cf.estimate >= 2").expect("parses").expect("a filter");
+    filter::resolve_custom(&mut needs_value, |_| Some((field.id.clone(), FieldType::Number))).expect("resolves");
+    assert_eq!(page(5, Some(&needs_value), None).await, (vec!["d".into(), "a".into()], 1), "no tail to read");
+}
+
+#[tokio::test]
+async fn postgres_custom_orders_take_one_statement_while_values_fill_the_page() {
+    custom_orders_take_one_statement_while_values_fill_the_page(true).await;
+}
+
+#[tokio::test]
+async fn sqlite_custom_orders_take_one_statement_while_values_fill_the_page() {
+    custom_orders_take_one_statement_while_values_fill_the_page(false).await;
 }
 
 #[tokio::test]

@@ -13,19 +13,21 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     FromQueryResult, Iterable, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, SqlErr,
     Statement, TransactionTrait,
-    sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr, LockType, Query, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Func, JoinType, LikeExpr, LockType, Query, SimpleExpr},
 };
 
 use super::{
     comments::{self, CommentStoreError, FieldChange},
-    entities::{memberships, projects, task_assignees, task_field_values, task_labels, tasks},
+    entities::{
+        custom_fields, memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks,
+    },
     events::{self, EventStoreError, NewEvent},
     states::Column,
 };
 use crate::domain::{
-    ProjectId, RequestId, TaskId, TaskName, UserId,
+    ProjectId, RelationKind, RequestId, TaskId, TaskName, TaskStatus, UserId,
     fields::{FieldType, FieldValue},
-    filter::{Assignee, Comparison, CustomCondition, CustomTest, Filter, TextField, TimeField},
+    filter::{Assignee, Blocking, Comparison, CustomCondition, CustomTerm, CustomTest, Filter, TextField, TimeField},
     page::{Cursor, CustomSort, CustomSortKind, SortKey, TaskOrder, TaskOrderField},
     time::{self, Micros},
 };
@@ -61,6 +63,10 @@ pub enum TaskStoreError {
     /// The parent a write names cannot be the task's.
     #[error("{0}")]
     Parent(ParentError),
+    /// A value the write sets is of a custom field (this key) that was
+    /// deleted after the value was checked.
+    #[error("the project has no custom field `{0}`; it was deleted meanwhile")]
+    FieldDeleted(String),
     #[error(transparent)]
     Events(#[from] EventStoreError),
     #[error(transparent)]
@@ -274,17 +280,13 @@ impl TaskStore {
     /// A page of tasks: up to `query.limit` rows after `query.after`.
     #[tracing::instrument(name = "db.tasks.list", skip_all, fields(otel.kind = "client"))]
     pub async fn list(&self, query: TaskQuery<'_>) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        if let TaskOrderField::Custom(Some(sort)) = query.order.field {
+            return self.list_by_custom(&query, sort).await;
+        }
         let key = sort_key(query.order);
-        let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
-        if !query.show_deleted {
-            select = select.filter(tasks::Column::DeleteTime.is_null());
-        }
-        if let Some(filter) = query.filter {
-            select = select.filter(condition(filter, query.caller));
-        }
+        let mut select = listed(&query);
         if let Some(after) = query.after {
             let value: sea_orm::Value = match &after.key {
-                Some(SortKey::Integer(value)) if custom_number(query.order) => (*value as f64).into(),
                 Some(SortKey::Integer(value)) => (*value).into(),
                 Some(SortKey::Number(value)) => (*value).into(),
                 Some(SortKey::Text(value)) => value.clone().into(),
@@ -292,23 +294,50 @@ impl TaskStore {
                 // refused by their fingerprint before they get here.
                 None => return Ok(Vec::new()),
             };
-            let id = Expr::col(tasks::Column::Id);
-            // The redundant bound first: the index of the order starts its
-            // scan there, instead of at the first page.
-            let keyset = if query.order.descending {
-                key.clone()
-                    .lte(value.clone())
-                    .and(key.clone().lt(value.clone()).or(key.clone().eq(value).and(id.lt(after.id.clone()))))
-            } else {
-                key.clone()
-                    .gte(value.clone())
-                    .and(key.clone().gt(value.clone()).or(key.clone().eq(value).and(id.gt(after.id.clone()))))
-            };
-            select = select.filter(keyset);
+            select = select.filter(keyset(
+                query.order.descending,
+                key.clone(),
+                Expr::col(tasks::Column::Id),
+                value,
+                &after.id,
+            ));
         }
         let direction = if query.order.descending { Order::Desc } else { Order::Asc };
         let select = select.order_by(key, direction.clone()).order_by(tasks::Column::Id, direction).limit(query.limit);
         fetch(&self.db, select).await
+    }
+
+    /// A page in the order of a custom field: the tasks with a value, in
+    /// the order of the values (ties by id), then those without one, by id,
+    /// both in the order's direction — the order of [`sort_key`], read in
+    /// two parts so that neither sorts the project. The first walks the
+    /// field's `(field_id, <typed column>, task_id)` index from the token's
+    /// value on (`"sort_value"` joined to its task), and stops at the page;
+    /// the second, run only if the first did not fill the page, reads the
+    /// tasks without a value (an anti-join on the values' primary key) in
+    /// id order.
+    async fn list_by_custom(&self, query: &TaskQuery<'_>, sort: CustomSort) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        let start = match query.after {
+            None => CustomStart::Values(None),
+            Some(after) => match custom_after(query.order, sort.kind, after.key.as_ref()) {
+                Some(CustomStart::Values(value)) => CustomStart::Values(value.map(|value| (value, after.id.as_str()))),
+                Some(CustomStart::Missing(())) => CustomStart::Missing(after.id.as_str()),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let (mut records, tail_after) = match start {
+            CustomStart::Values(after) => (fetch(&self.db, with_values(query, sort, after)).await?, None),
+            CustomStart::Missing(after_id) => (Vec::new(), Some(after_id)),
+        };
+        let rest = query.limit.saturating_sub(records.len() as u64);
+        // A filter that only tasks with a value pass (`cf.estimate >= 13`
+        // ordered by `cf.estimate`) leaves none for the second part, which
+        // would read the whole project to find that out.
+        let has_tail = !query.filter.is_some_and(|filter| requires_value(filter, &sort.field.to_string()));
+        if rest > 0 && has_tail {
+            records.extend(fetch(&self.db, without_value(query, sort, tail_after, rest)).await?);
+        }
+        Ok(records)
     }
 
     /// Inserts a new task at the bottom of `column` (which it must have
@@ -338,6 +367,7 @@ impl TaskStore {
         if let Some(parent) = &record.task.parent_id {
             writer.check_parent(&record.task.id, parent).await?;
         }
+        lock_fields(&txn, &mut record, None).await?;
         record.enter(column, record.task.create_time);
         record.task.state_id = record.state.clone();
         record.task.position = writer.bottom_of_column(column).await?;
@@ -370,8 +400,10 @@ impl TaskStore {
     /// of a project queue behind each other, since renumbering a column
     /// writes rows other than their own); the task's row, read for update
     /// (changes of one task queue up; an unconditional one never fails on a
-    /// concurrent one); last, the project's feed lock. Nobody waits for a
-    /// row while holding the feed lock.
+    /// concurrent one); if the custom field values change, a share lock on
+    /// their fields' definitions ([`lock_fields`]: a field's delete waits
+    /// for the write, and takes no task row); last, the project's feed
+    /// lock. Nobody waits for a row while holding the feed lock.
     pub async fn change<E, F, D>(
         &self,
         name: TaskName,
@@ -393,6 +425,9 @@ impl TaskStore {
         let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
         let mut after = before.clone();
         change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
+        if before.custom_fields != after.custom_fields {
+            lock_fields(&txn, &mut after, Some(&before)).await?;
+        }
         after.task.state_id = after.state.clone();
         after.task.version = before.task.version + 1;
         after.task.update_time = time::now();
@@ -694,6 +729,49 @@ fn custom_values(json: &str) -> Result<BTreeMap<String, CustomValue>, DbErr> {
     Ok(values)
 }
 
+/// Keeps the fields `record` has values of from being deleted until the
+/// transaction ends, so that its values can be written: a share lock on
+/// each definition's row (PostgreSQL; SQLite has one writer, and a write
+/// has already written its task row when this runs). A field's delete
+/// waits for the write, then removes the values with the field; a delete
+/// that committed first is seen here: a value the write sets of such a
+/// field fails with [`TaskStoreError::FieldDeleted`] naming its key, and
+/// one it only carries over from `before` (read before the delete
+/// committed) is dropped, as the delete dropped it. Without this, the
+/// insert would fail on the foreign key and surface as INTERNAL.
+async fn lock_fields(
+    txn: &DatabaseTransaction,
+    record: &mut TaskRecord,
+    before: Option<&TaskRecord>,
+) -> Result<(), TaskStoreError> {
+    if record.custom_fields.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = record.custom_fields.values().map(|value| value.field_id.clone()).collect();
+    let existing: Vec<String> = custom_fields::Entity::find()
+        .select_only()
+        .column(custom_fields::Column::Id)
+        .filter(custom_fields::Column::Id.is_in(ids))
+        .lock(LockType::KeyShare)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let gone: Vec<String> = record
+        .custom_fields
+        .iter()
+        .filter(|(_, value)| !existing.contains(&value.field_id))
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in gone {
+        let carried_over = before.and_then(|before| before.custom_fields.get(&key)) == record.custom_fields.get(&key);
+        if !carried_over {
+            return Err(TaskStoreError::FieldDeleted(key));
+        }
+        record.custom_fields.remove(&key);
+    }
+    Ok(())
+}
+
 /// Adds a task's custom field values (it has none stored): one row per
 /// value, one per option of a multi-select.
 async fn insert_values(db: &impl ConnectionTrait, record: &TaskRecord) -> Result<(), DbErr> {
@@ -967,6 +1045,42 @@ fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
             }
         }
         Filter::AnyLabel => id().in_subquery(task_ids_where(task_labels::Entity, None, task_labels::Column::TaskId)),
+        Filter::Is(blocking) => {
+            // An open task on the other side of a blocking relation: on the
+            // `task_relations` primary key `(task_id, id)`, then the other
+            // task by its primary key.
+            let (relation, other) = (Alias::new("blocking_relation"), Alias::new("blocking_task"));
+            let kind = match blocking {
+                Blocking::Blocked => RelationKind::BlockedBy,
+                Blocking::Blocking => RelationKind::Blocks,
+            };
+            let mut open = Query::select();
+            open.expr(Expr::value(1))
+                .from_as(task_relations::Entity, relation.clone())
+                .join_as(
+                    JoinType::InnerJoin,
+                    tasks::Entity,
+                    other.clone(),
+                    Expr::col((other.clone(), tasks::Column::Id))
+                        .equals((relation.clone(), task_relations::Column::OtherTaskId)),
+                )
+                .and_where(
+                    Expr::col((relation.clone(), task_relations::Column::TaskId))
+                        .equals((tasks::Entity, tasks::Column::Id)),
+                )
+                .and_where(Expr::col((relation, task_relations::Column::Kind)).eq(kind.stored()))
+                .and_where(Expr::col((other.clone(), tasks::Column::Status)).ne(TaskStatus::Done.stored()))
+                .and_where(Expr::col((other, tasks::Column::DeleteTime)).is_null());
+            let outer = |column: tasks::Column| Expr::col((tasks::Entity, column));
+            match blocking {
+                Blocking::Blocked => Expr::exists(open),
+                // A done or deleted task blocks nothing (as for the
+                // completion rule), whatever its relations say.
+                Blocking::Blocking => Expr::exists(open)
+                    .and(outer(tasks::Column::Status).ne(TaskStatus::Done.stored()))
+                    .and(outer(tasks::Column::DeleteTime).is_null()),
+            }
+        }
         Filter::Custom(term) => match &term.resolved {
             Some(resolved) => custom_condition(resolved, caller),
             // The service resolves every term before listing; an unresolved
@@ -1026,14 +1140,166 @@ fn custom_condition(resolved: &CustomCondition, caller: UserId) -> SimpleExpr {
     }
 }
 
+/// The rows a list reads, before its order and its token: the project's
+/// tasks (live ones unless `show_deleted`) that match the filter.
+fn listed(query: &TaskQuery<'_>) -> Select<tasks::Entity> {
+    let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
+    if !query.show_deleted {
+        select = select.filter(tasks::Column::DeleteTime.is_null());
+    }
+    if let Some(filter) = query.filter {
+        select = select.filter(condition(filter, query.caller));
+    }
+    select
+}
+
+/// Rows strictly after (`key`, `id`) = (`value`, `after_id`) in the order's
+/// direction. The redundant bound comes first: the index of the order starts
+/// its scan there, instead of at the first page.
+fn keyset(descending: bool, key: Expr, id: Expr, value: sea_orm::Value, after_id: &str) -> SimpleExpr {
+    if descending {
+        key.clone().lte(value.clone()).and(key.clone().lt(value.clone()).or(key.eq(value).and(id.lt(after_id))))
+    } else {
+        key.clone().gte(value.clone()).and(key.clone().gt(value.clone()).or(key.eq(value).and(id.gt(after_id))))
+    }
+}
+
+/// The first part of a page in the order of a custom field: tasks with a
+/// value, after `after` (the value and task id of the previous page's last
+/// row), in the order of the field's `(field_id, <typed column>, task_id)`
+/// index, joined to their tasks as `"sort_value"`.
+fn with_values(
+    query: &TaskQuery<'_>,
+    sort: CustomSort,
+    after: Option<(sea_orm::Value, &str)>,
+) -> Select<tasks::Entity> {
+    let alias = Alias::new("sort_value");
+    let column = |column: task_field_values::Column| Expr::col((alias.clone(), column));
+    let value = column(match sort.kind {
+        CustomSortKind::Number => task_field_values::Column::NumberValue,
+        CustomSortKind::Date => task_field_values::Column::TimeValue,
+        CustomSortKind::Checkbox => task_field_values::Column::BoolValue,
+        CustomSortKind::Text => task_field_values::Column::TextValue,
+    });
+    let task = column(task_field_values::Column::TaskId);
+    let mut select = listed(query);
+    QueryTrait::query(&mut select).join_as(
+        JoinType::InnerJoin,
+        task_field_values::Entity,
+        alias.clone(),
+        task.clone()
+            .equals((tasks::Entity, tasks::Column::Id))
+            .and(column(task_field_values::Column::FieldId).eq(sort.field.to_string())),
+    );
+    if let Some((after_value, after_id)) = after {
+        select = select.filter(keyset(query.order.descending, value.clone(), task.clone(), after_value, after_id));
+    }
+    let direction = if query.order.descending { Order::Desc } else { Order::Asc };
+    select.order_by(value, direction.clone()).order_by(task, direction).limit(query.limit)
+}
+
+/// The second part: `limit` tasks without a value (an anti-join on the
+/// values' primary key), after the task `after`, by id.
+fn without_value(query: &TaskQuery<'_>, sort: CustomSort, after: Option<&str>, limit: u64) -> Select<tasks::Entity> {
+    let values = |column: task_field_values::Column| Expr::col((task_field_values::Entity, column));
+    let mut valued = Query::select();
+    valued
+        .expr(Expr::value(1))
+        .from(task_field_values::Entity)
+        .and_where(values(task_field_values::Column::TaskId).equals((tasks::Entity, tasks::Column::Id)))
+        .and_where(values(task_field_values::Column::FieldId).eq(sort.field.to_string()));
+    let mut select = listed(query).filter(Expr::exists(valued).not());
+    let id = || Expr::col((tasks::Entity, tasks::Column::Id));
+    if let Some(after) = after {
+        select = select.filter(if query.order.descending { id().lt(after) } else { id().gt(after) });
+    }
+    let direction = if query.order.descending { Order::Desc } else { Order::Asc };
+    select.order_by(id(), direction).limit(limit)
+}
+
+/// Whether only tasks with a value of the field `field_id` can pass
+/// `filter`: one of the restrictions it ANDs at its top needs a value
+/// (`cf.x:*`, `cf.x >= 3`, `cf.x = "a"`, `cf.x:text`, `cf.x = true`; not
+/// `!=`, nor `= false`, which tasks without a value pass). Walked without
+/// recursion, like [`condition`].
+fn requires_value(filter: &Filter, field_id: &str) -> bool {
+    chain(filter, true).into_iter().any(|term| match term {
+        Filter::Custom(CustomTerm { resolved: Some(resolved), .. }) if resolved.field_id == field_id => {
+            match &resolved.test {
+                CustomTest::Number(comparison, _)
+                | CustomTest::Time(comparison, _)
+                | CustomTest::Text(comparison, _)
+                | CustomTest::Me(comparison) => *comparison != Comparison::NotEqual,
+                CustomTest::Any | CustomTest::Contains(_) => true,
+                CustomTest::Checked(checked) => *checked,
+            }
+        }
+        _ => false,
+    })
+}
+
+/// Where a page in the order of a custom field starts.
+#[derive(Debug, Clone, PartialEq)]
+enum CustomStart<V, M> {
+    /// Among the tasks with a value: at the first one, or after a value.
+    Values(Option<V>),
+    /// Among the tasks without a value.
+    Missing(M),
+}
+
+/// Where the page after a token's sort `key` starts, as the value to
+/// compare the field's typed column with; `None` for a key of another type
+/// (the token's fingerprint binds it to the order, so only a forged token
+/// has one). A key past the values (the missing value's place, or beyond)
+/// starts among the tasks without a value; one before them, at the first.
+fn custom_after(
+    order: TaskOrder,
+    kind: CustomSortKind,
+    key: Option<&SortKey>,
+) -> Option<CustomStart<sea_orm::Value, ()>> {
+    use CustomStart::{Missing, Values};
+    let descending = order.descending;
+    // Where a key outside the values starts: `below` them or above.
+    let outside = |below: bool| if below == descending { Missing(()) } else { Values(None) };
+    Some(match (kind, key?) {
+        (CustomSortKind::Number, key @ (SortKey::Number(_) | SortKey::Integer(_))) => {
+            let number = match key {
+                SortKey::Integer(integer) => *integer as f64,
+                SortKey::Number(number) => *number,
+                SortKey::Text(_) => return None,
+            };
+            match number {
+                n if n <= -MAX_NUMBER_KEY => outside(true),
+                n if n >= MAX_NUMBER_KEY => outside(false),
+                n => Values(Some(n.into())),
+            }
+        }
+        (CustomSortKind::Date, SortKey::Integer(micros)) => match *micros {
+            i64::MIN => outside(true),
+            i64::MAX => outside(false),
+            micros => Values(Some(micros.into())),
+        },
+        (CustomSortKind::Checkbox, SortKey::Integer(checked)) => match *checked {
+            ..0 => outside(true),
+            2.. => outside(false),
+            checked => Values(Some((checked == 1).into())),
+        },
+        (CustomSortKind::Text, SortKey::Text(text)) => match text.strip_prefix('0') {
+            Some(value) => Values(Some(value.to_owned().into())),
+            None if text.is_empty() => outside(true),
+            None => outside(false),
+        },
+        _ => return None,
+    })
+}
+
+/// Number keys at least this far from zero are no value's: values are at
+/// most 1e15 in magnitude, the missing value's place is ±1e300.
+const MAX_NUMBER_KEY: f64 = 1e200;
+
 /// Where a missing due time sorts: last, in either direction.
 fn missing_due_time(order: TaskOrder) -> i64 {
     if order.descending { i64::MIN } else { i64::MAX }
-}
-
-/// Whether `order` is by a custom NUMBER field (its key is a double).
-fn custom_number(order: TaskOrder) -> bool {
-    matches!(order.field, TaskOrderField::Custom(Some(CustomSort { kind: CustomSortKind::Number, .. })))
 }
 
 /// Where a task without a value of a custom NUMBER field sorts: last, in
@@ -1062,40 +1328,11 @@ fn present_text(value: &str) -> String {
     format!("0{value}")
 }
 
-/// The sort key of a custom field: its value, read by a correlated
-/// subquery on the values' primary key (task, field), or the missing
-/// value's place.
-fn custom_sort_key(order: TaskOrder, sort: CustomSort) -> Expr {
-    let column = |column: task_field_values::Column| Expr::col((task_field_values::Entity, column));
-    let (value, missing): (Expr, sea_orm::Value) = match sort.kind {
-        CustomSortKind::Number => (column(task_field_values::Column::NumberValue), missing_number(order).into()),
-        CustomSortKind::Date => (column(task_field_values::Column::TimeValue), missing_due_time(order).into()),
-        CustomSortKind::Checkbox => (
-            Expr::case(column(task_field_values::Column::BoolValue).eq(true), 1).finally(0).into(),
-            missing_checkbox(order).into(),
-        ),
-        CustomSortKind::Text => (
-            // `||` is standard SQL: PostgreSQL and SQLite alike.
-            Expr::value("0").binary(BinOper::Custom("||"), column(task_field_values::Column::TextValue)),
-            missing_text(order).into(),
-        ),
-    };
-    let mut select = Query::select();
-    select
-        .expr(value)
-        .from(task_field_values::Entity)
-        .and_where(column(task_field_values::Column::TaskId).equals((tasks::Entity, tasks::Column::Id)))
-        .and_where(column(task_field_values::Column::FieldId).eq(sort.field.to_string()))
-        .and_where(column(task_field_values::Column::Ordinal).eq(0));
-    let subquery = Expr::SubQuery(None, Box::new(select.to_owned().into()));
-    Func::coalesce([subquery, Expr::value(missing)]).into()
-}
-
-/// The sort key expression of `order`.
+/// The sort key expression of `order` (a custom field's order is read
+/// by [`TaskStore::list_by_custom`]; its key is [`sort_key_of`]'s).
 fn sort_key(order: TaskOrder) -> Expr {
     match order.field {
-        TaskOrderField::Custom(Some(sort)) => custom_sort_key(order, sort),
-        TaskOrderField::Position | TaskOrderField::Custom(None) => Expr::col(tasks::Column::Position),
+        TaskOrderField::Position | TaskOrderField::Custom(_) => Expr::col(tasks::Column::Position),
         TaskOrderField::CreateTime => Expr::col(tasks::Column::CreateTime),
         TaskOrderField::UpdateTime => Expr::col(tasks::Column::UpdateTime),
         TaskOrderField::Priority => Expr::col(tasks::Column::Priority),
@@ -1246,7 +1483,126 @@ mod tests {
     use sea_orm::sea_query::{PostgresQueryBuilder, Query};
 
     use super::*;
-    use crate::domain::{TaskStatus, filter::Comparison};
+    use crate::domain::{FieldId, TaskStatus, filter::Comparison};
+
+    /// The statement of `select` as the server sends it to PostgreSQL, its
+    /// values inlined (with `TASKTRACKER_PRINT_SQL` set, printed for
+    /// `EXPLAIN ANALYZE`).
+    fn postgres_sql(mut select: Select<tasks::Entity>) -> String {
+        for (list, alias) in computed_columns(DbBackend::Postgres) {
+            QueryTrait::query(&mut select).expr_as(list, alias);
+        }
+        let sql = select.build(DbBackend::Postgres).to_string();
+        if std::env::var_os("TASKTRACKER_PRINT_SQL").is_some() {
+            println!("{sql};");
+        }
+        sql
+    }
+
+    #[test]
+    fn a_custom_order_walks_the_value_index_then_reads_the_tasks_without_a_value() {
+        let sort = CustomSort {
+            field: FieldId::from_stored("019af0e0-0000-7000-8000-00000000f1e1"),
+            kind: CustomSortKind::Number,
+        };
+        let query = TaskQuery {
+            project: ProjectId::from_stored("019af0e0-0000-7000-8000-0000000000a1"),
+            filter: None,
+            caller: UserId::from_stored("019af0e0-0000-7000-8000-0000000000b1"),
+            order: TaskOrder { field: TaskOrderField::Custom(Some(sort)), descending: true },
+            show_deleted: false,
+            after: None,
+            limit: 51,
+        };
+        let first = postgres_sql(with_values(&query, sort, None));
+        assert!(first.contains(r#"INNER JOIN "task_field_values" AS "sort_value" ON "sort_value"."task_id" = "tasks"."id" AND "sort_value"."field_id" = '019af0e0-0000-7000-8000-00000000f1e1'"#), "{first}");
+        assert!(
+            first.ends_with(r#"ORDER BY "sort_value"."number_value" DESC, "sort_value"."task_id" DESC LIMIT 51"#),
+            "{first}"
+        );
+        let after = "019af0e0-0000-7000-8000-0000000000c1";
+        let next = postgres_sql(with_values(&query, sort, Some((3.5.into(), after))));
+        assert!(next.contains(r#""sort_value"."number_value" <= 3.5 AND ("sort_value"."number_value" < 3.5 OR ("sort_value"."number_value" = 3.5 AND "sort_value"."task_id" < '019af0e0-0000-7000-8000-0000000000c1'))"#), "{next}");
+        let rest = postgres_sql(without_value(&query, sort, Some(after), 7));
+        assert!(rest.contains(r#"NOT EXISTS(SELECT 1 FROM "task_field_values" WHERE "task_field_values"."task_id" = "tasks"."id" AND "task_field_values"."field_id" = '019af0e0-0000-7000-8000-00000000f1e1')"#), "{rest}");
+        assert!(rest.contains(r#""tasks"."id" < '019af0e0-0000-7000-8000-0000000000c1'"#), "{rest}");
+        assert!(rest.ends_with(r#"ORDER BY "tasks"."id" DESC LIMIT 7"#), "{rest}");
+        assert!(!rest.contains("sort_value"));
+    }
+
+    #[test]
+    fn filters_that_need_a_value_of_the_sort_field_are_recognised() {
+        let field = "field-1";
+        let lookup = |key: &str| match key {
+            "estimate" => Some((field.to_owned(), crate::domain::fields::FieldType::Number)),
+            "done" => Some((field.to_owned(), crate::domain::fields::FieldType::Checkbox)),
+            _ => Some(("other".to_owned(), crate::domain::fields::FieldType::Number)),
+        };
+        let needs = |input: &str| {
+            let mut filter = crate::domain::filter::parse(input).expect("parses").expect("a filter");
+            crate::domain::filter::resolve_custom(&mut filter, lookup).expect("resolves");
+            requires_value(&filter, field)
+        };
+        for input in
+            ["cf.estimate >= 13", "status = TODO cf.estimate:*", "cf.estimate = 3 AND label:*", "cf.done = true"]
+        {
+            assert!(needs(input), "{input}");
+        }
+        for input in [
+            "cf.estimate != 3",
+            "cf.done = false",
+            "cf.estimate > 3 OR status = TODO",
+            "NOT cf.estimate:*",
+            "cf.other > 1",
+            "status = TODO",
+        ] {
+            assert!(!needs(input), "{input}");
+        }
+    }
+
+    #[test]
+    fn a_custom_order_token_starts_among_the_values_or_after_them() {
+        use CustomStart::{Missing, Values};
+        let ascending = TaskOrder { field: TaskOrderField::Custom(None), descending: false };
+        let descending = TaskOrder { descending: true, ..ascending };
+        let start = |order, kind, key: SortKey| custom_after(order, kind, Some(&key));
+        let value = |value: sea_orm::Value| Some(Values(Some(value)));
+        // The keys `sort_key_of` writes: values, and the missing value's place.
+        for order in [ascending, descending] {
+            assert_eq!(start(order, CustomSortKind::Number, SortKey::Number(2.5)), value(2.5.into()));
+            assert_eq!(start(order, CustomSortKind::Number, SortKey::Integer(3)), value(3.0.into()));
+            assert_eq!(start(order, CustomSortKind::Number, SortKey::Number(missing_number(order))), Some(Missing(())));
+            assert_eq!(start(order, CustomSortKind::Date, SortKey::Integer(7)), value(7_i64.into()));
+            assert_eq!(
+                start(order, CustomSortKind::Date, SortKey::Integer(missing_due_time(order))),
+                Some(Missing(()))
+            );
+            assert_eq!(start(order, CustomSortKind::Checkbox, SortKey::Integer(1)), value(true.into()));
+            assert_eq!(start(order, CustomSortKind::Checkbox, SortKey::Integer(0)), value(false.into()));
+            assert_eq!(
+                start(order, CustomSortKind::Checkbox, SortKey::Integer(missing_checkbox(order))),
+                Some(Missing(()))
+            );
+            assert_eq!(start(order, CustomSortKind::Text, SortKey::Text(present_text("0b"))), value("0b".into()));
+            assert_eq!(start(order, CustomSortKind::Text, SortKey::Text(present_text(""))), value("".into()));
+            assert_eq!(
+                start(order, CustomSortKind::Text, SortKey::Text(missing_text(order).into())),
+                Some(Missing(()))
+            );
+            // A key of another type comes only from a forged token: nothing.
+            assert_eq!(start(order, CustomSortKind::Date, SortKey::Text("x".into())), None);
+            assert_eq!(start(order, CustomSortKind::Text, SortKey::Number(1.0)), None);
+            assert_eq!(custom_after(order, CustomSortKind::Number, None), None);
+        }
+        // Forged keys beyond the values: before them, the first value; past
+        // them, the tasks without one.
+        assert_eq!(start(ascending, CustomSortKind::Checkbox, SortKey::Integer(-5)), Some(Values(None)));
+        assert_eq!(start(descending, CustomSortKind::Checkbox, SortKey::Integer(5)), Some(Values(None)));
+        assert_eq!(start(descending, CustomSortKind::Checkbox, SortKey::Integer(-5)), Some(Missing(())));
+        assert_eq!(start(ascending, CustomSortKind::Number, SortKey::Number(-1e250)), Some(Values(None)));
+        assert_eq!(start(ascending, CustomSortKind::Text, SortKey::Text("zz".into())), Some(Missing(())));
+        assert_eq!(start(descending, CustomSortKind::Text, SortKey::Text("zz".into())), Some(Values(None)));
+    }
 
     /// `status = TODO OR status = TODO OR …`, `n` terms, nested as the
     /// parser nests a chain (left-deep).

@@ -15,6 +15,7 @@ on_both_backends!(
     outsiders_get_permission_denied_exactly_as_for_missing_objects,
     viewers_and_read_only_tokens_cannot_write,
     anonymous_callers_are_refused,
+    an_archived_project_refuses_every_write_but_its_own_management,
 );
 
 /// Names of one project's objects.
@@ -193,6 +194,26 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
                 v1::UpdateTaskRequest {
                     task: Some(v1::Task { name: n.task.clone(), title: "changed".into(), ..Default::default() }),
                     update_mask: mask("title"),
+                }
+            ),
+        ),
+        (
+            "UpdateTask (custom_fields)",
+            true,
+            call!(
+                tasks,
+                update_task,
+                v1::UpdateTaskRequest {
+                    task: Some(v1::Task {
+                        name: n.task.clone(),
+                        custom_fields: [(
+                            "estimate".to_owned(),
+                            v1::CustomFieldValue { value: Some(v1::custom_field_value::Value::Number(8.0)) }
+                        )]
+                        .into(),
+                        ..Default::default()
+                    }),
+                    update_mask: mask("custom_fields.estimate"),
                 }
             ),
         ),
@@ -543,7 +564,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 40, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 41, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -686,5 +707,73 @@ async fn anonymous_callers_are_refused(backend: Backend) {
     let status =
         health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap().into_inner();
     assert_eq!(status.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    app.stop().await;
+}
+
+/// Archiving makes a project read-only: every write to its tasks, comments,
+/// relations, workflow states, custom fields, custom field values and saved
+/// views is FAILED_PRECONDITION, even for its owner, and changes nothing; reads
+/// still work. What stays open is managing the project itself (its
+/// members, its title, unarchiving it).
+async fn an_archived_project_refuses_every_write_but_its_own_management(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, names) = adas_project(&app).await;
+    let list_fields = async || {
+        let request = ada.call(v1::ListCustomFieldsRequest { parent: names.project.clone() });
+        app.fields().list_custom_fields(request).await.unwrap().into_inner().fields
+    };
+    let fields_before = list_fields().await;
+    app.projects()
+        .archive_project(ada.call(v1::ArchiveProjectRequest { name: names.project.clone(), etag: String::new() }))
+        .await
+        .unwrap();
+    let project_management =
+        ["UpdateProject", "ArchiveProject", "UnarchiveProject", "AddMember", "UpdateMember", "RemoveMember"];
+    let mut refused = Vec::new();
+    for (rpc, write, call) in every_project_rpc(&app, &ada.token, &names) {
+        if project_management.contains(&rpc) {
+            continue;
+        }
+        let result = call.await;
+        if write {
+            let status = result.expect_err(rpc);
+            assert_eq!(status.code(), Code::FailedPrecondition, "{rpc}: {status:?}");
+            assert!(status.message().contains("archived"), "{rpc}: {status:?}");
+            refused.push(rpc);
+        } else {
+            result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
+        }
+    }
+    assert_eq!(refused.len(), 23, "{refused:?}");
+    // Nothing changed.
+    let unchanged =
+        app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
+    assert_eq!(unchanged.title, "classified");
+    assert!(unchanged.custom_fields.is_empty(), "{:?}", unchanged.custom_fields);
+    assert_eq!(unchanged.etag, "1");
+    assert_eq!(list_fields().await, fields_before);
+    let states = app.list_states(&ada, &names.project, true).await;
+    assert_eq!(
+        states.iter().map(|state| state.display_name.as_str()).collect::<Vec<_>>(),
+        ["To do", "In progress", "Done"]
+    );
+    let relations = app
+        .relations()
+        .list_task_relations(
+            ada.call(v1::ListTaskRelationsRequest { parent: names.task.clone(), ..Default::default() }),
+        )
+        .await
+        .unwrap()
+        .into_inner()
+        .task_relations;
+    assert_eq!(relations.len(), 1);
+    // Unarchived, the same owner writes again.
+    app.projects()
+        .unarchive_project(ada.call(v1::UnarchiveProjectRequest { name: names.project.clone(), etag: String::new() }))
+        .await
+        .unwrap();
+    let mut writes = every_project_rpc(&app, &ada.token, &names).into_iter();
+    let (_, _, set_value) = writes.find(|(rpc, _, _)| *rpc == "UpdateTask (custom_fields)").expect("listed");
+    set_value.await.expect("a write after unarchiving");
     app.stop().await;
 }

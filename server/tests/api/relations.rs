@@ -22,6 +22,7 @@ on_both_backends!(
     bad_relations_are_refused_naming_the_field,
     open_blockers_stop_completion_only_while_the_project_requires_it,
     completed_canceled_or_deleted_blockers_no_longer_block,
+    tasks_are_filtered_by_open_blockers,
     purging_a_task_removes_its_relations,
     relation_changes_are_in_both_histories_and_the_feed,
     lists_are_paged,
@@ -420,6 +421,79 @@ async fn completed_canceled_or_deleted_blockers_no_longer_block(backend: Backend
     set_status(&app, &ada, &blocked, v1::TaskStatus::Todo).await.unwrap();
     app.tasks().undelete_task(ada.call(v1::UndeleteTaskRequest { name: deleted_blocker.name.clone() })).await.unwrap();
     assert_blocked(set_status(&app, &ada, &blocked, v1::TaskStatus::Done).await, &[&deleted_blocker]);
+    app.stop().await;
+}
+
+/// Titles of the tasks `filter` lists, by title.
+async fn filtered(app: &TestApp, user: &TestUser, project: &str, filter: &str) -> Result<Vec<String>, Status> {
+    let request = v1::ListTasksRequest {
+        parent: project.into(),
+        filter: filter.into(),
+        order_by: "title".into(),
+        ..Default::default()
+    };
+    let page = app.tasks().list_tasks(user.call(request)).await?.into_inner();
+    Ok(page.tasks.into_iter().map(|task| task.title).collect())
+}
+
+/// `is:blocked`: at least one open blocker; `is:blocking`: open, and blocks
+/// at least one open task. Done, canceled and deleted tasks are not open;
+/// other relation kinds do not count; either side of a relation works.
+async fn tasks_are_filtered_by_open_blockers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Blockers").await;
+    let p = &project.name;
+    let made = async |title: &str| app.create_task(&ada, p, task(title)).await;
+    let (a, b, c, d, e, f) =
+        (made("a").await, made("b").await, made("c").await, made("d").await, made("e").await, made("f").await);
+    // a blocks b; c is blocked by a (created from c's side); d blocks e,
+    // then d is done; e duplicates f (not a blocking relation).
+    relate(&app, &ada, &a, Kind::Blocks, &b).await.unwrap();
+    relate(&app, &ada, &c, Kind::BlockedBy, &a).await.unwrap();
+    relate(&app, &ada, &d, Kind::Blocks, &e).await.unwrap();
+    relate(&app, &ada, &e, Kind::Duplicates, &f).await.unwrap();
+    assert_eq!(filtered(&app, &ada, p, "is:blocked").await.unwrap(), ["b", "c", "e"]);
+    assert_eq!(filtered(&app, &ada, p, "is:blocking").await.unwrap(), ["a", "d"]);
+    set_status(&app, &ada, &d, v1::TaskStatus::Done).await.unwrap();
+    assert_eq!(filtered(&app, &ada, p, "is:blocked").await.unwrap(), ["b", "c"]);
+    assert_eq!(filtered(&app, &ada, p, "is:blocking").await.unwrap(), ["a"]);
+    assert_eq!(filtered(&app, &ada, p, "-is:blocked").await.unwrap(), ["a", "d", "e", "f"]);
+    assert_eq!(filtered(&app, &ada, p, "is:blocked OR is:blocking").await.unwrap(), ["a", "b", "c"]);
+    assert_eq!(filtered(&app, &ada, p, "is:blocked title:b").await.unwrap(), ["b"]);
+    // Blocking a done task is not blocking: b done, a still blocks c; c
+    // done too, a blocks nobody open. A done task stays blocked while its
+    // blocker is open.
+    set_status(&app, &ada, &b, v1::TaskStatus::Done).await.unwrap();
+    assert_eq!(filtered(&app, &ada, p, "is:blocking").await.unwrap(), ["a"]);
+    set_status(&app, &ada, &c, v1::TaskStatus::Done).await.unwrap();
+    assert!(filtered(&app, &ada, p, "is:blocking").await.unwrap().is_empty());
+    assert_eq!(filtered(&app, &ada, p, "is:blocked").await.unwrap(), ["b", "c"]);
+    set_status(&app, &ada, &c, v1::TaskStatus::Todo).await.unwrap();
+    // d reopened blocks e again.
+    set_status(&app, &ada, &d, v1::TaskStatus::Todo).await.unwrap();
+    assert_eq!(filtered(&app, &ada, p, "is:blocking").await.unwrap(), ["a", "d"]);
+    set_status(&app, &ada, &d, v1::TaskStatus::Done).await.unwrap();
+    // A deleted blocker blocks no more; undeleted, it does again.
+    app.tasks()
+        .delete_task(ada.call(v1::DeleteTaskRequest { name: a.name.clone(), etag: String::new() }))
+        .await
+        .unwrap();
+    assert!(filtered(&app, &ada, p, "is:blocked").await.unwrap().is_empty());
+    app.tasks().undelete_task(ada.call(v1::UndeleteTaskRequest { name: a.name.clone() })).await.unwrap();
+    assert_eq!(filtered(&app, &ada, p, "is:blocked").await.unwrap(), ["b", "c"]);
+    // Another project's relations are its own.
+    let other = app.create_project(&ada, "Other").await;
+    let (x, y) =
+        (app.create_task(&ada, &other.name, task("x")).await, app.create_task(&ada, &other.name, task("y")).await);
+    relate(&app, &ada, &x, Kind::Blocks, &y).await.unwrap();
+    assert_eq!(filtered(&app, &ada, &other.name, "is:blocked").await.unwrap(), ["y"]);
+    assert_eq!(filtered(&app, &ada, p, "is:blocked").await.unwrap(), ["b", "c"]);
+    // Anything else after `is:` names the filter.
+    for bad in ["is:stuck", "is = blocked", "is:*"] {
+        let status = filtered(&app, &ada, p, bad).await.expect_err(bad);
+        assert_invalid_field(&status, "filter");
+    }
     app.stop().await;
 }
 

@@ -51,6 +51,10 @@ impl From<TaskStoreError> for ServiceError {
             }
             full @ TaskStoreError::ColumnFull { .. } => Self::FailedPrecondition(full.to_string()),
             TaskStoreError::Parent(reason) => Self::invalid("task.parent", reason.to_string()),
+            TaskStoreError::FieldDeleted(key) => {
+                let path = requests::custom_path(&key);
+                Self::invalid(path, TaskStoreError::FieldDeleted(key).to_string())
+            }
             TaskStoreError::Events(error) => error.into(),
             TaskStoreError::History(error) => error.into(),
             TaskStoreError::Database(error) => error.into(),
@@ -692,5 +696,24 @@ impl TaskService for Tasks {
         // The longest Markdown anything holds is a task description.
         let markdown = TaskDescription::parse("markdown", &request.into_inner().markdown)?;
         Ok(Response::new(v1::RenderMarkdownResponse { html: markdown::to_safe_html(markdown.as_str()) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    #[test]
+    fn a_value_of_a_field_deleted_meanwhile_is_invalid_naming_its_key() {
+        let status = Status::from(ServiceError::from(TaskStoreError::FieldDeleted("estimate".into())));
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let violations = status.get_details_bad_request().expect("BadRequest details").field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "task.custom_fields.estimate");
+        assert!(violations[0].description.contains("no custom field `estimate`"), "{violations:?}");
+        assert!(violations[0].description.contains("deleted"), "{violations:?}");
     }
 }

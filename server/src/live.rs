@@ -27,6 +27,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    auth::{Caller, Credential},
     domain::{
         ProjectId, UserId,
         time::{self, to_timestamp},
@@ -50,6 +51,9 @@ pub const EVENT_BATCH: u64 = 200;
 const PROJECT_BACKLOG: usize = 256;
 /// How often a reader rereads its project's feed without a wake-up.
 const RESCAN_INTERVAL: Duration = Duration::from_secs(5);
+/// How often an open stream checks that its caller's session is still
+/// live (in memory: the revocation set every replica follows).
+const REVOCATION_CHECK: Duration = Duration::from_secs(1);
 
 /// One event of a project's feed, shared by every stream that sends it.
 #[derive(Debug)]
@@ -309,14 +313,16 @@ fn event_response(event: v1::TaskEvent) -> v1::WatchTasksResponse {
 /// Streams `project`'s events after `start` to one watcher: first from the
 /// table until caught up with `latest`, then from the project's broadcast,
 /// with a heartbeat whenever the stream has been idle for the heartbeat
-/// interval. Ends when the client goes, or the server shuts down.
-pub fn watch(shared: SharedState, project: ProjectId, start: i64, latest: i64) -> WatchStream {
+/// interval. Ends when the client goes, or the server shuts down, or (with
+/// UNAUTHENTICATED) within a second of the caller's session being signed
+/// out on any replica.
+pub fn watch(shared: SharedState, caller: Caller, project: ProjectId, start: i64, latest: i64) -> WatchStream {
     let (sender, receiver) = mpsc::channel(64);
     // Joined before reading the table, so no event falls between the two.
     let subscription = shared.feed.subscribe(project, latest);
     tokio::spawn(async move {
         let _open = OpenStream::new(shared.metrics.clone());
-        let mut stream = Watcher { shared, project, cursor: start, sender, subscription };
+        let mut stream = Watcher { shared, caller, project, cursor: start, sender, subscription };
         if stream.send(heartbeat(start)).await {
             stream.run(start < latest).await;
         }
@@ -327,6 +333,7 @@ pub fn watch(shared: SharedState, project: ProjectId, start: i64, latest: i64) -
 /// One open watch stream.
 struct Watcher {
     shared: SharedState,
+    caller: Caller,
     project: ProjectId,
     /// The last sequence number sent.
     cursor: i64,
@@ -349,9 +356,21 @@ impl Watcher {
         sent
     }
 
+    /// Whether the caller's session has been signed out since the stream
+    /// opened. (An API token's revocation is not followed here: the caller
+    /// carries no token id; its stream ends at the token's next call.)
+    fn signed_out(&self) -> bool {
+        match self.caller.credential {
+            Credential::Session(session) => self.shared.revocations.session_revoked(session),
+            Credential::ApiToken { .. } => false,
+        }
+    }
+
     async fn run(&mut self, mut behind: bool) {
         let mut ticker = tokio::time::interval(self.shared.heartbeat_interval);
         ticker.reset();
+        let mut recheck = tokio::time::interval(REVOCATION_CHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             if behind {
                 match self.catch_up().await {
@@ -380,6 +399,13 @@ impl Watcher {
                 },
                 _ = ticker.tick() => {
                     if !self.send(heartbeat(self.cursor)).await {
+                        return;
+                    }
+                }
+                _ = recheck.tick() => {
+                    if self.signed_out() {
+                        let ended = tonic::Status::unauthenticated("the session was signed out");
+                        let _ = self.sender.send(Err(ended)).await;
                         return;
                     }
                 }

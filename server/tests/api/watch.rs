@@ -11,7 +11,7 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(watchers_see_changes_live_and_resume_from_a_cursor);
+on_both_backends!(watchers_see_changes_live_and_resume_from_a_cursor, signing_out_ends_the_sessions_streams);
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -139,5 +139,48 @@ async fn changes_made_through_one_process_reach_watchers_of_another() {
     .await
     .expect("the stream ends");
     assert!(matches!(end, Ok(None)), "a clean end of stream, got {end:?}");
+    app.stop().await;
+}
+
+/// A signed-out session's open streams end within about a second, with
+/// UNAUTHENTICATED; another session's stream goes on.
+async fn signing_out_ends_the_sessions_streams(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Watched").await;
+    let other_session = app
+        .accounts()
+        .sign_in(v1::SignInRequest { email: ada.email.clone(), password: crate::helpers::PASSWORD.into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .session
+        .unwrap();
+    let other = TestUser { token: other_session.access_token, ..ada.clone() };
+    let mut client = app.tasks();
+    let mut signed_out = watch(&mut client, &ada, &project.name, "").await;
+    let mut kept = watch(&mut client, &other, &project.name, "").await;
+    assert!(matches!(next(&mut signed_out).await, Kind::Heartbeat(_)));
+    assert!(matches!(next(&mut kept).await, Kind::Heartbeat(_)));
+
+    app.accounts().sign_out(ada.call(v1::SignOutRequest {})).await.unwrap();
+    let started = std::time::Instant::now();
+    let end = tokio::time::timeout(WAIT, async {
+        loop {
+            match signed_out.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    let status = end.expect_err("ended with a status");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "within about a second: {:?}", started.elapsed());
+
+    // The other session still gets events.
+    let created = app.create_task(&other, &project.name, task("still watched")).await;
+    assert_eq!(next_event(&mut kept).await.task.unwrap().name, created.name);
     app.stop().await;
 }

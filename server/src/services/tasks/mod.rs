@@ -597,7 +597,7 @@ impl TaskService for Tasks {
         let grant = self.shared.authorizer.require(&caller, project, Permission::Read).await?;
         let latest = grant.project.event_seq;
         let start = live::start_point(&self.shared.events, project, cursor, latest).await?;
-        Ok(Response::new(live::watch(self.shared.clone(), project, start, latest)))
+        Ok(Response::new(live::watch(self.shared.clone(), caller, project, start, latest)))
     }
 
     async fn create_comment(

@@ -290,19 +290,22 @@ impl Authorizer {
         Ok(())
     }
 
-    /// Saving, changing or deleting a saved view of `project` that is (or
-    /// becomes) `shared` or personal: the credential must allow writing,
-    /// and the project must not be archived. A personal view needs only
-    /// membership (viewers keep views too); a shared one an editor or owner.
-    pub async fn change_view(&self, caller: &Caller, project: ProjectId, shared: bool) -> ServiceResult<Grant> {
+    /// Saving, changing or deleting a saved view in the project of `grant`
+    /// (the caller's, from [`Self::require`] with [`Permission::Read`]) that
+    /// is (or becomes) `shared` or personal: the credential must allow
+    /// writing, and the project must not be archived. A personal view needs
+    /// only membership (viewers keep views too); a shared one an editor or
+    /// owner.
+    pub fn change_view(&self, caller: &Caller, grant: &Grant, shared: bool) -> ServiceResult<()> {
+        let project = ProjectId::from_stored(&grant.project.id);
         if !caller.credential_allows(Some(project), Permission::Write) {
             return Err(ServiceError::PermissionDenied);
         }
-        let grant = self.require(caller, project, if shared { Permission::Write } else { Permission::Read }).await?;
+        decide(grant.role, false, if shared { Permission::Write } else { Permission::Read })?;
         if grant.project.archive_time.is_some() {
             return Err(archived_error());
         }
-        Ok(grant)
+        Ok(())
     }
 
     /// An API token the caller may manage: one of their own, from a session.

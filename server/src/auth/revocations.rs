@@ -105,6 +105,9 @@ struct Inner {
     epoch: AtomicU64,
     /// The set is complete and kept current (see the module docs).
     live: AtomicBool,
+    /// Ticks whenever sessions may have been revoked (an announcement or a
+    /// reload), so that open streams check theirs then, not on a timer.
+    sessions_revoked: tokio::sync::watch::Sender<()>,
     metrics: Arc<Metrics>,
 }
 
@@ -117,6 +120,7 @@ impl Revocations {
             tokens: moka::sync::Cache::builder().max_capacity(TOKEN_CAPACITY).time_to_live(TOKEN_TTL).build(),
             epoch: AtomicU64::new(0),
             live: AtomicBool::new(false),
+            sessions_revoked: tokio::sync::watch::Sender::new(()),
             metrics,
         };
         Self { inner: Arc::new(inner) }
@@ -192,6 +196,14 @@ impl Revocations {
         revoked.insert(id, time);
         self.inner.sessions.invalidate(&id);
         self.inner.metrics.auth_revoked_sessions.set(gauge(revoked.len()));
+        drop(revoked);
+        self.inner.sessions_revoked.send_replace(());
+    }
+
+    /// Wakes whenever sessions may have been revoked: check
+    /// [`Self::session_revoked`] then.
+    pub fn session_revocations(&self) -> tokio::sync::watch::Receiver<()> {
+        self.inner.sessions_revoked.subscribe()
     }
 
     /// API token `id` was revoked: it is read again on its next use.
@@ -220,7 +232,9 @@ impl Revocations {
         self.inner.sessions.invalidate_all();
         self.inner.tokens.invalidate_all();
         self.inner.metrics.auth_revoked_sessions.set(gauge(set.len()));
+        drop(set);
         self.set_live(true);
+        self.inner.sessions_revoked.send_replace(());
     }
 
     fn set_live(&self, live: bool) {

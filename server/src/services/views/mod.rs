@@ -98,11 +98,10 @@ impl Views {
         etag: &str,
         shared_after: Option<bool>,
     ) -> ServiceResult<saved_views::Model> {
-        // Membership and the credential first: a stranger learns nothing.
-        self.shared.authorizer.require(caller, name.project, Permission::Read).await?;
+        // Membership first (one query): a stranger learns nothing.
+        let grant = self.shared.authorizer.require(caller, name.project, Permission::Read).await?;
         let view = self.visible(caller, name).await?;
-        let grant = self.shared.authorizer.change_view(caller, name.project, view.shared || shared_after == Some(true));
-        let grant = grant.await?;
+        self.shared.authorizer.change_view(caller, &grant, view.shared || shared_after == Some(true))?;
         let mine = UserId::from_stored(&view.creator_id) == caller.user;
         if !mine && grant.role != Role::Owner {
             return Err(ServiceError::PermissionDenied);
@@ -141,7 +140,8 @@ impl SavedViewService for Views {
     ) -> Result<Response<v1::SavedView>, Status> {
         let caller = Caller::of(&request)?;
         let CreateView { project, spec } = request.into_inner().try_into()?;
-        self.shared.authorizer.change_view(&caller, project, spec.shared == Some(true)).await?;
+        let grant = self.shared.authorizer.require(&caller, project, Permission::Read).await?;
+        self.shared.authorizer.change_view(&caller, &grant, spec.shared == Some(true))?;
         let now = time::now();
         let mut view = saved_views::Model {
             id: ViewId::generate().to_string(),

@@ -14,7 +14,7 @@ use prometheus_client::{
 };
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use crate::storage::tasks::WriteTimings;
+use crate::storage::{notifications::InboxSignals, tasks::WriteTimings};
 
 /// Latency buckets from a millisecond to ten seconds.
 const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -138,6 +138,9 @@ pub struct Metrics {
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
     pub write_timings: WriteTimings,
+    /// Inbox wake-ups, and the notifications made.
+    pub inbox: InboxSignals,
+    pub notification_streams_active: Gauge,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -177,6 +180,8 @@ impl Metrics {
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
             write_timings: WriteTimings::default(),
+            inbox: InboxSignals::default(),
+            notification_streams_active: Gauge::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -247,6 +252,16 @@ impl Metrics {
             "tasktracker_feed_lock_hold_duration_seconds",
             "Part of each task write spent holding its project's feed lock, from taking the event number to the end of COMMIT",
             metrics.write_timings.feed_lock.clone(),
+        );
+        registry.register(
+            "tasktracker_notifications_created",
+            "Notifications made, by kind (one per recipient)",
+            metrics.inbox.created.clone(),
+        );
+        registry.register(
+            "tasktracker_notification_streams_active",
+            "Open WatchNotifications streams",
+            metrics.notification_streams_active.clone(),
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(

@@ -326,6 +326,47 @@ try {
     console.log(`       live update seen after ${Date.now() - started} ms`);
   });
 
+  await step('inbox: a mention reaches the other person\'s badge live; they open it, mark it read and unfollow the task', async () => {
+    await bob.page.goto(`${baseUrl}/`);
+    await bob.page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    await bob.page.waitForTimeout(1000); // let the inbox stream connect
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    await page.getByLabel(/^Add a comment/).fill('Looks good, @bob. Not `@ada` in code.');
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Comment' }).click();
+    const inboxLink = bob.page.getByRole('link', { name: /^Inbox\s*,\s*1\s+unread$/ });
+    await inboxLink.waitFor({ timeout: 5_000 });
+    console.log(`       mention reached the badge after ${Date.now() - started} ms`);
+    // Ada mentioned herself only in code: her own inbox stays empty.
+    assert.equal(await page.getByRole('link', { name: /^Inbox\s*,/ }).count(), 0);
+
+    await inboxLink.click();
+    await bob.page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    const item = bob.page.locator('ul.notifications li', { hasText: 'Made by Bob' });
+    await item.locator('.headline', { hasText: 'Ada mentioned you' }).waitFor();
+    await bob.page.getByRole('button', { name: 'Mentions', exact: true }).click();
+    await bob.page.waitForFunction(() => document.querySelector('button[aria-pressed="true"]')?.textContent === 'Mentions');
+    await item.waitFor();
+    await axe(bob.page, 'inbox');
+    await screenshot(bob.page, '07-inbox');
+    await item.getByRole('button', { name: 'Mark the notification about Made by Bob read' }).click();
+    await bob.page.getByRole('link', { name: 'Inbox', exact: true }).waitFor();
+    await bob.page.getByRole('button', { name: 'Unread', exact: true }).click();
+    await bob.page.getByText('Nothing here. You are all caught up.').waitFor();
+    await bob.page.getByRole('button', { name: 'All', exact: true }).click();
+
+    // Bob created the task, so he follows it; he stops, by keyboard.
+    await item.getByRole('link', { name: 'Made by Bob' }).click();
+    const follow = bob.page.getByRole('button', { name: 'Following' });
+    await follow.waitFor();
+    await follow.focus();
+    await bob.page.keyboard.press('Enter');
+    await bob.page.getByRole('button', { name: 'Follow', exact: true, pressed: false }).waitFor();
+    await axe(bob.page, 'task-follow');
+  });
+
   await step('offline: a banner on network loss; a change made meanwhile arrives after reconnecting', async () => {
     const { page, context } = ada;
     await context.setOffline(true);

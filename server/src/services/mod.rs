@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod fields;
+pub mod notifications;
 pub mod projects;
 pub mod relations;
 pub mod states;
@@ -23,8 +24,8 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
-        views::ViewStore,
+        fields::FieldStore, notifications::NotificationStore, projects::ProjectStore, relations::RelationStore,
+        states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -40,6 +41,7 @@ pub struct Shared {
     pub tasks: TaskStore,
     pub relations: RelationStore,
     pub comments: CommentStore,
+    pub notifications: NotificationStore,
     pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

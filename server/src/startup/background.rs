@@ -23,6 +23,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.WorkflowStateService",
     "tasktracker.v1.TaskRelationService",
     "tasktracker.v1.SavedViewService",
+    "tasktracker.v1.NotificationService",
 ];
 
 /// Sets every service's health to `status`.

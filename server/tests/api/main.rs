@@ -12,6 +12,7 @@ mod custom_fields;
 mod framing;
 mod health;
 mod metrics;
+mod notifications;
 mod projects;
 mod relations;
 mod revocation;

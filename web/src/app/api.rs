@@ -176,6 +176,19 @@ impl TaskWatch {
     }
 }
 
+/// The answers of `WatchNotifications`, as they arrive.
+pub struct NotificationWatch(Streaming<Bytes>);
+
+impl NotificationWatch {
+    /// The next answer; `None` when the server ended the stream.
+    pub async fn message(&mut self) -> Result<Option<v1::WatchNotificationsResponse>, Status> {
+        match self.0.message().await? {
+            Some(bytes) => decode(bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 /// A tonic client ready to call, over gRPC-web.
 async fn grpc(base_url: String) -> Result<tonic::client::Grpc<Client>, Status> {
     let mut grpc = tonic::client::Grpc::new(Client::new(base_url));
@@ -542,6 +555,58 @@ impl Api {
             }
         })
         .await
+    }
+
+    /// The caller's notifications, newest first, with the unread counts.
+    pub async fn list_notifications(
+        &self,
+        request: v1::ListNotificationsRequest,
+    ) -> ApiResult<v1::ListNotificationsResponse> {
+        self.call(rpc::LIST_NOTIFICATIONS, request).await
+    }
+
+    /// Marks notifications read (or unread): by name, or up to a cursor.
+    pub async fn mark_notifications_read(
+        &self,
+        names: Vec<String>,
+        up_to_cursor: String,
+        unread: bool,
+    ) -> ApiResult<v1::MarkNotificationsReadResponse> {
+        let request = v1::MarkNotificationsReadRequest { names, up_to_cursor, unread };
+        self.call(rpc::MARK_NOTIFICATIONS_READ, request).await
+    }
+
+    /// Hides a notification until `until` (seconds since the epoch).
+    pub async fn snooze_notification(&self, name: String, until: i64) -> ApiResult<v1::Notification> {
+        let snooze_time = Some(prost_types::Timestamp { seconds: until, nanos: 0 });
+        self.call(rpc::SNOOZE_NOTIFICATION, v1::SnoozeNotificationRequest { name, snooze_time }).await
+    }
+
+    pub async fn watch_notifications(&self, cursor: String) -> ApiResult<NotificationWatch> {
+        let body = v1::WatchNotificationsRequest { cursor }.encode_to_vec();
+        let path = PathAndQuery::from_static(rpc::WATCH_NOTIFICATIONS.path());
+        self.authorized(|token| {
+            let (body, path) = (body.clone(), path.clone());
+            async move {
+                let mut grpc = grpc(self.base_url.get_value()).await?;
+                let answer = grpc.server_streaming(request(body, Some(&token)), path, RawCodec).await?;
+                Ok(NotificationWatch(answer.into_inner()))
+            }
+        })
+        .await
+    }
+
+    pub async fn task_subscription(&self, task: String) -> ApiResult<v1::TaskSubscription> {
+        self.call(rpc::GET_TASK_SUBSCRIPTION, v1::GetTaskSubscriptionRequest { task }).await
+    }
+
+    /// Follows `task` (or stops following it).
+    pub async fn set_task_subscription(&self, task: String, subscribed: bool) -> ApiResult<v1::TaskSubscription> {
+        if subscribed {
+            self.call(rpc::SUBSCRIBE_TASK, v1::SubscribeTaskRequest { task }).await
+        } else {
+            self.call(rpc::UNSUBSCRIBE_TASK, v1::UnsubscribeTaskRequest { task }).await
+        }
     }
 
     pub async fn create_comment(&self, parent: String, body: String) -> ApiResult<v1::Comment> {

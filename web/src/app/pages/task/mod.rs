@@ -21,6 +21,7 @@ use crate::{
         api::{Api, ApiResult},
         browser,
         components::Failure,
+        pages::inbox::FollowButton,
     },
     model::names,
 };
@@ -97,7 +98,10 @@ pub fn TaskPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <p><a href=names::project_path(&project_name.get_value())>"← Back to the project"</a></p>
+            <p class="task-nav">
+                <a href=names::project_path(&project_name.get_value())>"← Back to the project"</a>
+                <FollowButton task=name.get_value()/>
+            </p>
             // Reloading (after a conflict) keeps the old version on screen until the new one is in.
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 <Failure>

@@ -50,6 +50,11 @@ struct CredentialLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PassLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     result: &'static str,
 }
@@ -141,6 +146,8 @@ pub struct Metrics {
     /// Inbox wake-ups, and the notifications made.
     pub inbox: InboxSignals,
     pub notification_streams_active: Gauge,
+    reminder_passes: Family<PassLabels, Counter>,
+    reminder_delay: FloatGauge,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -163,6 +170,15 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Records a reminder scheduler pass: its result, and for a pass that
+    /// ran, how late its latest reminder was (microseconds).
+    pub fn reminder_pass(&self, result: &'static str, delay: Option<i64>) {
+        self.reminder_passes.get_or_create(&PassLabels { result }).inc();
+        if result == "ok" {
+            self.reminder_delay.set(delay.unwrap_or(0) as f64 / 1e6);
+        }
+    }
+
     pub fn new(max_connections: u32) -> Arc<Self> {
         let mut registry = Registry::default();
         let metrics = Self {
@@ -182,6 +198,8 @@ impl Metrics {
             write_timings: WriteTimings::default(),
             inbox: InboxSignals::default(),
             notification_streams_active: Gauge::default(),
+            reminder_passes: Family::default(),
+            reminder_delay: FloatGauge::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -262,6 +280,19 @@ impl Metrics {
             "tasktracker_notification_streams_active",
             "Open WatchNotifications streams",
             metrics.notification_streams_active.clone(),
+        );
+        for result in ["ok", "skipped", "error"] {
+            metrics.reminder_passes.get_or_create(&PassLabels { result }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_reminder_passes",
+            "Due-date reminder scheduler passes by result: ok, skipped (another replica held the lock) or error",
+            metrics.reminder_passes.clone(),
+        );
+        registry.register(
+            "tasktracker_reminder_delay_seconds",
+            "How late the latest reminder of the last pass went out, past its time (0 when on time or none was due)",
+            metrics.reminder_delay.clone(),
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(

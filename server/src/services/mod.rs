@@ -25,7 +25,7 @@ use crate::{
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, notifications::NotificationStore, projects::ProjectStore, relations::RelationStore,
-        states::StateStore, tasks::TaskStore, views::ViewStore,
+        reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -42,6 +42,7 @@ pub struct Shared {
     pub relations: RelationStore,
     pub comments: CommentStore,
     pub notifications: NotificationStore,
+    pub reminders: ReminderStore,
     pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

@@ -19,7 +19,7 @@ use tonic::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use self::{
-    background::{SERVICES, set_health, spawn_health_probe, spawn_pruner},
+    background::{SERVICES, set_health, spawn_health_probe, spawn_pruner, spawn_reminders},
     secrets::{database_url, token_secret},
 };
 pub use self::{
@@ -40,7 +40,7 @@ use crate::{
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, notifications::NotificationStore, projects::ProjectStore, relations::RelationStore,
-        states::StateStore, tasks::TaskStore, views::ViewStore,
+        reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -84,6 +84,7 @@ impl Application {
             views: ViewStore::new(db.clone()),
             comments: CommentStore::new(db.clone(), metrics.inbox.clone()),
             notifications: NotificationStore::new(db.clone(), metrics.inbox.clone()),
+            reminders: ReminderStore::new(db.clone(), metrics.inbox.clone()),
             events: EventStore::new(db.clone()),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
             hasher: PasswordHasher::new(cores)?,
@@ -151,6 +152,7 @@ impl Application {
             }
         });
         spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
+        spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
         let server = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(1_024))

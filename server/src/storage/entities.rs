@@ -452,3 +452,40 @@ pub mod notifications {
 
     no_relations!();
 }
+
+pub mod notification_settings {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's notification settings; no row means the defaults.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notification_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub reminder_lead_seconds: i64,
+        pub reminders_off: bool,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_reminders {
+    use sea_orm::entity::prelude::*;
+
+    /// One user's reminder setting for one task.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_reminders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// `None`: the user's default lead.
+        pub lead_seconds: Option<i64>,
+        pub off: bool,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}

@@ -10,6 +10,7 @@
 //! - [`comments`]: comments and the task history (activity);
 //! - [`events`]: each project's change feed (`task_events`);
 //! - [`notifications`]: who follows which task, and each user's inbox;
+//! - [`reminders`]: due-date reminder settings and the scheduler's pass;
 //! - [`views`]: saved views, shared and personal.
 //!
 //! Each has its own error type. None builds API messages: they take and
@@ -24,6 +25,7 @@ pub mod fields;
 pub mod notifications;
 pub mod projects;
 pub mod relations;
+pub mod reminders;
 pub mod states;
 pub mod tasks;
 pub mod views;

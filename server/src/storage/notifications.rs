@@ -50,10 +50,12 @@ pub enum NotificationKind {
     Commented,
     StateChanged,
     Unblocked,
+    DueSoon,
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 5] = [Self::Assigned, Self::Mentioned, Self::Commented, Self::StateChanged, Self::Unblocked];
+    pub const ALL: [Self; 6] =
+        [Self::Assigned, Self::Mentioned, Self::Commented, Self::StateChanged, Self::Unblocked, Self::DueSoon];
 
     pub fn stored(self) -> i16 {
         match self {
@@ -62,6 +64,7 @@ impl NotificationKind {
             Self::Commented => 3,
             Self::StateChanged => 4,
             Self::Unblocked => 5,
+            Self::DueSoon => 6,
         }
     }
 
@@ -72,6 +75,7 @@ impl NotificationKind {
             Self::Commented => "commented",
             Self::StateChanged => "state_changed",
             Self::Unblocked => "unblocked",
+            Self::DueSoon => "due_soon",
         }
     }
 }
@@ -157,12 +161,13 @@ pub struct Made {
 }
 
 /// One notification to make.
-struct Notice {
-    user: String,
-    task_id: String,
-    title: String,
-    kind: NotificationKind,
-    summary: String,
+pub(super) struct Notice {
+    pub(super) project_id: String,
+    pub(super) user: String,
+    pub(super) task_id: String,
+    pub(super) title: String,
+    pub(super) kind: NotificationKind,
+    pub(super) summary: String,
 }
 
 /// The first [`SUMMARY_CHARS`] characters of `text`, on one line.
@@ -253,11 +258,11 @@ async fn follow(
     Ok(())
 }
 
-/// Makes `notices`, taking each recipient's next number in user order, and
+/// Makes `notices` (`actor` is empty for the scheduler's), taking each
+/// recipient's next number in user order across all of them, and
 /// on PostgreSQL queues the wake-up of other replicas for the commit.
-async fn deliver(
+pub(super) async fn deliver(
     txn: &impl ConnectionTrait,
-    project_id: &str,
     actor: &str,
     mut notices: Vec<Notice>,
     now: Micros,
@@ -277,7 +282,7 @@ async fn deliver(
         let model = notifications::Model {
             user_id: notice.user.clone(),
             seq,
-            project_id: project_id.to_owned(),
+            project_id: notice.project_id,
             task_id: notice.task_id,
             kind: notice.kind.stored(),
             actor_id: actor.to_owned(),
@@ -351,6 +356,7 @@ pub(super) async fn on_task_change(
     let mut all: Vec<Notice> = notices
         .into_iter()
         .map(|(user, (kind, summary))| Notice {
+            project_id: task.project_id.clone(),
             user,
             task_id: task.id.clone(),
             title: task.title.clone(),
@@ -365,6 +371,7 @@ pub(super) async fn on_task_change(
             for user in followers(txn, &blocked, &task.project_id).await? {
                 if user != actor {
                     all.push(Notice {
+                        project_id: task.project_id.clone(),
                         user,
                         task_id: blocked.clone(),
                         title: title.clone(),
@@ -375,7 +382,7 @@ pub(super) async fn on_task_change(
             }
         }
     }
-    deliver(txn, &task.project_id, &actor, all, now).await
+    deliver(txn, &actor, all, now).await
 }
 
 /// Notifies a comment's readers: members it newly mentions and, for a new
@@ -401,6 +408,7 @@ pub(super) async fn on_comment(
     follow(txn, &task.id, follows, now).await?;
     let summary = summary_of(body);
     let notice = |user: &String, kind| Notice {
+        project_id: task.project_id.clone(),
         user: user.clone(),
         task_id: task.id.clone(),
         title: task.title.clone(),
@@ -415,7 +423,7 @@ pub(super) async fn on_comment(
     for user in existing.iter().filter(|user| **user != author && !mentioned.contains(*user)) {
         notices.push(notice(user, NotificationKind::Commented));
     }
-    deliver(txn, &task.project_id, &author, notices, now).await
+    deliver(txn, &author, notices, now).await
 }
 
 async fn state_name(txn: &impl ConnectionTrait, state_id: &str) -> Result<String, DbErr> {
@@ -505,19 +513,19 @@ fn notification_of(row: &QueryResult) -> Result<NotificationRow, DbErr> {
 }
 
 /// Builds a statement with numbered placeholders from `sql` parts.
-struct Sql {
+pub(super) struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
 }
 
 impl Sql {
-    fn new(backend: DbBackend, text: &str) -> Self {
+    pub(super) fn new(backend: DbBackend, text: &str) -> Self {
         Self { backend, text: text.to_owned(), values: Vec::new() }
     }
 
     /// Appends `text`, with `{}` standing for `value`'s placeholder.
-    fn push(&mut self, text: &str, value: impl Into<Value>) -> &mut Self {
+    pub(super) fn push(&mut self, text: &str, value: impl Into<Value>) -> &mut Self {
         self.values.push(value.into());
         let placeholder =
             if self.backend == DbBackend::Postgres { format!("${}", self.values.len()) } else { "?".into() };
@@ -525,12 +533,12 @@ impl Sql {
         self
     }
 
-    fn raw(&mut self, text: &str) -> &mut Self {
+    pub(super) fn raw(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
-    fn build(&self) -> Statement {
+    pub(super) fn build(&self) -> Statement {
         Statement::from_sql_and_values(self.backend, &self.text, self.values.clone())
     }
 }

@@ -17,8 +17,8 @@
 //! completion: whichever commits first, the other sees it.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryResult, SqlErr, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult,
+    SqlErr, Statement, TransactionTrait, Value,
 };
 
 use super::{

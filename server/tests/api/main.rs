@@ -15,6 +15,7 @@ mod metrics;
 mod notifications;
 mod projects;
 mod relations;
+mod reminders;
 mod revocation;
 mod states;
 mod subtasks;

@@ -23,8 +23,12 @@ use crate::{
     storage::{
         entities::task_subscriptions,
         notifications::{Marks, NotificationKind, NotificationQuery, NotificationRow},
+        reminders::{MAX_LEAD_SECONDS, ReminderDefaults, TaskReminder},
     },
 };
+
+/// The shortest reminder lead time.
+const MIN_LEAD_SECONDS: i64 = 60;
 
 /// Default and largest page.
 const PAGE: (u64, u64) = (50, 100);
@@ -43,17 +47,9 @@ impl Notifications {
     }
 }
 
+/// Stored kinds are the API's numbers ([`NotificationKind::stored`]).
 fn kind_to_proto(stored: i16) -> v1::NotificationKind {
-    NotificationKind::ALL.into_iter().find(|kind| kind.stored() == stored).map_or(
-        v1::NotificationKind::Unspecified,
-        |kind| match kind {
-            NotificationKind::Assigned => v1::NotificationKind::Assigned,
-            NotificationKind::Mentioned => v1::NotificationKind::Mentioned,
-            NotificationKind::Commented => v1::NotificationKind::Commented,
-            NotificationKind::StateChanged => v1::NotificationKind::StateChanged,
-            NotificationKind::Unblocked => v1::NotificationKind::Unblocked,
-        },
-    )
+    v1::NotificationKind::try_from(i32::from(stored)).unwrap_or_default()
 }
 
 /// Converts a stored notification for the API.
@@ -66,7 +62,8 @@ pub fn notification_to_proto(notification: NotificationRow) -> v1::Notification 
         kind: kind_to_proto(row.kind) as i32,
         task: task.to_string(),
         task_title: row.title,
-        actor: UserId::from_stored(&row.actor_id).name(),
+        // The scheduler's notifications (reminders) name no actor.
+        actor: if row.actor_id.is_empty() { String::new() } else { UserId::from_stored(&row.actor_id).name() },
         actor_display_name,
         summary: row.summary,
         create_time: Some(to_timestamp(row.create_time)),
@@ -283,6 +280,82 @@ impl NotificationService for Notifications {
         Ok(Response::new(self.set_subscription(&caller, name, true).await?))
     }
 
+    async fn get_notification_settings(
+        &self,
+        request: Request<v1::GetNotificationSettingsRequest>,
+    ) -> Result<Response<v1::NotificationSettings>, Status> {
+        let caller = Caller::of(&request)?;
+        own_settings(&caller, "name", &request.into_inner().name)?;
+        self.shared.authorizer.inbox(&caller, Permission::Read)?;
+        let defaults = self.shared.reminders.defaults(caller.user).await.map_err(ServiceError::from)?;
+        Ok(Response::new(settings_to_proto(caller.user, defaults)))
+    }
+
+    async fn update_notification_settings(
+        &self,
+        request: Request<v1::UpdateNotificationSettingsRequest>,
+    ) -> Result<Response<v1::NotificationSettings>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::UpdateNotificationSettingsRequest { settings, update_mask } = request.into_inner();
+        let settings = settings.ok_or_else(|| ServiceError::invalid("settings", "is required"))?;
+        own_settings(&caller, "settings.name", &settings.name)?;
+        let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let all = paths.is_empty() || paths.iter().any(|path| path == "*");
+        let mut violations = Violations::default();
+        for (index, path) in paths.iter().enumerate() {
+            if !matches!(path.as_str(), "*" | "reminder_lead" | "reminders_off") {
+                violations.add(format!("update_mask.paths[{index}]"), format!("`{path}` cannot be updated"));
+            }
+        }
+        violations.finish().map_err(ServiceError::from)?;
+        let set_lead = all || paths.iter().any(|path| path == "reminder_lead");
+        let set_off = all || paths.iter().any(|path| path == "reminders_off");
+        let lead = match (set_lead, &settings.reminder_lead) {
+            (false, _) => None,
+            (true, None) => return Err(ServiceError::invalid("settings.reminder_lead", "is required").into()),
+            (true, Some(lead)) => Some(lead_seconds("settings.reminder_lead", lead)?),
+        };
+        self.shared.authorizer.inbox(&caller, Permission::Write)?;
+        let mut defaults = self.shared.reminders.defaults(caller.user).await.map_err(ServiceError::from)?;
+        defaults.lead_seconds = lead.unwrap_or(defaults.lead_seconds);
+        if set_off {
+            defaults.off = settings.reminders_off;
+        }
+        self.shared.reminders.set_defaults(caller.user, defaults, time::now()).await.map_err(ServiceError::from)?;
+        Ok(Response::new(settings_to_proto(caller.user, defaults)))
+    }
+
+    async fn get_task_reminder(
+        &self,
+        request: Request<v1::GetTaskReminderRequest>,
+    ) -> Result<Response<v1::TaskReminder>, Status> {
+        let caller = Caller::of(&request)?;
+        let name = TaskName::parse("task", &request.into_inner().task).map_err(ServiceError::from)?;
+        let task = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
+        Ok(Response::new(self.task_reminder_of(&caller, name, &task.task.id).await?))
+    }
+
+    async fn update_task_reminder(
+        &self,
+        request: Request<v1::UpdateTaskReminderRequest>,
+    ) -> Result<Response<v1::TaskReminder>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::UpdateTaskReminderRequest { reminder, reset } = request.into_inner();
+        let reminder = reminder.ok_or_else(|| ServiceError::invalid("reminder", "is required"))?;
+        let name = TaskName::parse("reminder.task", &reminder.task).map_err(ServiceError::from)?;
+        let own = if reset {
+            None
+        } else {
+            let lead = reminder.lead.as_ref().map(|lead| lead_seconds("reminder.lead", lead)).transpose()?;
+            Some(TaskReminder { lead_seconds: lead, off: reminder.off })
+        };
+        // One's own reminder, like following, takes read access only.
+        let task = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
+        let store = &self.shared.reminders;
+        store.set_task_reminder(&task.task.id, caller.user, own, time::now()).await.map_err(ServiceError::from)?;
+        Ok(Response::new(self.task_reminder_of(&caller, name, &task.task.id).await?))
+    }
+
     async fn unsubscribe_task(
         &self,
         request: Request<v1::UnsubscribeTaskRequest>,
@@ -293,7 +366,64 @@ impl NotificationService for Notifications {
     }
 }
 
+/// A lead time from the API: whole seconds from a minute to 30 days.
+fn lead_seconds(field: &str, lead: &prost_types::Duration) -> ServiceResult<i64> {
+    if lead.nanos != 0 || !(MIN_LEAD_SECONDS..=MAX_LEAD_SECONDS).contains(&lead.seconds) {
+        return Err(ServiceError::invalid(field, "must be whole seconds from 1 minute to 30 days"));
+    }
+    Ok(lead.seconds)
+}
+
+fn duration(seconds: i64) -> prost_types::Duration {
+    prost_types::Duration { seconds, nanos: 0 }
+}
+
+/// `users/{user}/notificationSettings`, which must be the caller's own.
+fn own_settings(caller: &Caller, field: &str, name: &str) -> ServiceResult<()> {
+    let user =
+        name.strip_suffix("/notificationSettings").and_then(|user| UserId::parse_name(field, user).ok()).ok_or_else(
+            || ServiceError::invalid(field, "must be a resource name of the form `users/{user}/notificationSettings`"),
+        )?;
+    if user != caller.user {
+        return Err(ServiceError::NotFound("notification settings"));
+    }
+    Ok(())
+}
+
+fn settings_to_proto(user: UserId, defaults: ReminderDefaults) -> v1::NotificationSettings {
+    v1::NotificationSettings {
+        name: format!("{}/notificationSettings", user.name()),
+        reminder_lead: Some(duration(defaults.lead_seconds)),
+        reminders_off: defaults.off,
+    }
+}
+
 impl Notifications {
+    /// The caller's reminder for `task` as the API shows it.
+    async fn task_reminder_of(
+        &self,
+        caller: &Caller,
+        name: TaskName,
+        task_id: &str,
+    ) -> ServiceResult<v1::TaskReminder> {
+        let own = self.shared.reminders.task_reminder(task_id, caller.user).await?;
+        let defaults = self.shared.reminders.defaults(caller.user).await?;
+        Ok(match own {
+            Some(own) => v1::TaskReminder {
+                task: name.to_string(),
+                lead: Some(duration(own.lead_seconds.unwrap_or(defaults.lead_seconds))),
+                off: own.off,
+                overridden: true,
+            },
+            None => v1::TaskReminder {
+                task: name.to_string(),
+                lead: Some(duration(defaults.lead_seconds)),
+                off: defaults.off,
+                overridden: false,
+            },
+        })
+    }
+
     /// Following a task is the caller's own business: read access to the
     /// task is enough, also for viewers.
     async fn set_subscription(

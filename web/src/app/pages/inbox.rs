@@ -128,13 +128,17 @@ fn headline(notification: &v1::Notification) -> String {
         NotificationKind::Commented => format!("{actor} commented"),
         NotificationKind::StateChanged => format!("{actor}: {}", notification.summary),
         NotificationKind::Unblocked => format!("Unblocked: {}", notification.summary),
+        NotificationKind::DueSoon => format!("Reminder: {}", notification.summary),
         NotificationKind::Unspecified => actor.to_owned(),
     }
 }
 
 /// The text under the headline, if the headline does not carry it.
 fn detail(notification: &v1::Notification) -> Option<String> {
-    let shown = matches!(notification.kind(), NotificationKind::StateChanged | NotificationKind::Unblocked);
+    let shown = matches!(
+        notification.kind(),
+        NotificationKind::StateChanged | NotificationKind::Unblocked | NotificationKind::DueSoon
+    );
     (!shown && !notification.summary.is_empty()).then(|| notification.summary.clone())
 }
 

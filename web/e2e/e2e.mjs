@@ -364,7 +364,19 @@ try {
     await follow.focus();
     await bob.page.keyboard.press('Enter');
     await bob.page.getByRole('button', { name: 'Follow', exact: true, pressed: false }).waitFor();
+    // A reminder of its own for this task, kept across a reload.
+    await bob.page.waitForFunction(() => document.getElementById('task-reminder')?.value === 'default');
+    await bob.page.getByLabel('Reminder', { exact: true }).selectOption({ label: '1 hour before' });
+    await bob.page.waitForTimeout(500);
+    await bob.page.reload();
+    await bob.page.waitForFunction(() => document.getElementById('task-reminder')?.value === '3600', null, { timeout: 5000 });
     await axe(bob.page, 'task-follow');
+    // The default reminder, on the inbox page.
+    await bob.page.goto(`${baseUrl}/inbox`);
+    await bob.page.getByText('Reminders', { exact: true }).click();
+    await bob.page.getByLabel('Remind me before a task assigned to me is due').selectOption({ label: 'Never' });
+    await bob.page.locator('.toast', { hasText: 'Reminder setting saved.' }).first().waitFor();
+    await axe(bob.page, 'inbox-settings');
   });
 
   await step('offline: a banner on network loss; a change made meanwhile arrives after reconnecting', async () => {

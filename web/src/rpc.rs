@@ -98,6 +98,10 @@ methods! {
     GET_TASK_SUBSCRIPTION = "NotificationService" / "GetTaskSubscription" (GetTaskSubscriptionRequest) -> TaskSubscription;
     SUBSCRIBE_TASK = "NotificationService" / "SubscribeTask" (SubscribeTaskRequest) -> TaskSubscription;
     UNSUBSCRIBE_TASK = "NotificationService" / "UnsubscribeTask" (UnsubscribeTaskRequest) -> TaskSubscription;
+    GET_NOTIFICATION_SETTINGS = "NotificationService" / "GetNotificationSettings" (GetNotificationSettingsRequest) -> NotificationSettings;
+    UPDATE_NOTIFICATION_SETTINGS = "NotificationService" / "UpdateNotificationSettings" (UpdateNotificationSettingsRequest) -> NotificationSettings;
+    GET_TASK_REMINDER = "NotificationService" / "GetTaskReminder" (GetTaskReminderRequest) -> TaskReminder;
+    UPDATE_TASK_REMINDER = "NotificationService" / "UpdateTaskReminder" (UpdateTaskReminderRequest) -> TaskReminder;
 }
 
 #[cfg(test)]

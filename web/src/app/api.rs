@@ -609,6 +609,51 @@ impl Api {
         }
     }
 
+    /// The signed-in user's notification settings.
+    pub async fn notification_settings(&self) -> ApiResult<v1::NotificationSettings> {
+        let name = format!("{}/notificationSettings", self.session().map(|s| s.user).unwrap_or_default());
+        self.call(rpc::GET_NOTIFICATION_SETTINGS, v1::GetNotificationSettingsRequest { name }).await
+    }
+
+    /// Sets the default reminder: `None` turns reminders off.
+    pub async fn set_default_reminder(&self, lead_seconds: Option<i64>) -> ApiResult<v1::NotificationSettings> {
+        let name = format!("{}/notificationSettings", self.session().map(|s| s.user).unwrap_or_default());
+        let (paths, lead) = match lead_seconds {
+            Some(seconds) => (vec!["reminder_lead".into(), "reminders_off".into()], Some(seconds)),
+            None => (vec!["reminders_off".into()], None),
+        };
+        let settings = v1::NotificationSettings {
+            name,
+            reminder_lead: lead.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+            reminders_off: lead_seconds.is_none(),
+        };
+        let request = v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: fmask(paths) };
+        self.call(rpc::UPDATE_NOTIFICATION_SETTINGS, request).await
+    }
+
+    pub async fn task_reminder(&self, task: String) -> ApiResult<v1::TaskReminder> {
+        self.call(rpc::GET_TASK_REMINDER, v1::GetTaskReminderRequest { task }).await
+    }
+
+    /// Sets the caller's reminder for `task`: another lead time, `off`, or
+    /// (`reset`) back to their defaults.
+    pub async fn set_task_reminder(
+        &self,
+        task: String,
+        lead_seconds: Option<i64>,
+        off: bool,
+        reset: bool,
+    ) -> ApiResult<v1::TaskReminder> {
+        let reminder = v1::TaskReminder {
+            task,
+            lead: lead_seconds.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+            off,
+            overridden: false,
+        };
+        let request = v1::UpdateTaskReminderRequest { reminder: Some(reminder), reset };
+        self.call(rpc::UPDATE_TASK_REMINDER, request).await
+    }
+
     pub async fn create_comment(&self, parent: String, body: String) -> ApiResult<v1::Comment> {
         let comment = v1::Comment { body, ..Default::default() };
         let request = v1::CreateCommentRequest { parent, comment: Some(comment) };

@@ -237,6 +237,10 @@ pub fn InboxPage() -> impl IntoView {
             <Show when=move || first.get().is_some_and(|page| page.is_ok()) && shown().is_empty()>
                 <p class="empty">"Nothing here. You are all caught up."</p>
             </Show>
+            <details class="settings">
+                <summary>"Reminders"</summary>
+                <ReminderDefaults/>
+            </details>
             <ul class="notifications">
                 <For each=shown key=|n| (n.name.clone(), n.read_time.is_some(), n.snooze_time.is_some()) let:notification>
                     <NotificationItem notification mark snooze/>
@@ -295,6 +299,104 @@ fn NotificationItem(
                 </select>
             </div>
         </li>
+    }
+}
+
+/// Reminder lead choices: label and seconds.
+const LEADS: [(&str, i64); 5] =
+    [("1 hour", 3_600), ("3 hours", 3 * 3_600), ("1 day", 86_400), ("2 days", 2 * 86_400), ("1 week", 7 * 86_400)];
+
+/// The lead as the selects show it ("1 day"), or seconds for any other.
+fn lead_label(seconds: i64) -> String {
+    LEADS.iter().find(|(_, s)| *s == seconds).map_or_else(|| format!("{seconds} s"), |(label, _)| (*label).to_owned())
+}
+
+/// The default reminder before tasks assigned to the user fall due.
+#[component]
+fn ReminderDefaults() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let settings: Loader<ApiResult<v1::NotificationSettings>> =
+        Loader::new(move || async move { api.notification_settings().await });
+    let save = Job::new(move |lead: &Option<i64>| {
+        let lead = *lead;
+        async move {
+            match api.set_default_reminder(lead).await {
+                Ok(saved) => {
+                    settings.update(|value| *value = Some(Ok(saved)));
+                    toasts.show("Reminder setting saved.", None);
+                }
+                Err(error) => toasts.show(error.to_string(), None),
+            }
+        }
+    });
+    let current = move || {
+        settings.get().and_then(Result::ok).map_or_else(String::new, |s| {
+            if s.reminders_off { "off".to_owned() } else { s.reminder_lead.map_or(0, |lead| lead.seconds).to_string() }
+        })
+    };
+    view! {
+        <div class="field">
+            <label for="reminder-default">"Remind me before a task assigned to me is due"</label>
+            <select id="reminder-default" prop:value=current on:change=move |event| {
+                let value = event_target_value(&event);
+                save.dispatch(value.parse::<i64>().ok());
+            }>
+                {LEADS.iter().map(|(label, seconds)| view! { <option value=seconds.to_string()>{format!("{label} before")}</option> }).collect_view()}
+                <option value="off">"Never"</option>
+            </select>
+        </div>
+    }
+}
+
+/// The user's reminder for one task: the default, another lead, or off.
+#[component]
+pub fn TaskReminderPicker(task: String) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let name = StoredValue::new(task);
+    let reminder: Loader<ApiResult<v1::TaskReminder>> =
+        Loader::new(move || async move { api.task_reminder(name.get_value()).await });
+    let save = Job::new(move |choice: &String| {
+        let choice = choice.clone();
+        async move {
+            let (lead, off, reset) = match choice.as_str() {
+                "default" => (None, false, true),
+                "off" => (None, true, false),
+                seconds => (seconds.parse::<i64>().ok(), false, false),
+            };
+            match api.set_task_reminder(name.get_value(), lead, off, reset).await {
+                Ok(saved) => reminder.update(|value| *value = Some(Ok(saved))),
+                Err(error) => toasts.show(error.to_string(), None),
+            }
+        }
+    });
+    let current = move || {
+        reminder.get().and_then(Result::ok).map_or_else(String::new, |r| match (r.overridden, r.off) {
+            (false, _) => "default".to_owned(),
+            (true, true) => "off".to_owned(),
+            (true, false) => r.lead.map_or(0, |lead| lead.seconds).to_string(),
+        })
+    };
+    let default_label = move || {
+        reminder.get().and_then(Result::ok).filter(|r| !r.overridden).map_or_else(
+            || "My default".to_owned(),
+            |r| {
+                if r.off {
+                    "My default (never)".to_owned()
+                } else {
+                    format!("My default ({} before)", lead_label(r.lead.map_or(0, |lead| lead.seconds)))
+                }
+            },
+        )
+    };
+    view! {
+        <label class="inline" for="task-reminder">"Reminder"</label>
+        <select id="task-reminder" prop:value=current on:change=move |event| save.dispatch(event_target_value(&event))>
+            <option value="default">{default_label}</option>
+            {LEADS.iter().map(|(label, seconds)| view! { <option value=seconds.to_string()>{format!("{label} before")}</option> }).collect_view()}
+            <option value="off">"Never"</option>
+        </select>
     }
 }
 

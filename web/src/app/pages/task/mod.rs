@@ -21,7 +21,7 @@ use crate::{
         api::{Api, ApiResult},
         browser,
         components::Failure,
-        pages::inbox::FollowButton,
+        pages::inbox::{FollowButton, TaskReminderPicker},
     },
     model::names,
 };
@@ -100,7 +100,10 @@ pub fn TaskPage() -> impl IntoView {
         <section class="page">
             <p class="task-nav">
                 <a href=names::project_path(&project_name.get_value())>"← Back to the project"</a>
-                <FollowButton task=name.get_value()/>
+                <span class="task-nav-actions">
+                    <TaskReminderPicker task=name.get_value()/>
+                    <FollowButton task=name.get_value()/>
+                </span>
             </p>
             // Reloading (after a conflict) keeps the old version on screen until the new one is in.
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>

@@ -379,6 +379,26 @@ try {
     await axe(bob.page, 'inbox-settings');
   });
 
+  await step('mentions: typing @ in a comment suggests members; Enter inserts the handle the server reads', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    const editor = page.getByLabel(/^Add a comment/);
+    await editor.click();
+    await page.keyboard.type('Over to you @Bo');
+    const option = page.getByRole('option', { name: /^Bob \(bob@example\.com\)$/ });
+    await option.waitFor();
+    assert.equal(await editor.getAttribute('aria-activedescendant'), 'comment-mentions-0');
+    await axe(page, 'mention-suggestions');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('comment-body')?.value === 'Over to you @bob ');
+    assert.equal(await page.getByRole('listbox', { name: 'Members to mention' }).isVisible(), false);
+    await page.keyboard.type('please.');
+    await page.getByRole('button', { name: 'Comment' }).click();
+    await page.locator('ol.comments li', { hasText: 'Over to you @bob please.' }).waitFor();
+    await bob.page.getByRole('link', { name: /^Inbox\s*,\s*1\s+unread$/ }).waitFor({ timeout: 5_000 });
+  });
+
   await step('offline: a banner on network loss; a change made meanwhile arrives after reconnecting', async () => {
     const { page, context } = ada;
     await context.setOffline(true);

@@ -6,6 +6,7 @@ mod custom;
 mod editor;
 mod fields;
 mod history;
+mod mention;
 mod picker;
 mod relations;
 mod subtasks;

@@ -351,7 +351,7 @@ try {
     await item.waitFor();
     await axe(bob.page, 'inbox');
     await screenshot(bob.page, '07-inbox');
-    await item.getByRole('button', { name: 'Mark the notification about Made by Bob read' }).click();
+    await item.getByRole('button', { name: 'Mark read: Made by Bob' }).click();
     await bob.page.getByRole('link', { name: 'Inbox', exact: true }).waitFor();
     await bob.page.getByRole('button', { name: 'Unread', exact: true }).click();
     await bob.page.getByText('Nothing here. You are all caught up.').waitFor();
@@ -394,7 +394,7 @@ try {
     await page.waitForFunction(() => document.getElementById('comment-body')?.value === 'Over to you @bob ');
     assert.equal(await page.getByRole('listbox', { name: 'Members to mention' }).isVisible(), false);
     await page.keyboard.type('please.');
-    await page.getByRole('button', { name: 'Comment' }).click();
+    await page.getByRole('button', { name: 'Comment', exact: true }).click();
     await page.locator('ol.comments li', { hasText: 'Over to you @bob please.' }).waitFor();
     await bob.page.getByRole('link', { name: /^Inbox\s*,\s*1\s+unread$/ }).waitFor({ timeout: 5_000 });
   });

@@ -270,7 +270,8 @@ fn NotificationItem(
     let toggle = name.clone();
     let snooze_name = name.clone();
     let snooze_label = format!("Snooze the notification about {title}");
-    let toggle_label = format!("Mark the notification about {title} {}", if unread { "read" } else { "unread" });
+    // The visible text first, as the accessible name must contain it.
+    let toggle_label = format!("{}: {title}", if unread { "Mark read" } else { "Mark unread" });
     view! {
         <li class=if unread { "notification unread" } else { "notification" }>
             <div class="what">

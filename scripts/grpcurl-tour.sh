@@ -141,6 +141,10 @@ saved=$(grpcurl -plaintext -H "$auth" \
 expect VIEW_VISIBILITY_SHARED "$saved"
 views=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" tasktracker.v1.SavedViewService/ListSavedViews)
 expect '"displayName": "Estimated"' "$views"
+# Search across the caller's projects: stemmed ("shipping" finds "Ship it"), the match highlighted.
+found=$(grpcurl -plaintext -H "$auth" -d '{"query": "shipping"}' "$address" tasktracker.v1.TaskService/SearchTasks)
+expect '"title": "Ship it"' "$found"
+expect '"highlighted": true' "$found"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -153,4 +157,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, a search, live watch and a clean SIGTERM exit"

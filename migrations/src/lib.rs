@@ -17,6 +17,7 @@ mod m20261212_000001_comment_edits;
 mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
 mod m20261215_000001_request_fingerprints;
+mod m20261218_000001_search;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_saved_views::Migration),
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
             Box::new(m20261215_000001_request_fingerprints::Migration),
+            Box::new(m20261218_000001_search::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod markdown;
 pub mod names;
 pub mod page;
+pub mod search;
 pub mod time;
 pub mod values;
 pub mod violations;

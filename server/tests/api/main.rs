@@ -15,6 +15,7 @@ mod metrics;
 mod projects;
 mod relations;
 mod revocation;
+mod search;
 mod states;
 mod subtasks;
 mod tasks;

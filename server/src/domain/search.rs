@@ -143,7 +143,7 @@ pub fn segments(snippet: &str) -> Vec<Segment> {
     let mut segments: Vec<Segment> = Vec::new();
     let mut highlighted = false;
     let mut current = String::new();
-    let mut flush = |text: &mut String, highlighted: bool, segments: &mut Vec<Segment>| {
+    let flush = |text: &mut String, highlighted: bool, segments: &mut Vec<Segment>| {
         if text.is_empty() {
             return;
         }

@@ -87,7 +87,7 @@ pub fn GlobalSearch() -> impl IntoView {
     };
     let option_id = |index: usize| format!("{LISTBOX}-{index}");
     view! {
-        <div class="global-search" role="search">
+        <div class="global-search" role="search" aria-label="All projects">
             <label for=INPUT_ID class="sr-only">"Search tasks in all projects"</label>
             <input id=INPUT_ID type="text" role="combobox" autocomplete="off" aria-autocomplete="list"
                 placeholder="Search all projects (s)" aria-controls=LISTBOX aria-expanded=move || shown().to_string()
@@ -120,12 +120,12 @@ pub fn GlobalSearch() -> impl IntoView {
 }
 
 /// A snippet's pieces as text, the matched ones in `<mark>`.
-fn snippet(segments: &[v1::SnippetSegment]) -> impl IntoView + use<> {
+fn snippet(segments: &[v1::SnippetSegment]) -> Vec<AnyView> {
     segments
         .iter()
         .map(|segment| {
             let text = segment.text.clone();
             if segment.highlighted { view! { <mark>{text}</mark> }.into_any() } else { text.into_any() }
         })
-        .collect_view()
+        .collect()
 }

@@ -155,7 +155,7 @@ fn split_after<'a>(after: Option<(f64, &'a str)>) -> (Option<Option<(f64, &'a st
     }
 }
 
-fn found(rows: &[sea_orm::QueryResult]) -> Result<Vec<Found>, sea_orm::DbErr> {
+fn found_rows(rows: &[sea_orm::QueryResult]) -> Result<Vec<Found>, sea_orm::DbErr> {
     rows.iter()
         .map(|row| {
             Ok(Found {
@@ -201,7 +201,7 @@ async fn search_postgres(txn: &impl ConnectionTrait, query: &SearchQuery<'_>) ->
                ORDER BY "page"."score" DESC, "page"."task_id""#
         );
         let rows = txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values.values)).await?;
-        results = found(&rows)?;
+        results = found_rows(&rows)?;
     }
     let rest = query.limit.saturating_sub(results.len() as u64);
     if rest == 0 {
@@ -245,7 +245,7 @@ async fn search_postgres(txn: &impl ConnectionTrait, query: &SearchQuery<'_>) ->
            ORDER BY "page"."score" DESC, "page"."task_id""#
     );
     let rows = txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values.values)).await?;
-    results.extend(found(&rows)?);
+    results.extend(found_rows(&rows)?);
     Ok(results)
 }
 
@@ -276,7 +276,7 @@ async fn search_sqlite(txn: &impl ConnectionTrait, query: &SearchQuery<'_>) -> R
                ORDER BY "score" DESC, "task_id" LIMIT {limit}"#
         );
         let rows = txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values.values)).await?;
-        results = found(&rows)?;
+        results = found_rows(&rows)?;
     }
     let rest = usize::try_from(query.limit).unwrap_or(usize::MAX).saturating_sub(results.len());
     let Some(any_trigram) = query.text.fts5_any_trigram().filter(|_| rest > 0) else {

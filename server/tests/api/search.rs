@@ -192,7 +192,7 @@ async fn deleted_tasks_and_other_projects_tasks_are_never_returned(backend: Back
     assert_eq!(names, [secret.name.as_str()]);
     assert_eq!(titles(&app, &ada, "forecast").await.len(), 2);
     // Undeleted, the task is found again.
-    app.tasks().undelete_task(ada.call(v1::UndeleteTaskRequest { name: gone.name.clone(), etag: String::new() })).await.unwrap();
+    app.tasks().undelete_task(ada.call(v1::UndeleteTaskRequest { name: gone.name.clone() })).await.unwrap();
     assert!(titles(&app, &ada, "draft").await.contains(&"Quarterly forecast draft".to_owned()));
     app.stop().await;
 }

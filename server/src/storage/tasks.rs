@@ -989,8 +989,7 @@ fn balanced(
     (caller, backend): (UserId, DbBackend),
     join: fn(SimpleExpr, SimpleExpr) -> SimpleExpr,
 ) -> SimpleExpr {
-    let mut level: Vec<SimpleExpr> =
-        operands.into_iter().map(|operand| condition(operand, caller, backend)).collect();
+    let mut level: Vec<SimpleExpr> = operands.into_iter().map(|operand| condition(operand, caller, backend)).collect();
     while level.len() > 1 {
         let mut pairs = level.into_iter();
         let mut next = Vec::new();

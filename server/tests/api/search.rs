@@ -26,7 +26,11 @@ on_both_backends!(
     the_list_filters_free_text_is_still_a_case_insensitive_substring,
 );
 
-async fn search_as(app: &TestApp, user: &TestUser, request: v1::SearchTasksRequest) -> Result<v1::SearchTasksResponse, Status> {
+async fn search_as(
+    app: &TestApp,
+    user: &TestUser,
+    request: v1::SearchTasksRequest,
+) -> Result<v1::SearchTasksResponse, Status> {
     app.tasks().search_tasks(user.call(request)).await.map(tonic::Response::into_inner)
 }
 
@@ -55,14 +59,14 @@ async fn a_title_match_ranks_above_a_description_match_with_a_highlighted_snippe
     let ada = app.sign_up("ada").await;
     let project = app.create_project(&ada, "Ranking").await;
     // Created first, so an order by id alone would put it first.
-    app.create_task(&ada, &project.name, described("Tidy the docs", "then update the invoice & \"its\" template")).await;
+    app.create_task(&ada, &project.name, described("Tidy the docs", "then update the invoice & \"its\" template"))
+        .await;
     app.create_task(&ada, &project.name, described("Send the invoice", "to the customer")).await;
     app.create_task(&ada, &project.name, described("Unrelated", "nothing here")).await;
 
     let request = v1::SearchTasksRequest { query: "invoice".into(), ..Default::default() };
     let response = search_as(&app, &ada, request).await.unwrap();
-    let found: Vec<&str> =
-        response.results.iter().map(|result| result.task.as_ref().unwrap().title.as_str()).collect();
+    let found: Vec<&str> = response.results.iter().map(|result| result.task.as_ref().unwrap().title.as_str()).collect();
     assert_eq!(found, ["Send the invoice", "Tidy the docs"]);
     let (first, second) = (&response.results[0], &response.results[1]);
     assert!(first.score > second.score, "{} > {}", first.score, second.score);
@@ -102,8 +106,7 @@ async fn a_typo_in_a_title_is_tolerated(backend: Backend) {
 
     let request = v1::SearchTasksRequest { query: "dashbaord".into(), ..Default::default() };
     let response = search_as(&app, &ada, request).await.unwrap();
-    let found: Vec<&str> =
-        response.results.iter().map(|result| result.task.as_ref().unwrap().title.as_str()).collect();
+    let found: Vec<&str> = response.results.iter().map(|result| result.task.as_ref().unwrap().title.as_str()).collect();
     assert_eq!(found, ["Polish the dashboard"], "titles only, and only similar ones");
     assert!(response.results[0].score < 1.0, "a typo match scores below every full-text match");
     assert_eq!(marked(&response.results[0]), "Polish the dashboard");
@@ -115,7 +118,11 @@ async fn a_typo_in_a_title_is_tolerated(backend: Backend) {
 
 async fn comment_on(app: &TestApp, user: &TestUser, task: &str, body: &str) -> v1::Comment {
     let comment = Some(v1::Comment { body: body.into(), ..Default::default() });
-    app.tasks().create_comment(user.call(v1::CreateCommentRequest { parent: task.into(), comment })).await.unwrap().into_inner()
+    app.tasks()
+        .create_comment(user.call(v1::CreateCommentRequest { parent: task.into(), comment }))
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 async fn comments_are_searched_and_edits_are_followed(backend: Backend) {
@@ -136,7 +143,8 @@ async fn comments_are_searched_and_edits_are_followed(backend: Backend) {
     // An edited comment is found by its new text only.
     let mut edited = comment.clone();
     edited.body = "The pelican mascot".into();
-    let update = v1::UpdateCommentRequest { comment: Some(edited), update_mask: Some(FieldMask { paths: vec!["body".into()] }) };
+    let update =
+        v1::UpdateCommentRequest { comment: Some(edited), update_mask: Some(FieldMask { paths: vec!["body".into()] }) };
     let edited = app.tasks().update_comment(ada.call(update)).await.unwrap().into_inner();
     assert!(titles(&app, &ada, "flamingo").await.is_empty());
     assert_eq!(titles(&app, &ada, "pelican").await, ["Discussed"]);
@@ -171,7 +179,10 @@ async fn deleted_tasks_and_other_projects_tasks_are_never_returned(backend: Back
     comment_on(&app, &bea, &secret.name, "quarterly forecast").await;
     app.create_task(&ada, &ours.name, described("Forecast review", "look at the quarterly numbers")).await;
     let gone = app.create_task(&ada, &ours.name, task("Quarterly forecast draft")).await;
-    app.tasks().delete_task(ada.call(v1::DeleteTaskRequest { name: gone.name.clone(), etag: String::new() })).await.unwrap();
+    app.tasks()
+        .delete_task(ada.call(v1::DeleteTaskRequest { name: gone.name.clone(), etag: String::new() }))
+        .await
+        .unwrap();
 
     for query in ["quarterly forecast", "forecast", "quartely forcast"] {
         let found = titles(&app, &ada, query).await;
@@ -182,11 +193,13 @@ async fn deleted_tasks_and_other_projects_tasks_are_never_returned(backend: Back
     assert_eq!(titles(&app, &bea, "quarterly forecast").await, ["Quarterly forecast"]);
 
     // Naming Bea's project is refused as ListTasks refuses it.
-    let request = v1::SearchTasksRequest { query: "forecast".into(), project: theirs.name.clone(), ..Default::default() };
+    let request =
+        v1::SearchTasksRequest { query: "forecast".into(), project: theirs.name.clone(), ..Default::default() };
     assert_eq!(search_as(&app, &ada, request).await.unwrap_err().code(), Code::PermissionDenied);
     // Once Ada is a member she sees it; filtering by project narrows.
     app.add_member(&bea, &theirs.name, &ada, v1::Role::Viewer).await;
-    let request = v1::SearchTasksRequest { query: "forecast".into(), project: theirs.name.clone(), ..Default::default() };
+    let request =
+        v1::SearchTasksRequest { query: "forecast".into(), project: theirs.name.clone(), ..Default::default() };
     let response = search_as(&app, &ada, request).await.unwrap();
     let names: Vec<&str> = response.results.iter().map(|result| result.task.as_ref().unwrap().name.as_str()).collect();
     assert_eq!(names, [secret.name.as_str()]);
@@ -257,8 +270,12 @@ async fn pages_follow_the_ranking_without_repeats_or_gaps(backend: Backend) {
     let mut token = String::new();
     let mut pages = 0;
     loop {
-        let request =
-            v1::SearchTasksRequest { query: "otter".into(), page_size: 3, page_token: token.clone(), ..Default::default() };
+        let request = v1::SearchTasksRequest {
+            query: "otter".into(),
+            page_size: 3,
+            page_token: token.clone(),
+            ..Default::default()
+        };
         let response = search_as(&app, &ada, request).await.unwrap();
         assert!(response.results.len() <= 3);
         for result in &response.results {
@@ -279,9 +296,10 @@ async fn pages_follow_the_ranking_without_repeats_or_gaps(backend: Backend) {
     assert!(scores.windows(2).all(|pair| pair[0] >= pair[1]), "best first: {scores:?}");
     assert!(seen[..4].iter().all(|title| title.starts_with("Otter")), "title matches first: {seen:?}");
     // A token belongs to its query.
-    let first = search_as(&app, &ada, v1::SearchTasksRequest { query: "otter".into(), page_size: 1, ..Default::default() })
-        .await
-        .unwrap();
+    let first =
+        search_as(&app, &ada, v1::SearchTasksRequest { query: "otter".into(), page_size: 1, ..Default::default() })
+            .await
+            .unwrap();
     let request = v1::SearchTasksRequest {
         query: "note".into(),
         page_size: 1,
@@ -321,12 +339,20 @@ async fn the_list_filters_free_text_is_still_a_case_insensitive_substring(backen
     app.create_task(&ada, &project.name, described("Other", "the DASHBOARD's \"quoted\" 100% text")).await;
     app.create_task(&ada, &project.name, described("Running", "")).await;
     let list = |filter: &str| {
-        let request = v1::ListTasksRequest { parent: project.name.clone(), filter: filter.into(), ..Default::default() };
+        let request =
+            v1::ListTasksRequest { parent: project.name.clone(), filter: filter.into(), ..Default::default() };
         let mut tasks = app.tasks();
         let ada = ada.clone();
         async move {
-            let mut found: Vec<String> =
-                tasks.list_tasks(ada.call(request)).await.unwrap().into_inner().tasks.into_iter().map(|task| task.title).collect();
+            let mut found: Vec<String> = tasks
+                .list_tasks(ada.call(request))
+                .await
+                .unwrap()
+                .into_inner()
+                .tasks
+                .into_iter()
+                .map(|task| task.title)
+                .collect();
             found.sort();
             found
         }

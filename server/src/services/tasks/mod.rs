@@ -512,7 +512,8 @@ impl TaskService for Tasks {
             Some(SortKey::Number(score)) => Some((score, after.id.as_str())),
             _ => None,
         });
-        let query = SearchQuery { caller: caller.user, text: &text, project, include_archived, after, limit: page.fetch() };
+        let query =
+            SearchQuery { caller: caller.user, text: &text, project, include_archived, after, limit: page.fetch() };
         let mut hits = self.shared.tasks.search(query).await.map_err(ServiceError::from)?;
         let next_page_token =
             page.finish(&mut hits, |last| (Some(SortKey::Number(last.score)), last.record.task.id.clone()));

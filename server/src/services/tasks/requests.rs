@@ -11,8 +11,8 @@ use crate::domain::{
     fields::{FieldValue, is_key},
     filter::{self, Filter},
     page::{PageRequest, SortKey, TaskOrder},
-    search::SearchText,
     parse_labels,
+    search::SearchText,
     time::{Micros, from_timestamp},
 };
 

@@ -144,10 +144,13 @@ fn after(score: &str, id: &str, after: Option<(f64, &str)>, values: &mut Values)
     }
 }
 
+/// The score and id of the previous page's last result.
+type After<'a> = (f64, &'a str);
+
 /// Where a page starts: `Some(after)` among the full-text matches (an
 /// `after` of score 1 or more, or none), and whether the typo matches, all
 /// ranked below them, are reached (and after which).
-fn split_after<'a>(after: Option<(f64, &'a str)>) -> (Option<Option<(f64, &'a str)>>, Option<(f64, &'a str)>) {
+fn split_after(after: Option<After<'_>>) -> (Option<Option<After<'_>>>, Option<After<'_>>) {
     match after {
         None => (Some(None), None),
         Some(after) if after.0 >= 1.0 => (Some(Some(after)), None),

@@ -146,6 +146,10 @@ followed=$(grpcurl -plaintext -H "$auth" -d "{\"task\": \"$ship_name\"}" "$addre
 expect '"subscribed": true' "$followed"
 expect SUBSCRIPTION_REASON_MANUAL "$followed"
 grpcurl -plaintext -H "$auth" -d '{"unread_only": true}' "$address" tasktracker.v1.NotificationService/ListNotifications >/dev/null
+# Search across the caller's projects: stemmed ("shipping" finds "Ship it"), the match highlighted.
+found=$(grpcurl -plaintext -H "$auth" -d '{"query": "shipping"}' "$address" tasktracker.v1.TaskService/SearchTasks)
+expect '"title": "Ship it"' "$found"
+expect '"highlighted": true' "$found"
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -158,4 +162,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, following a task, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, following a task, a search, live watch and a clean SIGTERM exit"

@@ -41,7 +41,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "create,get,list,list_state,list_field,update,mixed,open,watch,overload"
+        default_value = "create,get,list,list_state,list_field,search,list_text,update,mixed,open,watch,overload"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent clients of the request scenarios (API and raw alike); 8 is
@@ -375,6 +375,50 @@ async fn main() -> anyhow::Result<()> {
                     p99_ms: summary.p99_ms,
                     server_cpu_us: per_call(cpu.server_us, outcome.total_calls),
                     errors: outcome.errors() + report.not_started,
+                    server_rss_mb: rss,
+                    details,
+                }
+            }
+            Scenario::Search | Scenario::ListText => {
+                let sampler = RssSampler::start(server_pid, Duration::from_millis(250));
+                let workers = (0..concurrency)
+                    .map(|i| {
+                        ApiWorker::new(channels[i % channels.len()].clone(), state.clone(), scenario, i, concurrency)
+                    })
+                    .collect();
+                let mark = CpuMark::now(server_pid, &pool).await;
+                let api = load::run(workers, load_config).await;
+                let api_cpu = mark.spent(server_pid, &pool).await;
+                let rss = sampler.stop().await;
+                let summary = api.latencies.summary();
+                let mut details = Map::new();
+                details.insert("api_failures".into(), codes(&api));
+                details.insert("api_calls".into(), json!(api.latencies.len()));
+                details.insert("api_max_ms".into(), json!(summary.max_ms));
+                details.insert("api_cpu_us_per_call".into(), cpu_per_call(api_cpu, api.total_calls));
+                eprintln!(
+                    "  {}: api {:.0}/s p50 {:.2} p95 {:.2} p99 {:.2} ms, server {:.0} µs/call, {} errors",
+                    scenario.name(),
+                    api.rps(),
+                    summary.p50_ms,
+                    summary.p95_ms,
+                    summary.p99_ms,
+                    per_call(api_cpu.server_us, api.total_calls).unwrap_or_default(),
+                    api.errors(),
+                );
+                ScenarioResult {
+                    scenario: scenario.name().into(),
+                    concurrency,
+                    api_rps: api.rps(),
+                    minimal_rps: None,
+                    ratio: None,
+                    statements_rps: None,
+                    statements_ratio: None,
+                    p50_ms: summary.p50_ms,
+                    p95_ms: summary.p95_ms,
+                    p99_ms: summary.p99_ms,
+                    server_cpu_us: per_call(api_cpu.server_us, api.total_calls),
+                    errors: api.errors(),
                     server_rss_mb: rss,
                     details,
                 }

@@ -35,6 +35,17 @@ pub const LIST_STATES: [&str; 2] = ["To do", seed::REVIEW];
 /// task in fifteen (see `seed::ESTIMATES`).
 pub const LIST_FIELD_BOUNDS: [f64; 2] = [3.0, 13.0];
 
+/// The queries the `search` scenario rotates through: a broad word (in
+/// about 70% of the seeded tasks), two words, a typo of a title word, and
+/// (`{n}`) one task's number, which only its title has.
+pub const SEARCH_QUERIES: [&str; 4] = ["invoice", "billing webhook", "dashbaord", "{n}"];
+
+/// The free-text terms the `list_text` scenario alternates between: a
+/// substring of about a fifth of the titles and descriptions' words
+/// (`ashboar`, of "dashboard"), and one task's title prefix (`"Task {n}:"`),
+/// which only it has.
+pub const LIST_TEXT_FILTERS: [&str; 2] = ["ashboar", "\"Task {n}:\""];
+
 /// A benchmark scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +67,15 @@ pub enum Scenario {
     #[value(name = "list_field")]
     #[serde(rename = "list_field")]
     ListField,
+    /// SearchTasks across the caller's projects, first page of 20, rotating
+    /// through [`SEARCH_QUERIES`]. No baselines: the server's one statement
+    /// is the minimal SQL.
+    Search,
+    /// ListTasks with a free-text term (a `LIKE` on the trigram indexes),
+    /// first page of 50 in board order, alternating [`LIST_TEXT_FILTERS`].
+    #[value(name = "list_text")]
+    #[serde(rename = "list_text")]
+    ListText,
     /// UpdateTask of the title with the current etag.
     Update,
     /// 70% reads (45% get, 25% list) / 30% writes (20% update, 10% create).
@@ -77,6 +97,8 @@ impl Scenario {
             Self::List => "list",
             Self::ListState => "list_state",
             Self::ListField => "list_field",
+            Self::Search => "search",
+            Self::ListText => "list_text",
             Self::Update => "update",
             Self::Mixed => "mixed",
             Self::Open => "open",
@@ -87,7 +109,7 @@ impl Scenario {
 
     /// Scenarios measured against the baselines.
     pub fn has_baseline(self) -> bool {
-        !matches!(self, Self::Watch | Self::Overload | Self::Open)
+        !matches!(self, Self::Watch | Self::Overload | Self::Open | Self::Search | Self::ListText)
     }
 }
 
@@ -99,6 +121,8 @@ enum Operation {
     List,
     ListState,
     ListField,
+    Search,
+    ListText,
     Update,
 }
 
@@ -109,6 +133,8 @@ fn pick(scenario: Scenario, rng: &mut Rng) -> Operation {
         Scenario::List => Operation::List,
         Scenario::ListState => Operation::ListState,
         Scenario::ListField => Operation::ListField,
+        Scenario::Search => Operation::Search,
+        Scenario::ListText => Operation::ListText,
         Scenario::Update => Operation::Update,
         // Overload drives reads only, so it does not grow the board.
         Scenario::Overload => {
@@ -224,6 +250,8 @@ fn seed_for(scenario: Scenario, worker: usize) -> u64 {
         Scenario::Overload => 7,
         Scenario::ListState => 8,
         Scenario::ListField => 9,
+        Scenario::Search => 10,
+        Scenario::ListText => 11,
     };
     (index + 1) * 1_000_003 + worker as u64
 }
@@ -295,6 +323,22 @@ impl Worker for ApiWorker {
                 let bound = LIST_FIELD_BOUNDS[self.lists % LIST_FIELD_BOUNDS.len()];
                 self.lists += 1;
                 self.list_page(format!("cf.{} >= {bound}", seed::ESTIMATE)).await?;
+            }
+            Operation::Search => {
+                let n = self.rng.below(fixture.tasks.len().max(1) as u64);
+                let query = SEARCH_QUERIES[self.lists % SEARCH_QUERIES.len()].replace("{n}", &n.to_string());
+                self.lists += 1;
+                let request = v1::SearchTasksRequest { query, page_size: 20, ..Default::default() };
+                let response = self.client.search_tasks(authorized(&self.authorization, request)).await?;
+                if response.get_ref().results.is_empty() {
+                    return Err(Failure::other("no results"));
+                }
+            }
+            Operation::ListText => {
+                let n = self.rng.below(fixture.tasks.len().max(1) as u64);
+                let filter = LIST_TEXT_FILTERS[self.lists % LIST_TEXT_FILTERS.len()].replace("{n}", &n.to_string());
+                self.lists += 1;
+                self.list_page(filter).await?;
             }
             Operation::Create => {
                 let new = self.state.new_task();
@@ -425,6 +469,9 @@ impl Worker for RawWorker {
                 if rows == 0 {
                     return Err(Failure::other("empty page"));
                 }
+            }
+            Operation::Search | Operation::ListText => {
+                return Err(Failure::other("no baseline for this scenario"));
             }
             Operation::Create => {
                 let new = self.state.new_task();

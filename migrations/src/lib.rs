@@ -18,6 +18,7 @@ mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
 mod m20261215_000001_request_fingerprints;
 mod m20261216_000001_notifications;
+mod m20261218_000001_search;
 mod m20261219_000001_reminders;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
             Box::new(m20261215_000001_request_fingerprints::Migration),
             Box::new(m20261216_000001_notifications::Migration),
+            Box::new(m20261218_000001_search::Migration),
             Box::new(m20261219_000001_reminders::Migration),
         ]
     }

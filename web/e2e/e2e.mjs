@@ -233,6 +233,36 @@ try {
     await screenshot(page, '03-task-list');
   });
 
+  await step('search: s focuses the header search; a typo finds a title, matches are marked as text, Enter opens the task', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await expectRows(page, ['Write the README', 'Fix login bug', 'Plan release']);
+    await page.keyboard.press('s');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'global-search');
+    const options = page.locator('#global-search-results [role="option"]');
+    await page.keyboard.type('releese');
+    await options.filter({ hasText: 'Plan release' }).first().waitFor();
+    // A description holding markup: its snippet is text, the match marked.
+    await page.locator('#global-search').fill('steps');
+    await page.locator('#global-search-results mark', { hasText: 'Steps' }).first().waitFor();
+    await options.filter({ hasText: 'Fix login bug' }).first().waitFor();
+    assert.equal(await page.locator('#global-search-results img').count(), 0);
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
+    // The comment's text is searched too.
+    await page.locator('#global-search').fill('staging');
+    await options.filter({ hasText: 'Fix login bug' }).first().waitFor();
+    await page.locator('#global-search').fill('readme');
+    await page.locator('#global-search-results mark', { hasText: /readme/i }).first().waitFor();
+    await axe(page, 'global-search');
+    await screenshot(page, '03b-search');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.locator('#global-search').getAttribute('aria-activedescendant'), 'global-search-results-0');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/tasks\//);
+    await page.getByLabel('Title').waitFor();
+    assert.equal(await page.getByLabel('Title').inputValue(), 'Write the README');
+  });
+
   await step('saved views: the filtered list saved as a shared view opens by URL, narrows, closes and is deleted', async () => {
     const { page } = ada;
     await page.goto(projectUrl);

@@ -84,6 +84,7 @@ methods! {
     DELETE_COMMENT = "TaskService" / "DeleteComment" (DeleteCommentRequest) -> Comment;
     LIST_TASK_ACTIVITIES = "TaskService" / "ListTaskActivities" (ListTaskActivitiesRequest) -> ListTaskActivitiesResponse;
     RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
+    SEARCH_TASKS = "TaskService" / "SearchTasks" (SearchTasksRequest) -> SearchTasksResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;
     DELETE_TASK_RELATION = "TaskRelationService" / "DeleteTaskRelation" (DeleteTaskRelationRequest) -> DeleteTaskRelationResponse;

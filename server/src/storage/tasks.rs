@@ -3,6 +3,8 @@
 //! and writing them in one transaction with their history entry and change
 //! feed event.
 
+mod search;
+
 use std::{collections::BTreeMap, time::Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
@@ -32,6 +34,8 @@ use crate::domain::{
     page::{Cursor, CustomSort, CustomSortKind, SortKey, TaskOrder, TaskOrderField},
     time::{self, Micros},
 };
+
+pub use self::search::{SearchHit, SearchQuery};
 
 /// How long a deleted task stays recoverable.
 pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);
@@ -286,7 +290,7 @@ impl TaskStore {
             return self.list_by_custom(&query, sort).await;
         }
         let key = sort_key(query.order);
-        let mut select = listed(&query);
+        let mut select = listed(&query, self.db.get_database_backend());
         if let Some(after) = query.after {
             let value: sea_orm::Value = match &after.key {
                 Some(SortKey::Integer(value)) => (*value).into(),
@@ -319,6 +323,7 @@ impl TaskStore {
     /// tasks without a value (an anti-join on the values' primary key) in
     /// id order.
     async fn list_by_custom(&self, query: &TaskQuery<'_>, sort: CustomSort) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        let backend = self.db.get_database_backend();
         let start = match query.after {
             None => CustomStart::Values(None),
             Some(after) => match custom_after(query.order, sort.kind, after.key.as_ref()) {
@@ -328,7 +333,7 @@ impl TaskStore {
             },
         };
         let (mut records, tail_after) = match start {
-            CustomStart::Values(after) => (fetch(&self.db, with_values(query, sort, after)).await?, None),
+            CustomStart::Values(after) => (fetch(&self.db, with_values(query, sort, after, backend)).await?, None),
             CustomStart::Missing(after_id) => (Vec::new(), Some(after_id)),
         };
         let rest = query.limit.saturating_sub(records.len() as u64);
@@ -337,7 +342,7 @@ impl TaskStore {
         // would read the whole project to find that out.
         let has_tail = !query.filter.is_some_and(|filter| requires_value(filter, &sort.field.to_string()));
         if rest > 0 && has_tail {
-            records.extend(fetch(&self.db, without_value(query, sort, tail_after, rest)).await?);
+            records.extend(fetch(&self.db, without_value(query, sort, (tail_after, rest), backend)).await?);
         }
         Ok(records)
     }
@@ -917,6 +922,24 @@ fn contains(column: tasks::Column, needle: &str) -> SimpleExpr {
     contains_in(Expr::col(column), needle)
 }
 
+/// `field` contains `needle` (at least three characters), case-insensitive,
+/// on SQLite's `task_trigrams` FTS5 table (a trigram phrase is a
+/// substring). Its case folding is Unicode's where `lower()` folds ASCII
+/// only: "É" finds "é" here, and not in the `LIKE` that shorter needles and
+/// PostgreSQL use (where the `lower(…)` trigram indexes serve the `LIKE`).
+fn trigram_contains(field: TextField, needle: &str) -> SimpleExpr {
+    let columns = match field {
+        TextField::Title => "title",
+        TextField::Description => "description",
+        TextField::Text => "title description",
+    };
+    let phrase = format!("{{{columns}}} : \"{}\"", needle.replace('"', "\"\""));
+    Expr::cust_with_values(
+        r#""tasks"."id" IN (SELECT "k"."task_id" FROM "task_trigrams" JOIN "task_search_keys" AS "k" ON "k"."key" = "task_trigrams"."rowid" WHERE "task_trigrams" MATCH ?)"#,
+        [phrase],
+    )
+}
+
 /// `column` contains `needle`, case-insensitive.
 fn contains_in(column: Expr, needle: &str) -> SimpleExpr {
     let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -943,12 +966,12 @@ fn task_ids_where(
 /// recursion and joined pairwise, so neither this function nor the query
 /// builder (which renders expressions recursively) goes deeper than about
 /// log2 of its length: a deep chain once overflowed a worker's stack.
-pub fn condition(filter: &Filter, caller: UserId) -> SimpleExpr {
+pub fn condition(filter: &Filter, caller: UserId, backend: DbBackend) -> SimpleExpr {
     match filter {
-        Filter::And(..) => balanced(chain(filter, true), caller, SimpleExpr::and),
-        Filter::Or(..) => balanced(chain(filter, false), caller, SimpleExpr::or),
-        Filter::Not(inner) => condition(inner, caller).not(),
-        term => term_condition(term, caller),
+        Filter::And(..) => balanced(chain(filter, true), (caller, backend), SimpleExpr::and),
+        Filter::Or(..) => balanced(chain(filter, false), (caller, backend), SimpleExpr::or),
+        Filter::Not(inner) => condition(inner, caller, backend).not(),
+        term => term_condition(term, caller, backend),
     }
 }
 
@@ -971,8 +994,12 @@ fn chain(filter: &Filter, and: bool) -> Vec<&Filter> {
 
 /// The operands' conditions joined pairwise, level by level: a tree about
 /// log2(n) deep instead of a chain n deep (AND and OR are associative).
-fn balanced(operands: Vec<&Filter>, caller: UserId, join: fn(SimpleExpr, SimpleExpr) -> SimpleExpr) -> SimpleExpr {
-    let mut level: Vec<SimpleExpr> = operands.into_iter().map(|operand| condition(operand, caller)).collect();
+fn balanced(
+    operands: Vec<&Filter>,
+    (caller, backend): (UserId, DbBackend),
+    join: fn(SimpleExpr, SimpleExpr) -> SimpleExpr,
+) -> SimpleExpr {
+    let mut level: Vec<SimpleExpr> = operands.into_iter().map(|operand| condition(operand, caller, backend)).collect();
     while level.len() > 1 {
         let mut pairs = level.into_iter();
         let mut next = Vec::new();
@@ -988,10 +1015,10 @@ fn balanced(operands: Vec<&Filter>, caller: UserId, join: fn(SimpleExpr, SimpleE
 }
 
 /// One term of a filter (anything but AND, OR and NOT).
-fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
+fn term_condition(filter: &Filter, caller: UserId, backend: DbBackend) -> SimpleExpr {
     let id = || Expr::col((tasks::Entity, tasks::Column::Id));
     match filter {
-        Filter::And(..) | Filter::Or(..) | Filter::Not(..) => condition(filter, caller),
+        Filter::And(..) | Filter::Or(..) | Filter::Not(..) => condition(filter, caller, backend),
         Filter::Status(comparison, status) => compare(Expr::col(tasks::Column::Status), *comparison, status.stored()),
         // On the `(project_id, state_id, position, id)` index: the database
         // keeps `state_id` in step for rows of the previous release too.
@@ -1020,10 +1047,13 @@ fn term_condition(filter: &Filter, caller: UserId) -> SimpleExpr {
             };
             compare(Expr::col(column), *comparison, *micros)
         }
-        Filter::Contains(field, needle) => match field {
-            TextField::Title => contains(tasks::Column::Title, needle),
-            TextField::Description => contains(tasks::Column::Description, needle),
-            TextField::Text => contains(tasks::Column::Title, needle).or(contains(tasks::Column::Description, needle)),
+        Filter::Contains(field, needle) => match (backend, field) {
+            (DbBackend::Sqlite, field) if needle.chars().count() >= 3 => trigram_contains(*field, needle),
+            (_, TextField::Title) => contains(tasks::Column::Title, needle),
+            (_, TextField::Description) => contains(tasks::Column::Description, needle),
+            (_, TextField::Text) => {
+                contains(tasks::Column::Title, needle).or(contains(tasks::Column::Description, needle))
+            }
         },
         Filter::Assignee(comparison, assignee) => {
             let user = match assignee {
@@ -1152,13 +1182,13 @@ fn custom_condition(resolved: &CustomCondition, caller: UserId) -> SimpleExpr {
 
 /// The rows a list reads, before its order and its token: the project's
 /// tasks (live ones unless `show_deleted`) that match the filter.
-fn listed(query: &TaskQuery<'_>) -> Select<tasks::Entity> {
+fn listed(query: &TaskQuery<'_>, backend: DbBackend) -> Select<tasks::Entity> {
     let mut select = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(query.project.to_string()));
     if !query.show_deleted {
         select = select.filter(tasks::Column::DeleteTime.is_null());
     }
     if let Some(filter) = query.filter {
-        select = select.filter(condition(filter, query.caller));
+        select = select.filter(condition(filter, query.caller, backend));
     }
     select
 }
@@ -1182,6 +1212,7 @@ fn with_values(
     query: &TaskQuery<'_>,
     sort: CustomSort,
     after: Option<(sea_orm::Value, &str)>,
+    backend: DbBackend,
 ) -> Select<tasks::Entity> {
     let alias = Alias::new("sort_value");
     let column = |column: task_field_values::Column| Expr::col((alias.clone(), column));
@@ -1192,7 +1223,7 @@ fn with_values(
         CustomSortKind::Text => task_field_values::Column::TextValue,
     });
     let task = column(task_field_values::Column::TaskId);
-    let mut select = listed(query);
+    let mut select = listed(query, backend);
     QueryTrait::query(&mut select).join_as(
         JoinType::InnerJoin,
         task_field_values::Entity,
@@ -1210,7 +1241,12 @@ fn with_values(
 
 /// The second part: `limit` tasks without a value (an anti-join on the
 /// values' primary key), after the task `after`, by id.
-fn without_value(query: &TaskQuery<'_>, sort: CustomSort, after: Option<&str>, limit: u64) -> Select<tasks::Entity> {
+fn without_value(
+    query: &TaskQuery<'_>,
+    sort: CustomSort,
+    (after, limit): (Option<&str>, u64),
+    backend: DbBackend,
+) -> Select<tasks::Entity> {
     let values = |column: task_field_values::Column| Expr::col((task_field_values::Entity, column));
     let mut valued = Query::select();
     valued
@@ -1218,7 +1254,7 @@ fn without_value(query: &TaskQuery<'_>, sort: CustomSort, after: Option<&str>, l
         .from(task_field_values::Entity)
         .and_where(values(task_field_values::Column::TaskId).equals((tasks::Entity, tasks::Column::Id)))
         .and_where(values(task_field_values::Column::FieldId).eq(sort.field.to_string()));
-    let mut select = listed(query).filter(Expr::exists(valued).not());
+    let mut select = listed(query, backend).filter(Expr::exists(valued).not());
     let id = || Expr::col((tasks::Entity, tasks::Column::Id));
     if let Some(after) = after {
         select = select.filter(if query.order.descending { id().lt(after) } else { id().gt(after) });
@@ -1524,16 +1560,16 @@ mod tests {
             after: None,
             limit: 51,
         };
-        let first = postgres_sql(with_values(&query, sort, None));
+        let first = postgres_sql(with_values(&query, sort, None, DbBackend::Postgres));
         assert!(first.contains(r#"INNER JOIN "task_field_values" AS "sort_value" ON "sort_value"."task_id" = "tasks"."id" AND "sort_value"."field_id" = '019af0e0-0000-7000-8000-00000000f1e1'"#), "{first}");
         assert!(
             first.ends_with(r#"ORDER BY "sort_value"."number_value" DESC, "sort_value"."task_id" DESC LIMIT 51"#),
             "{first}"
         );
         let after = "019af0e0-0000-7000-8000-0000000000c1";
-        let next = postgres_sql(with_values(&query, sort, Some((3.5.into(), after))));
+        let next = postgres_sql(with_values(&query, sort, Some((3.5.into(), after)), DbBackend::Postgres));
         assert!(next.contains(r#""sort_value"."number_value" <= 3.5 AND ("sort_value"."number_value" < 3.5 OR ("sort_value"."number_value" = 3.5 AND "sort_value"."task_id" < '019af0e0-0000-7000-8000-0000000000c1'))"#), "{next}");
-        let rest = postgres_sql(without_value(&query, sort, Some(after), 7));
+        let rest = postgres_sql(without_value(&query, sort, (Some(after), 7), DbBackend::Postgres));
         assert!(rest.contains(r#"NOT EXISTS(SELECT 1 FROM "task_field_values" WHERE "task_field_values"."task_id" = "tasks"."id" AND "task_field_values"."field_id" = '019af0e0-0000-7000-8000-00000000f1e1')"#), "{rest}");
         assert!(rest.contains(r#""tasks"."id" < '019af0e0-0000-7000-8000-0000000000c1'"#), "{rest}");
         assert!(rest.ends_with(r#"ORDER BY "tasks"."id" DESC LIMIT 7"#), "{rest}");
@@ -1629,7 +1665,7 @@ mod tests {
             .spawn(|| {
                 let caller = UserId::from_stored("01a24e54-5d11-72c2-a18b-6eb7ba45004c");
                 let filter = Filter::And(Box::new(or_chain(1_000)), Box::new(or_chain(3)));
-                let condition = condition(&filter, caller);
+                let condition = condition(&filter, caller, DbBackend::Postgres);
                 let sql = Query::select()
                     .column(tasks::Column::Id)
                     .from(tasks::Entity)

@@ -195,6 +195,20 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             call!(tasks, list_tasks, v1::ListTasksRequest { parent: n.project.clone(), ..Default::default() }),
         ),
         (
+            "SearchTasks",
+            false,
+            call!(
+                tasks,
+                search_tasks,
+                v1::SearchTasksRequest {
+                    query: "classified".into(),
+                    project: n.project.clone(),
+                    include_archived: true,
+                    ..Default::default()
+                }
+            ),
+        ),
+        (
             "UpdateTask",
             true,
             call!(
@@ -573,7 +587,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 44, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 45, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");

@@ -17,6 +17,7 @@ mod projects;
 mod relations;
 mod reminders;
 mod revocation;
+mod search;
 mod states;
 mod subtasks;
 mod tasks;

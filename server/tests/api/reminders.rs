@@ -70,10 +70,15 @@ async fn assignees_are_reminded_once_per_due_time(backend: Backend) {
     let (ada, bob, project) = team(&app).await;
     let soon = due_task(&app, &ada, &project.name, "Soon", &bob, 2.0).await;
     due_task(&app, &ada, &project.name, "Next month", &bob, 24.0 * 20.0).await;
-    let done = due_task(&app, &ada, &project.name, "Finished", &bob, 1.0).await;
-    let finished = v1::Task { name: done.name, status: v1::TaskStatus::Done as i32, ..Default::default() };
-    let mask = Some(FieldMask { paths: vec!["status".into()] });
-    app.tasks().update_task(ada.call(v1::UpdateTaskRequest { task: Some(finished), update_mask: mask })).await.unwrap();
+    // Done from the start: a pass between a create and an update would
+    // rightly remind Bob of it.
+    let finished = v1::Task {
+        due_time: Some(in_hours(1.0)),
+        assignees: vec![bob.name.clone()],
+        status: v1::TaskStatus::Done as i32,
+        ..task("Finished")
+    };
+    app.create_task(&ada, &project.name, finished).await;
     app.create_task(&ada, &project.name, v1::Task { due_time: Some(in_hours(1.0)), ..task("Nobody's") }).await;
     due_task(&app, &ada, &project.name, "Ada's own", &ada, 1.0).await;
     due_task(&app, &ada, &project.name, "Long overdue", &bob, -48.0).await;

@@ -511,6 +511,12 @@ impl Api {
         self.call(rpc::LIST_TASKS, request).await
     }
 
+    /// The first page of `SearchTasks` for `query` across every project.
+    pub async fn search_tasks(&self, query: String, page_size: i32) -> ApiResult<v1::SearchTasksResponse> {
+        let request = v1::SearchTasksRequest { query, page_size, ..Default::default() };
+        self.call(rpc::SEARCH_TASKS, request).await
+    }
+
     pub async fn get_task(&self, name: String) -> ApiResult<v1::Task> {
         let request = v1::GetTaskRequest { name };
         self.call(rpc::GET_TASK, request).await

@@ -60,6 +60,15 @@ pub fn focus(id: &str) {
     }
 }
 
+/// Whether an element with this id exists; if so, focuses it.
+pub fn focus_if_present(id: &str) -> bool {
+    let present = window().document().and_then(|d| d.get_element_by_id(id)).is_some();
+    if present {
+        focus(id);
+    }
+    present
+}
+
 /// The page's origin, e.g. `http://127.0.0.1:8080`.
 pub fn origin() -> String {
     window().location().origin().unwrap_or_default()

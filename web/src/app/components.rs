@@ -80,7 +80,8 @@ pub fn ShortcutHelp() -> impl IntoView {
             <h2 id="help-title">"Keyboard shortcuts"</h2>
             <dl class="shortcuts">
                 <dt><kbd>"n"</kbd></dt><dd>"New task"</dd>
-                <dt><kbd>"/"</kbd></dt><dd>"Search tasks"</dd>
+                <dt><kbd>"/"</kbd></dt><dd>"Filter this project's tasks (elsewhere: search all projects)"</dd>
+                <dt><kbd>"s"</kbd></dt><dd>"Search tasks in all projects"</dd>
                 <dt><kbd>"j"</kbd>" / "<kbd>"k"</kbd></dt><dd>"Next / previous task"</dd>
                 <dt><kbd>"Alt"</kbd>" + "<kbd>"←"</kbd><kbd>"→"</kbd></dt><dd>"Move the focused card to the previous / next column"</dd>
                 <dt><kbd>"Alt"</kbd>" + "<kbd>"↑"</kbd><kbd>"↓"</kbd></dt><dd>"Move the focused card up / down"</dd>

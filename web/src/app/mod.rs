@@ -7,6 +7,7 @@ mod erased;
 mod forms;
 mod pages;
 pub mod router;
+mod search;
 
 use self::erased::Job;
 use leptos::prelude::*;
@@ -120,9 +121,16 @@ fn App(config: Config) -> impl IntoView {
         }
         match event.key().as_str() {
             "?" => help.0.update(|open| *open = !*open),
+            // The page's own filter where it has one, else the search box.
             "/" => {
                 event.prevent_default();
-                browser::focus("search");
+                if !browser::focus_if_present("search") {
+                    browser::focus(search::INPUT_ID);
+                }
+            }
+            "s" => {
+                event.prevent_default();
+                browser::focus(search::INPUT_ID);
             }
             "n" => {
                 event.prevent_default();
@@ -212,6 +220,9 @@ fn Header() -> impl IntoView {
                     <a href="/tokens">"API tokens"</a>
                 </Show>
             </nav>
+            <Show when=move || api.signed_in()>
+                <search::GlobalSearch/>
+            </Show>
             <div class="actions">
                 <button
                     type="button"

@@ -118,8 +118,11 @@ mod tests {
 
     #[test]
     fn suggests_members_by_name_or_email_with_what_the_server_accepts() {
-        let members =
-            [member("Ada Lovelace", "ada@one.test"), member("Sam Doe", "sam@one.test"), member("Sam Roe", "sam@two.test")];
+        let members = [
+            member("Ada Lovelace", "ada@one.test"),
+            member("Sam Doe", "sam@one.test"),
+            member("Sam Roe", "sam@two.test"),
+        ];
         assert_eq!(suggestions("ada", &members), [("Ada Lovelace (ada@one.test)".to_owned(), "ada".to_owned())]);
         assert_eq!(suggestions("love", &members).len(), 1, "a word of the name");
         let sams: Vec<String> = suggestions("SA", &members).into_iter().map(|(_, insert)| insert).collect();

@@ -6,15 +6,30 @@ use tasktracker_proto::v1;
 
 use crate::{
     domain::{
-        TaskName, TaskStatus, UserId, markdown,
+        ProjectId, TaskName, TaskStatus, UserId, markdown, search,
         time::{to_optional_timestamp, to_timestamp},
     },
     storage::{
         comments::{Activity, FieldChange},
         entities::comments,
-        tasks::{DELETED_RETENTION, History, TaskRecord},
+        tasks::{DELETED_RETENTION, History, SearchHit, TaskRecord},
     },
 };
+
+/// A search hit as an API message: the snippet split at its highlight
+/// markers into plain text pieces.
+pub fn search_result_to_proto(hit: &SearchHit) -> v1::SearchResult {
+    v1::SearchResult {
+        task: Some(task_to_proto(&hit.record)),
+        project: ProjectId::from_stored(&hit.record.task.project_id).name(),
+        project_title: hit.project_title.clone(),
+        score: hit.score,
+        snippet: search::segments(&hit.snippet)
+            .into_iter()
+            .map(|segment| v1::SnippetSegment { text: segment.text, highlighted: segment.highlighted })
+            .collect(),
+    }
+}
 
 /// The one conversion from stored task to API message.
 pub fn task_to_proto(record: &TaskRecord) -> v1::Task {

@@ -12,10 +12,10 @@ use tasktracker_proto::v1::{self, task_service_server::TaskService};
 use tonic::{Request, Response, Status};
 
 use self::{
-    convert::{activity_to_proto, comment_to_proto, history, task_to_proto},
+    convert::{activity_to_proto, comment_to_proto, history, search_result_to_proto, task_to_proto},
     requests::{
-        CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks, ListUnderTask, MoveTask, Target, TaskEdit,
-        UpdateComment, UpdateTask, WatchTasks, custom_path,
+        CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks, ListUnderTask, MoveTask, SearchTasks, Target,
+        TaskEdit, UpdateComment, UpdateTask, WatchTasks, custom_path,
     },
 };
 use super::{SharedState, projects::check_etag};
@@ -28,7 +28,7 @@ use crate::{
         filter::{self, Filter},
         markdown,
         names::CommentId,
-        page::{CustomSort, CustomSortKind, TaskOrderField},
+        page::{CustomSort, CustomSortKind, SortKey, TaskOrderField},
         time,
     },
     error::{PreconditionViolation, ServiceError, ServiceResult},
@@ -37,7 +37,9 @@ use crate::{
         comments::{CommentChange, CommentStoreError, FieldChange},
         entities::{comments, projects, tasks},
         states::{Board, Column},
-        tasks::{CustomValue, Placement, Rollup, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of},
+        tasks::{
+            CustomValue, Placement, Rollup, SearchQuery, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of,
+        },
     },
 };
 
@@ -489,6 +491,34 @@ impl TaskService for Tasks {
         let mut records = self.shared.tasks.list(query).await.map_err(ServiceError::from)?;
         let next_page_token = page.finish(&mut records, |last| (Some(sort_key_of(order, last)), last.task.id.clone()));
         Ok(Response::new(v1::ListTasksResponse { tasks: records.iter().map(task_to_proto).collect(), next_page_token }))
+    }
+
+    async fn search_tasks(
+        &self,
+        request: Request<v1::SearchTasksRequest>,
+    ) -> Result<Response<v1::SearchTasksResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let SearchTasks { text, project, include_archived, page } = request.into_inner().try_into()?;
+        // One project: the caller must be able to read it (a non-member is
+        // refused, as for ListTasks). Every project: those the caller is a
+        // member of, or the one an API token is restricted to.
+        let project = match project {
+            Some(project) => Some(self.shared.authorizer.require(&caller, project, Permission::Read).await?.project),
+            None => None,
+        }
+        .map(|row| ProjectId::from_stored(&row.id))
+        .or(self.shared.authorizer.visible_project(&caller));
+        let after = page.after.as_ref().and_then(|after| match after.key {
+            Some(SortKey::Number(score)) => Some((score, after.id.as_str())),
+            _ => None,
+        });
+        let query =
+            SearchQuery { caller: caller.user, text: &text, project, include_archived, after, limit: page.fetch() };
+        let mut hits = self.shared.tasks.search(query).await.map_err(ServiceError::from)?;
+        let next_page_token =
+            page.finish(&mut hits, |last| (Some(SortKey::Number(last.score)), last.record.task.id.clone()));
+        let results = hits.iter().map(search_result_to_proto).collect();
+        Ok(Response::new(v1::SearchTasksResponse { results, next_page_token }))
     }
 
     async fn update_task(&self, request: Request<v1::UpdateTaskRequest>) -> Result<Response<v1::Task>, Status> {

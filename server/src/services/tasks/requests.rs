@@ -10,8 +10,9 @@ use crate::domain::{
     TaskName, TaskStatus, TaskTitle, UserId, Violations,
     fields::{FieldValue, is_key},
     filter::{self, Filter},
-    page::{PageRequest, TaskOrder},
+    page::{PageRequest, SortKey, TaskOrder},
     parse_labels,
+    search::SearchText,
     time::{Micros, from_timestamp},
 };
 
@@ -286,6 +287,47 @@ impl TryFrom<v1::ListTasksRequest> for ListTasks {
             order: order.expect("checked"),
             order_key: TaskOrder::custom_key(&order_by).map(str::to_owned),
             show_deleted,
+            page: page.expect("checked"),
+        })
+    }
+}
+
+/// `SearchTasks`.
+#[derive(Debug)]
+pub struct SearchTasks {
+    pub text: SearchText,
+    pub project: Option<ProjectId>,
+    pub include_archived: bool,
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::SearchTasksRequest> for SearchTasks {
+    type Error = Invalid;
+
+    fn try_from(request: v1::SearchTasksRequest) -> Result<Self, Invalid> {
+        let v1::SearchTasksRequest { query, page_size, page_token, project, include_archived } = request;
+        let fingerprint = format!("search\0{query}\0{project}\0{include_archived}");
+        let mut violations = Violations::default();
+        let text = violations.check(SearchText::parse("query", &query));
+        let project = if project.is_empty() {
+            Some(None)
+        } else {
+            violations.check(ProjectId::parse_name("project", &project)).map(Some)
+        };
+        let page = PageRequest::parse(&mut violations, page_size, &page_token, (20, 100), fingerprint);
+        // A search's token always carries the last result's score.
+        if page
+            .as_ref()
+            .and_then(|page| page.after.as_ref())
+            .is_some_and(|after| !matches!(after.key, Some(SortKey::Number(_))))
+        {
+            violations.add("page_token", "is not a page token of this search");
+        }
+        violations.finish()?;
+        Ok(Self {
+            text: text.expect("checked"),
+            project: project.expect("checked"),
+            include_archived,
             page: page.expect("checked"),
         })
     }

@@ -17,8 +17,10 @@ mod m20261212_000001_comment_edits;
 mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
 mod m20261215_000001_request_fingerprints;
+mod m20261217_000001_invitations;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
+pub use m20261217_000001_invitations::MEMBERSHIP_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
 
 /// Hash of this crate's sources (every migration): changes whenever a
@@ -43,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_saved_views::Migration),
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
             Box::new(m20261215_000001_request_fingerprints::Migration),
+            Box::new(m20261217_000001_invitations::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, CommentName, FieldId, FieldName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName,
+    ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, ProjectId, RelationId, RelationName, StateId, StateName,
     TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use values::*;

@@ -23,7 +23,7 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
         views::ViewStore,
     },
 };
@@ -35,6 +35,7 @@ pub struct Shared {
     pub accounts: AccountStore,
     pub api_tokens: ApiTokenStore,
     pub projects: ProjectStore,
+    pub invitations: InvitationStore,
     pub states: StateStore,
     pub fields: FieldStore,
     pub tasks: TaskStore,

@@ -38,7 +38,7 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
+        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
         views::ViewStore,
     },
 };
@@ -75,6 +75,7 @@ impl Application {
             accounts: AccountStore::new(db.clone()),
             api_tokens: ApiTokenStore::new(db.clone()),
             projects: ProjectStore::new(db.clone()),
+            invitations: InvitationStore::new(db.clone()),
             states: StateStore::new(db.clone()),
             fields: FieldStore::new(db.clone()),
             tasks: tasks.clone(),

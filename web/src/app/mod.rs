@@ -144,6 +144,7 @@ fn App(config: Config) -> impl IntoView {
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
+            ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()
@@ -207,6 +208,7 @@ fn Header() -> impl IntoView {
                 <Show when=move || api.signed_in()>
                     <a href="/">"Projects"</a>
                     <a href="/tokens">"API tokens"</a>
+                    <a href="/sessions">"Sessions"</a>
                 </Show>
             </nav>
             <div class="actions">

@@ -5,6 +5,7 @@ pub mod fields;
 pub mod members;
 pub mod project;
 pub mod projects;
+pub mod sessions;
 pub mod task;
 pub mod tokens;
 pub mod workflow;

@@ -107,8 +107,7 @@ impl MigrationTrait for Migration {
             ColumnDef::new(Sessions::ClientIp).string_len(64).null().to_owned(),
             ColumnDef::new(Sessions::LastSeenTime).big_integer().null().to_owned(),
         ] {
-            let mut column = column;
-            manager.alter_table(Table::alter().table(Sessions::Table).add_column(&mut column).to_owned()).await?;
+            manager.alter_table(Table::alter().table(Sessions::Table).add_column(column).to_owned()).await?;
         }
         if manager.get_database_backend() == DbBackend::Postgres {
             let db = manager.get_connection();

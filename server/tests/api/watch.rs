@@ -236,6 +236,8 @@ async fn removing_a_member_ends_their_streams_on_the_project(backend: Backend) {
     eprintln!("the removed member's stream ended {took:?} after the removal");
     assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
     assert!(took < Duration::from_secs(1), "within a second: {took:?}");
+    let text = crate::helpers::scrape(app.metrics_address).await;
+    assert_eq!(crate::helpers::sample(&text, "tasktracker_watch_streams_revoked_total"), Some(1.0), "{text}");
 
     // Bob still watches the project, and Grace her other one.
     let created = app.create_task(&ada, &project.name, task("still watched")).await;

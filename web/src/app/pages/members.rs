@@ -45,11 +45,10 @@ pub fn MembersPage() -> impl IntoView {
         project.with(|p| p.and_then(Option::as_ref).is_some_and(|p| p.caller_role == Role::Owner as i32))
     });
     // Owners only; for anyone else the list stays empty and is not shown.
-    let invitations: InvitationList = Loader::new(move || async move {
-        match project.get().flatten() {
-            Some(p) if p.caller_role == Role::Owner as i32 => api.list_invitations(project_name.get_value()).await,
-            _ => Ok(Vec::new()),
-        }
+    // (Read before the future: the loader reloads when it changes.)
+    let invitations: InvitationList = Loader::new(move || {
+        let owner = is_owner.get();
+        async move { if owner { api.list_invitations(project_name.get_value()).await } else { Ok(Vec::new()) } }
     });
     let title = move || project.get().flatten().map(|p| p.title).unwrap_or_default();
 

@@ -20,8 +20,8 @@ mod m20261215_000001_request_fingerprints;
 mod m20261217_000001_invitations;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
-pub use m20261217_000001_invitations::MEMBERSHIP_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
+pub use m20261217_000001_invitations::MEMBERSHIP_CHANNEL;
 
 /// Hash of this crate's sources (every migration): changes whenever a
 /// migration does. The test kit names its migrated templates after it.

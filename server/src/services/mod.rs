@@ -23,8 +23,8 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
-        views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore,
+        states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 

@@ -38,8 +38,8 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore, states::StateStore, tasks::TaskStore,
-        views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore,
+        states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 

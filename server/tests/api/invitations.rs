@@ -109,7 +109,8 @@ async fn inviting_answers_alike_whether_or_not_an_account_exists(backend: Backen
     let nobody = grace.email.replacen("grace", "nobod", 1);
     assert_eq!(nobody.len(), grace.email.len());
 
-    let by_email = |email: &str| v1::Member { email: email.into(), role: v1::Role::Editor as i32, ..Default::default() };
+    let by_email =
+        |email: &str| v1::Member { email: email.into(), role: v1::Role::Editor as i32, ..Default::default() };
     let existing = add_member(&app, &ada, &project.name, by_email(&grace.email)).await;
     let missing = add_member(&app, &ada, &project.name, by_email(&nobody)).await;
     assert_eq!(existing.state, v1::MemberState::Invited as i32);
@@ -288,12 +289,19 @@ async fn invitations_are_accepted_declined_revoked_and_expire(backend: Backend) 
     let to_erin = invite(&app, &ada, p, &erin_email, v1::Role::Editor).await;
     let signed_up = app
         .accounts()
-        .sign_up(v1::SignUpRequest { email: erin_email.clone(), password: PASSWORD.into(), display_name: "erin".into() })
+        .sign_up(v1::SignUpRequest {
+            email: erin_email.clone(),
+            password: PASSWORD.into(),
+            display_name: "erin".into(),
+        })
         .await
         .unwrap()
         .into_inner();
-    let erin =
-        TestUser { name: signed_up.user.unwrap().name, email: erin_email, token: signed_up.session.unwrap().access_token };
+    let erin = TestUser {
+        name: signed_up.user.unwrap().name,
+        email: erin_email,
+        token: signed_up.session.unwrap().access_token,
+    };
     assert_eq!(mine(&app, &erin).await.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), [to_erin.name.as_str()]);
     let member = accept(&app, &erin, &to_erin.name).await.unwrap().member.unwrap();
     assert_eq!(member.role, v1::Role::Editor as i32);

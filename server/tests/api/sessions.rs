@@ -155,9 +155,7 @@ async fn sessions_end_when_idle_and_at_their_absolute_lifetime(backend: Backend)
     let ada = app.sign_up("ada").await;
     let db = Database::connect(app.database.url.clone()).await.unwrap();
     let set = async |column: &str, value: i64, session: &str| {
-        db.execute_unprepared(&format!("UPDATE sessions SET {column} = {value} WHERE id = '{session}'"))
-            .await
-            .unwrap();
+        db.execute_unprepared(&format!("UPDATE sessions SET {column} = {value} WHERE id = '{session}'")).await.unwrap();
     };
 
     // Near its absolute end, a refresh gives tokens that end with it.
@@ -175,7 +173,10 @@ async fn sessions_end_when_idle_and_at_their_absolute_lifetime(backend: Backend)
     set("expire_time", now_micros() - 1, &id).await;
     assert_eq!(refresh(&app, &refreshed.refresh_token).await.unwrap_err().code(), Code::Unauthenticated);
     let other = TestUser { token: sign_in(&app, &ada, false).await.access_token, ..ada.clone() };
-    assert!(sessions(&app, &other).await.unwrap().iter().all(|s| session_id(s) != id), "an ended session is not listed");
+    assert!(
+        sessions(&app, &other).await.unwrap().iter().all(|s| session_id(s) != id),
+        "an ended session is not listed"
+    );
 
     // Idle: not refreshed for 7 days.
     let idle = sign_in(&app, &ada, false).await;

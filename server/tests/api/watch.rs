@@ -191,10 +191,7 @@ async fn signing_out_ends_the_sessions_streams(backend: Backend) {
 
 /// Waits for `stream` to end (skipping messages) and returns its status and
 /// how long that took from `since`.
-async fn ended(
-    stream: &mut Streaming<v1::WatchTasksResponse>,
-    since: std::time::Instant,
-) -> (tonic::Status, Duration) {
+async fn ended(stream: &mut Streaming<v1::WatchTasksResponse>, since: std::time::Instant) -> (tonic::Status, Duration) {
     let end = tokio::time::timeout(WAIT, async {
         loop {
             match stream.message().await {

@@ -362,8 +362,12 @@ impl AccountService for Accounts {
             return Err(ServiceError::NotFound("session").into());
         }
         let now = time::now();
-        let revoked =
-            self.shared.accounts.revoke_own_session(caller.user, name.session, now).await.map_err(ServiceError::from)?;
+        let revoked = self
+            .shared
+            .accounts
+            .revoke_own_session(caller.user, name.session, now)
+            .await
+            .map_err(ServiceError::from)?;
         if !revoked {
             return Err(ServiceError::NotFound("session").into());
         }

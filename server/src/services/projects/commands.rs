@@ -6,8 +6,8 @@ use tasktracker_proto::v1;
 use crate::{
     auth::Role,
     domain::{
-        Email, Invalid, InvitationName, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId, Violations,
-        page::PageRequest,
+        Email, Invalid, InvitationName, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId,
+        Violations, page::PageRequest,
     },
     storage::{
         invitations::Invitee,
@@ -216,8 +216,8 @@ impl TryFrom<v1::CreateInvitationRequest> for CreateInvitation {
         let mut violations = Violations::default();
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
         let invitation = violations.required("invitation", &request.invitation);
-        let role = invitation
-            .and_then(|invitation| violations.check(Role::from_proto("invitation.role", invitation.role)));
+        let role =
+            invitation.and_then(|invitation| violations.check(Role::from_proto("invitation.role", invitation.role)));
         let invitee = invitation
             .and_then(|invitation| invitee(&mut violations, "invitation", &invitation.user, &invitation.email));
         violations.complete(|| Some(Self { project: project?, invitee: invitee?, role: role? }))

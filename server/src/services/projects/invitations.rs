@@ -50,10 +50,7 @@ fn stored_state(row: &invitations::Model, now: Micros) -> i16 {
 }
 
 fn invitation_name(row: &invitations::Model) -> InvitationName {
-    InvitationName {
-        project: ProjectId::from_stored(&row.project_id),
-        invitation: InvitationId::from_stored(&row.id),
-    }
+    InvitationName { project: ProjectId::from_stored(&row.project_id), invitation: InvitationId::from_stored(&row.id) }
 }
 
 /// An invitation as its project's owners see it.

@@ -120,6 +120,11 @@ def server_metrics(t: float, started: float) -> bytes:
     e.add("tasktracker_tasks_created_total", {}, math.floor(5 * t))
     e.add("tasktracker_tasks_completed_total", {}, math.floor(3 * t))
     e.add("tasktracker_tasks_deleted_total", {}, math.floor(0.5 * t))
+    for kind, per_second in (("assigned", 0.5), ("mentioned", 0.3), ("commented", 1), ("state_changed", 2), ("unblocked", 0.1)):
+        e.add("tasktracker_notifications_created_total", {"kind": kind}, math.floor(per_second * t))
+    e.add("tasktracker_notification_streams_active", {}, 25)
+    e.add("tasktracker_reminder_passes_total", {"result": "ok"}, math.floor(2 * t))
+    e.add("tasktracker_reminder_delay_seconds", {}, 0.4)
     for result, per_second in (("success", 1), ("failure", 0.2), ("rate_limited", 0.05)):
         e.add("tasktracker_sign_ins_total", {"result": result}, math.floor(per_second * t))
     e.add("process_cpu_seconds_total", {}, 0.3 * t)

@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "tasktracker/v1/projects.proto",
     "tasktracker/v1/relations.proto",
     "tasktracker/v1/states.proto",
+    "tasktracker/v1/notifications.proto",
     "tasktracker/v1/tasks.proto",
     "tasktracker/v1/views.proto",
 ];

@@ -141,6 +141,11 @@ saved=$(grpcurl -plaintext -H "$auth" \
 expect VIEW_VISIBILITY_SHARED "$saved"
 views=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" tasktracker.v1.SavedViewService/ListSavedViews)
 expect '"displayName": "Estimated"' "$views"
+# Following a task by hand; the inbox answers (empty: nobody else acted).
+followed=$(grpcurl -plaintext -H "$auth" -d "{\"task\": \"$ship_name\"}" "$address" tasktracker.v1.NotificationService/SubscribeTask)
+expect '"subscribed": true' "$followed"
+expect SUBSCRIPTION_REASON_MANUAL "$followed"
+grpcurl -plaintext -H "$auth" -d '{"unread_only": true}' "$address" tasktracker.v1.NotificationService/ListNotifications >/dev/null
 for _ in $(seq 1 50); do
   grep -q "Ship it" "$work/watch.out" && break
   sleep 0.1
@@ -153,4 +158,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, following a task, live watch and a clean SIGTERM exit"

@@ -17,7 +17,9 @@ mod m20261212_000001_comment_edits;
 mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
 mod m20261215_000001_request_fingerprints;
+mod m20261216_000001_notifications;
 mod m20261217_000001_invitations;
+mod m20261219_000001_reminders;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -45,7 +47,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_saved_views::Migration),
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
             Box::new(m20261215_000001_request_fingerprints::Migration),
+            Box::new(m20261216_000001_notifications::Migration),
             Box::new(m20261217_000001_invitations::Migration),
+            Box::new(m20261219_000001_reminders::Migration),
         ]
     }
 }

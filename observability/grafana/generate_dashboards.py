@@ -963,6 +963,26 @@ def business() -> dict:
         8,
     )
     d.add(
+        timeseries(
+            "Notifications",
+            "Notifications made per hour, by kind (one per recipient): assignments, mentions, comments, "
+            "state changes and unblocked tasks reaching people's inboxes.",
+            [target('sum by (kind) (rate(tasktracker_notifications_created_total{job="$job"}[5m])) * 3600', "{{kind}}")],
+            stack=True,
+        ),
+        12,
+        8,
+    )
+    d.add(
+        timeseries(
+            "Open inboxes",
+            "Open WatchNotifications streams: signed-in browser tabs showing the live unread badge.",
+            [target('sum(tasktracker_notification_streams_active{job="$job"})', "streams")],
+        ),
+        12,
+        8,
+    )
+    d.add(
         bargauge(
             "Most used RPCs",
             "API calls per RPC in the selected time range: what people and services actually do.",

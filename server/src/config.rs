@@ -113,6 +113,10 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_EVENT_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
 
+    /// How often the due-date reminder scheduler looks for reminders to send.
+    #[arg(long, env = "TASKTRACKER_REMINDER_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub reminder_interval: Duration,
+
     /// OTLP/gRPC endpoint to export traces to (e.g. `http://localhost:4317`);
     /// unset, no traces are recorded.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]

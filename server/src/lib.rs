@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod inbox;
 pub mod live;
 pub mod metrics;
 pub mod observe;

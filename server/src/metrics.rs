@@ -14,7 +14,7 @@ use prometheus_client::{
 };
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use crate::storage::tasks::WriteTimings;
+use crate::storage::{notifications::InboxSignals, tasks::WriteTimings};
 
 /// Latency buckets from a millisecond to ten seconds.
 const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -47,6 +47,11 @@ struct SignInLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CredentialLabels {
     credential: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PassLabels {
+    result: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -139,6 +144,11 @@ pub struct Metrics {
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
     pub write_timings: WriteTimings,
+    /// Inbox wake-ups, and the notifications made.
+    pub inbox: InboxSignals,
+    pub notification_streams_active: Gauge,
+    reminder_passes: Family<PassLabels, Counter>,
+    reminder_delay: FloatGauge,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -161,6 +171,15 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Records a reminder scheduler pass: its result, and for a pass that
+    /// ran, how late its latest reminder was (microseconds).
+    pub fn reminder_pass(&self, result: &'static str, delay: Option<i64>) {
+        self.reminder_passes.get_or_create(&PassLabels { result }).inc();
+        if result == "ok" {
+            self.reminder_delay.set(delay.unwrap_or(0) as f64 / 1e6);
+        }
+    }
+
     pub fn new(max_connections: u32) -> Arc<Self> {
         let mut registry = Registry::default();
         let metrics = Self {
@@ -179,6 +198,10 @@ impl Metrics {
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
             write_timings: WriteTimings::default(),
+            inbox: InboxSignals::default(),
+            notification_streams_active: Gauge::default(),
+            reminder_passes: Family::default(),
+            reminder_delay: FloatGauge::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -254,6 +277,29 @@ impl Metrics {
             "tasktracker_feed_lock_hold_duration_seconds",
             "Part of each task write spent holding its project's feed lock, from taking the event number to the end of COMMIT",
             metrics.write_timings.feed_lock.clone(),
+        );
+        registry.register(
+            "tasktracker_notifications_created",
+            "Notifications made, by kind (one per recipient)",
+            metrics.inbox.created.clone(),
+        );
+        registry.register(
+            "tasktracker_notification_streams_active",
+            "Open WatchNotifications streams",
+            metrics.notification_streams_active.clone(),
+        );
+        for result in ["ok", "skipped", "error"] {
+            metrics.reminder_passes.get_or_create(&PassLabels { result }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_reminder_passes",
+            "Due-date reminder scheduler passes by result: ok, skipped (another replica held the lock) or error",
+            metrics.reminder_passes.clone(),
+        );
+        registry.register(
+            "tasktracker_reminder_delay_seconds",
+            "How late the latest reminder of the last pass went out, past its time (0 when on time or none was due)",
+            metrics.reminder_delay.clone(),
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(

@@ -346,6 +346,79 @@ try {
     console.log(`       live update seen after ${Date.now() - started} ms`);
   });
 
+  await step('inbox: a mention reaches the other person\'s badge live; they open it, mark it read and unfollow the task', async () => {
+    await bob.page.goto(`${baseUrl}/`);
+    await bob.page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    await bob.page.waitForTimeout(1000); // let the inbox stream connect
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    await page.getByLabel(/^Add a comment/).fill('Looks good, @bob. Not `@ada` in code.');
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Comment' }).click();
+    const inboxLink = bob.page.getByRole('link', { name: /^Inbox\s*,\s*1\s+unread$/ });
+    await inboxLink.waitFor({ timeout: 5_000 });
+    console.log(`       mention reached the badge after ${Date.now() - started} ms`);
+    // Ada mentioned herself only in code: her own inbox stays empty.
+    assert.equal(await page.getByRole('link', { name: /^Inbox\s*,/ }).count(), 0);
+
+    await inboxLink.click();
+    await bob.page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    const item = bob.page.locator('ul.notifications li', { hasText: 'Made by Bob' });
+    await item.locator('.headline', { hasText: 'Ada mentioned you' }).waitFor();
+    await bob.page.getByRole('button', { name: 'Mentions', exact: true }).click();
+    await bob.page.waitForFunction(() => document.querySelector('button[aria-pressed="true"]')?.textContent === 'Mentions');
+    await item.waitFor();
+    await axe(bob.page, 'inbox');
+    await screenshot(bob.page, '07-inbox');
+    await item.getByRole('button', { name: 'Mark the notification about Made by Bob read' }).click();
+    await bob.page.getByRole('link', { name: 'Inbox', exact: true }).waitFor();
+    await bob.page.getByRole('button', { name: 'Unread', exact: true }).click();
+    await bob.page.getByText('Nothing here. You are all caught up.').waitFor();
+    await bob.page.getByRole('button', { name: 'All', exact: true }).click();
+
+    // Bob created the task, so he follows it; he stops, by keyboard.
+    await item.getByRole('link', { name: 'Made by Bob' }).click();
+    const follow = bob.page.getByRole('button', { name: 'Following' });
+    await follow.waitFor();
+    await follow.focus();
+    await bob.page.keyboard.press('Enter');
+    await bob.page.getByRole('button', { name: 'Follow', exact: true, pressed: false }).waitFor();
+    // A reminder of its own for this task, kept across a reload.
+    await bob.page.waitForFunction(() => document.getElementById('task-reminder')?.value === 'default');
+    await bob.page.getByLabel('Reminder', { exact: true }).selectOption({ label: '1 hour before' });
+    await bob.page.waitForTimeout(500);
+    await bob.page.reload();
+    await bob.page.waitForFunction(() => document.getElementById('task-reminder')?.value === '3600', null, { timeout: 5000 });
+    await axe(bob.page, 'task-follow');
+    // The default reminder, on the inbox page.
+    await bob.page.goto(`${baseUrl}/inbox`);
+    await bob.page.getByText('Reminders', { exact: true }).click();
+    await bob.page.getByLabel('Remind me before a task assigned to me is due').selectOption({ label: 'Never' });
+    await bob.page.locator('.toast', { hasText: 'Reminder setting saved.' }).first().waitFor();
+    await axe(bob.page, 'inbox-settings');
+  });
+
+  await step('mentions: typing @ in a comment suggests members; Enter inserts the handle the server reads', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Made by Bob' }).click();
+    const editor = page.getByLabel(/^Add a comment/);
+    await editor.click();
+    await page.keyboard.type('Over to you @Bo');
+    const option = page.getByRole('option', { name: /^Bob \(bob@example\.com\)$/ });
+    await option.waitFor();
+    assert.equal(await editor.getAttribute('aria-activedescendant'), 'comment-mentions-0');
+    await axe(page, 'mention-suggestions');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('comment-body')?.value === 'Over to you @bob ');
+    assert.equal(await page.getByRole('listbox', { name: 'Members to mention' }).isVisible(), false);
+    await page.keyboard.type('please.');
+    await page.getByRole('button', { name: 'Comment' }).click();
+    await page.locator('ol.comments li', { hasText: 'Over to you @bob please.' }).waitFor();
+    await bob.page.getByRole('link', { name: /^Inbox\s*,\s*1\s+unread$/ }).waitFor({ timeout: 5_000 });
+  });
+
   await step('offline: a banner on network loss; a change made meanwhile arrives after reconnecting', async () => {
     const { page, context } = ada;
     await context.setOffline(true);

@@ -99,6 +99,17 @@ methods! {
     GET_SAVED_VIEW = "SavedViewService" / "GetSavedView" (GetSavedViewRequest) -> SavedView;
     CREATE_SAVED_VIEW = "SavedViewService" / "CreateSavedView" (CreateSavedViewRequest) -> SavedView;
     DELETE_SAVED_VIEW = "SavedViewService" / "DeleteSavedView" (DeleteSavedViewRequest) -> DeleteSavedViewResponse;
+    LIST_NOTIFICATIONS = "NotificationService" / "ListNotifications" (ListNotificationsRequest) -> ListNotificationsResponse;
+    MARK_NOTIFICATIONS_READ = "NotificationService" / "MarkNotificationsRead" (MarkNotificationsReadRequest) -> MarkNotificationsReadResponse;
+    SNOOZE_NOTIFICATION = "NotificationService" / "SnoozeNotification" (SnoozeNotificationRequest) -> Notification;
+    WATCH_NOTIFICATIONS = "NotificationService" / "WatchNotifications" (WatchNotificationsRequest) -> WatchNotificationsResponse;
+    GET_TASK_SUBSCRIPTION = "NotificationService" / "GetTaskSubscription" (GetTaskSubscriptionRequest) -> TaskSubscription;
+    SUBSCRIBE_TASK = "NotificationService" / "SubscribeTask" (SubscribeTaskRequest) -> TaskSubscription;
+    UNSUBSCRIBE_TASK = "NotificationService" / "UnsubscribeTask" (UnsubscribeTaskRequest) -> TaskSubscription;
+    GET_NOTIFICATION_SETTINGS = "NotificationService" / "GetNotificationSettings" (GetNotificationSettingsRequest) -> NotificationSettings;
+    UPDATE_NOTIFICATION_SETTINGS = "NotificationService" / "UpdateNotificationSettings" (UpdateNotificationSettingsRequest) -> NotificationSettings;
+    GET_TASK_REMINDER = "NotificationService" / "GetTaskReminder" (GetTaskReminderRequest) -> TaskReminder;
+    UPDATE_TASK_REMINDER = "NotificationService" / "UpdateTaskReminder" (UpdateTaskReminderRequest) -> TaskReminder;
 }
 
 #[cfg(test)]
@@ -129,7 +140,8 @@ mod tests {
             let Some((_, input, output, streaming)) = found else { panic!("{path} is not a method of the API") };
             assert_eq!(input, &format!(".tasktracker.v1.{request}"), "{path}");
             assert_eq!(output, &format!(".tasktracker.v1.{answer}"), "{path}");
-            assert_eq!(*streaming, *path == WATCH_TASKS.path(), "{path}: only WatchTasks streams");
+            let watch = *path == WATCH_TASKS.path() || *path == WATCH_NOTIFICATIONS.path();
+            assert_eq!(*streaming, watch, "{path}: only the Watch methods stream");
         }
     }
 }

@@ -247,6 +247,12 @@ impl Authorizer {
         if allowed { Ok(()) } else { Err(ServiceError::PermissionDenied) }
     }
 
+    /// A user's own inbox: people; API tokens with `permission` and no
+    /// restriction to one project (an inbox spans every project).
+    pub fn inbox(&self, caller: &Caller, permission: Permission) -> ServiceResult<()> {
+        if caller.credential_allows(None, permission) { Ok(()) } else { Err(ServiceError::PermissionDenied) }
+    }
+
     /// Creating a project: people may; API tokens need the admin scope and
     /// no restriction to one project.
     pub fn create_project(&self, caller: &Caller) -> ServiceResult<()> {

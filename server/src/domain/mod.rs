@@ -5,6 +5,7 @@
 pub mod fields;
 pub mod filter;
 pub mod markdown;
+pub mod mentions;
 pub mod names;
 pub mod page;
 pub mod time;
@@ -12,8 +13,8 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, ProjectId, RelationId,
-    RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
+    ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, NotificationName, ProjectId,
+    RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

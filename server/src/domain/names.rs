@@ -377,9 +377,46 @@ impl fmt::Display for SessionName {
     }
 }
 
+/// `users/{user}/notifications/{number}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationName {
+    pub user: UserId,
+    /// The notification's number in its user's inbox (from 1).
+    pub seq: i64,
+}
+
+impl NotificationName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["users", "notifications"])
+            .and_then(|[user, seq]| {
+                // Digits only, canonical: one name, one spelling.
+                let canonical = !seq.starts_with('0') && seq.bytes().all(|byte| byte.is_ascii_digit());
+                let seq = seq.parse::<i64>().ok().filter(|seq| canonical && *seq > 0)?;
+                Some(Self { user: UserId::parse_segment(user)?, seq })
+            })
+            .ok_or_else(|| malformed(field, "users/{user}/notifications/{number}"))
+    }
+}
+
+impl fmt::Display for NotificationName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "users/{}/notifications/{}", self.user, self.seq)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notification_names_round_trip_in_one_spelling() {
+        let name = NotificationName { user: UserId::generate(), seq: 42 };
+        assert_eq!(NotificationName::parse("name", &name.to_string()).unwrap(), name);
+        for bad in ["0", "042", "-1", "+4", "x", ""] {
+            let text = format!("users/{}/notifications/{bad}", name.user);
+            assert!(NotificationName::parse("name", &text).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn task_names_round_trip() {

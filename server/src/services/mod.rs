@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod fields;
+pub mod notifications;
 pub mod projects;
 pub mod relations;
 pub mod states;
@@ -23,8 +24,8 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore,
-        states::StateStore, tasks::TaskStore, views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -41,6 +42,8 @@ pub struct Shared {
     pub tasks: TaskStore,
     pub relations: RelationStore,
     pub comments: CommentStore,
+    pub notifications: NotificationStore,
+    pub reminders: ReminderStore,
     pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

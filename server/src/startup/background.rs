@@ -23,6 +23,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.WorkflowStateService",
     "tasktracker.v1.TaskRelationService",
     "tasktracker.v1.SavedViewService",
+    "tasktracker.v1.NotificationService",
 ];
 
 /// Sets every service's health to `status`.
@@ -60,6 +61,48 @@ pub(super) fn spawn_health_probe(shared: SharedState, health: HealthReporter, st
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(if up { HEALTH_PROBE_INTERVAL } else { HEALTH_RETRY_INTERVAL }) => {}
+            }
+        }
+    });
+}
+
+/// Reminders one pass sends at most; the next pass continues.
+const REMINDER_BATCH: u64 = 500;
+
+/// Sends due-date reminders every `interval` (see
+/// [`crate::storage::reminders`]); a pass that finds a full batch goes on at
+/// once.
+pub(super) fn spawn_reminders(shared: SharedState, interval: Duration, stop: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            let pass = shared.reminders.send_due(time::now(), REMINDER_BATCH).await;
+            let more = match pass {
+                Ok(pass) if pass.skipped => {
+                    shared.metrics.reminder_pass("skipped", None);
+                    false
+                }
+                Ok(pass) => {
+                    shared.metrics.reminder_pass("ok", pass.delay);
+                    if pass.sent > 0 {
+                        tracing::info!(sent = pass.sent, "sent due-date reminders");
+                    }
+                    pass.sent as u64 == REMINDER_BATCH
+                }
+                Err(error) => {
+                    shared.metrics.reminder_pass("error", None);
+                    tracing::warn!(%error, "sending due-date reminders failed");
+                    false
+                }
+            };
+            if more {
+                continue;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
             }
         }
     });

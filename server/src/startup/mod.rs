@@ -19,7 +19,7 @@ use tonic::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use self::{
-    background::{SERVICES, set_health, spawn_health_probe, spawn_pruner},
+    background::{SERVICES, set_health, spawn_health_probe, spawn_pruner, spawn_reminders},
     secrets::{database_url, token_secret},
 };
 pub use self::{
@@ -32,14 +32,15 @@ use crate::{
         revocations::Revocations, tokens::TokenSigner,
     },
     config::Settings,
+    inbox,
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, projects::ProjectStore, relations::RelationStore,
-        states::StateStore, tasks::TaskStore, views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -68,7 +69,8 @@ impl Application {
         let revocations = Revocations::new(metrics.clone());
         revocations.follow(&db, AccountStore::new(db.clone()), shutdown.clone());
         let signer = TokenSigner::new(&secret);
-        let tasks = TaskStore::new(db.clone(), metrics.write_timings.clone());
+        let tasks = TaskStore::new(db.clone(), metrics.write_timings.clone(), metrics.inbox.clone());
+        inbox::listen(&db, metrics.inbox.clone(), shutdown.clone());
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
             db: db.clone(),
@@ -81,7 +83,9 @@ impl Application {
             tasks: tasks.clone(),
             relations: RelationStore::new(db.clone()),
             views: ViewStore::new(db.clone()),
-            comments: CommentStore::new(db.clone()),
+            comments: CommentStore::new(db.clone(), metrics.inbox.clone()),
+            notifications: NotificationStore::new(db.clone(), metrics.inbox.clone()),
+            reminders: ReminderStore::new(db.clone(), metrics.inbox.clone()),
             events: EventStore::new(db.clone()),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
             hasher: PasswordHasher::new(cores)?,
@@ -149,6 +153,7 @@ impl Application {
             }
         });
         spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
+        spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
         let server = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(1_024))

@@ -13,9 +13,9 @@ use axum::{
 use http::{HeaderName, HeaderValue, Method};
 use tasktracker_proto::v1::{
     account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
-    project_service_server::ProjectServiceServer, saved_view_service_server::SavedViewServiceServer,
-    task_relation_service_server::TaskRelationServiceServer, task_service_server::TaskServiceServer,
-    workflow_state_service_server::WorkflowStateServiceServer,
+    notification_service_server::NotificationServiceServer, project_service_server::ProjectServiceServer,
+    saved_view_service_server::SavedViewServiceServer, task_relation_service_server::TaskRelationServiceServer,
+    task_service_server::TaskServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -31,8 +31,8 @@ use crate::{
     observe::observe,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
     services::{
-        SharedState, accounts::Accounts, fields::Fields, projects::Projects, relations::Relations, states::States,
-        tasks::Tasks, views::Views,
+        SharedState, accounts::Accounts, fields::Fields, notifications::Notifications, projects::Projects,
+        relations::Relations, states::States, tasks::Tasks, views::Views,
     },
     transport::{client::resolve_client, framing::check_framing},
 };
@@ -106,6 +106,11 @@ pub fn build(
         )
         .add_service(
             SavedViewServiceServer::new(Views::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            NotificationServiceServer::new(Notifications::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );

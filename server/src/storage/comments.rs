@@ -6,7 +6,10 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::entities::{comments, task_activities};
+use super::{
+    entities::{comments, task_activities, tasks},
+    notifications::{self, InboxSignals},
+};
 use crate::domain::{UserId, names::ActivityId, time::Micros};
 
 /// Why a comment or history operation failed.
@@ -48,15 +51,27 @@ pub enum CommentChange {
 #[derive(Clone)]
 pub struct CommentStore {
     db: DatabaseConnection,
+    inbox: InboxSignals,
 }
 
 impl CommentStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, inbox: InboxSignals) -> Self {
+        Self { db, inbox }
     }
 
-    pub async fn insert(&self, comment: comments::Model) -> Result<comments::Model, CommentStoreError> {
-        comments::Entity::insert(comments::ActiveModel::from(comment.clone())).exec(&self.db).await?;
+    /// Adds `comment` to `task`, notifying the task's followers and the
+    /// members it mentions, in one transaction.
+    pub async fn insert(
+        &self,
+        comment: comments::Model,
+        task: &tasks::Model,
+    ) -> Result<comments::Model, CommentStoreError> {
+        let txn = self.db.begin().await?;
+        comments::Entity::insert(comments::ActiveModel::from(comment.clone())).exec_without_returning(&txn).await?;
+        let author = UserId::from_stored(&comment.author_id);
+        let made = notifications::on_comment(&txn, task, author, &comment.body, None, comment.create_time).await?;
+        txn.commit().await?;
+        self.inbox.announce(&made);
         Ok(comment)
     }
 
@@ -76,7 +91,9 @@ impl CommentStore {
         change: CommentChange,
         history: FieldChange,
         (actor, kind, time): (UserId, i16, Micros),
+        task: &tasks::Model,
     ) -> Result<comments::Model, CommentStoreError> {
+        let old_body = comment.body.clone();
         let mut changed = comments::Model { version: comment.version + 1, ..comment };
         let mut update = comments::ActiveModel { version: Set(changed.version), ..Default::default() };
         match change {
@@ -102,7 +119,14 @@ impl CommentStore {
             return Err(CommentStoreError::Stale);
         }
         record_activity(&txn, &changed.task_id, actor, kind, &[history], time).await?;
+        // An edit notifies the members it newly mentions.
+        let made = if changed.delete_time.is_none() {
+            notifications::on_comment(&txn, task, actor, &changed.body, Some(&old_body), time).await?
+        } else {
+            Vec::new()
+        };
         txn.commit().await?;
+        self.inbox.announce(&made);
         Ok(changed)
     }
 

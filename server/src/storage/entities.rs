@@ -425,3 +425,103 @@ pub mod task_relations {
 
     no_relations!();
 }
+
+pub mod task_subscriptions {
+    use sea_orm::entity::prelude::*;
+
+    /// Whether a user follows a task, and why.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_subscriptions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// False once unsubscribed by hand.
+        pub subscribed: bool,
+        /// `SubscriptionReason`, as stored.
+        pub reason: i16,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod inboxes {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's last notification number.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inboxes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub last_seq: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod notifications {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// The notification's number in its user's inbox, from 1.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub project_id: String,
+        pub task_id: String,
+        /// `NotificationKind`, as stored.
+        pub kind: i16,
+        pub actor_id: String,
+        /// The task's title when the notification was made.
+        pub title: String,
+        pub summary: String,
+        pub create_time: i64,
+        pub read_time: Option<i64>,
+        pub snooze_time: Option<i64>,
+    }
+
+    no_relations!();
+}
+
+pub mod notification_settings {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's notification settings; no row means the defaults.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notification_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub reminder_lead_seconds: i64,
+        pub reminders_off: bool,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod task_reminders {
+    use sea_orm::entity::prelude::*;
+
+    /// One user's reminder setting for one task.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_reminders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub task_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// `None`: the user's default lead.
+        pub lead_seconds: Option<i64>,
+        pub off: bool,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}

@@ -44,7 +44,7 @@ async fn a_value_of_a_field_deleted_meanwhile_names_its_key(postgres: bool) {
     let (db, _, _scratch) = counted(postgres).await;
     let owner = user(&db, "owner@example.com").await;
     let project = project_of(&db, owner).await;
-    let store = TaskStore::new(db.clone(), WriteTimings::default());
+    let store = TaskStore::new(db.clone(), WriteTimings::default(), Default::default());
     let fields = FieldStore::new(db.clone());
     let estimate = number_field(&fields, project, "estimate").await;
     let size = number_field(&fields, project, "size").await;

@@ -10,6 +10,8 @@
 //! - [`relations`]: typed relations between tasks (blocks, duplicates, …);
 //! - [`comments`]: comments and the task history (activity);
 //! - [`events`]: each project's change feed (`task_events`);
+//! - [`notifications`]: who follows which task, and each user's inbox;
+//! - [`reminders`]: due-date reminder settings and the scheduler's pass;
 //! - [`views`]: saved views, shared and personal.
 //!
 //! Each has its own error type. None builds API messages: they take and
@@ -22,8 +24,10 @@ pub mod entities;
 pub mod events;
 pub mod fields;
 pub mod invitations;
+pub mod notifications;
 pub mod projects;
 pub mod relations;
+pub mod reminders;
 pub mod states;
 pub mod tasks;
 pub mod views;
@@ -41,6 +45,11 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use tasktracker_migrations::Migrator;
+
+/// Placeholders `$1, $2, …` or `?` for `backend`.
+fn placeholders<const N: usize>(backend: DbBackend) -> [String; N] {
+    std::array::from_fn(|index| if backend == DbBackend::Postgres { format!("${}", index + 1) } else { "?".into() })
+}
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_lock`).
 const MIGRATION_LOCK: i64 = 0x0074_6173_6b74_726b;

@@ -17,13 +17,14 @@
 //! completion: whichever commits first, the other sees it.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryResult, SqlErr, Statement, TransactionTrait, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryResult,
+    SqlErr, Statement, TransactionTrait, Value,
 };
 
 use super::{
     comments::FieldChange,
     entities::task_relations,
+    placeholders,
     tasks::{self, History, ParentError, TaskRecord, TaskStoreError},
 };
 use crate::domain::{
@@ -91,11 +92,6 @@ pub struct Related {
 #[derive(Clone)]
 pub struct RelationStore {
     db: DatabaseConnection,
-}
-
-/// Placeholders `$1, $2, …` or `?` for `backend`.
-fn placeholders<const N: usize>(backend: DbBackend) -> [String; N] {
-    std::array::from_fn(|index| if backend == DbBackend::Postgres { format!("${}", index + 1) } else { "?".into() })
 }
 
 /// A task's relations with the other task's title, state and times: on the

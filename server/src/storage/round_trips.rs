@@ -165,7 +165,7 @@ async fn reads_take_one_statement_each(postgres: bool) {
     let owner = user(&db, "owner@example.com").await;
     let stranger = user(&db, "stranger@example.com").await;
     let project = project_of(&db, owner).await;
-    let store = TaskStore::new(db.clone(), WriteTimings::default());
+    let store = TaskStore::new(db.clone(), WriteTimings::default(), Default::default());
     let first = task(&store, (project, None), owner, "first", &["zeta", "alpha"]).await;
     let second = task(&store, (project, Some(&first)), owner, "second", &[]).await;
     let count = |body: &str| {
@@ -222,7 +222,7 @@ async fn custom_orders_take_one_statement_while_values_fill_the_page(postgres: b
     let (db, statements, _scratch) = counted(postgres).await;
     let owner = user(&db, "owner@example.com").await;
     let project = project_of(&db, owner).await;
-    let store = TaskStore::new(db.clone(), WriteTimings::default());
+    let store = TaskStore::new(db.clone(), WriteTimings::default(), Default::default());
     let fields = super::fields::FieldStore::new(db.clone());
     let new = super::fields::NewField {
         key: FieldKey::parse("key", "estimate").expect("key"),

@@ -22,6 +22,7 @@ use super::{
         custom_fields, memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks,
     },
     events::{self, EventStoreError, NewEvent},
+    notifications::{self, InboxSignals},
     states::Column,
 };
 use crate::domain::{
@@ -186,6 +187,7 @@ pub struct TaskQuery<'a> {
 pub struct TaskStore {
     db: DatabaseConnection,
     timings: WriteTimings,
+    inbox: InboxSignals,
 }
 
 /// How long writes take, and how long of that they hold their project's
@@ -205,8 +207,8 @@ impl WriteTimings {
 }
 
 impl TaskStore {
-    pub fn new(db: DatabaseConnection, timings: WriteTimings) -> Self {
-        Self { db, timings }
+    pub fn new(db: DatabaseConnection, timings: WriteTimings, inbox: InboxSignals) -> Self {
+        Self { db, timings, inbox }
     }
 
     #[cfg(test)]
@@ -384,9 +386,12 @@ impl TaskStore {
         insert_relations(&txn, &record.task.id, &record.assignees, &record.labels).await?;
         insert_values(&txn, &record).await?;
         let history = describe(&record);
+        let creator = UserId::from_stored(&record.task.creator_id);
+        let made = notifications::on_task_change(&txn, None, &record, creator).await?;
         let locked = record_change(&txn, &record, kind, history, record.task.creator_id.as_str()).await?;
         txn.commit().await?;
         self.timings.observe(started, locked);
+        self.inbox.announce(&made);
         Ok(record)
     }
 
@@ -403,7 +408,9 @@ impl TaskStore {
     /// concurrent one); if the custom field values change, a share lock on
     /// their fields' definitions ([`lock_fields`]: a field's delete waits
     /// for the write, and takes no task row); last, the project's feed
-    /// lock. Nobody waits for a row while holding the feed lock.
+    /// lock. Between the last two, the followers' inbox numbers
+    /// ([`notifications`]), in user order. Nobody waits for a row while
+    /// holding the feed lock.
     pub async fn change<E, F, D>(
         &self,
         name: TaskName,
@@ -455,9 +462,12 @@ impl TaskStore {
                 .map_err(TaskStoreError::from)?;
             insert_values(&txn, &after).await.map_err(TaskStoreError::from)?;
         }
+        let made =
+            notifications::on_task_change(&txn, Some(&before), &after, actor).await.map_err(TaskStoreError::from)?;
         let locked = record_change(&txn, &after, kind, history, &actor.to_string()).await?;
         txn.commit().await.map_err(TaskStoreError::from)?;
         self.timings.observe(started, locked);
+        self.inbox.announce(&made);
         Ok((before, after))
     }
 

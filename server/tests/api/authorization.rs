@@ -51,6 +51,7 @@ fn mask(path: &str) -> Option<FieldMask> {
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
     let (projects, tasks, states, fields, relations, views) =
         (app.projects(), app.tasks(), app.states(), app.fields(), app.relations(), app.views());
+    let inbox = tasktracker_proto::v1::notification_service_client::NotificationServiceClient::new(app.channel.clone());
     let n = names.clone();
     let t = token.to_owned();
     macro_rules! call {
@@ -99,6 +100,14 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             true,
             call!(views, delete_saved_view, v1::DeleteSavedViewRequest { name: n.view.clone(), etag: String::new() }),
         ),
+        // Following a task is the caller's own business: read access is enough.
+        (
+            "GetTaskSubscription",
+            false,
+            call!(inbox, get_task_subscription, v1::GetTaskSubscriptionRequest { task: n.task.clone() }),
+        ),
+        ("SubscribeTask", false, call!(inbox, subscribe_task, v1::SubscribeTaskRequest { task: n.task.clone() })),
+        ("UnsubscribeTask", false, call!(inbox, unsubscribe_task, v1::UnsubscribeTaskRequest { task: n.task.clone() })),
         ("GetProject", false, call!(projects, get_project, v1::GetProjectRequest { name: n.project.clone() })),
         (
             "UpdateProject",
@@ -623,7 +632,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 46, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 49, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");

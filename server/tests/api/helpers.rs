@@ -129,6 +129,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         watch_heartbeat: Duration::from_secs(1),
         shutdown_timeout: Duration::from_secs(10),
         event_retention: Duration::from_secs(7 * 86_400),
+        reminder_interval: Duration::from_millis(200),
         otlp_endpoint: None,
         trace_sample_ratio: 1.0,
         log_format: LogFormat::Pretty,

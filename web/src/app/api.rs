@@ -176,6 +176,19 @@ impl TaskWatch {
     }
 }
 
+/// The answers of `WatchNotifications`, as they arrive.
+pub struct NotificationWatch(Streaming<Bytes>);
+
+impl NotificationWatch {
+    /// The next answer; `None` when the server ended the stream.
+    pub async fn message(&mut self) -> Result<Option<v1::WatchNotificationsResponse>, Status> {
+        match self.0.message().await? {
+            Some(bytes) => decode(bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 /// A tonic client ready to call, over gRPC-web.
 async fn grpc(base_url: String) -> Result<tonic::client::Grpc<Client>, Status> {
     let mut grpc = tonic::client::Grpc::new(Client::new(base_url));
@@ -578,6 +591,103 @@ impl Api {
             }
         })
         .await
+    }
+
+    /// The caller's notifications, newest first, with the unread counts.
+    pub async fn list_notifications(
+        &self,
+        request: v1::ListNotificationsRequest,
+    ) -> ApiResult<v1::ListNotificationsResponse> {
+        self.call(rpc::LIST_NOTIFICATIONS, request).await
+    }
+
+    /// Marks notifications read (or unread): by name, or up to a cursor.
+    pub async fn mark_notifications_read(
+        &self,
+        names: Vec<String>,
+        up_to_cursor: String,
+        unread: bool,
+    ) -> ApiResult<v1::MarkNotificationsReadResponse> {
+        let request = v1::MarkNotificationsReadRequest { names, up_to_cursor, unread };
+        self.call(rpc::MARK_NOTIFICATIONS_READ, request).await
+    }
+
+    /// Hides a notification until `until` (seconds since the epoch).
+    pub async fn snooze_notification(&self, name: String, until: i64) -> ApiResult<v1::Notification> {
+        let snooze_time = Some(prost_types::Timestamp { seconds: until, nanos: 0 });
+        self.call(rpc::SNOOZE_NOTIFICATION, v1::SnoozeNotificationRequest { name, snooze_time }).await
+    }
+
+    pub async fn watch_notifications(&self, cursor: String) -> ApiResult<NotificationWatch> {
+        let body = v1::WatchNotificationsRequest { cursor }.encode_to_vec();
+        let path = PathAndQuery::from_static(rpc::WATCH_NOTIFICATIONS.path());
+        self.authorized(|token| {
+            let (body, path) = (body.clone(), path.clone());
+            async move {
+                let mut grpc = grpc(self.base_url.get_value()).await?;
+                let answer = grpc.server_streaming(request(body, Some(&token)), path, RawCodec).await?;
+                Ok(NotificationWatch(answer.into_inner()))
+            }
+        })
+        .await
+    }
+
+    pub async fn task_subscription(&self, task: String) -> ApiResult<v1::TaskSubscription> {
+        self.call(rpc::GET_TASK_SUBSCRIPTION, v1::GetTaskSubscriptionRequest { task }).await
+    }
+
+    /// Follows `task` (or stops following it).
+    pub async fn set_task_subscription(&self, task: String, subscribed: bool) -> ApiResult<v1::TaskSubscription> {
+        if subscribed {
+            self.call(rpc::SUBSCRIBE_TASK, v1::SubscribeTaskRequest { task }).await
+        } else {
+            self.call(rpc::UNSUBSCRIBE_TASK, v1::UnsubscribeTaskRequest { task }).await
+        }
+    }
+
+    /// The signed-in user's notification settings.
+    pub async fn notification_settings(&self) -> ApiResult<v1::NotificationSettings> {
+        let name = format!("{}/notificationSettings", self.session().map(|s| s.user).unwrap_or_default());
+        self.call(rpc::GET_NOTIFICATION_SETTINGS, v1::GetNotificationSettingsRequest { name }).await
+    }
+
+    /// Sets the default reminder: `None` turns reminders off.
+    pub async fn set_default_reminder(&self, lead_seconds: Option<i64>) -> ApiResult<v1::NotificationSettings> {
+        let name = format!("{}/notificationSettings", self.session().map(|s| s.user).unwrap_or_default());
+        let (paths, lead) = match lead_seconds {
+            Some(seconds) => (vec!["reminder_lead".into(), "reminders_off".into()], Some(seconds)),
+            None => (vec!["reminders_off".into()], None),
+        };
+        let settings = v1::NotificationSettings {
+            name,
+            reminder_lead: lead.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+            reminders_off: lead_seconds.is_none(),
+        };
+        let request = v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: fmask(paths) };
+        self.call(rpc::UPDATE_NOTIFICATION_SETTINGS, request).await
+    }
+
+    pub async fn task_reminder(&self, task: String) -> ApiResult<v1::TaskReminder> {
+        self.call(rpc::GET_TASK_REMINDER, v1::GetTaskReminderRequest { task }).await
+    }
+
+    /// Sets the caller's reminder for `task`: another lead time, `off`, or
+    /// (`reset`) back to their defaults.
+    pub async fn set_task_reminder(
+        &self,
+        task: String,
+        lead_seconds: Option<i64>,
+        off: bool,
+        reset: bool,
+    ) -> ApiResult<v1::TaskReminder> {
+        let reminder = v1::TaskReminder {
+            task,
+            lead: lead_seconds.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+            off,
+            overridden: false,
+        };
+        let request = v1::UpdateTaskReminderRequest { reminder: Some(reminder), reset };
+        self.call(rpc::UPDATE_TASK_REMINDER, request).await
     }
 
     pub async fn create_comment(&self, parent: String, body: String) -> ApiResult<v1::Comment> {

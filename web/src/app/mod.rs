@@ -90,6 +90,7 @@ pub fn start() {
 fn App(config: Config) -> impl IntoView {
     let api = Api::new(config.api_base_url);
     provide_context(api);
+    provide_context(pages::inbox::follow_inbox(api));
     provide_context(ToastList(RwSignal::new(Vec::new())));
     let online = Online(RwSignal::new(true));
     provide_context(online);
@@ -145,6 +146,7 @@ fn App(config: Config) -> impl IntoView {
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),
+            ["inbox"] => view! { <RequireAuth><pages::inbox::InboxPage/></RequireAuth> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()
@@ -207,6 +209,7 @@ fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <Show when=move || api.signed_in()>
                     <a href="/">"Projects"</a>
+                    <pages::inbox::InboxLink/>
                     <a href="/tokens">"API tokens"</a>
                     <a href="/sessions">"Sessions"</a>
                 </Show>

@@ -7,6 +7,7 @@ pub mod edit;
 pub mod fields;
 pub mod filter;
 pub mod json;
+pub mod mentions;
 pub mod names;
 pub mod relations;
 pub mod session;

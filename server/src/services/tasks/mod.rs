@@ -92,7 +92,7 @@ impl Tasks {
         name: CommentName,
         etag: &str,
         action: CommentAction,
-    ) -> ServiceResult<comments::Model> {
+    ) -> ServiceResult<(comments::Model, tasks::Model)> {
         let (task, role) = self.shared.authorizer.task_with_role(caller, name.task, Permission::Write).await?;
         let comment = self.shared.comments.get(&task.task.id, &name.comment.to_string()).await?;
         let comment =
@@ -102,7 +102,7 @@ impl Tasks {
             return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
         }
         check_etag(etag, comment.version, "comment")?;
-        Ok(comment)
+        Ok((comment, task.task))
     }
 
     /// Fails unless every assignee is a member of the project.
@@ -612,7 +612,7 @@ impl TaskService for Tasks {
         }
         let comment = comments::Model {
             id: CommentId::generate().to_string(),
-            task_id: task.task.id,
+            task_id: task.task.id.clone(),
             author_id: caller.user.to_string(),
             body: body.into_inner(),
             create_time: time::now(),
@@ -620,7 +620,7 @@ impl TaskService for Tasks {
             delete_time: None,
             version: 0,
         };
-        let comment = self.shared.comments.insert(comment).await.map_err(ServiceError::from)?;
+        let comment = self.shared.comments.insert(comment, &task.task).await.map_err(ServiceError::from)?;
         Ok(Response::new(comment_to_proto(name, comment)))
     }
 
@@ -645,14 +645,15 @@ impl TaskService for Tasks {
     ) -> Result<Response<v1::Comment>, Status> {
         let caller = Caller::of(&request)?;
         let UpdateComment { name, body, etag } = request.into_inner().try_into()?;
-        let comment = self.changeable_comment(&caller, name, &etag, CommentAction::Edit).await?;
+        let (comment, task) = self.changeable_comment(&caller, name, &etag, CommentAction::Edit).await?;
         if comment.body == body.as_str() {
             return Ok(Response::new(comment_to_proto(name.task, comment)));
         }
         let history =
             FieldChange { field: "comment".into(), old_value: comment.body.clone(), new_value: body.as_str().into() };
         let by = (caller.user, v1::TaskEventType::Updated as i16, time::now());
-        let changed = self.shared.comments.change(comment, CommentChange::Edit(body.into_inner()), history, by);
+        let edit = CommentChange::Edit(body.into_inner());
+        let changed = self.shared.comments.change(comment, edit, history, by, &task);
         let changed = changed.await.map_err(ServiceError::from)?;
         Ok(Response::new(comment_to_proto(name.task, changed)))
     }
@@ -663,12 +664,12 @@ impl TaskService for Tasks {
     ) -> Result<Response<v1::Comment>, Status> {
         let caller = Caller::of(&request)?;
         let DeleteComment { name, etag } = request.into_inner().try_into()?;
-        let comment = self.changeable_comment(&caller, name, &etag, CommentAction::Delete).await?;
+        let (comment, task) = self.changeable_comment(&caller, name, &etag, CommentAction::Delete).await?;
         // History names the comment, not its text: deleting it takes the
         // text out of every answer.
         let history = FieldChange { field: "comment".into(), old_value: name.to_string(), new_value: "deleted".into() };
         let by = (caller.user, v1::TaskEventType::Updated as i16, time::now());
-        let deleted = self.shared.comments.change(comment, CommentChange::Delete, history, by);
+        let deleted = self.shared.comments.change(comment, CommentChange::Delete, history, by, &task);
         let deleted = deleted.await.map_err(ServiceError::from)?;
         Ok(Response::new(comment_to_proto(name.task, deleted)))
     }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod fields;
+pub mod inbox;
 pub mod members;
 pub mod project;
 pub mod projects;

@@ -2,6 +2,7 @@
 //! owner may delete anyone's). Each comment's Markdown comes rendered by the
 //! server.
 
+use super::mention::{MentionAssist, MentionOptions};
 use crate::app::erased::{Job, Loader};
 use leptos::{html, prelude::*, task::spawn_local};
 use tasktracker_proto::v1::{self, Role};
@@ -29,6 +30,8 @@ pub fn Comments() -> impl IntoView {
     // saved, a comment is rendered anew with its new text).
     let refocus = StoredValue::new(None::<String>);
     let body = RwSignal::new(String::new());
+    let editor = NodeRef::<leptos::html::Textarea>::new();
+    let assist = MentionAssist::new("comment-mentions", editor, Callback::new(move |text| body.set(text)));
     let add = Job::new(move |text: &String| {
         let text = text.clone();
         async move {
@@ -55,7 +58,10 @@ pub fn Comments() -> impl IntoView {
         </ol>
         <form class="stack" on:submit=submit novalidate>
             <label for="comment-body">"Add a comment (Markdown)"</label>
-            <textarea id="comment-body" rows="3" bind:value=body aria-describedby="body-error"></textarea>
+            <textarea id="comment-body" rows="3" node_ref=editor bind:value=body aria-describedby="body-error"
+                aria-autocomplete="list" aria-controls=assist.listbox() aria-activedescendant=move || assist.active_id()
+                on:input=move |_| assist.on_input() on:keydown=move |event| { assist.on_keydown(&event); }></textarea>
+            <MentionOptions assist/>
             <FieldError id="body-error" message=Signal::derive(move || error.get().map(|e| e.field("comment.body").unwrap_or_else(|| e.to_string())))/>
             <button type="submit">"Comment"</button>
         </form>

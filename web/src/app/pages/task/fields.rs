@@ -2,7 +2,12 @@
 
 use leptos::prelude::*;
 
-use super::{TaskContext, custom::CustomFields, editor::Editing};
+use super::{
+    TaskContext,
+    custom::CustomFields,
+    editor::Editing,
+    mention::{MentionAssist, MentionOptions},
+};
 use crate::{
     app::{
         components::{FieldError, MarkdownPreview},
@@ -15,6 +20,10 @@ use crate::{
 #[component]
 pub fn TaskFields(editing: Editing) -> impl IntoView {
     let Editing { draft, can_edit, .. } = editing;
+    let description_editor = NodeRef::<leptos::html::Textarea>::new();
+    let set_description = Callback::new(move |text: String| draft.update(|d| d.description = text));
+    let assist = MentionAssist::new("description-mentions", description_editor, set_description);
+    let described = editing.text_input(|d| &mut d.description);
     view! {
         <label for="task-title">"Title"</label>
         <input id="task-title" maxlength="500" prop:value=move || draft.with(|d| d.title.clone())
@@ -31,9 +40,13 @@ pub fn TaskFields(editing: Editing) -> impl IntoView {
         <FieldError id="assignees-error" message=editing.error("assignees")/>
         <CustomFields editing/>
         <label for="task-description">"Description (Markdown)"</label>
-        <textarea id="task-description" rows="8" disabled=move || !can_edit.get()
+        <textarea id="task-description" rows="8" disabled=move || !can_edit.get() node_ref=description_editor
             prop:value=move || draft.with(|d| d.description.clone())
-            on:input=editing.text_input(|d| &mut d.description) aria-describedby="description-error"></textarea>
+            on:input=move |event| { described(event); assist.on_input(); }
+            on:keydown=move |event| { assist.on_keydown(&event); }
+            aria-autocomplete="list" aria-controls=assist.listbox() aria-activedescendant=move || assist.active_id()
+            aria-describedby="description-error"></textarea>
+        <MentionOptions assist/>
         <FieldError id="description-error" message=editing.error("description")/>
         <h2 class="small">"Preview"</h2>
         <MarkdownPreview source=Signal::derive(move || draft.with(|d| d.description.clone()))/>

@@ -6,6 +6,7 @@ mod custom;
 mod editor;
 mod fields;
 mod history;
+mod mention;
 mod picker;
 mod relations;
 mod subtasks;
@@ -21,6 +22,7 @@ use crate::{
         api::{Api, ApiResult},
         browser,
         components::Failure,
+        pages::inbox::{FollowButton, TaskReminderPicker},
     },
     model::names,
 };
@@ -97,7 +99,13 @@ pub fn TaskPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <p><a href=names::project_path(&project_name.get_value())>"← Back to the project"</a></p>
+            <p class="task-nav">
+                <a href=names::project_path(&project_name.get_value())>"← Back to the project"</a>
+                <span class="task-nav-actions">
+                    <TaskReminderPicker task=name.get_value()/>
+                    <FollowButton task=name.get_value()/>
+                </span>
+            </p>
             // Reloading (after a conflict) keeps the old version on screen until the new one is in.
             <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 <Failure>

@@ -175,14 +175,16 @@ fn PendingInvitations(invitations: InvitationList) -> impl IntoView {
     let list = move || invitations.get().and_then(Result::ok).unwrap_or_default();
     view! {
         {move || invitations.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
-        <Show when=move || !list().is_empty() fallback=|| view! { <p class="muted">"No pending invitations."</p> }>
+        {move || { let list = list(); if list.is_empty() {
+            view! { <p class="muted">"No pending invitations."</p> }.into_any()
+        } else { view! {
             <table class="invitations">
                 <thead><tr>
                     <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Expires"</th>
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    <For each=list key=|i| (i.name.clone(), i.role) let:invitation>
+                    {list.into_iter().map(|invitation| view! {
                         <tr>
                             <td>{invitation.email.clone()}</td>
                             <td>{label_of(&ROLES, invitation.role)}</td>
@@ -195,9 +197,9 @@ fn PendingInvitations(invitations: InvitationList) -> impl IntoView {
                                 }
                             </td>
                         </tr>
-                    </For>
+                    }).collect_view()}
                 </tbody>
             </table>
-        </Show>
+        }.into_any() }}}
     }
 }

@@ -58,11 +58,11 @@ fn MyInvitations(projects: ProjectLoader) -> impl IntoView {
     });
     let list = move || invitations.get().and_then(Result::ok).unwrap_or_default();
     view! {
-        <Show when=move || !list().is_empty()>
+        {move || { let list = list(); (!list.is_empty()).then(move || view! {
             <section aria-labelledby="invitations-heading" class="invitations">
                 <h2 id="invitations-heading">"Invitations"</h2>
                 <ul class="cards">
-                    <For each=list key=|i| i.name.clone() let:invitation>
+                    {list.into_iter().map(|invitation| view! {
                         <li class="card">
                             <p>
                                 <strong>{invitation.project_title.clone()}</strong>
@@ -84,10 +84,10 @@ fn MyInvitations(projects: ProjectLoader) -> impl IntoView {
                                 }
                             }
                         </li>
-                    </For>
+                    }).collect_view()}
                 </ul>
             </section>
-        </Show>
+        })}}
     }
 }
 

@@ -50,7 +50,7 @@ pub fn SessionsPage() -> impl IntoView {
                     <th scope="col">"Last seen"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
-                    <For each=list key=|s| s.name.clone() let:session>
+                    {move || list().into_iter().map(|session| view! {
                         <tr>
                             <td>
                                 <span title=session.user_agent.clone()>
@@ -80,7 +80,7 @@ pub fn SessionsPage() -> impl IntoView {
                                 }
                             </td>
                         </tr>
-                    </For>
+                    }).collect_view()}
                 </tbody>
             </table>
         </section>

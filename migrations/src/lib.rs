@@ -18,11 +18,13 @@ mod m20261213_000001_saved_views;
 mod m20261214_000001_retired_refresh_tokens;
 mod m20261215_000001_request_fingerprints;
 mod m20261216_000001_notifications;
+mod m20261217_000001_invitations;
 mod m20261218_000001_search;
 mod m20261219_000001_reminders;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
+pub use m20261217_000001_invitations::MEMBERSHIP_CHANNEL;
 
 /// Hash of this crate's sources (every migration): changes whenever a
 /// migration does. The test kit names its migrated templates after it.
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000001_retired_refresh_tokens::Migration),
             Box::new(m20261215_000001_request_fingerprints::Migration),
             Box::new(m20261216_000001_notifications::Migration),
+            Box::new(m20261217_000001_invitations::Migration),
             Box::new(m20261218_000001_search::Migration),
             Box::new(m20261219_000001_reminders::Migration),
         ]

@@ -27,7 +27,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::{Caller, Credential},
+    auth::{Caller, Credential, Permission, revocations::MembershipEnd},
     domain::{
         ProjectId, UserId,
         time::{self, to_timestamp},
@@ -278,6 +278,16 @@ pub async fn start_point(
     }
 }
 
+/// The next membership end to look at: a lagging receiver must look at
+/// its own (`None`: maybe any); never, once nothing can be announced.
+async fn next_membership_end(ends: &mut broadcast::Receiver<MembershipEnd>) -> MembershipEnd {
+    match ends.recv().await {
+        Ok(end) => end,
+        Err(RecvError::Lagged(_)) => None,
+        Err(RecvError::Closed) => std::future::pending().await,
+    }
+}
+
 /// Counts a stream as open until its task ends, however it ends.
 struct OpenStream(Arc<Metrics>);
 
@@ -311,8 +321,10 @@ fn event_response(event: v1::TaskEvent) -> v1::WatchTasksResponse {
 /// table until caught up with `latest`, then from the project's broadcast,
 /// with a heartbeat whenever the stream has been idle for the heartbeat
 /// interval. Ends when the client goes, or the server shuts down, or (with
-/// UNAUTHENTICATED) once the caller's session is signed out on any replica
-/// (as soon as the announcement arrives: within a second).
+/// UNAUTHENTICATED) once the caller's session is signed out on any replica,
+/// or (with PERMISSION_DENIED, as a read would) once the caller is no
+/// longer a member of the project (as soon as the announcement arrives:
+/// within a second).
 pub fn watch(shared: SharedState, caller: Caller, project: ProjectId, start: i64, latest: i64) -> WatchStream {
     let (sender, receiver) = mpsc::channel(64);
     // Joined before reading the table, so no event falls between the two.
@@ -366,9 +378,11 @@ impl Watcher {
     async fn run(&mut self, mut behind: bool) {
         let mut ticker = tokio::time::interval(self.shared.heartbeat_interval);
         ticker.reset();
-        // Woken when a session is revoked (here, or announced by another
-        // replica), not on a timer: thousands of open streams stay asleep.
+        // Woken when a session is revoked or a membership ends (here, or
+        // announced by another replica), not on a timer: thousands of open
+        // streams stay asleep.
         let mut revocations = self.shared.revocations.session_revocations();
+        let mut membership_ends = self.shared.revocations.membership_ends();
         loop {
             if behind {
                 match self.catch_up().await {
@@ -402,13 +416,30 @@ impl Watcher {
                 }
                 Ok(()) = revocations.changed() => {
                     if self.signed_out() {
+                        self.shared.metrics.watch_streams_revoked.inc();
                         let ended = tonic::Status::unauthenticated("the session was signed out");
                         let _ = self.sender.send(Err(ended)).await;
                         return;
                     }
                 }
+                ended = next_membership_end(&mut membership_ends) => {
+                    let ours = ended.is_none_or(|(project, user)| project == self.project && user == self.caller.user);
+                    if ours && let Err(refused) = self.may_still_read().await {
+                        self.shared.metrics.watch_streams_revoked.inc();
+                        let _ = self.sender.send(Err(refused.into())).await;
+                        return;
+                    }
+                }
             }
         }
+    }
+
+    /// Whether the caller may still read the project, asked as a call
+    /// would: PERMISSION_DENIED once they are no longer a member (or another
+    /// error if the database cannot say; the stream then ends too, and the
+    /// client's reconnect is authorized afresh).
+    async fn may_still_read(&self) -> ServiceResult<()> {
+        self.shared.authorizer.require(&self.caller, self.project, Permission::Read).await.map(drop)
     }
 
     /// Sends the next batch from the table: whether more remain, or `None`

@@ -139,6 +139,7 @@ pub struct Metrics {
     pub watch_streams_active: Gauge,
     pub watch_events_delivered: Counter,
     pub watch_delivery_failures: Counter,
+    pub watch_streams_revoked: Counter,
     pub tasks_created: Counter,
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
@@ -192,6 +193,7 @@ impl Metrics {
             watch_streams_active: Gauge::default(),
             watch_events_delivered: Counter::default(),
             watch_delivery_failures: Counter::default(),
+            watch_streams_revoked: Counter::default(),
             tasks_created: Counter::default(),
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
@@ -257,6 +259,11 @@ impl Metrics {
             "tasktracker_watch_delivery_failures",
             "Watch streams ended by a failure to read the feed",
             metrics.watch_delivery_failures.clone(),
+        );
+        registry.register(
+            "tasktracker_watch_streams_revoked",
+            "Watch streams ended because their caller lost access (signed out, or no longer a member)",
+            metrics.watch_streams_revoked.clone(),
         );
         registry.register("tasktracker_tasks_created", "Tasks created", metrics.tasks_created.clone());
         registry.register("tasktracker_tasks_completed", "Tasks moved to DONE", metrics.tasks_completed.clone());

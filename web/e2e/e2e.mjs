@@ -332,15 +332,35 @@ try {
     await screenshot(page, '05-board');
   });
 
-  await step('members: the owner adds a second person', async () => {
+  await step('members: the owner invites a second person, who accepts from the projects page by keyboard', async () => {
     await signUp(bob.page, baseUrl, 'Bob', 'bob@example.com');
     const { page } = ada;
     await page.getByRole('link', { name: 'Members' }).click();
-    await page.getByLabel(/^Email of an existing account/).fill('bob@example.com');
-    await page.getByRole('button', { name: 'Add member' }).click();
-    await page.locator('table.members td', { hasText: 'bob@example.com' }).waitFor();
+    await page.getByLabel('Email address').fill('bob@example.com');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.locator('table.invitations td', { hasText: 'bob@example.com' }).waitFor();
+    // An invitation can be withdrawn.
+    await page.getByLabel('Email address').fill('carol@example.com');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    const revokeCarol = page.getByRole('button', { name: 'Revoke the invitation to carol@example.com' });
+    await revokeCarol.waitFor();
     await axe(page, 'members');
     await screenshot(page, '06-members');
+    await revokeCarol.click();
+    await revokeCarol.waitFor({ state: 'detached' });
+    // Bob sees the invitation on his projects page and accepts it with the keyboard.
+    await bob.page.reload();
+    const accept = bob.page.getByRole('button', { name: 'Accept the invitation to Launch' });
+    await accept.waitFor();
+    await axe(bob.page, 'invitations');
+    await screenshot(bob.page, '06b-invitations');
+    await accept.focus();
+    await bob.page.keyboard.press('Enter');
+    await bob.page.getByRole('link', { name: 'Launch' }).waitFor();
+    assert.equal(await bob.page.getByRole('heading', { name: 'Invitations' }).count(), 0);
+    await page.reload();
+    await page.locator('table.members td', { hasText: 'bob@example.com' }).waitFor();
+    await page.getByText('No pending invitations.').waitFor();
   });
 
   await step('live: a task created in another browser appears on the board within a second or two', async () => {
@@ -484,6 +504,31 @@ try {
     await screenshot(page, '08-api-tokens');
     await page.getByRole('button', { name: 'Revoke ci' }).click();
     await page.locator('table.tokens td', { hasText: 'revoked' }).waitFor();
+  });
+
+  await step('sessions: listed with this browser marked; revoking another signs it out', async () => {
+    const { page } = ada;
+    const elsewhere = await newSession(browser, 'ada-elsewhere');
+    await elsewhere.page.goto(`${baseUrl}/signin`);
+    await elsewhere.page.getByLabel('Email').fill('ada@example.com');
+    await elsewhere.page.getByLabel('Password').fill('correct horse battery staple');
+    await elsewhere.page.getByRole('button', { name: 'Sign in' }).click();
+    await elsewhere.page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.locator('table.sessions td', { hasText: 'This browser' }).waitFor();
+    const rows = page.locator('table.sessions tbody tr');
+    assert.ok((await rows.count()) >= 2, 'both browsers are listed');
+    await axe(page, 'sessions');
+    await screenshot(page, '14-sessions');
+    // The newest session that is not this browser's is the other one's: the list is newest first.
+    const other = rows.filter({ hasNotText: 'This browser' }).first();
+    const before = await rows.count();
+    await other.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('.toast', { hasText: 'Signed that session out.' }).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('table.sessions tbody tr').length === n - 1, before);
+    await elsewhere.page.getByRole('link', { name: 'API tokens' }).click();
+    await elsewhere.page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
+    await elsewhere.context.close();
   });
 
   await step('projects page, dark mode and the shortcut help', async () => {

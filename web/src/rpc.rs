@@ -53,6 +53,8 @@ methods! {
     CREATE_API_TOKEN = "AccountService" / "CreateApiToken" (CreateApiTokenRequest) -> CreateApiTokenResponse;
     LIST_API_TOKENS = "AccountService" / "ListApiTokens" (ListApiTokensRequest) -> ListApiTokensResponse;
     REVOKE_API_TOKEN = "AccountService" / "RevokeApiToken" (RevokeApiTokenRequest) -> ApiToken;
+    LIST_SESSIONS = "AccountService" / "ListSessions" (ListSessionsRequest) -> ListSessionsResponse;
+    REVOKE_SESSION = "AccountService" / "RevokeSession" (RevokeSessionRequest) -> RevokeSessionResponse;
     LIST_PROJECTS = "ProjectService" / "ListProjects" (ListProjectsRequest) -> ListProjectsResponse;
     CREATE_PROJECT = "ProjectService" / "CreateProject" (CreateProjectRequest) -> Project;
     GET_PROJECT = "ProjectService" / "GetProject" (GetProjectRequest) -> Project;
@@ -61,6 +63,12 @@ methods! {
     UPDATE_MEMBER = "ProjectService" / "UpdateMember" (UpdateMemberRequest) -> Member;
     REMOVE_MEMBER = "ProjectService" / "RemoveMember" (RemoveMemberRequest) -> RemoveMemberResponse;
     UPDATE_PROJECT = "ProjectService" / "UpdateProject" (UpdateProjectRequest) -> Project;
+    CREATE_INVITATION = "ProjectService" / "CreateInvitation" (CreateInvitationRequest) -> Invitation;
+    LIST_INVITATIONS = "ProjectService" / "ListInvitations" (ListInvitationsRequest) -> ListInvitationsResponse;
+    REVOKE_INVITATION = "ProjectService" / "RevokeInvitation" (RevokeInvitationRequest) -> Invitation;
+    LIST_MY_INVITATIONS = "ProjectService" / "ListMyInvitations" (ListMyInvitationsRequest) -> ListMyInvitationsResponse;
+    ACCEPT_INVITATION = "ProjectService" / "AcceptInvitation" (AcceptInvitationRequest) -> AcceptInvitationResponse;
+    DECLINE_INVITATION = "ProjectService" / "DeclineInvitation" (DeclineInvitationRequest) -> Invitation;
     LIST_WORKFLOW_STATES = "WorkflowStateService" / "ListWorkflowStates" (ListWorkflowStatesRequest) -> ListWorkflowStatesResponse;
     CREATE_WORKFLOW_STATE = "WorkflowStateService" / "CreateWorkflowState" (CreateWorkflowStateRequest) -> WorkflowState;
     UPDATE_WORKFLOW_STATE = "WorkflowStateService" / "UpdateWorkflowState" (UpdateWorkflowStateRequest) -> WorkflowState;

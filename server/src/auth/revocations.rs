@@ -23,6 +23,16 @@
 //! the replica is not *live*: it asks the database for every call, as it
 //! would without this module, so a revocation is never missed; only speed is
 //! lost. SQLite is one process: loaded once at start, it stays live.
+//!
+//! - **Memberships.** Removing a member ends their open watch streams on
+//!   that project. A removal is announced like a revocation: here at once,
+//!   and on PostgreSQL by a trigger that sends `{project}:{user}` on
+//!   [`MEMBERSHIP_CHANNEL`] as the membership row's deletion commits
+//!   (migration `m20261217_000001_invitations`). The announcement only
+//!   wakes the streams of that user on that project, which read their
+//!   membership again (so a member removed and re-invited keeps watching);
+//!   after the listener reconnects every stream checks once (announcements
+//!   may have been missed meanwhile).
 
 use std::{
     collections::HashMap,
@@ -39,11 +49,11 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
-use tasktracker_migrations::REVOCATION_CHANNEL;
+use tasktracker_migrations::{MEMBERSHIP_CHANNEL, REVOCATION_CHANNEL};
 
 use super::tokens::ACCESS_TOKEN_LIFETIME;
 use crate::{
-    domain::{ApiTokenId, UserId, names::SessionId, time},
+    domain::{ApiTokenId, ProjectId, UserId, names::SessionId, time},
     metrics::{AuthLookup, Metrics},
     storage::{accounts::AccountStore, entities::api_tokens},
 };
@@ -64,6 +74,13 @@ const SESSION_CAPACITY: u64 = 100_000;
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Wait before the listener reconnects.
 const RECONNECT_DELAY: Duration = Duration::from_millis(500);
+/// Membership ends a slow stream may not have looked at yet; one further
+/// behind checks its membership anyway.
+const MEMBERSHIP_BACKLOG: usize = 1_024;
+
+/// A membership that ended: `(project, user)`, or `None` for "maybe any"
+/// (announcements may have been missed).
+pub type MembershipEnd = Option<(ProjectId, UserId)>;
 
 /// An API token's row as authentication last read it.
 pub struct KnownToken {
@@ -108,6 +125,8 @@ struct Inner {
     /// Ticks whenever sessions may have been revoked (an announcement or a
     /// reload), so that open streams check theirs then, not on a timer.
     sessions_revoked: tokio::sync::watch::Sender<()>,
+    /// Memberships that ended (here or on another replica).
+    memberships_ended: tokio::sync::broadcast::Sender<MembershipEnd>,
     metrics: Arc<Metrics>,
 }
 
@@ -121,6 +140,7 @@ impl Revocations {
             epoch: AtomicU64::new(0),
             live: AtomicBool::new(false),
             sessions_revoked: tokio::sync::watch::Sender::new(()),
+            memberships_ended: tokio::sync::broadcast::channel(MEMBERSHIP_BACKLOG).0,
             metrics,
         };
         Self { inner: Arc::new(inner) }
@@ -206,6 +226,28 @@ impl Revocations {
         self.inner.sessions_revoked.subscribe()
     }
 
+    /// `user`'s membership of `project` ended (here or on another replica):
+    /// their streams on it check whether they may still read.
+    pub fn end_membership(&self, project: ProjectId, user: UserId) {
+        // No receivers is fine: no stream is open.
+        let _ = self.inner.memberships_ended.send(Some((project, user)));
+    }
+
+    /// Membership ends, as they are announced.
+    pub fn membership_ends(&self) -> tokio::sync::broadcast::Receiver<MembershipEnd> {
+        self.inner.memberships_ended.subscribe()
+    }
+
+    /// Applies one announcement from [`MEMBERSHIP_CHANNEL`]
+    /// (`{project}:{user}`); returns whether it was understood.
+    pub fn apply_membership_end(&self, payload: &str) -> bool {
+        let Some((project, user)) = payload.split_once(':') else {
+            return false;
+        };
+        self.end_membership(ProjectId::from_stored(project), UserId::from_stored(user));
+        true
+    }
+
     /// API token `id` was revoked: it is read again on its next use.
     pub fn revoke_token(&self, id: ApiTokenId) {
         self.advance();
@@ -235,6 +277,7 @@ impl Revocations {
         drop(set);
         self.set_live(true);
         self.inner.sessions_revoked.send_replace(());
+        let _ = self.inner.memberships_ended.send(None);
     }
 
     fn set_live(&self, live: bool) {
@@ -262,7 +305,7 @@ impl Revocations {
                     let listener = match &postgres {
                         Some(pool) => {
                             let mut listener = PgListener::connect_with(pool).await?;
-                            listener.listen(REVOCATION_CHANNEL).await?;
+                            listener.listen_all([REVOCATION_CHANNEL, MEMBERSHIP_CHANNEL]).await?;
                             Some(listener)
                         }
                         None => None,
@@ -274,7 +317,12 @@ impl Revocations {
                         tokio::select! {
                             notification = next_notice(&mut listener) => {
                                 let notification = notification?;
-                                if !revocations.apply(notification.payload()) {
+                                let understood = if notification.channel() == MEMBERSHIP_CHANNEL {
+                                    revocations.apply_membership_end(notification.payload())
+                                } else {
+                                    revocations.apply(notification.payload())
+                                };
+                                if !understood {
                                     tracing::warn!(payload = notification.payload(), "unknown revocation notice");
                                 }
                             }
@@ -357,6 +405,18 @@ mod tests {
         assert_eq!(revocations.known_session(session), None);
         assert!(revocations.known_token(token).is_none(), "a revoked token is read again");
         assert!(!revocations.apply("something else"));
+    }
+
+    #[test]
+    fn membership_ends_reach_subscribers_and_a_reload_wakes_every_stream() {
+        let revocations = Revocations::new(Metrics::new(5));
+        let mut ends = revocations.membership_ends();
+        let (project, user) = (ProjectId::generate(), UserId::generate());
+        assert!(revocations.apply_membership_end(&format!("{project}:{user}")));
+        assert!(!revocations.apply_membership_end("garbage"));
+        assert_eq!(ends.try_recv().unwrap(), Some((project, user)));
+        revocations.load(Vec::new());
+        assert_eq!(ends.try_recv().unwrap(), None, "after a reload, every stream checks");
     }
 
     #[test]

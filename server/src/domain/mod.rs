@@ -14,8 +14,8 @@ pub mod values;
 pub mod violations;
 
 pub use names::{
-    ApiTokenId, CommentName, FieldId, FieldName, MemberName, NotificationName, ProjectId, RelationId, RelationName,
-    StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
+    ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, NotificationName, ProjectId,
+    RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -83,6 +83,10 @@ id_type!(
     /// Identifies a saved view.
     ViewId
 );
+id_type!(
+    /// Identifies an invitation to a project.
+    InvitationId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -324,6 +328,52 @@ impl ApiTokenName {
 impl fmt::Display for ApiTokenName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "users/{}/apiTokens/{}", self.user, self.token)
+    }
+}
+
+/// `projects/{project}/invitations/{invitation}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvitationName {
+    pub project: ProjectId,
+    pub invitation: InvitationId,
+}
+
+impl InvitationName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "invitations"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, invitation: InvitationId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/invitations/{invitation}"))
+    }
+}
+
+impl fmt::Display for InvitationName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/invitations/{}", self.project, self.invitation)
+    }
+}
+
+/// `users/{user}/sessions/{session}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionName {
+    pub user: UserId,
+    pub session: SessionId,
+}
+
+impl SessionName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["users", "sessions"])
+            .and_then(|[user, session]| {
+                Some(Self { user: UserId::parse_segment(user)?, session: SessionId::parse_segment(session)? })
+            })
+            .ok_or_else(|| malformed(field, "users/{user}/sessions/{session}"))
+    }
+}
+
+impl fmt::Display for SessionName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "users/{}/sessions/{}", self.user, self.session)
     }
 }
 

@@ -24,8 +24,8 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, notifications::NotificationStore, projects::ProjectStore, relations::RelationStore,
-        reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -36,6 +36,7 @@ pub struct Shared {
     pub accounts: AccountStore,
     pub api_tokens: ApiTokenStore,
     pub projects: ProjectStore,
+    pub invitations: InvitationStore,
     pub states: StateStore,
     pub fields: FieldStore,
     pub tasks: TaskStore,

@@ -39,8 +39,8 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, notifications::NotificationStore, projects::ProjectStore, relations::RelationStore,
-        reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -77,6 +77,7 @@ impl Application {
             accounts: AccountStore::new(db.clone()),
             api_tokens: ApiTokenStore::new(db.clone()),
             projects: ProjectStore::new(db.clone()),
+            invitations: InvitationStore::new(db.clone()),
             states: StateStore::new(db.clone()),
             fields: FieldStore::new(db.clone()),
             tasks: tasks.clone(),

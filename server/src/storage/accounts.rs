@@ -1,12 +1,12 @@
 //! Users and their sessions.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, SqlErr,
-    TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, TransactionTrait, sea_query::Expr,
 };
 
 use super::entities::{retired_refresh_tokens, sessions, users};
-use crate::domain::{Email, UserId, names::SessionId};
+use crate::domain::{Email, UserId, names::SessionId, page::PageRequest};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,17 +78,26 @@ impl AccountStore {
     /// The old digest is kept as retired (in the same transaction), so
     /// that presenting its token again is seen as reuse
     /// ([`Self::session_of_retired_hash`]).
+    ///
+    /// The same statement records the session as seen `now` from
+    /// `client_ip`: last-seen costs no write of its own.
     pub async fn rotate_refresh_hash(
         &self,
         id: SessionId,
         old_hash: &str,
         new_hash: String,
         (refresh_expire_time, now): (i64, i64),
+        client_ip: Option<String>,
     ) -> Result<bool, AccountStoreError> {
         let txn = self.db.begin().await?;
-        let rotated = sessions::Entity::update_many()
+        let mut rotate = sessions::Entity::update_many()
             .col_expr(sessions::Column::RefreshHash, Expr::value(new_hash))
             .col_expr(sessions::Column::RefreshExpireTime, Expr::value(refresh_expire_time))
+            .col_expr(sessions::Column::LastSeenTime, Expr::value(now));
+        if let Some(client_ip) = client_ip {
+            rotate = rotate.col_expr(sessions::Column::ClientIp, Expr::value(client_ip));
+        }
+        let rotated = rotate
             .filter(sessions::Column::Id.eq(id.to_string()))
             .filter(sessions::Column::RefreshHash.eq(old_hash))
             // No access token is issued after a revocation (the revocation
@@ -128,6 +137,39 @@ impl AccountStore {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// A page of `user`'s sessions usable at `now` (not revoked, within
+    /// their idle and absolute lifetimes), newest first.
+    pub async fn list_sessions(
+        &self,
+        user: UserId,
+        page: &PageRequest,
+        now: i64,
+    ) -> Result<Vec<sessions::Model>, AccountStoreError> {
+        let mut query = sessions::Entity::find()
+            .filter(sessions::Column::UserId.eq(user.to_string()))
+            .filter(sessions::Column::RevokeTime.is_null())
+            .filter(sessions::Column::ExpireTime.gt(now))
+            .filter(sessions::Column::RefreshExpireTime.gt(now));
+        if let Some(after) = page.after_id() {
+            query = query.filter(sessions::Column::Id.lt(after));
+        }
+        Ok(query.order_by_desc(sessions::Column::Id).limit(page.fetch()).all(&self.db).await?)
+    }
+
+    /// Revokes `user`'s session `id` at `now`; false if they have no such
+    /// session or it already was revoked. On PostgreSQL the trigger
+    /// announces it, as for [`Self::revoke_session`].
+    pub async fn revoke_own_session(&self, user: UserId, id: SessionId, now: i64) -> Result<bool, AccountStoreError> {
+        let revoked = sessions::Entity::update_many()
+            .col_expr(sessions::Column::RevokeTime, Expr::value(now))
+            .filter(sessions::Column::Id.eq(id.to_string()))
+            .filter(sessions::Column::UserId.eq(user.to_string()))
+            .filter(sessions::Column::RevokeTime.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(revoked.rows_affected == 1)
     }
 
     /// Sessions revoked at `since` or later, with their revocation times.

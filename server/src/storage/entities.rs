@@ -41,6 +41,13 @@ pub mod sessions {
         pub expire_time: i64,
         pub create_time: i64,
         pub revoke_time: Option<i64>,
+        /// The `User-Agent` the session was opened with (at most 512
+        /// characters); none for sessions opened before it was kept.
+        pub user_agent: Option<String>,
+        /// The client's address when it was opened or last refreshed.
+        pub client_ip: Option<String>,
+        /// When it was last refreshed (or opened).
+        pub last_seen_time: Option<i64>,
     }
 
     no_relations!();
@@ -126,6 +133,35 @@ pub mod memberships {
         pub user_id: String,
         pub role: i16,
         pub create_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod invitations {
+    use sea_orm::entity::prelude::*;
+
+    /// An invitation to a project, addressed to an email or a user id.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        /// Empty when addressed to a user id.
+        pub email: String,
+        /// Set when addressed to a user id (which may not exist).
+        pub invitee_id: Option<String>,
+        pub role: i16,
+        pub inviter_id: String,
+        /// `tasktracker.v1.InvitationState`, as stored: PENDING until
+        /// answered (expiry is read from `expire_time`).
+        pub state: i16,
+        /// The invitee (email or `users/{id}`) while pending; `NULL` after.
+        pub pending_key: Option<String>,
+        pub create_time: i64,
+        pub expire_time: i64,
+        pub resolve_time: Option<i64>,
     }
 
     no_relations!();

@@ -4,6 +4,7 @@
 //! - [`accounts`]: users and their sessions;
 //! - [`api_tokens`]: API tokens;
 //! - [`projects`]: projects and their members;
+//! - [`invitations`]: invitations to projects;
 //! - [`states`]: each project's workflow states (board columns);
 //! - [`tasks`]: tasks with their assignees, labels and state, and board positions;
 //! - [`relations`]: typed relations between tasks (blocks, duplicates, …);
@@ -22,6 +23,7 @@ pub mod comments;
 pub mod entities;
 pub mod events;
 pub mod fields;
+pub mod invitations;
 pub mod notifications;
 pub mod projects;
 pub mod relations;

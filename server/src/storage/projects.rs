@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::Role,
     domain::{
-        Email, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId,
+        MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId,
         page::PageRequest,
         time::{self, Micros},
     },
@@ -31,15 +31,9 @@ pub enum ProjectStoreError {
     /// The project is gone.
     #[error("project not found")]
     ProjectNotFound,
-    /// The user to add does not exist.
-    #[error("user not found")]
-    UserNotFound,
     /// The membership does not exist.
     #[error("member not found")]
     MemberNotFound,
-    /// The user already is a member of the project.
-    #[error("already a member")]
-    AlreadyMember,
     /// The request id made a project from a different request.
     #[error("request_id reused for a different request")]
     RequestReused,
@@ -101,13 +95,6 @@ pub struct ProjectFilter {
     pub show_archived: bool,
     /// Only this project (an API token restricted to one).
     pub only: Option<ProjectId>,
-}
-
-/// A user named by id or by email.
-#[derive(Debug, Clone)]
-pub enum UserRef {
-    Id(UserId),
-    Email(Email),
 }
 
 /// A membership with its user (absent only if the user row vanished).
@@ -319,33 +306,6 @@ impl ProjectStore {
         }
         let rows = query.order_by_asc(memberships::Column::UserId).limit(page.fetch()).all(&self.db).await?;
         self.with_users(rows).await
-    }
-
-    /// Adds `user` to `project` with `role`.
-    #[tracing::instrument(name = "db.projects.add_member", skip_all, fields(otel.kind = "client"))]
-    pub async fn add_member(
-        &self,
-        project: ProjectId,
-        user: &UserRef,
-        role: Role,
-    ) -> Result<Member, ProjectStoreError> {
-        let condition = match user {
-            UserRef::Id(id) => users::Column::Id.eq(id.to_string()),
-            UserRef::Email(email) => users::Column::Email.eq(email.as_str()),
-        };
-        let user =
-            users::Entity::find().filter(condition).one(&self.db).await?.ok_or(ProjectStoreError::UserNotFound)?;
-        let membership = memberships::Model {
-            project_id: project.to_string(),
-            user_id: user.id.clone(),
-            role: role.stored(),
-            create_time: time::now(),
-        };
-        match memberships::Entity::insert(memberships::ActiveModel::from(membership.clone())).exec(&self.db).await {
-            Ok(_) => Ok(Member { membership, user: Some(user) }),
-            Err(error) if is_unique_violation(&error) => Err(ProjectStoreError::AlreadyMember),
-            Err(error) => Err(error.into()),
-        }
     }
 
     /// Changes a member's role; returns the member.

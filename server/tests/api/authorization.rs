@@ -37,6 +37,8 @@ struct Names {
     comment: String,
     /// A shared saved view of the owner's.
     view: String,
+    /// A pending invitation of the owner's, to someone else.
+    invitation: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -175,6 +177,48 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             ),
         ),
         ("RemoveMember", true, call!(projects, remove_member, v1::RemoveMemberRequest { name: n.member.clone() })),
+        (
+            "CreateInvitation",
+            true,
+            call!(
+                projects,
+                create_invitation,
+                v1::CreateInvitationRequest {
+                    parent: n.project.clone(),
+                    invitation: Some(v1::Invitation {
+                        email: "accomplice@example.com".into(),
+                        role: v1::Role::Owner as i32,
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        // Not a change, but owners only: who is invited is theirs to know.
+        (
+            "ListInvitations",
+            true,
+            call!(
+                projects,
+                list_invitations,
+                v1::ListInvitationsRequest { parent: n.project.clone(), ..Default::default() }
+            ),
+        ),
+        (
+            "RevokeInvitation",
+            true,
+            call!(projects, revoke_invitation, v1::RevokeInvitationRequest { name: n.invitation.clone() }),
+        ),
+        // The invitee's: anyone else is refused.
+        (
+            "AcceptInvitation",
+            true,
+            call!(projects, accept_invitation, v1::AcceptInvitationRequest { name: n.invitation.clone() }),
+        ),
+        (
+            "DeclineInvitation",
+            true,
+            call!(projects, decline_invitation, v1::DeclineInvitationRequest { name: n.invitation.clone() }),
+        ),
         (
             "CreateTask",
             true,
@@ -545,7 +589,21 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap()
         .into_inner();
+    let invitation = app
+        .projects()
+        .create_invitation(ada.call(v1::CreateInvitationRequest {
+            parent: project.name.clone(),
+            invitation: Some(v1::Invitation {
+                email: "invitee@example.com".into(),
+                role: v1::Role::Editor as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
     let names = Names {
+        invitation: invitation.name,
         view: view.name,
         comment: comment.name,
         field: field.name,
@@ -577,6 +635,7 @@ fn missing_names() -> Names {
         relation: format!("{project}/tasks/{}/relations/{}", id(), id()),
         comment: format!("{project}/tasks/{}/comments/{}", id(), id()),
         view: format!("{project}/views/{}", id()),
+        invitation: format!("{project}/invitations/{}", id()),
         project,
     }
 }
@@ -587,7 +646,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 45, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 50, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -750,8 +809,19 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
         .archive_project(ada.call(v1::ArchiveProjectRequest { name: names.project.clone(), etag: String::new() }))
         .await
         .unwrap();
-    let project_management =
-        ["UpdateProject", "ArchiveProject", "UnarchiveProject", "AddMember", "UpdateMember", "RemoveMember"];
+    let project_management = [
+        "UpdateProject",
+        "ArchiveProject",
+        "UnarchiveProject",
+        "AddMember",
+        "UpdateMember",
+        "RemoveMember",
+        "CreateInvitation",
+        "ListInvitations",
+        "RevokeInvitation",
+        "AcceptInvitation",
+        "DeclineInvitation",
+    ];
     let mut refused = Vec::new();
     for (rpc, write, call) in every_project_rpc(&app, &ada.token, &names) {
         if project_management.contains(&rpc) {

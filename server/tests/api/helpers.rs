@@ -261,15 +261,22 @@ impl TestApp {
             .map(tonic::Response::into_inner)
     }
 
-    /// Adds `user` to `project` with `role`.
+    /// Adds `user` to `project` with `role`: `owner` invites them by
+    /// email, and they accept.
     pub async fn add_member(&self, owner: &TestUser, project: &str, user: &TestUser, role: v1::Role) {
-        self.projects()
+        let invited = self
+            .projects()
             .add_member(owner.call(v1::AddMemberRequest {
                 parent: project.into(),
-                member: Some(v1::Member { user: user.name.clone(), role: role as i32, ..Default::default() }),
+                member: Some(v1::Member { email: user.email.clone(), role: role as i32, ..Default::default() }),
             }))
             .await
-            .expect("add member");
+            .expect("invite")
+            .into_inner();
+        self.projects()
+            .accept_invitation(user.call(v1::AcceptInvitationRequest { name: invited.invitation }))
+            .await
+            .expect("accept the invitation");
     }
 
     /// Stops the server gracefully and waits for it.

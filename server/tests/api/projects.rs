@@ -142,8 +142,8 @@ async fn members_get_roles_and_a_project_keeps_an_owner(backend: Backend) {
     let grace = app.sign_up("grace").await;
     let project = app.create_project(&ada, "Team").await;
 
-    // Add by email.
-    let added = app
+    // AddMember invites; Grace accepts and is a member.
+    let invited = app
         .projects()
         .add_member(ada.call(v1::AddMemberRequest {
             parent: project.name.clone(),
@@ -156,17 +156,19 @@ async fn members_get_roles_and_a_project_keeps_an_owner(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
+    assert_eq!(invited.state, v1::MemberState::Invited as i32);
+    assert_eq!((invited.user.as_str(), invited.display_name.as_str()), ("", ""), "nothing about the account");
+    let accepted = app
+        .projects()
+        .accept_invitation(grace.call(v1::AcceptInvitationRequest { name: invited.invitation.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let added = accepted.member.unwrap();
     assert_eq!(added.user, grace.name);
     assert_eq!(added.display_name, "grace");
-    let twice = app
-        .projects()
-        .add_member(ada.call(v1::AddMemberRequest {
-            parent: project.name.clone(),
-            member: Some(v1::Member { user: grace.name.clone(), role: v1::Role::Editor as i32, ..Default::default() }),
-        }))
-        .await
-        .unwrap_err();
-    assert_eq!(twice.code(), Code::FailedPrecondition);
+    assert_eq!(added.state, v1::MemberState::Active as i32);
+    assert_eq!(added.role, v1::Role::Viewer as i32);
 
     let members = app
         .projects()

@@ -11,7 +11,11 @@ use crate::{
     on_both_backends,
 };
 
-on_both_backends!(watchers_see_changes_live_and_resume_from_a_cursor, signing_out_ends_the_sessions_streams);
+on_both_backends!(
+    watchers_see_changes_live_and_resume_from_a_cursor,
+    signing_out_ends_the_sessions_streams,
+    removing_a_member_ends_their_streams_on_the_project,
+);
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -182,5 +186,116 @@ async fn signing_out_ends_the_sessions_streams(backend: Backend) {
     // The other session still gets events.
     let created = app.create_task(&other, &project.name, task("still watched")).await;
     assert_eq!(next_event(&mut kept).await.task.unwrap().name, created.name);
+    app.stop().await;
+}
+
+/// Waits for `stream` to end (skipping messages) and returns its status and
+/// how long that took from `since`.
+async fn ended(stream: &mut Streaming<v1::WatchTasksResponse>, since: std::time::Instant) -> (tonic::Status, Duration) {
+    let end = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    (end.expect_err("ended with a status"), since.elapsed())
+}
+
+/// Removing a member ends their open streams on that project within a
+/// second, with PERMISSION_DENIED (as a read would); their streams on other
+/// projects and other members' streams go on.
+async fn removing_a_member_ends_their_streams_on_the_project(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let grace = app.sign_up("grace").await;
+    let bob = app.sign_up("bob").await;
+    let project = app.create_project(&ada, "Watched").await;
+    let other_project = app.create_project(&ada, "Also watched").await;
+    app.add_member(&ada, &project.name, &grace, v1::Role::Editor).await;
+    app.add_member(&ada, &other_project.name, &grace, v1::Role::Viewer).await;
+    app.add_member(&ada, &project.name, &bob, v1::Role::Viewer).await;
+    let mut client = app.tasks();
+    let mut removed = watch(&mut client, &grace, &project.name, "").await;
+    let mut elsewhere = watch(&mut client, &grace, &other_project.name, "").await;
+    let mut kept = watch(&mut client, &bob, &project.name, "").await;
+    for stream in [&mut removed, &mut elsewhere, &mut kept] {
+        assert!(matches!(next(stream).await, Kind::Heartbeat(_)));
+    }
+
+    let grace_id = grace.name.trim_start_matches("users/");
+    let membership = format!("{}/members/{grace_id}", project.name);
+    app.projects().remove_member(ada.call(v1::RemoveMemberRequest { name: membership })).await.unwrap();
+    let (status, took) = ended(&mut removed, std::time::Instant::now()).await;
+    eprintln!("the removed member's stream ended {took:?} after the removal");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(took < Duration::from_secs(1), "within a second: {took:?}");
+    let text = crate::helpers::scrape(app.metrics_address).await;
+    assert_eq!(crate::helpers::sample(&text, "tasktracker_watch_streams_revoked_total"), Some(1.0), "{text}");
+
+    // Bob still watches the project, and Grace her other one.
+    let created = app.create_task(&ada, &project.name, task("still watched")).await;
+    assert_eq!(next_event(&mut kept).await.task.unwrap().name, created.name);
+    let created = app.create_task(&ada, &other_project.name, task("hers still")).await;
+    assert_eq!(next_event(&mut elsewhere).await.task.unwrap().name, created.name);
+    // Watching again is refused, as any read.
+    let again = client
+        .watch_tasks(grace.call(v1::WatchTasksRequest { parent: project.name.clone(), cursor: String::new() }))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::PermissionDenied);
+    app.stop().await;
+}
+
+/// On PostgreSQL a removal reaches the streams another server process
+/// holds, through the trigger's NOTIFY: also a removal no server made (an
+/// operator's DELETE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_ends_streams_on_another_process_within_a_second() {
+    let app = spawn_app(Backend::Postgres).await;
+    let ada = app.sign_up("ada").await;
+    let grace = app.sign_up("grace").await;
+    let bob = app.sign_up("bob").await;
+    let project = app.create_project(&ada, "Watched").await;
+    app.add_member(&ada, &project.name, &grace, v1::Role::Editor).await;
+    app.add_member(&ada, &project.name, &bob, v1::Role::Editor).await;
+    let other = ServerProcess::start(&app.database.url, &[]);
+    // Its listener is in place: what follows tests NOTIFY.
+    crate::helpers::eventually(WAIT, async || {
+        let text = crate::helpers::scrape(other.metrics_address).await;
+        crate::helpers::sample(&text, "tasktracker_auth_revocations_live") == Some(1.0)
+    })
+    .await;
+    let mut client = TaskServiceClient::new(connect(other.address).await);
+    let mut graces = watch(&mut client, &grace, &project.name, "").await;
+    let mut bobs = watch(&mut client, &bob, &project.name, "").await;
+    assert!(matches!(next(&mut graces).await, Kind::Heartbeat(_)));
+    assert!(matches!(next(&mut bobs).await, Kind::Heartbeat(_)));
+
+    let grace_id = grace.name.trim_start_matches("users/");
+    let membership = format!("{}/members/{grace_id}", project.name);
+    app.projects().remove_member(ada.call(v1::RemoveMemberRequest { name: membership })).await.unwrap();
+    let (status, took) = ended(&mut graces, std::time::Instant::now()).await;
+    eprintln!("removal reached a stream on the other process in {took:?}");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(took < Duration::from_secs(1), "within a second: {took:?}");
+
+    // An operator's DELETE ends Bob's the same way.
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(app.database.url.clone()).await.unwrap();
+    let bob_id = bob.name.trim_start_matches("users/");
+    let project_id = project.name.trim_start_matches("projects/");
+    db.execute_unprepared(&format!(
+        "DELETE FROM memberships WHERE project_id = '{project_id}' AND user_id = '{bob_id}'"
+    ))
+    .await
+    .unwrap();
+    let (status, took) = ended(&mut bobs, std::time::Instant::now()).await;
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(took < Duration::from_secs(1), "within a second: {took:?}");
+    drop(other);
     app.stop().await;
 }

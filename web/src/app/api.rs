@@ -395,6 +395,18 @@ impl Api {
         self.call(rpc::REVOKE_API_TOKEN, request).await
     }
 
+    pub async fn list_sessions(&self) -> ApiResult<Vec<v1::UserSession>> {
+        let request = v1::ListSessionsRequest { page_size: 200, page_token: String::new() };
+        let answer = self.call(rpc::LIST_SESSIONS, request).await?;
+        Ok(answer.sessions)
+    }
+
+    pub async fn revoke_session(&self, name: String) -> ApiResult<()> {
+        let request = v1::RevokeSessionRequest { name };
+        self.call(rpc::REVOKE_SESSION, request).await?;
+        Ok(())
+    }
+
     // ---- projects ----
 
     pub async fn list_projects(&self, show_archived: bool) -> ApiResult<Vec<v1::Project>> {
@@ -420,10 +432,34 @@ impl Api {
         Ok(answer.members)
     }
 
-    pub async fn add_member(&self, parent: String, email: String, role: v1::Role) -> ApiResult<v1::Member> {
-        let member = v1::Member { email, role: role as i32, ..Default::default() };
-        let request = v1::AddMemberRequest { parent, member: Some(member) };
-        self.call(rpc::ADD_MEMBER, request).await
+    pub async fn create_invitation(&self, parent: String, email: String, role: v1::Role) -> ApiResult<v1::Invitation> {
+        let invitation = v1::Invitation { email, role: role as i32, ..Default::default() };
+        let request = v1::CreateInvitationRequest { parent, invitation: Some(invitation) };
+        self.call(rpc::CREATE_INVITATION, request).await
+    }
+
+    pub async fn list_invitations(&self, parent: String) -> ApiResult<Vec<v1::Invitation>> {
+        let request = v1::ListInvitationsRequest { parent, page_size: 200, page_token: String::new() };
+        let answer = self.call(rpc::LIST_INVITATIONS, request).await?;
+        Ok(answer.invitations)
+    }
+
+    pub async fn revoke_invitation(&self, name: String) -> ApiResult<v1::Invitation> {
+        self.call(rpc::REVOKE_INVITATION, v1::RevokeInvitationRequest { name }).await
+    }
+
+    pub async fn list_my_invitations(&self) -> ApiResult<Vec<v1::Invitation>> {
+        let request = v1::ListMyInvitationsRequest { page_size: 200, page_token: String::new() };
+        let answer = self.call(rpc::LIST_MY_INVITATIONS, request).await?;
+        Ok(answer.invitations)
+    }
+
+    pub async fn accept_invitation(&self, name: String) -> ApiResult<v1::AcceptInvitationResponse> {
+        self.call(rpc::ACCEPT_INVITATION, v1::AcceptInvitationRequest { name }).await
+    }
+
+    pub async fn decline_invitation(&self, name: String) -> ApiResult<v1::Invitation> {
+        self.call(rpc::DECLINE_INVITATION, v1::DeclineInvitationRequest { name }).await
     }
 
     pub async fn update_member_role(&self, name: String, role: i32) -> ApiResult<v1::Member> {

@@ -153,6 +153,7 @@ fn App(config: Config) -> impl IntoView {
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
+            ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),
             ["inbox"] => view! { <RequireAuth><pages::inbox::InboxPage/></RequireAuth> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
@@ -218,6 +219,7 @@ fn Header() -> impl IntoView {
                     <a href="/">"Projects"</a>
                     <pages::inbox::InboxLink/>
                     <a href="/tokens">"API tokens"</a>
+                    <a href="/sessions">"Sessions"</a>
                 </Show>
             </nav>
             <Show when=move || api.signed_in()>

@@ -6,7 +6,7 @@ use crate::{
     auth::Scope,
     domain::{
         DisplayName, Email, FieldViolation, Invalid, NewPassword, ProjectId, Violations,
-        names::ApiTokenName,
+        names::{ApiTokenName, SessionName},
         page::PageRequest,
         time::{self, from_timestamp},
     },
@@ -16,7 +16,7 @@ use crate::{
 const API_TOKEN_DEFAULT_LIFETIME: i64 = time::seconds(90 * time::DAY);
 const API_TOKEN_MAX_LIFETIME: i64 = time::seconds(366 * time::DAY);
 
-/// Default and maximum `page_size` of `ListApiTokens`.
+/// Default and maximum `page_size` of `ListApiTokens` and `ListSessions`.
 const API_TOKEN_PAGE: (u64, u64) = (50, 200);
 
 /// `SignUp`.
@@ -152,5 +152,34 @@ impl TryFrom<v1::RevokeApiTokenRequest> for RevokeApiToken {
 
     fn try_from(request: v1::RevokeApiTokenRequest) -> Result<Self, Invalid> {
         Ok(Self { name: ApiTokenName::parse("name", &request.name)? })
+    }
+}
+
+/// `ListSessions`.
+pub struct ListSessions {
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListSessionsRequest> for ListSessions {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListSessionsRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let page =
+            PageRequest::parse(&mut violations, request.page_size, &request.page_token, API_TOKEN_PAGE, "sessions");
+        violations.complete(|| Some(Self { page: page? }))
+    }
+}
+
+/// `RevokeSession`.
+pub struct RevokeSession {
+    pub name: SessionName,
+}
+
+impl TryFrom<v1::RevokeSessionRequest> for RevokeSession {
+    type Error = Invalid;
+
+    fn try_from(request: v1::RevokeSessionRequest) -> Result<Self, Invalid> {
+        Ok(Self { name: SessionName::parse("name", &request.name)? })
     }
 }

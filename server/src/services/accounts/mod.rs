@@ -1,17 +1,20 @@
 //! `tasktracker.v1.AccountService`.
 
 mod commands;
+mod device;
 
 use tasktracker_proto::v1::{self, account_service_server::AccountService};
 use tonic::{Request, Response, Status};
 
-use self::commands::{CreateApiToken, ListApiTokens, RefreshSession, RevokeApiToken, SignIn, SignUp};
+use self::commands::{
+    CreateApiToken, ListApiTokens, ListSessions, RefreshSession, RevokeApiToken, RevokeSession, SignIn, SignUp,
+};
 use super::{SharedState, peer_ip};
 use crate::{
     auth::{Caller, Permission, Scope, tokens},
     domain::{
         ApiTokenId, ProjectId, UserId,
-        names::{ApiTokenName, SessionId},
+        names::{ApiTokenName, SessionId, SessionName},
         time::{self, Micros, to_optional_timestamp, to_timestamp},
     },
     error::{ServiceError, ServiceResult},
@@ -44,13 +47,30 @@ pub struct Accounts {
     shared: SharedState,
 }
 
+/// What a session keeps of the client that opened it.
+struct Client {
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl Client {
+    fn of<T>(request: &Request<T>) -> Self {
+        let user_agent = request
+            .metadata()
+            .get("user-agent")
+            .and_then(|value| value.to_str().ok())
+            .and_then(device::stored_user_agent);
+        Self { user_agent, ip: peer_ip(request).map(|ip| ip.to_string()) }
+    }
+}
+
 impl Accounts {
     pub fn new(shared: SharedState) -> Self {
         Self { shared }
     }
 
-    /// Starts a session for `user`.
-    async fn open_session(&self, user: UserId) -> ServiceResult<v1::Session> {
+    /// Starts a session for `user` on `client`.
+    async fn open_session(&self, user: UserId, client: Client) -> ServiceResult<v1::Session> {
         let now = time::now();
         let session = SessionId::generate();
         let refresh_token = tokens::random_secret();
@@ -66,6 +86,9 @@ impl Accounts {
                 expire_time,
                 create_time: now,
                 revoke_time: None,
+                user_agent: client.user_agent,
+                client_ip: client.ip,
+                last_seen_time: Some(now),
             })
             .await?;
         self.session_to_proto(user, session, refresh_token, refresh_expire_time, expire_time)
@@ -100,6 +123,24 @@ fn user_to_proto(user: users::Model) -> v1::User {
     }
 }
 
+/// One of the caller's sessions; `current` is the caller's own.
+fn session_info_to_proto(row: sessions::Model, current: SessionId) -> v1::UserSession {
+    let id = SessionId::from_stored(&row.id);
+    let name = SessionName { user: UserId::from_stored(&row.user_id), session: id };
+    let user_agent = row.user_agent.unwrap_or_default();
+    v1::UserSession {
+        name: name.to_string(),
+        device: device::describe(&user_agent),
+        user_agent,
+        client_ip: row.client_ip.unwrap_or_default(),
+        create_time: Some(to_timestamp(row.create_time)),
+        last_seen_time: Some(to_timestamp(row.last_seen_time.unwrap_or(row.create_time))),
+        expire_time: Some(to_timestamp(row.expire_time)),
+        idle_expire_time: Some(to_timestamp(row.refresh_expire_time)),
+        current: id == current,
+    }
+}
+
 fn api_token_to_proto(token: api_tokens::Model) -> v1::ApiToken {
     let name = ApiTokenName { user: UserId::from_stored(&token.user_id), token: ApiTokenId::from_stored(&token.id) };
     v1::ApiToken {
@@ -117,6 +158,7 @@ fn api_token_to_proto(token: api_tokens::Model) -> v1::ApiToken {
 #[tonic::async_trait]
 impl AccountService for Accounts {
     async fn sign_up(&self, request: Request<v1::SignUpRequest>) -> Result<Response<v1::SignUpResponse>, Status> {
+        let client = Client::of(&request);
         let SignUp { email, password, display_name } = request.into_inner().try_into()?;
         let password_hash =
             self.shared.hasher.hash(password.as_str().to_owned()).await.map_err(ServiceError::Internal)?;
@@ -128,13 +170,14 @@ impl AccountService for Accounts {
             create_time: time::now(),
         };
         self.shared.accounts.insert_user(&user).await.map_err(ServiceError::from)?;
-        let session = self.open_session(UserId::from_stored(&user.id)).await?;
+        let session = self.open_session(UserId::from_stored(&user.id), client).await?;
         tracing::info!(user = %user.id, "signed up");
         Ok(Response::new(v1::SignUpResponse { user: Some(user_to_proto(user)), session: Some(session) }))
     }
 
     async fn sign_in(&self, request: Request<v1::SignInRequest>) -> Result<Response<v1::SignInResponse>, Status> {
         let peer = peer_ip(&request);
+        let client = Client::of(&request);
         let SignIn { email, password } = request.into_inner().try_into()?;
         if !self.shared.sign_in_limiter.attempt(email.as_str(), peer) {
             tracing::warn!(?peer, "sign-in throttled");
@@ -157,7 +200,7 @@ impl AccountService for Accounts {
             return Err(ServiceError::Unauthenticated("wrong email or password").into());
         };
         self.shared.sign_in_limiter.succeeded(email.as_str(), peer);
-        let session = self.open_session(UserId::from_stored(&user.id)).await?;
+        let session = self.open_session(UserId::from_stored(&user.id), client).await?;
         tracing::info!(user = %user.id, "signed in");
         self.shared.metrics.sign_in(SignInResult::Success);
         Ok(Response::new(v1::SignInResponse { user: Some(user_to_proto(user)), session: Some(session) }))
@@ -168,6 +211,7 @@ impl AccountService for Accounts {
         request: Request<v1::RefreshSessionRequest>,
     ) -> Result<Response<v1::RefreshSessionResponse>, Status> {
         const INVALID: ServiceError = ServiceError::Unauthenticated("invalid, expired or revoked refresh token");
+        let client = Client::of(&request);
         let RefreshSession { refresh_token } = request.into_inner().try_into()?;
         let now = time::now();
         let old_hash = tokens::digest(&refresh_token);
@@ -191,7 +235,7 @@ impl AccountService for Accounts {
         let refresh_expire_time = (now + tokens::REFRESH_IDLE_LIFETIME).min(session.expire_time);
         let new_hash = tokens::digest(&new_token);
         let rotated = accounts
-            .rotate_refresh_hash(id, &old_hash, new_hash, (refresh_expire_time, now))
+            .rotate_refresh_hash(id, &old_hash, new_hash, (refresh_expire_time, now), client.ip)
             .await
             .map_err(ServiceError::from)?;
         if !rotated {
@@ -288,5 +332,47 @@ impl AccountService for Accounts {
             .ok_or(ServiceError::PermissionDenied)?;
         self.shared.revocations.revoke_token(name.token);
         Ok(Response::new(api_token_to_proto(token)))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<v1::ListSessionsRequest>,
+    ) -> Result<Response<v1::ListSessionsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let current = self.shared.authorizer.account(&caller)?;
+        let ListSessions { page } = request.into_inner().try_into()?;
+        let mut rows =
+            self.shared.accounts.list_sessions(caller.user, &page, time::now()).await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |row| (None, row.id.clone()));
+        Ok(Response::new(v1::ListSessionsResponse {
+            sessions: rows.into_iter().map(|row| session_info_to_proto(row, current)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<v1::RevokeSessionRequest>,
+    ) -> Result<Response<v1::RevokeSessionResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let RevokeSession { name } = request.into_inner().try_into()?;
+        // Another user's session is refused as if it did not exist.
+        if name.user != caller.user {
+            return Err(ServiceError::NotFound("session").into());
+        }
+        let now = time::now();
+        let revoked = self
+            .shared
+            .accounts
+            .revoke_own_session(caller.user, name.session, now)
+            .await
+            .map_err(ServiceError::from)?;
+        if !revoked {
+            return Err(ServiceError::NotFound("session").into());
+        }
+        self.shared.revocations.revoke_session(name.session, now);
+        tracing::info!(user = %caller.user, session = %name.session, "session revoked");
+        Ok(Response::new(v1::RevokeSessionResponse {}))
     }
 }

@@ -6,10 +6,13 @@ use tasktracker_proto::v1;
 use crate::{
     auth::Role,
     domain::{
-        Email, Invalid, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId, Violations,
-        page::PageRequest,
+        Email, Invalid, InvitationName, MemberName, ProjectDescription, ProjectId, ProjectTitle, RequestId, UserId,
+        Violations, page::PageRequest,
     },
-    storage::projects::{NewProject, ProjectChange, UserRef},
+    storage::{
+        invitations::Invitee,
+        projects::{NewProject, ProjectChange},
+    },
 };
 
 /// Default and maximum page size of both lists.
@@ -160,26 +163,27 @@ impl TryFrom<v1::ListMembersRequest> for ListMembers {
     }
 }
 
-/// `AddMember`: a user named by id or email, and a role.
+/// `AddMember`: an invitation, to a user named by email or id, with a role.
 pub struct AddMember {
     pub project: ProjectId,
-    pub user: UserRef,
+    pub invitee: Invitee,
     pub role: Role,
 }
 
-/// The user `member` names: `member.user` if set, else `member.email`.
-fn user_ref(violations: &mut Violations, member: &v1::Member) -> Option<UserRef> {
-    match (member.user.is_empty(), member.email.is_empty()) {
-        (false, _) => match UserId::parse_name("member.user", &member.user) {
-            Ok(user) => Some(UserRef::Id(user)),
+/// The invitee a request names: `{prefix}.user` if set, else
+/// `{prefix}.email`.
+fn invitee(violations: &mut Violations, prefix: &str, user: &str, email: &str) -> Option<Invitee> {
+    match (user.is_empty(), email.is_empty()) {
+        (false, _) => match UserId::parse_name(&format!("{prefix}.user"), user) {
+            Ok(user) => Some(Invitee::User(user)),
             Err(_) => {
-                violations.add("member.user", "must be `users/{user}`");
+                violations.add(format!("{prefix}.user"), "must be `users/{user}`");
                 None
             }
         },
-        (true, false) => violations.check(Email::parse("member.email", &member.email)).map(UserRef::Email),
+        (true, false) => violations.check(Email::parse(&format!("{prefix}.email"), email)).map(Invitee::Email),
         (true, true) => {
-            violations.add("member.user", "set `member.user` or `member.email`");
+            violations.add(format!("{prefix}.email"), format!("set `{prefix}.email` (or `{prefix}.user`)"));
             None
         }
     }
@@ -193,10 +197,86 @@ impl TryFrom<v1::AddMemberRequest> for AddMember {
         let project = violations.check(ProjectId::parse_name("parent", &request.parent));
         let member = violations.required("member", &request.member);
         let role = member.and_then(|member| violations.check(Role::from_proto("member.role", member.role)));
-        let user = member.and_then(|member| user_ref(&mut violations, member));
-        violations.complete(|| Some(Self { project: project?, user: user?, role: role? }))
+        let invitee = member.and_then(|member| invitee(&mut violations, "member", &member.user, &member.email));
+        violations.complete(|| Some(Self { project: project?, invitee: invitee?, role: role? }))
     }
 }
+
+/// `CreateInvitation`.
+pub struct CreateInvitation {
+    pub project: ProjectId,
+    pub invitee: Invitee,
+    pub role: Role,
+}
+
+impl TryFrom<v1::CreateInvitationRequest> for CreateInvitation {
+    type Error = Invalid;
+
+    fn try_from(request: v1::CreateInvitationRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &request.parent));
+        let invitation = violations.required("invitation", &request.invitation);
+        let role =
+            invitation.and_then(|invitation| violations.check(Role::from_proto("invitation.role", invitation.role)));
+        let invitee = invitation
+            .and_then(|invitation| invitee(&mut violations, "invitation", &invitation.user, &invitation.email));
+        violations.complete(|| Some(Self { project: project?, invitee: invitee?, role: role? }))
+    }
+}
+
+/// `ListInvitations`.
+pub struct ListInvitations {
+    pub project: ProjectId,
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListInvitationsRequest> for ListInvitations {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListInvitationsRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", &request.parent));
+        let page =
+            PageRequest::parse(&mut violations, request.page_size, &request.page_token, PAGE_SIZES, "invitations");
+        violations.complete(|| Some(Self { project: project?, page: page? }))
+    }
+}
+
+/// `ListMyInvitations`.
+pub struct ListMyInvitations {
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListMyInvitationsRequest> for ListMyInvitations {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListMyInvitationsRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let page =
+            PageRequest::parse(&mut violations, request.page_size, &request.page_token, PAGE_SIZES, "my invitations");
+        violations.complete(|| Some(Self { page: page? }))
+    }
+}
+
+/// `RevokeInvitation`, `AcceptInvitation`, `DeclineInvitation`: one
+/// invitation by name.
+pub struct NamedInvitation {
+    pub name: InvitationName,
+}
+
+macro_rules! named_invitation {
+    ($($request:ty),*) => {$(
+        impl TryFrom<$request> for NamedInvitation {
+            type Error = Invalid;
+
+            fn try_from(request: $request) -> Result<Self, Invalid> {
+                Ok(Self { name: InvitationName::parse("name", &request.name)? })
+            }
+        }
+    )*};
+}
+
+named_invitation!(v1::RevokeInvitationRequest, v1::AcceptInvitationRequest, v1::DeclineInvitationRequest);
 
 /// `UpdateMember`: only the role changes.
 pub struct UpdateMember {

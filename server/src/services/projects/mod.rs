@@ -4,12 +4,14 @@
 //! and converts the rows back.
 
 mod commands;
+mod invitations;
 
 use tasktracker_proto::v1::{self, project_service_server::ProjectService};
 use tonic::{Request, Response, Status};
 
 use self::commands::{
-    AddMember, GetProject, ListMembers, ListProjects, RemoveMember, SetArchived, UpdateMember, UpdateProject,
+    AddMember, CreateInvitation, GetProject, ListInvitations, ListMembers, ListMyInvitations, ListProjects,
+    NamedInvitation, RemoveMember, SetArchived, UpdateMember, UpdateProject,
 };
 use super::SharedState;
 use crate::{
@@ -32,12 +34,8 @@ impl From<ProjectStoreError> for ServiceError {
             ProjectStoreError::Stale => Self::stale_etag("project"),
             // Gone since it was authorized: as if never there (AIP-131).
             ProjectStoreError::ProjectNotFound => Self::PermissionDenied,
-            ProjectStoreError::UserNotFound => Self::NotFound("user"),
             ProjectStoreError::MemberNotFound => Self::NotFound("member"),
             ProjectStoreError::RequestReused => Self::request_id_reused("project"),
-            ProjectStoreError::AlreadyMember => {
-                Self::FailedPrecondition("the user is already a member; use UpdateMember to change the role".into())
-            }
         }
     }
 }
@@ -125,6 +123,8 @@ fn member_to_proto(Member { membership, user }: Member) -> v1::Member {
         display_name,
         role: Role::from_stored(membership.role).to_proto() as i32,
         create_time: Some(to_timestamp(membership.create_time)),
+        state: v1::MemberState::Active as i32,
+        invitation: String::new(),
     }
 }
 
@@ -203,10 +203,8 @@ impl ProjectService for Projects {
 
     async fn add_member(&self, request: Request<v1::AddMemberRequest>) -> Result<Response<v1::Member>, Status> {
         let caller = Caller::of(&request)?;
-        let AddMember { project, user, role } = request.into_inner().try_into()?;
-        self.shared.authorizer.require(&caller, project, Permission::Manage).await?;
-        let member = self.shared.projects.add_member(project, &user, role).await?;
-        Ok(Response::new(member_to_proto(member)))
+        let AddMember { project, invitee, role } = request.into_inner().try_into()?;
+        Ok(Response::new(self.add_member_by_invitation(&caller, project, invitee, role).await?))
     }
 
     async fn update_member(&self, request: Request<v1::UpdateMemberRequest>) -> Result<Response<v1::Member>, Status> {
@@ -229,6 +227,63 @@ impl ProjectService for Projects {
         self.shared.authorizer.remove_member(&caller, name).await?;
         self.keep_an_owner(name).await?;
         self.shared.projects.remove_member(name).await?;
+        // Their open watch streams on the project end; on PostgreSQL a
+        // trigger also announces it to the other replicas.
+        self.shared.revocations.end_membership(name.project, name.user);
         Ok(Response::new(v1::RemoveMemberResponse {}))
+    }
+
+    async fn create_invitation(
+        &self,
+        request: Request<v1::CreateInvitationRequest>,
+    ) -> Result<Response<v1::Invitation>, Status> {
+        let caller = Caller::of(&request)?;
+        let CreateInvitation { project, invitee, role } = request.into_inner().try_into()?;
+        Ok(Response::new(self.create_invitation_for(&caller, project, invitee, role).await?))
+    }
+
+    async fn list_invitations(
+        &self,
+        request: Request<v1::ListInvitationsRequest>,
+    ) -> Result<Response<v1::ListInvitationsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let ListInvitations { project, page } = request.into_inner().try_into()?;
+        Ok(Response::new(self.list_invitations_of(&caller, project, page).await?))
+    }
+
+    async fn revoke_invitation(
+        &self,
+        request: Request<v1::RevokeInvitationRequest>,
+    ) -> Result<Response<v1::Invitation>, Status> {
+        let caller = Caller::of(&request)?;
+        let command = NamedInvitation::try_from(request.into_inner())?;
+        Ok(Response::new(self.revoke_invitation_named(&caller, command).await?))
+    }
+
+    async fn list_my_invitations(
+        &self,
+        request: Request<v1::ListMyInvitationsRequest>,
+    ) -> Result<Response<v1::ListMyInvitationsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let ListMyInvitations { page } = request.into_inner().try_into()?;
+        Ok(Response::new(self.list_my_invitations_of(&caller, page).await?))
+    }
+
+    async fn accept_invitation(
+        &self,
+        request: Request<v1::AcceptInvitationRequest>,
+    ) -> Result<Response<v1::AcceptInvitationResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let command = NamedInvitation::try_from(request.into_inner())?;
+        Ok(Response::new(self.accept_invitation_named(&caller, command).await?))
+    }
+
+    async fn decline_invitation(
+        &self,
+        request: Request<v1::DeclineInvitationRequest>,
+    ) -> Result<Response<v1::Invitation>, Status> {
+        let caller = Caller::of(&request)?;
+        let command = NamedInvitation::try_from(request.into_inner())?;
+        Ok(Response::new(self.decline_invitation_named(&caller, command).await?))
     }
 }

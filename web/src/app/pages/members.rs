@@ -1,4 +1,5 @@
-//! `/projects/:project/members`: who is in the project; owners manage roles.
+//! `/projects/:project/members`: who is in the project; owners manage roles,
+//! invite people by email and see (and withdraw) the pending invitations.
 
 use crate::app::erased::{Job, Loader};
 use crate::app::router::use_params_map;
@@ -13,7 +14,7 @@ use crate::{
         components::FieldError,
         forms::{ROLES, field_message, general_message, label_of},
     },
-    model::names,
+    model::{dates, names},
 };
 
 /// An option per role, `selected` selected.
@@ -28,6 +29,7 @@ fn role_options(selected: i32) -> impl IntoView {
 }
 
 type MemberList = Loader<ApiResult<Vec<v1::Member>>>;
+type InvitationList = Loader<ApiResult<Vec<v1::Invitation>>>;
 
 /// The members page (signed in).
 #[component]
@@ -41,6 +43,12 @@ pub fn MembersPage() -> impl IntoView {
     let members: MemberList = Loader::new(move || async move { api.list_members(project_name.get_value()).await });
     let is_owner = Signal::derive(move || {
         project.with(|p| p.and_then(Option::as_ref).is_some_and(|p| p.caller_role == Role::Owner as i32))
+    });
+    // Owners only; for anyone else the list stays empty and is not shown.
+    // (Read before the future: the loader reloads when it changes.)
+    let invitations: InvitationList = Loader::new(move || {
+        let owner = is_owner.get();
+        async move { if owner { api.list_invitations(project_name.get_value()).await } else { Ok(Vec::new()) } }
     });
     let title = move || project.get().flatten().map(|p| p.title).unwrap_or_default();
 
@@ -59,8 +67,11 @@ pub fn MembersPage() -> impl IntoView {
                 </tbody>
             </table>
             <Show when=move || is_owner.get()>
-                <h2>"Add a member"</h2>
-                <AddMember project_name members/>
+                <h2>"Invite someone"</h2>
+                <p class="muted">"They join once they accept, from their Projects page, signed in with this address."</p>
+                <Invite project_name invitations/>
+                <h2>"Pending invitations"</h2>
+                <PendingInvitations invitations/>
             </Show>
         </section>
     }
@@ -114,36 +125,81 @@ fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) ->
     }
 }
 
-/// The owners' form adding an existing account to the project.
+/// The owners' form inviting an email address to the project.
 #[component]
-fn AddMember(project_name: StoredValue<String>, members: MemberList) -> impl IntoView {
+fn Invite(project_name: StoredValue<String>, invitations: InvitationList) -> impl IntoView {
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
     let email = RwSignal::new(String::new());
     let role = RwSignal::new((Role::Editor as i32).to_string());
-    let add = Job::new(move |_: &()| {
+    let invite = Job::new(move |_: &()| {
         let role = Role::try_from(role.get_untracked().parse::<i32>().unwrap_or(2)).unwrap_or(Role::Editor);
         let email_value = email.get_untracked().trim().to_owned();
         async move {
-            let member = api.add_member(project_name.get_value(), email_value, role).await?;
-            toasts.show(format!("Added {}.", member.display_name), None);
+            let invitation = api.create_invitation(project_name.get_value(), email_value, role).await?;
+            toasts.show(format!("Invited {}.", invitation.email), None);
             email.try_set(String::new());
-            members.refetch();
+            invitations.refetch();
             Ok(())
         }
     });
-    let error = add.error();
+    let error = invite.error();
     view! {
-        <form class="stack narrow" on:submit=move |event| { event.prevent_default(); add.dispatch(()); } novalidate>
-            <FieldError id="add-member-error" message=general_message(error)/>
-            <label for="member-email">"Email of an existing account"</label>
-            <input id="member-email" type="email" bind:value=email aria-describedby="email-error"/>
-            <FieldError id="email-error" message=field_message(error, "email")/>
-            <label for="member-role">"Role"</label>
-            <select id="member-role" bind:value=role>
+        <form class="stack narrow" on:submit=move |event| { event.prevent_default(); invite.dispatch(()); } novalidate>
+            <FieldError id="invite-error" message=general_message(error)/>
+            <label for="invite-email">"Email address"</label>
+            <input id="invite-email" type="email" bind:value=email aria-describedby="invite-email-error"/>
+            <FieldError id="invite-email-error" message=field_message(error, "invitation.email")/>
+            <label for="invite-role">"Role"</label>
+            <select id="invite-role" bind:value=role>
                 {role_options(Role::Editor as i32)}
             </select>
-            <button type="submit">"Add member"</button>
+            <button type="submit">"Send invitation"</button>
         </form>
+    }
+}
+
+/// The project's pending invitations, each with a Revoke button.
+#[component]
+fn PendingInvitations(invitations: InvitationList) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let revoke = Job::new(move |name: &String| {
+        let name = name.clone();
+        async move {
+            let result = api.revoke_invitation(name).await;
+            toasts.report(result, |invitation| format!("Withdrew the invitation to {}.", invitation.email));
+            invitations.refetch();
+        }
+    });
+    let list = move || invitations.get().and_then(Result::ok).unwrap_or_default();
+    view! {
+        {move || invitations.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        {move || { let list = list(); if list.is_empty() {
+            view! { <p class="muted">"No pending invitations."</p> }.into_any()
+        } else { view! {
+            <table class="invitations">
+                <thead><tr>
+                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Expires"</th>
+                    <th scope="col"><span class="sr-only">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    {list.into_iter().map(|invitation| view! {
+                        <tr>
+                            <td>{invitation.email.clone()}</td>
+                            <td>{label_of(&ROLES, invitation.role)}</td>
+                            <td>{invitation.expire_time.as_ref().map(dates::to_day)}</td>
+                            <td>
+                                {
+                                    let name = invitation.name.clone();
+                                    let label = format!("Revoke the invitation to {}", invitation.email);
+                                    view! { <button type="button" class="ghost" aria-label=label on:click=move |_| { revoke.dispatch(name.clone()); }>"Revoke"</button> }
+                                }
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any() }}}
     }
 }

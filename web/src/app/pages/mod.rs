@@ -6,6 +6,7 @@ pub mod inbox;
 pub mod members;
 pub mod project;
 pub mod projects;
+pub mod sessions;
 pub mod task;
 pub mod tokens;
 pub mod workflow;

@@ -1,4 +1,5 @@
-//! `/`: the caller's projects, and creating one.
+//! `/`: the caller's projects, invitations to others (accepted or declined
+//! here), and creating one.
 
 use crate::app::erased::{Job, Loader};
 use crate::app::router::use_navigate;
@@ -6,10 +7,11 @@ use leptos::prelude::*;
 
 use crate::{
     app::{
-        api::Api,
+        ToastList,
+        api::{Api, ApiResult},
         browser,
         components::{Failure, FieldError},
-        forms::{field_message, general_message},
+        forms::{ROLES, field_message, general_message, label_of},
     },
     model::names,
 };
@@ -18,21 +20,80 @@ use crate::{
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     browser::set_title("Projects");
+    let api = expect_context::<Api>();
+    let projects: ProjectLoader = Loader::new(move || async move { api.list_projects(false).await });
     view! {
         <section class="page">
             <h1>"Projects"</h1>
-            <ProjectList/>
+            <MyInvitations projects/>
+            <ProjectList projects/>
             <h2>"New project"</h2>
             <NewProject/>
         </section>
     }
 }
 
+type ProjectLoader = Loader<ApiResult<Vec<tasktracker_proto::v1::Project>>>;
+
+/// Invitations addressed to the caller, each accepted (the project then
+/// joins the list) or declined; nothing shows when there are none.
+#[component]
+fn MyInvitations(projects: ProjectLoader) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let invitations = Loader::new(move || async move { api.list_my_invitations().await });
+    let answer = Job::new(move |(name, accept): &(String, bool)| {
+        let (name, accept) = (name.clone(), *accept);
+        async move {
+            if accept {
+                let result = api.accept_invitation(name).await;
+                toasts.report(result, |_| "Joined the project.".to_owned());
+                projects.refetch();
+            } else {
+                let result = api.decline_invitation(name).await;
+                toasts.report(result, |_| "Declined the invitation.".to_owned());
+            }
+            invitations.refetch();
+        }
+    });
+    let list = move || invitations.get().and_then(Result::ok).unwrap_or_default();
+    view! {
+        {move || { let list = list(); (!list.is_empty()).then(move || view! {
+            <section aria-labelledby="invitations-heading" class="invitations">
+                <h2 id="invitations-heading">"Invitations"</h2>
+                <ul class="cards">
+                    {list.into_iter().map(|invitation| view! {
+                        <li class="card">
+                            <p>
+                                <strong>{invitation.project_title.clone()}</strong>
+                                {format!(
+                                    " — {} invited you as {}.",
+                                    invitation.inviter_display_name,
+                                    label_of(&ROLES, invitation.role).to_lowercase(),
+                                )}
+                            </p>
+                            {
+                                let (accept_name, decline_name) = (invitation.name.clone(), invitation.name.clone());
+                                let title = invitation.project_title.clone();
+                                view! {
+                                    <button type="button" aria-label=format!("Accept the invitation to {title}")
+                                        on:click=move |_| answer.dispatch((accept_name.clone(), true))>"Accept"</button>
+                                    " "
+                                    <button type="button" class="ghost" aria-label=format!("Decline the invitation to {title}")
+                                        on:click=move |_| answer.dispatch((decline_name.clone(), false))>"Decline"</button>
+                                }
+                            }
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}}
+    }
+}
+
 /// The caller's projects, as cards.
 #[component]
-fn ProjectList() -> impl IntoView {
-    let api = expect_context::<Api>();
-    let projects = Loader::new(move || async move { api.list_projects(false).await });
+fn ProjectList(projects: ProjectLoader) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p aria-busy="true">"Loading projects…"</p> }>
             <Failure>

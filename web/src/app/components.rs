@@ -11,11 +11,11 @@ use super::{HelpOpen, Online, ToastList, api::Api, browser};
 pub fn OfflineBanner() -> impl IntoView {
     let online = expect_context::<Online>();
     view! {
-        <Show when=move || !online.0.get()>
+        {move || (!online.0.get()).then(|| view! {
             <div class="banner offline" role="status">
                 "You are offline. Live updates are paused; reconnecting…"
             </div>
-        </Show>
+        })}
     }
 }
 
@@ -39,7 +39,7 @@ pub fn Toasts() -> impl IntoView {
     };
     view! {
         <div class="toasts" role="status" aria-live="polite">
-            <For each=move || toasts.0.get() key=|toast| toast.id let:toast>
+            {move || (toasts.0.get()).into_iter().map(|toast| view! {
                 <div class="toast">
                     <span>{toast.message.clone()}</span>
                     {toast.undo_task.clone().map(|task| {
@@ -55,7 +55,7 @@ pub fn Toasts() -> impl IntoView {
                         "×"
                     </button>
                 </div>
-            </For>
+            }).collect_view()}
         </div>
     }
 }
@@ -143,9 +143,9 @@ pub fn MarkdownPreview(#[prop(into)] source: Signal<String>) -> impl IntoView {
 #[component]
 pub fn FieldError(#[prop(into)] id: String, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
-        <Show when=move || message.get().is_some()>
+        {move || (message.get().is_some()).then(|| view! {
             <p class="field-error" id=id.clone() role="alert">{move || message.get()}</p>
-        </Show>
+        })}
     }
 }
 

@@ -211,20 +211,23 @@ fn Header() -> impl IntoView {
         "dark" => "light",
         _ => "system",
     };
+    // Memoised: the session signal changes at every token refresh, and the
+    // header's parts must not be rebuilt then.
+    let signed_in = Memo::new(move |_| api.signed_in());
     view! {
         <header class="topbar">
             <a href="/" class="brand">"Tasktracker"</a>
             <nav aria-label="Main">
-                <Show when=move || api.signed_in()>
+                {move || signed_in.get().then(|| view! {
                     <a href="/">"Projects"</a>
                     <pages::inbox::InboxLink/>
                     <a href="/tokens">"API tokens"</a>
                     <a href="/sessions">"Sessions"</a>
-                </Show>
+                })}
             </nav>
-            <Show when=move || api.signed_in()>
+            {move || signed_in.get().then(|| view! {
                 <search::GlobalSearch/>
-            </Show>
+            })}
             <div class="actions">
                 <button
                     type="button"
@@ -237,10 +240,10 @@ fn Header() -> impl IntoView {
                 <button type="button" class="ghost" on:click=move |_| help.0.set(true) aria-label="Keyboard shortcuts">
                     "?"
                 </button>
-                <Show when=move || api.signed_in()>
+                {move || signed_in.get().then(|| view! {
                     <span class="who">{move || api.session().map(|s| s.display_name).unwrap_or_default()}</span>
                     <button type="button" class="ghost" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
-                </Show>
+                })}
             </div>
         </header>
     }

@@ -95,13 +95,13 @@ pub fn InboxLink() -> impl IntoView {
     view! {
         <a href="/inbox" class="inbox-link">
             "Inbox"
-            <Show when=move || { state.unread.get() > 0 }>
+            {move || (state.unread.get() > 0).then(|| view! {
                 <span class="badge">
                     <span class="sr-only">", "</span>
                     {move || state.unread.get()}
                     <span class="sr-only">" unread"</span>
                 </span>
-            </Show>
+            })}
         </a>
     }
 }
@@ -234,21 +234,21 @@ pub fn InboxPage() -> impl IntoView {
                 </button>
             </div>
             {move || first.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
-            <Show when=move || first.get().is_some_and(|page| page.is_ok()) && shown().is_empty()>
+            {move || (first.get().is_some_and(|page| page.is_ok()) && shown().is_empty()).then(|| view! {
                 <p class="empty">"Nothing here. You are all caught up."</p>
-            </Show>
+            })}
             <details class="settings">
                 <summary>"Reminders"</summary>
                 <ReminderDefaults/>
             </details>
             <ul class="notifications">
-                <For each=shown key=|n| (n.name.clone(), n.read_time.is_some(), n.snooze_time.is_some()) let:notification>
+                {move || (shown()).into_iter().map(|notification| view! {
                     <NotificationItem notification mark snooze/>
-                </For>
+                }).collect_view()}
             </ul>
-            <Show when=move || !next_token.get().is_empty()>
+            {move || (!next_token.get().is_empty()).then(|| view! {
                 <button type="button" class="ghost" on:click=move |_| { load_more.dispatch(()); }>"Load more"</button>
-            </Show>
+            })}
         </section>
     }
 }

@@ -60,19 +60,18 @@ pub fn MembersPage() -> impl IntoView {
             <table class="members">
                 <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                 <tbody>
-                    <For each=move || members.get().and_then(Result::ok).unwrap_or_default()
-                        key=|m| (m.name.clone(), m.role) let:member>
+                    {move || (members.get().and_then(Result::ok).unwrap_or_default()).into_iter().map(|member| view! {
                         <MemberRow member members is_owner/>
-                    </For>
+                    }).collect_view()}
                 </tbody>
             </table>
-            <Show when=move || is_owner.get()>
+            {move || (is_owner.get()).then(|| view! {
                 <h2>"Invite someone"</h2>
                 <p class="muted">"They join once they accept, from their Projects page, signed in with this address."</p>
                 <Invite project_name invitations/>
                 <h2>"Pending invitations"</h2>
                 <PendingInvitations invitations/>
-            </Show>
+            })}
         </section>
     }
 }
@@ -117,9 +116,9 @@ fn MemberRow(member: v1::Member, members: MemberList, is_owner: Signal<bool>) ->
                 </Show>
             </td>
             <td>
-                <Show when=move || is_owner.get()>
+                {move || (is_owner.get()).then(|| view! {
                     <button type="button" class="ghost" on:click=move |_| { remove.dispatch(name.get_value()); }>"Remove"</button>
-                </Show>
+                })}
             </td>
         </tr>
     }

@@ -29,13 +29,13 @@ pub fn TokensPage() -> impl IntoView {
             <h1>"API tokens"</h1>
             <p class="muted">"Tokens let services call the API as you, limited to a scope and optionally one project."</p>
             {move || tokens.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
-            <Show when=move || secret.get().is_some()>
+            {move || (secret.get().is_some()).then(|| view! {
                 <div class="banner secret" role="status">
                     <label for="token-secret">"Your new token — copy it now, it is shown only once:"</label>
                     <input id="token-secret" readonly prop:value=move || secret.get().unwrap_or_default()/>
                     <button type="button" class="ghost" on:click=move |_| secret.set(None)>"Done"</button>
                 </div>
-            </Show>
+            })}
             <h2>"Create a token"</h2>
             <NewToken tokens secret/>
             <h2>"Your tokens"</h2>
@@ -89,9 +89,9 @@ fn NewToken(tokens: TokenList, secret: RwSignal<Option<String>>) -> impl IntoVie
             <label for="token-project">"Project"</label>
             <select id="token-project" bind:value=project>
                 <option value="">"All my projects"</option>
-                <For each=move || projects.get().and_then(Result::ok).unwrap_or_default() key=|p| p.name.clone() let:p>
+                {move || (projects.get().and_then(Result::ok).unwrap_or_default()).into_iter().map(|p| view! {
                     <option value=p.name.clone()>{p.title.clone()}</option>
-                </For>
+                }).collect_view()}
             </select>
             <label for="token-days">"Expires in (days, at most 365)"</label>
             <input id="token-days" type="number" min="1" max="365" bind:value=days aria-describedby="expire_time-error"/>
@@ -121,8 +121,7 @@ fn TokenTable(tokens: TokenList) -> impl IntoView {
                 <th scope="col">"Last used"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
             </tr></thead>
             <tbody>
-                <For each=move || tokens.get().and_then(Result::ok).unwrap_or_default()
-                    key=|t| (t.name.clone(), t.revoke_time.is_some()) let:token>
+                {move || (tokens.get().and_then(Result::ok).unwrap_or_default()).into_iter().map(|token| view! {
                     <tr>
                         <td>{token.display_name.clone()}</td>
                         <td>{label_of(&SCOPES, token.scope)}</td>
@@ -138,7 +137,7 @@ fn TokenTable(tokens: TokenList) -> impl IntoView {
                             }}
                         </td>
                     </tr>
-                </For>
+                }).collect_view()}
             </tbody>
         </table>
     }

@@ -104,7 +104,7 @@ pub fn WorkflowPage() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <Show when=move || is_owner.get()>
+            {move || (is_owner.get()).then(|| view! {
                 <ProjectSwitch project id="enforce-wip" label="Refuse moves into a state at its WIP limit"
                     field="enforce_wip_limits" get=|p| p.enforce_wip_limits set=|p, on| p.enforce_wip_limits = on
                     said=|on| if on { "WIP limits are enforced." } else { "WIP limits are shown only." }/>
@@ -118,7 +118,7 @@ pub fn WorkflowPage() -> impl IntoView {
                     }/>
                 <h2>"Add a state"</h2>
                 <AddState workflow/>
-            </Show>
+            })}
         </section>
     }
 }
@@ -186,7 +186,7 @@ fn StateRow(workflow: Workflow, state: v1::WorkflowState) -> impl IntoView {
                     placeholder="None" bind:value=limit disabled=move || !workflow.is_owner.get()/>
             </td>
             <td class="actions">
-                <Show when=move || workflow.is_owner.get()>
+                {move || (workflow.is_owner.get()).then(|| view! {
                     <button type="button" on:click=move |_| { save.dispatch(original.get_value()); }>"Save"</button>
                     <button type="button" class="ghost" aria-label=label("Move up") on:click=move |_| move_to(-1)>"↑"</button>
                     <button type="button" class="ghost" aria-label=label("Move down") on:click=move |_| move_to(1)>"↓"</button>
@@ -199,7 +199,7 @@ fn StateRow(workflow: Workflow, state: v1::WorkflowState) -> impl IntoView {
                         {move || others().map(|s| view! { <option value=s.name>{s.display_name}</option> }).collect_view()}
                     </select>
                     <button type="button" class="danger" on:click=move |_| { delete.dispatch(original.get_value()); }>"Delete"</button>
-                </Show>
+                })}
             </td>
         </tr>
     }

@@ -178,9 +178,9 @@ fn BoardColumn(
                     <Card task index dragging drop_on key_move/>
                 </For>
             </ul>
-            <Show when=move || state.board.with(|b| b.get(index).is_some_and(|c| !c.next_page_token.is_empty()))>
+            {move || (state.board.with(|b| b.get(index).is_some_and(|c| !c.next_page_token.is_empty()))).then(|| view! {
                 <button type="button" class="ghost more" on:click=move |_| { load_more.dispatch(index); }>"Load more"</button>
-            </Show>
+            })}
         </section>
     }
 }

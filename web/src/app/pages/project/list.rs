@@ -111,9 +111,9 @@ pub fn TaskList() -> impl IntoView {
         {move || error().filter(|_| typed_error.with(Option::is_none)).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>
             <TaskTable/>
-            <Show when=move || !loading.get() && state.list.with(Vec::is_empty)>
+            {move || (!loading.get() && state.list.with(Vec::is_empty)).then(|| view! {
                 <p class="empty">"No tasks match."</p>
-            </Show>
+            })}
         </div>
         <Pager query/>
     }
@@ -151,9 +151,9 @@ fn Filters(query: ListQuery, typed_error: Signal<Option<String>>) -> impl IntoVi
                 set=|f, value| f.assignee = (!value.is_empty()).then_some(value)>
                 <option value="">"Anyone"</option>
                 <option value="me">"Me"</option>
-                <For each=move || state.member_list() key=|m| m.user.clone() let:member>
+                {move || state.member_list().into_iter().map(|member| view! {
                     <option value=member.user.clone()>{member.display_name.clone()}</option>
-                </For>
+                }).collect_view()}
             </FilterSelect>
             <FilterInput query id="filter-label" label="Label" size="10" set=|f, value| f.label = value/>
             <FilterSelect query id="filter-priority" label="Priority at least"

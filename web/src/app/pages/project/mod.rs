@@ -164,9 +164,9 @@ pub fn ProjectPage() -> impl IntoView {
                     <a href=format!("{project_path}/fields")>"Fields"</a>
                 </nav>
             </div>
-            <Show when=move || state.can_edit()>
+            {move || (state.can_edit()).then(|| view! {
                 <NewTask/>
-            </Show>
+            })}
             <p class="sr-only" role="status" aria-live="polite">{move || state.announcement.get()}</p>
             <Show when=board_view fallback=|| view! { <TaskList/> }>
                 <Board/>

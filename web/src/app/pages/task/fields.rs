@@ -124,13 +124,13 @@ fn StatePicker(editing: Editing) -> impl IntoView {
         <div class="field">
             <label for="task-state">"State"</label>
             <select id="task-state" disabled=move || !can_edit.get() on:change=on_change aria-describedby="state-error">
-                <For each=options key=|(name, label)| (name.clone(), label.clone()) let:option>
+                {move || (options()).into_iter().map(|option| view! {
                     {
                         let (name, label) = option;
                         let selected = name.clone();
                         view! { <option value=name prop:selected=move || current() == selected>{label}</option> }
                     }
-                </For>
+                }).collect_view()}
             </select>
             <FieldError id="state-error" message=editing.error("state")/>
         </div>
@@ -168,7 +168,7 @@ fn Assignees(editing: Editing) -> impl IntoView {
     view! {
         <fieldset disabled=move || !can_edit.get()>
             <legend>"Assignees"</legend>
-            <For each=move || context.members.get().unwrap_or_default() key=|m| m.user.clone() let:member>
+            {move || (context.members.get().unwrap_or_default()).into_iter().map(|member| view! {
                 {
                     let user = member.user.clone();
                     let checked_user = user.clone();
@@ -188,7 +188,7 @@ fn Assignees(editing: Editing) -> impl IntoView {
                         </label>
                     }
                 }
-            </For>
+            }).collect_view()}
         </fieldset>
     }
 }

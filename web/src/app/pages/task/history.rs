@@ -23,7 +23,7 @@ pub fn History() -> impl IntoView {
     view! {
         <h2>"History"</h2>
         <ol class="history">
-            <For each=move || context.history.get().unwrap_or_default() key=|a| a.name.clone() let:activity>
+            {move || (context.history.get().unwrap_or_default()).into_iter().map(|activity| view! {
                 <li>
                     <strong>{context.person(&activity.actor)}</strong> " " {event_label(activity.r#type)}
                     " · " <span class="muted">{activity.time.as_ref().map(dates::to_day_time)}</span>
@@ -33,7 +33,7 @@ pub fn History() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 </li>
-            </For>
+            }).collect_view()}
         </ol>
     }
 }

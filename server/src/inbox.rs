@@ -9,10 +9,10 @@
 //! skips or repeats a notification; a missed wake-up (a lost LISTEN
 //! connection) wakes every stream once the connection is back.
 
-use std::{pin::Pin, sync::Arc};
+use std::pin::Pin;
 
 use futures::Stream;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use tasktracker_proto::v1;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -25,7 +25,7 @@ use crate::{
         time::{self, to_timestamp},
     },
     error::ServiceError,
-    metrics::Metrics,
+    live::{OpenStream, relay_notifications},
     services::{SharedState, notifications::notification_to_proto},
     storage::notifications::{Counts, InboxSignals, NOTIFY_CHANNEL, NotificationQuery},
 };
@@ -35,61 +35,15 @@ const BATCH: u64 = 100;
 
 /// On PostgreSQL, relays inbox NOTIFYs from every replica until `shutdown`.
 pub fn listen(db: &DatabaseConnection, signals: InboxSignals, shutdown: CancellationToken) {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    let pool = db.get_postgres_connection_pool().clone();
-    tokio::spawn(async move {
-        use sea_orm::sqlx::postgres::PgListener;
-        loop {
-            let listener = async {
-                let mut listener = PgListener::connect_with(&pool).await?;
-                listener.listen(NOTIFY_CHANNEL).await?;
-                // Anything sent while we were not listening is read now.
-                signals.wake(None);
-                loop {
-                    let notification = listener.recv().await?;
-                    for user in notification.payload().split(',') {
-                        signals.wake(Some(UserId::from_stored(user)));
-                    }
-                }
-                #[allow(unreachable_code)]
-                Ok::<(), sea_orm::sqlx::Error>(())
-            };
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                result = listener => {
-                    if let Err(error) = result {
-                        tracing::warn!(%error, "inbox listener lost; reconnecting");
-                    }
-                }
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            }
-        }
+    relay_notifications(db, NOTIFY_CHANNEL, shutdown, move |payload| match payload {
+        Some(users) => users.split(',').for_each(|user| signals.wake(Some(UserId::from_stored(user)))),
+        // Connected again: wake every stream, in case it missed its user's.
+        None => signals.wake(None),
     });
 }
 
 /// A `WatchNotifications` response stream.
 pub type NotificationStream = Pin<Box<dyn Stream<Item = Result<v1::WatchNotificationsResponse, tonic::Status>> + Send>>;
-
-/// Counts a stream as open until its task ends, however it ends.
-struct OpenStream(Arc<Metrics>);
-
-impl OpenStream {
-    fn new(metrics: Arc<Metrics>) -> Self {
-        metrics.notification_streams_active.inc();
-        Self(metrics)
-    }
-}
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        self.0.notification_streams_active.dec();
-    }
-}
 
 fn counts(counts: Counts, cursor: i64) -> v1::WatchNotificationsResponse {
     v1::WatchNotificationsResponse {
@@ -119,7 +73,7 @@ pub fn watch(shared: SharedState, caller: Caller, start: i64) -> NotificationStr
     // Subscribed before the first read, so no change falls between the two.
     let wakeups = shared.metrics.inbox.subscribe();
     tokio::spawn(async move {
-        let _open = OpenStream::new(shared.metrics.clone());
+        let _open = OpenStream::new(&shared.metrics.notification_streams_active);
         let mut stream = Watcher { shared, caller, cursor: start, sender, counted: None };
         stream.run(wakeups).await;
     });

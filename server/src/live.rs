@@ -19,6 +19,7 @@ use std::{
 };
 
 use futures::Stream;
+use prometheus_client::metrics::gauge::Gauge;
 use prost::Message as _;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tasktracker_proto::v1;
@@ -133,42 +134,56 @@ impl ChangeFeed {
 
     /// On PostgreSQL, relays NOTIFYs from other replicas until `shutdown`.
     pub fn listen(&self, db: &DatabaseConnection, shutdown: CancellationToken) {
-        if db.get_database_backend() != DbBackend::Postgres {
-            return;
-        }
-        let pool = db.get_postgres_connection_pool().clone();
         let sender = self.wakeups.clone();
-        tokio::spawn(async move {
-            use sea_orm::sqlx::postgres::PgListener;
-            loop {
-                let listener = async {
-                    let mut listener = PgListener::connect_with(&pool).await?;
-                    listener.listen(NOTIFY_CHANNEL).await?;
-                    // Anything sent while we were not listening is read now.
-                    let _ = sender.send(None);
-                    loop {
-                        let notification = listener.recv().await?;
-                        let project = ProjectId::from_stored(notification.payload());
-                        let _ = sender.send(Some(project));
-                    }
-                    #[allow(unreachable_code)]
-                    Ok::<(), sea_orm::sqlx::Error>(())
-                };
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    result = listener => {
-                        if let Err(error) = result {
-                            tracing::warn!(%error, "change feed listener lost; reconnecting");
-                        }
-                    }
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
+        relay_notifications(db, NOTIFY_CHANNEL, shutdown, move |payload| {
+            // `None` (connected again): anything sent meanwhile is read now.
+            let _ = sender.send(payload.map(ProjectId::from_stored));
         });
     }
+}
+
+/// On PostgreSQL, LISTENs on `channel` until `shutdown`, reconnecting a
+/// second after a lost connection, and hands each NOTIFY's payload to
+/// `deliver`; `None` once listening (again), since notifications sent
+/// while not listening are lost. Does nothing on SQLite (one process).
+pub fn relay_notifications(
+    db: &DatabaseConnection,
+    channel: &'static str,
+    shutdown: CancellationToken,
+    deliver: impl Fn(Option<&str>) + Send + Sync + 'static,
+) {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let pool = db.get_postgres_connection_pool().clone();
+    tokio::spawn(async move {
+        use sea_orm::sqlx::postgres::PgListener;
+        loop {
+            let listener = async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(channel).await?;
+                deliver(None);
+                loop {
+                    let notification = listener.recv().await?;
+                    deliver(Some(notification.payload()));
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sea_orm::sqlx::Error>(())
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = listener => {
+                    if let Err(error) = result {
+                        tracing::warn!(%error, channel, "notification listener lost; reconnecting");
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    });
 }
 
 /// Reads one project's new events once per change and broadcasts them.
@@ -288,19 +303,19 @@ async fn next_membership_end(ends: &mut broadcast::Receiver<MembershipEnd>) -> M
     }
 }
 
-/// Counts a stream as open until its task ends, however it ends.
-struct OpenStream(Arc<Metrics>);
+/// Counts a stream in `gauge` as open until its task ends, however it ends.
+pub struct OpenStream(Gauge);
 
 impl OpenStream {
-    fn new(metrics: Arc<Metrics>) -> Self {
-        metrics.watch_streams_active.inc();
-        Self(metrics)
+    pub fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
     }
 }
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        self.0.watch_streams_active.dec();
+        self.0.dec();
     }
 }
 
@@ -330,7 +345,7 @@ pub fn watch(shared: SharedState, caller: Caller, project: ProjectId, start: i64
     // Joined before reading the table, so no event falls between the two.
     let subscription = shared.feed.subscribe(project, latest);
     tokio::spawn(async move {
-        let _open = OpenStream::new(shared.metrics.clone());
+        let _open = OpenStream::new(&shared.metrics.watch_streams_active);
         let mut stream = Watcher { shared, caller, project, cursor: start, sender, subscription };
         if stream.send(heartbeat(start)).await {
             stream.run(start < latest).await;

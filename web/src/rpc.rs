@@ -1,9 +1,9 @@
 //! The gRPC methods the app calls, as typed paths. The app (`app::api`)
-//! encodes and decodes the messages itself and hands tonic bytes only, so
-//! tonic's call machinery is compiled once instead of once per method (about
-//! a tenth of the bundle). The request and answer types stay checked at every
-//! call site through [`Method`]; a host test checks each path and type pair
-//! against the API's descriptors.
+//! encodes and decodes the messages itself and hands the gRPC-web transport
+//! (`app::grpc_web`) bytes only, so the call machinery is compiled once
+//! instead of once per method. The request and answer types stay checked at
+//! every call site through [`Method`]; a host test checks each path and type
+//! pair against the API's descriptors.
 
 use std::marker::PhantomData;
 

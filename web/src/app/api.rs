@@ -4,18 +4,10 @@
 use std::{cell::Cell, future::Future};
 
 use leptos::prelude::*;
-use prost::{
-    Message,
-    bytes::{Buf, BufMut, Bytes},
-};
+use prost::Message;
 use tasktracker_proto::v1;
-use tonic::{
-    Code, Status, Streaming,
-    codec::{DecodeBuf, EncodeBuf},
-    codegen::http::uri::PathAndQuery,
-};
-use tonic_web_wasm_client::Client;
 
+use super::grpc_web::{self, Code, Status};
 use super::browser;
 pub use crate::model::session::Session;
 use crate::{
@@ -118,53 +110,15 @@ fn fmask(paths: Vec<String>) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask { paths })
 }
 
-/// Messages as bytes: the callers encode and decode them (see [`crate::rpc`]),
-/// so tonic's client is instantiated for this one codec only.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Bytes;
-    type Encoder = Self;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self {
-        Self
-    }
-
-    fn decoder(&mut self) -> Self {
-        Self
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
 /// Decodes an answer; a malformed one is `INVALID_ARGUMENT`, as the shared
 /// codec (`tasktracker_proto::codec`) reports it.
-fn decode<R: Message + Default>(bytes: Bytes) -> Result<R, Status> {
-    R::decode(bytes).map_err(|error| Status::invalid_argument(format!("the message does not decode: {error}")))
+fn decode<R: Message + Default>(bytes: Vec<u8>) -> Result<R, Status> {
+    R::decode(bytes.as_slice())
+        .map_err(|error| Status::new(Code::InvalidArgument, format!("the message does not decode: {error}")))
 }
 
 /// The answers of `WatchTasks`, as they arrive.
-pub struct TaskWatch(Streaming<Bytes>);
+pub struct TaskWatch(grpc_web::Stream);
 
 impl TaskWatch {
     /// The next answer; `None` when the server ended the stream.
@@ -177,7 +131,7 @@ impl TaskWatch {
 }
 
 /// The answers of `WatchNotifications`, as they arrive.
-pub struct NotificationWatch(Streaming<Bytes>);
+pub struct NotificationWatch(grpc_web::Stream);
 
 impl NotificationWatch {
     /// The next answer; `None` when the server ended the stream.
@@ -187,24 +141,6 @@ impl NotificationWatch {
             None => Ok(None),
         }
     }
-}
-
-/// A tonic client ready to call, over gRPC-web.
-async fn grpc(base_url: String) -> Result<tonic::client::Grpc<Client>, Status> {
-    let mut grpc = tonic::client::Grpc::new(Client::new(base_url));
-    grpc.ready().await.map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
-    Ok(grpc)
-}
-
-/// The request for `body`, with the bearer token if any.
-fn request(body: Vec<u8>, token: Option<&str>) -> tonic::Request<Vec<u8>> {
-    let mut request = tonic::Request::new(body);
-    if let Some(token) = token
-        && let Ok(value) = format!("Bearer {token}").parse()
-    {
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
 }
 
 impl Api {
@@ -225,10 +161,8 @@ impl Api {
     }
 
     /// One unary call of encoded messages. Not generic: every method shares it.
-    async fn unary(&self, path: &'static str, body: Vec<u8>, token: Option<&str>) -> Result<Bytes, Status> {
-        let mut grpc = grpc(self.base_url.get_value()).await?;
-        let answer = grpc.unary(request(body, token), PathAndQuery::from_static(path), RawCodec).await?;
-        Ok(answer.into_inner())
+    async fn unary(&self, path: &'static str, body: Vec<u8>, token: Option<&str>) -> Result<Vec<u8>, Status> {
+        grpc_web::unary(&self.base_url.get_value(), path, &body, token).await
     }
 
     /// A call that needs no session (signing up or in, refreshing).
@@ -346,7 +280,7 @@ impl Api {
     }
 
     /// One unary call with the session. Not generic: every method shares it.
-    async fn call_raw(&self, path: &'static str, body: Vec<u8>) -> ApiResult<Bytes> {
+    async fn call_raw(&self, path: &'static str, body: Vec<u8>) -> ApiResult<Vec<u8>> {
         self.authorized(|token| {
             let body = body.clone();
             async move { self.unary(path, body, Some(&token)).await }
@@ -587,13 +521,12 @@ impl Api {
 
     pub async fn watch_tasks(&self, parent: String, cursor: String) -> ApiResult<TaskWatch> {
         let body = v1::WatchTasksRequest { parent, cursor }.encode_to_vec();
-        let path = PathAndQuery::from_static(rpc::WATCH_TASKS.path());
         self.authorized(|token| {
-            let (body, path) = (body.clone(), path.clone());
+            let body = body.clone();
             async move {
-                let mut grpc = grpc(self.base_url.get_value()).await?;
-                let answer = grpc.server_streaming(request(body, Some(&token)), path, RawCodec).await?;
-                Ok(TaskWatch(answer.into_inner()))
+                let url = self.base_url.get_value();
+                let stream = grpc_web::server_streaming(&url, rpc::WATCH_TASKS.path(), &body, Some(&token)).await?;
+                Ok(TaskWatch(stream))
             }
         })
         .await
@@ -626,13 +559,12 @@ impl Api {
 
     pub async fn watch_notifications(&self, cursor: String) -> ApiResult<NotificationWatch> {
         let body = v1::WatchNotificationsRequest { cursor }.encode_to_vec();
-        let path = PathAndQuery::from_static(rpc::WATCH_NOTIFICATIONS.path());
         self.authorized(|token| {
-            let (body, path) = (body.clone(), path.clone());
+            let body = body.clone();
             async move {
-                let mut grpc = grpc(self.base_url.get_value()).await?;
-                let answer = grpc.server_streaming(request(body, Some(&token)), path, RawCodec).await?;
-                Ok(NotificationWatch(answer.into_inner()))
+                let url = self.base_url.get_value();
+                let stream = grpc_web::server_streaming(&url, rpc::WATCH_NOTIFICATIONS.path(), &body, Some(&token)).await?;
+                Ok(NotificationWatch(stream))
             }
         })
         .await

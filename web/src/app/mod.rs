@@ -5,6 +5,7 @@ pub mod browser;
 mod components;
 mod erased;
 mod forms;
+mod grpc_web;
 mod pages;
 pub mod router;
 mod search;

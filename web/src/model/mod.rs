@@ -6,6 +6,7 @@ pub mod dates;
 pub mod edit;
 pub mod fields;
 pub mod filter;
+pub mod grpc_web;
 pub mod json;
 pub mod mentions;
 pub mod names;

@@ -27,3 +27,4 @@ mod transport;
 mod validation;
 mod views;
 mod watch;
+mod webhooks;

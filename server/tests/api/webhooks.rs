@@ -22,8 +22,8 @@ use tonic::Code;
 
 use crate::{
     helpers::{
-        Backend, TestApp, TestDatabase, TestUser, assert_invalid_field, eventually, sample, scrape, spawn_app,
-        spawn_app_with, task,
+        Backend, ServerProcess, TestApp, TestDatabase, TestUser, assert_invalid_field, eventually, sample, scrape,
+        spawn_app, spawn_app_with, task,
     },
     on_both_backends,
 };
@@ -35,6 +35,7 @@ on_both_backends!(
     a_webhook_failing_past_its_window_is_paused_its_owners_notified_and_resumes,
     internal_addresses_are_refused_when_saved,
     bad_webhook_requests_are_refused_naming_the_field,
+    three_replicas_send_each_delivery_once_and_in_order,
 );
 
 /// One request the receiver got.
@@ -57,6 +58,10 @@ struct ReceiverState {
     fail_next: AtomicUsize,
     /// Refuse every request while set.
     down: AtomicBool,
+    /// How long each request takes to answer, in milliseconds.
+    delay_ms: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A webhook receiver on 127.0.0.1.
@@ -67,6 +72,13 @@ struct Receiver {
 
 async fn hook(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: String) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    let in_flight = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
+    let delay = state.delay_ms.load(Ordering::SeqCst) as u64;
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
     let failing = state.down.load(Ordering::SeqCst)
         || state.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
     state.received.lock().unwrap().push(Received {
@@ -544,5 +556,66 @@ async fn bad_webhook_requests_are_refused_naming_the_field(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
+    app.stop().await;
+}
+
+/// Three dispatchers (this process and two server processes) on one
+/// database: the receiver never has two requests of the webhook at once,
+/// and gets every event once, in feed order, although the first attempts
+/// fail. The events are queued while the webhook is paused, so that the
+/// test writes nothing while three processes share a SQLite file.
+async fn three_replicas_send_each_delivery_once_and_in_order(backend: Backend) {
+    const TASKS: usize = 12;
+    let app = app_reaching_loopback(backend, Duration::from_secs(90_000)).await;
+    let receiver = Receiver::start().await;
+    receiver.state.delay_ms.store(20, Ordering::SeqCst);
+    receiver.state.fail_next.store(3, Ordering::SeqCst);
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Busy").await;
+    let webhook = app
+        .webhooks()
+        .create_webhook(ada.call(v1::CreateWebhookRequest {
+            parent: project.name.clone(),
+            webhook: Some(v1::Webhook { url: receiver.url(), paused: true, ..Default::default() }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut tasks = Vec::new();
+    for index in 0..TASKS {
+        tasks.push(app.create_task(&ada, &project.name, task(&format!("Task {index}"))).await.name);
+    }
+    eventually(WAIT, async || deliveries(&app, &ada, &webhook.name).await.len() == TASKS).await;
+    let env = [
+        ("TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32"),
+        ("TASKTRACKER_WEBHOOK_POLL_INTERVAL", "20ms"),
+        ("TASKTRACKER_WEBHOOK_RETRY_BASE", "50ms"),
+        ("TASKTRACKER_WEBHOOK_RETRY_MAX", "100ms"),
+    ];
+    let replicas = [ServerProcess::start(&app.database.url, &env), ServerProcess::start(&app.database.url, &env)];
+    app.webhooks()
+        .update_webhook(ada.call(v1::UpdateWebhookRequest {
+            webhook: Some(v1::Webhook { name: webhook.name.clone(), paused: false, ..Default::default() }),
+            update_mask: Some(FieldMask { paths: vec!["paused".into()] }),
+        }))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(20), async || receiver.accepted().len() >= TASKS).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = receiver.received();
+    let accepted: Vec<&Received> = received.iter().filter(|request| request.accepted).collect();
+    assert_eq!(accepted.len(), TASKS, "each event accepted once: {received:?}");
+    assert_eq!(received.len(), TASKS + 3, "no request beyond the three refused ones");
+    let order: Vec<&str> = accepted.iter().map(|request| request.body["task"].as_str().unwrap()).collect();
+    assert_eq!(order, tasks.iter().map(String::as_str).collect::<Vec<_>>(), "feed order");
+    assert_eq!(receiver.state.max_in_flight.load(Ordering::SeqCst), 1, "one request of the webhook at a time");
+    // The replicas did send some: the work was shared.
+    let mut sent_elsewhere = 0.0;
+    for replica in &replicas {
+        let text = scrape(replica.metrics_address).await;
+        sent_elsewhere += sample(&text, r#"tasktracker_webhook_deliveries_total{outcome="delivered"}"#).unwrap_or(0.0);
+    }
+    println!("deliveries sent by the two other processes: {sent_elsewhere} of {TASKS}");
+    drop(replicas);
     app.stop().await;
 }

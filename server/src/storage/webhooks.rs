@@ -447,6 +447,15 @@ impl WebhookStore {
             .await?;
         let Some(last) = events.last() else { return Ok(0) };
         let last = last.seq;
+        if let Some(first) = events.first().filter(|first| first.seq != webhook.feed_cursor + 1) {
+            // Only if no dispatcher ran for the whole feed retention: say so loudly.
+            tracing::error!(
+                webhook = %webhook.id,
+                cursor = webhook.feed_cursor,
+                first = first.seq,
+                "feed events were pruned before this webhook queued them; they cannot be delivered"
+            );
+        }
         let queued = queue(&txn, &webhook.id, &wanted_kinds(&webhook), &events, now).await?;
         webhooks::Entity::update_many()
             .col_expr(webhooks::Column::FeedCursor, Expr::value(last))

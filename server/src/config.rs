@@ -145,7 +145,8 @@ pub struct WebhookSettings {
     #[arg(long = "webhook-allowed-networks", env = "TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',')]
     pub allowed_networks: Vec<ipnet::IpNet>,
 
-    /// How often the webhook dispatcher looks for events and due deliveries.
+    /// How often the webhook dispatcher looks for due retries; a committed
+    /// change wakes it at once.
     #[arg(long = "webhook-poll-interval", env = "TASKTRACKER_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub poll_interval: Duration,
 

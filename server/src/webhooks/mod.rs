@@ -26,7 +26,7 @@ use crate::{
     storage::webhooks::{Attempt, Claimed, event_id},
 };
 
-/// Deliveries one pass leases at most; a full pass goes on at once.
+/// Deliveries one pass leases at most (one per webhook).
 const CLAIM_BATCH: u64 = 32;
 
 /// When and how often deliveries are retried.
@@ -63,25 +63,34 @@ pub fn spawn_dispatcher(shared: SharedState, settings: WebhookSettings, stop: Ca
     // A lease outlives any attempt (which the sender's timeout bounds), so
     // no other replica sends the delivery while this one may still be.
     let lease = micros(settings.timeout * 2 + Duration::from_secs(30));
+    // A committed change (here, or on another replica through the feed's
+    // LISTEN relay) starts a pass at once; the poll interval paces retries.
+    let mut changes = shared.feed.wakeups();
     tokio::spawn(async move {
         loop {
             if stop.is_cancelled() {
                 return;
             }
-            let full = match pass(&shared, &sender, retry, lease).await {
-                Ok(claimed) => claimed as u64 == CLAIM_BATCH,
+            // A pass sends at most one delivery per webhook: after one that
+            // sent any, the next may be due at once.
+            let more = match pass(&shared, &sender, retry, lease).await {
+                Ok(sent) => sent > 0,
                 Err(error) => {
                     shared.metrics.webhook_dispatch_errors.inc();
                     tracing::warn!(%error, "webhook dispatch pass failed");
                     false
                 }
             };
-            if full {
+            if more {
                 continue;
             }
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(settings.poll_interval) => {}
+                _ = changes.recv() => {
+                    // One pass covers every change announced so far.
+                    while changes.try_recv().is_ok() {}
+                }
             }
         }
     });

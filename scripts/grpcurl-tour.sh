@@ -115,6 +115,11 @@ expect "Ship it" "$big"
 if grep -q "Write the README" <<<"$big"; then echo "the custom field filter let 'Write the README' through"; exit 1; fi
 # Relations: "Write the README" blocks "Ship it"; "Ship it" lists the inverse side.
 readme_name=$(json '["name"]' <<<"$readme")
+# A batch: both tasks labelled at once, all or nothing.
+batch=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"requests\": [{\"task\": {\"name\": \"$ship_name\", \"labels\": [\"launch\"]}, \"update_mask\": {\"paths\": [\"labels\"]}}, {\"task\": {\"name\": \"$readme_name\", \"labels\": [\"launch\"]}, \"update_mask\": {\"paths\": [\"labels\"]}}]}" \
+  "$address" tasktracker.v1.TaskService/BatchUpdateTasks)
+[ "$(grep -c '"launch"' <<<"$batch")" = 2 ] || { echo "BatchUpdateTasks did not label both tasks: $batch"; exit 1; }
 grpcurl -plaintext -H "$auth" \
   -d "{\"parent\": \"$readme_name\", \"task_relation\": {\"type\": \"TASK_RELATION_TYPE_BLOCKS\", \"task\": \"$ship_name\"}}" \
   "$address" tasktracker.v1.TaskRelationService/CreateTaskRelation >/dev/null
@@ -175,4 +180,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"

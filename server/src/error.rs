@@ -159,15 +159,25 @@ impl From<sea_orm::TransactionError<sea_orm::DbErr>> for ServiceError {
     }
 }
 
+/// Most field violations an INVALID_ARGUMENT carries (the rest are counted).
+const VIOLATIONS_SENT: usize = 20;
+
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::InvalidArgument(violations) => {
-                let summary = violations
+            ServiceError::InvalidArgument(mut violations) => {
+                // Both travel in headers, whose size HTTP/2 peers bound:
+                // a request wrong everywhere (a batch) gets the first ones.
+                let more = violations.len().saturating_sub(VIOLATIONS_SENT);
+                violations.truncate(VIOLATIONS_SENT);
+                let mut summary = violations
                     .iter()
                     .map(|violation| format!("{}: {}", violation.field, violation.description))
                     .collect::<Vec<_>>()
                     .join("; ");
+                if more > 0 {
+                    summary.push_str(&format!("; and {more} more"));
+                }
                 let mut details = ErrorDetails::new();
                 for violation in violations {
                     details.add_bad_request_violation(violation.field, violation.description);

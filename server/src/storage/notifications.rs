@@ -326,8 +326,36 @@ pub(super) async fn on_task_change(
     after: &TaskRecord,
     actor: UserId,
 ) -> Result<Vec<Made>, DbErr> {
-    let task = &after.task;
+    on_task_changes(txn, &[(before, after)], actor).await
+}
+
+/// [`on_task_change`] for several changes in one transaction (a batch):
+/// their notifications are numbered together, so each recipient's inbox
+/// is locked once and in user order.
+pub(super) async fn on_task_changes(
+    txn: &impl ConnectionTrait,
+    changes: &[(Option<&TaskRecord>, &TaskRecord)],
+    actor: UserId,
+) -> Result<Vec<Made>, DbErr> {
     let actor = actor.to_string();
+    let mut all = Vec::new();
+    let mut now = 0;
+    for &(before, after) in changes {
+        now = now.max(after.task.update_time);
+        all.extend(notices_of_change(txn, before, after, &actor).await?);
+    }
+    deliver(txn, &actor, all, now).await
+}
+
+/// The notifications one change makes (subscribing whom it concerns).
+async fn notices_of_change(
+    txn: &impl ConnectionTrait,
+    before: Option<&TaskRecord>,
+    after: &TaskRecord,
+    actor: &str,
+) -> Result<Vec<Notice>, DbErr> {
+    let task = &after.task;
+    let actor = actor.to_owned();
     let now = task.update_time;
     // One notification per user and change: the most specific reason.
     let mut notices: BTreeMap<String, (NotificationKind, String)> = BTreeMap::new();
@@ -392,7 +420,7 @@ pub(super) async fn on_task_change(
             }
         }
     }
-    deliver(txn, &actor, all, now).await
+    Ok(all)
 }
 
 /// Notifies a comment's readers: members it newly mentions and, for a new

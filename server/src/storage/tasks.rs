@@ -429,51 +429,50 @@ impl TaskStore {
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> Result<(), E>,
         D: FnOnce(&TaskRecord, &TaskRecord) -> History,
     {
+        let batch = self.begin_batch(name.project, &[name.task], placement).await;
+        let mut batch = batch.map_err(|failure| E::from(failure.error))?;
+        let (writer, record) = batch.edit(0);
+        change(&writer, record).await?;
+        batch.save(0).await?;
+        let mut describe = Some(describe);
+        let describe = |before: &TaskRecord, after: &TaskRecord| describe.take().expect("one task")(before, after);
+        let mut changed = batch.commit(actor, kind, describe).await?;
+        Ok(changed.pop().expect("one task"))
+    }
+
+    /// Starts a change of several tasks of `project` in one transaction,
+    /// all or nothing: each is then edited and saved in turn (in the order
+    /// given: a task saved counts for the next, against a WIP limit say),
+    /// and [`TaskBatch::commit`] records them. A task that is not found
+    /// fails with its index.
+    ///
+    /// Locks as [`TaskStore::change`] does; the task rows all at once,
+    /// first, in id order (so two batches over the same tasks cannot
+    /// deadlock); and the inboxes of all the changes' recipients together.
+    pub async fn begin_batch(
+        &self,
+        project: ProjectId,
+        tasks: &[TaskId],
+        placement: Placement,
+    ) -> Result<TaskBatch<'_>, BatchFailure> {
         let started = Instant::now();
-        let txn = self.db.begin().await.map_err(TaskStoreError::from)?;
+        let txn = self.db.begin().await.map_err(BatchFailure::of_batch)?;
         if placement == Placement::Between {
-            lock_placement(&txn, name.project).await.map_err(TaskStoreError::from)?;
+            lock_placement(&txn, project).await.map_err(BatchFailure::of_batch)?;
         }
-        let before = find_for_update(&txn, name).await?.ok_or(TaskStoreError::NotFound)?;
-        let mut after = before.clone();
-        change(&TaskWriter { txn: &txn, project: name.project, placement }, &mut after).await?;
-        if before.custom_fields != after.custom_fields {
-            lock_fields(&txn, &mut after, Some(&before)).await?;
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        order.sort_by_key(|&index| tasks[index]);
+        let mut locked = vec![None; tasks.len()];
+        for index in order {
+            let name = TaskName { project, task: tasks[index] };
+            let found = find_for_update(&txn, name).await.map_err(BatchFailure::at(index))?;
+            locked[index] = Some(found.ok_or(TaskStoreError::NotFound).map_err(BatchFailure::at(index))?);
         }
-        after.task.state_id = after.state.clone();
-        after.task.version = before.task.version + 1;
-        after.task.update_time = time::now();
-        let history = describe(&before, &after);
-        let updated = tasks::Entity::update_many()
-            .set(tasks::ActiveModel::from(after.task.clone()).reset_all())
-            .filter(tasks::Column::Id.eq(&after.task.id))
-            .filter(tasks::Column::Version.eq(before.task.version))
-            .exec(&txn)
-            .await
-            .map_err(TaskStoreError::from)?;
-        if updated.rows_affected != 1 {
-            return Err(TaskStoreError::Stale.into());
-        }
-        if before.assignees != after.assignees || before.labels != after.labels {
-            replace_relations(&txn, &after.task.id, &after.assignees, &after.labels)
-                .await
-                .map_err(TaskStoreError::from)?;
-        }
-        if before.custom_fields != after.custom_fields {
-            task_field_values::Entity::delete_many()
-                .filter(task_field_values::Column::TaskId.eq(&after.task.id))
-                .exec(&txn)
-                .await
-                .map_err(TaskStoreError::from)?;
-            insert_values(&txn, &after).await.map_err(TaskStoreError::from)?;
-        }
-        let made =
-            notifications::on_task_change(&txn, Some(&before), &after, actor).await.map_err(TaskStoreError::from)?;
-        let locked = record_change(&txn, &after, kind, history, &actor.to_string()).await?;
-        txn.commit().await.map_err(TaskStoreError::from)?;
-        self.timings.observe(started, locked);
-        self.inbox.announce(&made);
-        Ok((before, after))
+        let records = locked.into_iter().map(|record| {
+            let before = record.expect("every task was locked above");
+            (before.clone(), before, false)
+        });
+        Ok(TaskBatch { store: self, txn, project, placement, started, records: records.collect() })
     }
 
     /// Purges tasks deleted before `before` (their relations cascade).
@@ -481,6 +480,116 @@ impl TaskStore {
         let purged = tasks::Entity::delete_many().filter(tasks::Column::DeleteTime.lt(before)).exec(&self.db).await?;
         Ok(purged.rows_affected)
     }
+}
+
+/// Several tasks of a project changing in one transaction
+/// ([`TaskStore::begin_batch`]); dropped without a commit, nothing changes.
+pub struct TaskBatch<'s> {
+    store: &'s TaskStore,
+    txn: DatabaseTransaction,
+    project: ProjectId,
+    placement: Placement,
+    started: Instant,
+    /// Each task before, after (as edited so far), and whether saved.
+    records: Vec<(TaskRecord, TaskRecord, bool)>,
+}
+
+impl TaskBatch<'_> {
+    /// Task `index` to edit, and the writer that places it.
+    pub fn edit(&mut self, index: usize) -> (TaskWriter<'_>, &mut TaskRecord) {
+        let writer = TaskWriter { txn: &self.txn, project: self.project, placement: self.placement };
+        (writer, &mut self.records[index].1)
+    }
+
+    /// Writes task `index`'s new version, once its edit is done.
+    pub async fn save(&mut self, index: usize) -> Result<(), TaskStoreError> {
+        let (before, after, saved) = &mut self.records[index];
+        if !*saved {
+            write_version(&self.txn, before, after).await?;
+            *saved = true;
+        }
+        Ok(())
+    }
+
+    /// Saves the tasks not saved yet, notifies, records each change in
+    /// history and the feed (`describe` says what changed), and commits.
+    /// Returns each task before and after, in the batch's order.
+    pub async fn commit(
+        mut self,
+        actor: UserId,
+        kind: i16,
+        mut describe: impl FnMut(&TaskRecord, &TaskRecord) -> History,
+    ) -> Result<Vec<(TaskRecord, TaskRecord)>, TaskStoreError> {
+        for index in 0..self.records.len() {
+            self.save(index).await?;
+        }
+        let changes: Vec<_> = self.records.iter().map(|(before, after, _)| (Some(before), after)).collect();
+        let made = notifications::on_task_changes(&self.txn, &changes, actor).await?;
+        let mut feed_locked = None;
+        for (before, after, _) in &self.records {
+            let history = describe(before, after);
+            let at = record_change(&self.txn, after, kind, history, &actor.to_string()).await?;
+            feed_locked.get_or_insert(at);
+        }
+        self.txn.commit().await?;
+        self.store.timings.observe(self.started, feed_locked.unwrap_or(self.started));
+        self.store.inbox.announce(&made);
+        Ok(self.records.into_iter().map(|(before, after, _)| (before, after)).collect())
+    }
+}
+
+/// A failed [`TaskStore::begin_batch`]: the index of the task it is about,
+/// or `None` if the batch as a whole failed (the database).
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub index: Option<usize>,
+    pub error: TaskStoreError,
+}
+
+impl BatchFailure {
+    fn of_batch(error: impl Into<TaskStoreError>) -> Self {
+        Self { index: None, error: error.into() }
+    }
+
+    fn at(index: usize) -> impl Fn(TaskStoreError) -> Self {
+        move |error| Self { index: Some(index), error }
+    }
+}
+
+/// Writes `after`, the changed `before`, as the task's next version:
+/// guarded by the old version, with its assignees, labels and custom
+/// field values if they changed.
+async fn write_version(
+    txn: &DatabaseTransaction,
+    before: &TaskRecord,
+    after: &mut TaskRecord,
+) -> Result<(), TaskStoreError> {
+    if before.custom_fields != after.custom_fields {
+        lock_fields(txn, after, Some(before)).await?;
+    }
+    after.task.state_id = after.state.clone();
+    after.task.version = before.task.version + 1;
+    after.task.update_time = time::now();
+    let updated = tasks::Entity::update_many()
+        .set(tasks::ActiveModel::from(after.task.clone()).reset_all())
+        .filter(tasks::Column::Id.eq(&after.task.id))
+        .filter(tasks::Column::Version.eq(before.task.version))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(TaskStoreError::Stale);
+    }
+    if before.assignees != after.assignees || before.labels != after.labels {
+        replace_relations(txn, &after.task.id, &after.assignees, &after.labels).await?;
+    }
+    if before.custom_fields != after.custom_fields {
+        task_field_values::Entity::delete_many()
+            .filter(task_field_values::Column::TaskId.eq(&after.task.id))
+            .exec(txn)
+            .await?;
+        insert_values(txn, after).await?;
+    }
+    Ok(())
 }
 
 /// Places tasks inside a write's transaction.

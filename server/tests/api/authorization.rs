@@ -321,6 +321,33 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
         ),
         ("UndeleteTask", true, call!(tasks, undelete_task, v1::UndeleteTaskRequest { name: n.other_task.clone() })),
         (
+            "BatchUpdateTasks",
+            true,
+            call!(
+                tasks,
+                batch_update_tasks,
+                v1::BatchUpdateTasksRequest {
+                    parent: n.project.clone(),
+                    requests: vec![v1::UpdateTaskRequest {
+                        task: Some(v1::Task { name: n.task.clone(), ..task("defaced") }),
+                        update_mask: mask("title"),
+                    }],
+                }
+            ),
+        ),
+        (
+            "BatchDeleteTasks",
+            true,
+            call!(
+                tasks,
+                batch_delete_tasks,
+                v1::BatchDeleteTasksRequest {
+                    parent: n.project.clone(),
+                    requests: vec![v1::DeleteTaskRequest { name: n.task.clone(), etag: String::new() }],
+                }
+            ),
+        ),
+        (
             "MoveTask",
             true,
             call!(
@@ -728,7 +755,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 59, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 61, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -921,7 +948,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 29, "{refused:?}");
+    assert_eq!(refused.len(), 31, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

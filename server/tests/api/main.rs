@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod authorization;
 mod backup;
+mod batch;
 mod comments;
 mod custom_fields;
 mod framing;

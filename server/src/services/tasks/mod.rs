@@ -14,16 +14,16 @@ use tonic::{Request, Response, Status};
 use self::{
     convert::{activity_to_proto, comment_to_proto, history, search_result_to_proto, task_to_proto},
     requests::{
-        CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks, ListUnderTask, MoveTask, SearchTasks, Target,
-        TaskEdit, UpdateComment, UpdateTask, WatchTasks, custom_path,
+        BatchDeleteTasks, BatchUpdateTasks, CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks,
+        ListUnderTask, MoveTask, SearchTasks, Target, TaskEdit, UpdateComment, UpdateTask, WatchTasks, custom_path,
     },
 };
 use super::{SharedState, projects::check_etag};
 use crate::{
     auth::{Caller, CommentAction, Permission},
     domain::{
-        CommentName, FieldId, Priority, ProjectId, RequestId, TaskDescription, TaskId, TaskName, TaskStatus, UserId,
-        Violations,
+        CommentName, FieldId, FieldViolation, Priority, ProjectId, RequestId, TaskDescription, TaskId, TaskName,
+        TaskStatus, UserId, Violations,
         fields::{FieldDefinition, FieldType, FieldValue},
         filter::{self, Filter},
         markdown,
@@ -38,7 +38,8 @@ use crate::{
         entities::{comments, projects, tasks},
         states::{Board, Column},
         tasks::{
-            CustomValue, Placement, Rollup, SearchQuery, TaskQuery, TaskRecord, TaskStoreError, TaskWriter, sort_key_of,
+            BatchFailure, CustomValue, Placement, Rollup, SearchQuery, TaskQuery, TaskRecord, TaskStoreError,
+            TaskWriter, sort_key_of,
         },
     },
 };
@@ -183,7 +184,7 @@ impl Tasks {
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
     {
         self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
-        let (before, after) = self
+        let changed = self
             .shared
             .tasks
             .change(
@@ -197,14 +198,24 @@ impl Tasks {
                 |before, after| history(Some(before), after),
             )
             .await?;
-        self.shared.feed.notify(name.project);
-        if after.task.complete_time.is_some() && before.task.complete_time.is_none() {
-            self.shared.metrics.tasks_completed.inc();
+        Ok(self.written(name.project, vec![changed]).pop().expect("one task"))
+    }
+
+    /// After tasks of `project` changed: wakes watchers, and counts
+    /// completions and deletions. Returns the tasks as they are now.
+    fn written(&self, project: ProjectId, changed: Vec<(TaskRecord, TaskRecord)>) -> Vec<TaskRecord> {
+        self.shared.feed.notify(project);
+        let mut written = Vec::with_capacity(changed.len());
+        for (before, after) in changed {
+            if after.task.complete_time.is_some() && before.task.complete_time.is_none() {
+                self.shared.metrics.tasks_completed.inc();
+            }
+            if after.task.delete_time.is_some() && before.task.delete_time.is_none() {
+                self.shared.metrics.tasks_deleted.inc();
+            }
+            written.push(after);
         }
-        if after.task.delete_time.is_some() && before.task.delete_time.is_none() {
-            self.shared.metrics.tasks_deleted.inc();
-        }
-        Ok(after)
+        written
     }
 
     /// Creates the task, or returns the one an earlier call with the same
@@ -402,6 +413,54 @@ async fn apply_edit(
     Ok(())
 }
 
+/// Soft-deletes a live task (a deleted one is not found).
+fn delete(record: &mut TaskRecord) -> ServiceResult<()> {
+    if record.task.delete_time.is_some() {
+        return Err(ServiceError::NotFound("task"));
+    }
+    record.task.delete_time = Some(time::now());
+    Ok(())
+}
+
+/// `error`, of entry `index` of a batch request, naming that entry: its
+/// fields as `requests[index].<field>`, and its message prefixed.
+fn in_entry(index: usize, error: ServiceError) -> ServiceError {
+    let entry = format!("requests[{index}]");
+    match error {
+        ServiceError::InvalidArgument(violations) => ServiceError::InvalidArgument(
+            violations
+                .into_iter()
+                .map(|violation| FieldViolation::new(format!("{entry}.{}", violation.field), violation.description))
+                .collect(),
+        ),
+        ServiceError::FailedPrecondition(message) => ServiceError::FailedPrecondition(format!("{entry}: {message}")),
+        ServiceError::PreconditionViolated { message, violations } => {
+            ServiceError::PreconditionViolated { message: format!("{entry}: {message}"), violations }
+        }
+        ServiceError::AlreadyExists(message) => ServiceError::AlreadyExists(format!("{entry}: {message}")),
+        ServiceError::Aborted(message) => ServiceError::Aborted(format!("{entry}: {message}")),
+        ServiceError::OutOfRange(message) => ServiceError::OutOfRange(format!("{entry}: {message}")),
+        // Nothing of the entry's to name (or, for NOT_FOUND, nothing the
+        // caller should learn beyond "not found").
+        other @ (ServiceError::Unauthenticated(_)
+        | ServiceError::PermissionDenied
+        | ServiceError::NotFound(_)
+        | ServiceError::ResourceExhausted(_)
+        | ServiceError::Unavailable(_)
+        | ServiceError::DeadlineExceeded(_)
+        | ServiceError::Internal(_)) => other,
+    }
+}
+
+/// A batch that could not start, naming the entry it is about (if one).
+fn located(failure: BatchFailure) -> ServiceError {
+    let error = ServiceError::from(failure.error);
+    match failure.index {
+        Some(index) => in_entry(index, error),
+        None => error,
+    }
+}
+
 /// Most blockers a refusal names in its message; its details name all.
 const BLOCKERS_IN_MESSAGE: usize = 10;
 
@@ -556,14 +615,70 @@ impl TaskService for Tasks {
         let name = TaskName::parse("name", &name)?;
         let record = self
             .write(&caller, (name, &etag), (v1::TaskEventType::Deleted, Placement::Keep), async |_, record| {
-                if record.task.delete_time.is_some() {
-                    return Err(ServiceError::NotFound("task"));
-                }
-                record.task.delete_time = Some(time::now());
-                Ok(())
+                delete(record)
             })
             .await?;
         Ok(Response::new(task_to_proto(&record)))
+    }
+
+    async fn batch_update_tasks(
+        &self,
+        request: Request<v1::BatchUpdateTasksRequest>,
+    ) -> Result<Response<v1::BatchUpdateTasksResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let BatchUpdateTasks { project, updates } = request.into_inner().try_into()?;
+        self.shared.authorizer.require(&caller, project, Permission::Write).await?;
+        // Every entry checked before any is written, each failure naming it.
+        let mut edits = Vec::with_capacity(updates.len());
+        let (mut moves, mut reparents) = (false, false);
+        for (index, UpdateTask { name, mut edit, etag }) in updates.into_iter().enumerate() {
+            if let Some(assignees) = &edit.assignees {
+                self.check_assignees(project, assignees).await.map_err(|error| in_entry(index, error))?;
+            }
+            let custom = match edit.custom_fields.take() {
+                Some(custom) => Some(self.check_custom(project, custom).await.map_err(|error| in_entry(index, error))?),
+                None => None,
+            };
+            moves |= edit.column.is_some();
+            reparents |= matches!(edit.parent, Some(Some(_)));
+            edits.push((name.task, etag, edit, custom));
+        }
+        let board = if moves { Some(self.board(&caller, project).await?) } else { None };
+        let placement = if moves || reparents { Placement::Between } else { Placement::Keep };
+        let ids: Vec<TaskId> = edits.iter().map(|(task, ..)| *task).collect();
+        let mut batch = self.shared.tasks.begin_batch(project, &ids, placement).await.map_err(located)?;
+        for (index, (_, etag, edit, custom)) in edits.into_iter().enumerate() {
+            let (writer, record) = batch.edit(index);
+            check_etag(&etag, record.task.version, "task").map_err(|error| in_entry(index, error))?;
+            let edited = apply_edit(&writer, record, (edit, custom), board.as_ref()).await;
+            edited.map_err(|error| in_entry(index, error))?;
+            batch.save(index).await.map_err(|error| in_entry(index, error.into()))?;
+        }
+        let kind = v1::TaskEventType::Updated as i16;
+        let changed = batch.commit(caller.user, kind, |before, after| history(Some(before), after)).await;
+        let written = self.written(project, changed.map_err(ServiceError::from)?);
+        Ok(Response::new(v1::BatchUpdateTasksResponse { tasks: written.iter().map(task_to_proto).collect() }))
+    }
+
+    async fn batch_delete_tasks(
+        &self,
+        request: Request<v1::BatchDeleteTasksRequest>,
+    ) -> Result<Response<v1::BatchDeleteTasksResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let BatchDeleteTasks { project, deletions } = request.into_inner().try_into()?;
+        self.shared.authorizer.require(&caller, project, Permission::Write).await?;
+        let ids: Vec<TaskId> = deletions.iter().map(|(name, _)| name.task).collect();
+        let mut batch = self.shared.tasks.begin_batch(project, &ids, Placement::Keep).await.map_err(located)?;
+        for (index, (_, etag)) in deletions.iter().enumerate() {
+            let (_, record) = batch.edit(index);
+            check_etag(etag, record.task.version, "task")
+                .and_then(|()| delete(record))
+                .map_err(|error| in_entry(index, error))?;
+        }
+        let kind = v1::TaskEventType::Deleted as i16;
+        let changed = batch.commit(caller.user, kind, |before, after| history(Some(before), after)).await;
+        let written = self.written(project, changed.map_err(ServiceError::from)?);
+        Ok(Response::new(v1::BatchDeleteTasksResponse { tasks: written.iter().map(task_to_proto).collect() }))
     }
 
     async fn undelete_task(&self, request: Request<v1::UndeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {

@@ -371,6 +371,110 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
     }
 }
 
+/// Most tasks one `BatchUpdateTasks` or `BatchDeleteTasks` may change.
+pub const BATCH_LIMIT: usize = 100;
+
+/// `BatchUpdateTasks`: updates of distinct tasks of one project.
+#[derive(Debug)]
+pub struct BatchUpdateTasks {
+    pub project: ProjectId,
+    pub updates: Vec<UpdateTask>,
+}
+
+impl TryFrom<v1::BatchUpdateTasksRequest> for BatchUpdateTasks {
+    type Error = Invalid;
+
+    fn try_from(request: v1::BatchUpdateTasksRequest) -> Result<Self, Invalid> {
+        let v1::BatchUpdateTasksRequest { parent, requests } = request;
+        let mut batch = Batch::new(&parent, requests.len());
+        if requests.len() > BATCH_LIMIT {
+            return Err(batch.violations.finish().expect_err("too many entries"));
+        }
+        let mut updates = Vec::with_capacity(requests.len());
+        for (index, request) in requests.into_iter().enumerate() {
+            match UpdateTask::try_from(request) {
+                Ok(update) => {
+                    batch.names(index, "task.name", update.name);
+                    updates.push(update);
+                }
+                Err(Invalid(found)) => batch.nest(index, found),
+            }
+        }
+        batch.violations.complete(|| Some(Self { project: batch.project?, updates }))
+    }
+}
+
+/// `BatchDeleteTasks`: deletions of distinct tasks of one project.
+#[derive(Debug)]
+pub struct BatchDeleteTasks {
+    pub project: ProjectId,
+    /// Each task with its etag (empty: unconditional).
+    pub deletions: Vec<(TaskName, String)>,
+}
+
+impl TryFrom<v1::BatchDeleteTasksRequest> for BatchDeleteTasks {
+    type Error = Invalid;
+
+    fn try_from(request: v1::BatchDeleteTasksRequest) -> Result<Self, Invalid> {
+        let v1::BatchDeleteTasksRequest { parent, requests } = request;
+        let mut batch = Batch::new(&parent, requests.len());
+        if requests.len() > BATCH_LIMIT {
+            return Err(batch.violations.finish().expect_err("too many entries"));
+        }
+        let mut deletions = Vec::with_capacity(requests.len());
+        for (index, v1::DeleteTaskRequest { name, etag }) in requests.into_iter().enumerate() {
+            match TaskName::parse("name", &name) {
+                Ok(name) => {
+                    batch.names(index, "name", name);
+                    deletions.push((name, etag));
+                }
+                Err(violation) => batch.nest(index, vec![violation]),
+            }
+        }
+        batch.violations.complete(|| Some(Self { project: batch.project?, deletions }))
+    }
+}
+
+/// What every batch request checks: its `parent`, its size, and that its
+/// entries name distinct tasks of that project. Violations of an entry's
+/// fields are named `requests[i].<field>`.
+struct Batch {
+    project: Option<ProjectId>,
+    seen: std::collections::HashSet<crate::domain::TaskId>,
+    violations: Violations,
+}
+
+impl Batch {
+    fn new(parent: &str, entries: usize) -> Self {
+        let mut violations = Violations::default();
+        let project = violations.check(ProjectId::parse_name("parent", parent));
+        match entries {
+            0 => violations.add("requests", "name at least one task"),
+            entries if entries > BATCH_LIMIT => {
+                violations.add("requests", format!("at most {BATCH_LIMIT} tasks per batch, not {entries}"));
+            }
+            _ => {}
+        }
+        Self { project, seen: Default::default(), violations }
+    }
+
+    /// Checks that entry `index` names a task of the batch's project that
+    /// no earlier entry named.
+    fn names(&mut self, index: usize, field: &str, name: TaskName) {
+        if self.project.is_some_and(|project| project != name.project) {
+            self.violations.add(format!("requests[{index}].{field}"), "must be a task of `parent`");
+        } else if !self.seen.insert(name.task) {
+            self.violations.add(format!("requests[{index}].{field}"), "names a task an earlier entry names");
+        }
+    }
+
+    fn nest(&mut self, index: usize, found: Vec<FieldViolation>) {
+        for violation in found {
+            self.violations.add(format!("requests[{index}].{}", violation.field), violation.description);
+        }
+    }
+}
+
 /// `MoveTask`.
 #[derive(Debug)]
 pub struct MoveTask {

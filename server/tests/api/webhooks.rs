@@ -233,7 +233,13 @@ async fn deliveries_are_signed_in_feed_order_and_logged(backend: Backend) {
         creations.received().iter().map(|request| request.body["type"].as_str().unwrap().to_owned()).collect();
     assert_eq!(created, ["task.created", "task.created"]);
     assert_signed(&creations.received()[0], &only_created.secret);
-    // The log: newest first, delivered at the first attempt.
+    // The log: newest first, delivered at the first attempt (once recorded:
+    // the receiver answers before the sender records).
+    let delivered = v1::WebhookDeliveryOutcome::Delivered as i32;
+    eventually(WAIT, async || {
+        deliveries(&app, &ada, &webhook.name).await.iter().all(|delivery| delivery.outcome == delivered)
+    })
+    .await;
     let log = deliveries(&app, &ada, &webhook.name).await;
     assert_eq!(log.len(), 3);
     assert_eq!(
@@ -334,6 +340,12 @@ async fn a_receiver_that_fails_then_recovers_gets_every_event_in_order(backend: 
     assert_eq!(accepted.len(), 5, "each event once accepted: {received:?}");
     let tasks: Vec<&str> = accepted.iter().map(|request| request.body["task"].as_str().unwrap()).collect();
     assert_eq!(tasks, titles.iter().map(String::as_str).collect::<Vec<_>>(), "feed order");
+    // The receiver answers before the sender records the attempt.
+    let delivered = v1::WebhookDeliveryOutcome::Delivered as i32;
+    eventually(WAIT, async || {
+        deliveries(&app, &ada, &webhook.name).await.iter().all(|delivery| delivery.outcome == delivered)
+    })
+    .await;
     let log = deliveries(&app, &ada, &webhook.name).await;
     let oldest = log.last().unwrap();
     assert_eq!((oldest.attempts, oldest.outcome), (5, v1::WebhookDeliveryOutcome::Delivered as i32), "{oldest:?}");

@@ -125,6 +125,11 @@ def server_metrics(t: float, started: float) -> bytes:
     e.add("tasktracker_notification_streams_active", {}, 25)
     e.add("tasktracker_reminder_passes_total", {"result": "ok"}, math.floor(2 * t))
     e.add("tasktracker_reminder_delay_seconds", {}, 0.4)
+    for outcome, per_second in (("delivered", 2), ("failed", 0.1), ("refused", 0.01)):
+        e.add("tasktracker_webhook_deliveries_total", {"outcome": outcome}, math.floor(per_second * t))
+    e.histogram("tasktracker_webhook_delivery_duration_seconds", {}, 2.1 * t, fast)
+    e.add("tasktracker_webhook_backlog", {}, 3)
+    e.add("tasktracker_webhook_oldest_pending_age_seconds", {}, 1.5)
     for result, per_second in (("success", 1), ("failure", 0.2), ("rate_limited", 0.05)):
         e.add("tasktracker_sign_ins_total", {"result": result}, math.floor(per_second * t))
     e.add("process_cpu_seconds_total", {}, 0.3 * t)

@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "tasktracker/v1/notifications.proto",
     "tasktracker/v1/tasks.proto",
     "tasktracker/v1/views.proto",
+    "tasktracker/v1/webhooks.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -151,6 +151,19 @@ followed=$(grpcurl -plaintext -H "$auth" -d "{\"task\": \"$ship_name\"}" "$addre
 expect '"subscribed": true' "$followed"
 expect SUBSCRIPTION_REASON_MANUAL "$followed"
 grpcurl -plaintext -H "$auth" -d '{"unread_only": true}' "$address" tasktracker.v1.NotificationService/ListNotifications >/dev/null
+# A webhook: its secret is in the create reply only; the list shows it without.
+# A URL reaching inside (the cloud metadata address) is refused, naming the field.
+hook=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"webhook\": {\"url\": \"https://hooks.example.com/tasktracker\"}}" \
+  "$address" tasktracker.v1.WebhookService/CreateWebhook)
+expect '"secret": "whsec_' "$hook"
+hooks=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" "$address" tasktracker.v1.WebhookService/ListWebhooks)
+expect 'hooks.example.com/tasktracker' "$hooks"
+if grep -q '"secret"' <<<"$hooks"; then echo "ListWebhooks shows a secret: $hooks"; exit 1; fi
+refused=$(grpcurl -plaintext -H "$auth" \
+  -d "{\"parent\": \"$project_name\", \"webhook\": {\"url\": \"http://169.254.169.254/latest/meta-data/\"}}" \
+  "$address" tasktracker.v1.WebhookService/CreateWebhook 2>&1 || true)
+expect InvalidArgument "$refused"
 # Search across the caller's projects: stemmed ("shipping" finds "Ship it"), the match highlighted.
 found=$(grpcurl -plaintext -H "$auth" -d '{"query": "shipping"}' "$address" tasktracker.v1.TaskService/SearchTasks)
 expect '"title": "Ship it"' "$found"
@@ -167,4 +180,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a search, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"

@@ -117,6 +117,10 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_REMINDER_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub reminder_interval: Duration,
 
+    /// Webhook delivery: allowed networks, timeouts and retries.
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+
     /// OTLP/gRPC endpoint to export traces to (e.g. `http://localhost:4317`);
     /// unset, no traces are recorded.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -129,6 +133,40 @@ pub struct Settings {
     /// Log format.
     #[arg(long, env = "TASKTRACKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Networks webhooks may reach although they are loopback, private,
+    /// link-local, unique-local, CGNAT or cloud metadata addresses, as CIDRs,
+    /// comma-separated (e.g. `10.20.0.0/16` for an internal receiver).
+    /// Empty: only public addresses.
+    #[arg(long = "webhook-allowed-networks", env = "TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',')]
+    pub allowed_networks: Vec<ipnet::IpNet>,
+
+    /// How often the webhook dispatcher looks for due retries; a committed
+    /// change wakes it at once.
+    #[arg(long = "webhook-poll-interval", env = "TASKTRACKER_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Longest a delivery attempt may take, connecting included.
+    #[arg(long = "webhook-timeout", env = "TASKTRACKER_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Wait before the first retry of a failed delivery; each further retry
+    /// waits twice as long (with jitter), up to `webhook-retry-max`.
+    #[arg(long = "webhook-retry-base", env = "TASKTRACKER_WEBHOOK_RETRY_BASE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub retry_base: Duration,
+
+    /// Longest wait between two attempts of a delivery.
+    #[arg(long = "webhook-retry-max", env = "TASKTRACKER_WEBHOOK_RETRY_MAX", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub retry_max: Duration,
+
+    /// How long a delivery is retried before its webhook is paused (and its
+    /// owners notified); at least a day in production.
+    #[arg(long = "webhook-retry-window", env = "TASKTRACKER_WEBHOOK_RETRY_WINDOW", default_value = "25h", value_parser = humantime::parse_duration)]
+    pub retry_window: Duration,
 }
 
 impl Settings {

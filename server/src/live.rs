@@ -109,6 +109,12 @@ impl ChangeFeed {
         let _ = self.wakeups.send(Some(project));
     }
 
+    /// Wake-ups of changes to any project, committed here or (on PostgreSQL)
+    /// on another replica; `None` after the relay reconnected.
+    pub fn wakeups(&self) -> broadcast::Receiver<Wakeup> {
+        self.wakeups.subscribe()
+    }
+
     /// Joins `project`'s broadcast, starting its reader if this is the first
     /// stream; `latest` is a sequence number the caller knows is committed,
     /// from which a new reader starts.

@@ -55,6 +55,14 @@ struct PassLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Buckets of a webhook attempt's duration, from 10 ms to its 10 s timeout.
+const WEBHOOK_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     result: &'static str,
 }
@@ -149,6 +157,12 @@ pub struct Metrics {
     pub notification_streams_active: Gauge,
     reminder_passes: Family<PassLabels, Counter>,
     reminder_delay: FloatGauge,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_delivery_duration: Histogram,
+    pub webhook_backlog: Gauge,
+    pub webhook_oldest_pending_age: FloatGauge,
+    pub webhooks_paused: Counter,
+    pub webhook_dispatch_errors: Counter,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -180,6 +194,14 @@ impl Metrics {
         }
     }
 
+    /// Records a webhook delivery attempt: `delivered`, `failed` (an HTTP
+    /// error status, a timeout, no connection) or `refused` (a forbidden
+    /// address), and how long it took.
+    pub fn webhook_attempt(&self, outcome: &'static str, seconds: f64) {
+        self.webhook_deliveries.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.webhook_delivery_duration.observe(seconds);
+    }
+
     pub fn new(max_connections: u32) -> Arc<Self> {
         let mut registry = Registry::default();
         let metrics = Self {
@@ -202,6 +224,12 @@ impl Metrics {
             notification_streams_active: Gauge::default(),
             reminder_passes: Family::default(),
             reminder_delay: FloatGauge::default(),
+            webhook_deliveries: Family::default(),
+            webhook_delivery_duration: Histogram::new(WEBHOOK_BUCKETS),
+            webhook_backlog: Gauge::default(),
+            webhook_oldest_pending_age: FloatGauge::default(),
+            webhooks_paused: Counter::default(),
+            webhook_dispatch_errors: Counter::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -300,6 +328,39 @@ impl Metrics {
             "tasktracker_reminder_delay_seconds",
             "How late the latest reminder of the last pass went out, past its time (0 when on time or none was due)",
             metrics.reminder_delay.clone(),
+        );
+        for outcome in ["delivered", "failed", "refused"] {
+            metrics.webhook_deliveries.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered (2xx), failed (other status, timeout, no connection) or refused (forbidden address)",
+            metrics.webhook_deliveries.clone(),
+        );
+        registry.register(
+            "tasktracker_webhook_delivery_duration_seconds",
+            "Webhook delivery attempts, from resolving the host to the end of the reply",
+            metrics.webhook_delivery_duration.clone(),
+        );
+        registry.register(
+            "tasktracker_webhook_backlog",
+            "Pending webhook deliveries of webhooks that are not paused (all replicas; read by the dispatcher)",
+            metrics.webhook_backlog.clone(),
+        );
+        registry.register(
+            "tasktracker_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery of a webhook that is not paused (0 when none)",
+            metrics.webhook_oldest_pending_age.clone(),
+        );
+        registry.register(
+            "tasktracker_webhooks_paused",
+            "Webhooks this replica paused after their retry window ran out",
+            metrics.webhooks_paused.clone(),
+        );
+        registry.register(
+            "tasktracker_webhook_dispatch_errors",
+            "Webhook dispatcher passes that failed on the database",
+            metrics.webhook_dispatch_errors.clone(),
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(

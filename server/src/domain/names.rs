@@ -87,6 +87,14 @@ id_type!(
     /// Identifies an invitation to a project.
     InvitationId
 );
+id_type!(
+    /// Identifies a webhook.
+    WebhookId
+);
+id_type!(
+    /// Identifies a webhook delivery.
+    DeliveryId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -229,6 +237,58 @@ impl ViewName {
 impl fmt::Display for ViewName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "projects/{}/views/{}", self.project, self.view)
+    }
+}
+
+/// `projects/{project}/webhooks/{webhook}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookName {
+    pub project: ProjectId,
+    pub webhook: WebhookId,
+}
+
+impl WebhookName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "webhooks"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, webhook: WebhookId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/webhooks/{webhook}"))
+    }
+}
+
+impl fmt::Display for WebhookName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/webhooks/{}", self.project, self.webhook)
+    }
+}
+
+/// `projects/{project}/webhooks/{webhook}/deliveries/{delivery}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryName {
+    pub webhook: WebhookName,
+    pub delivery: DeliveryId,
+}
+
+impl DeliveryName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "webhooks", "deliveries"])
+            .and_then(|[project, webhook, id]| {
+                Some(Self {
+                    webhook: WebhookName {
+                        project: ProjectId::parse_segment(project)?,
+                        webhook: WebhookId::parse_segment(webhook)?,
+                    },
+                    delivery: DeliveryId::parse_segment(id)?,
+                })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/webhooks/{webhook}/deliveries/{delivery}"))
+    }
+}
+
+impl fmt::Display for DeliveryName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/deliveries/{}", self.webhook, self.delivery)
     }
 }
 

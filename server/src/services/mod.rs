@@ -9,6 +9,7 @@ pub mod relations;
 pub mod states;
 pub mod tasks;
 pub mod views;
+pub mod webhooks;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -26,7 +27,9 @@ use crate::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
         relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        webhooks::WebhookStore,
     },
+    webhooks::sender::Sender,
 };
 
 /// What every service shares.
@@ -46,6 +49,9 @@ pub struct Shared {
     pub reminders: ReminderStore,
     pub views: ViewStore,
     pub events: EventStore,
+    pub webhooks: WebhookStore,
+    /// Sends webhook requests; its address policy also checks new URLs.
+    pub webhook_sender: Sender,
     pub authorizer: Authorizer,
     pub hasher: PasswordHasher,
     pub signer: TokenSigner,

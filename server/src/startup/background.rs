@@ -1,5 +1,6 @@
 //! Background tasks of a running server: the health probe that follows the
-//! database, and the pruner of old feed events and long-deleted tasks.
+//! database, and the pruner of old feed events, delivered webhook
+//! deliveries and long-deleted tasks.
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.TaskRelationService",
     "tasktracker.v1.SavedViewService",
     "tasktracker.v1.NotificationService",
+    "tasktracker.v1.WebhookService",
 ];
 
 /// Sets every service's health to `status`.
@@ -122,6 +124,11 @@ pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: Cance
                 Ok(0) => {}
                 Ok(events) => tracing::info!(events, "pruned feed events"),
                 Err(error) => tracing::warn!(%error, "pruning feed events failed"),
+            }
+            match shared.webhooks.prune(events_before).await {
+                Ok(0) => {}
+                Ok(deliveries) => tracing::info!(deliveries, "pruned delivered webhook deliveries"),
+                Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
             }
             match shared.tasks.purge_deleted(now - DELETED_RETENTION).await {
                 Ok(0) => {}

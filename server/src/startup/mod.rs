@@ -41,7 +41,9 @@ use crate::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
         relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        webhooks::WebhookStore,
     },
+    webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
 
 /// A built, bound, not yet running server.
@@ -87,6 +89,11 @@ impl Application {
             notifications: NotificationStore::new(db.clone(), metrics.inbox.clone()),
             reminders: ReminderStore::new(db.clone(), metrics.inbox.clone()),
             events: EventStore::new(db.clone()),
+            webhooks: WebhookStore::new(db.clone(), metrics.inbox.clone()),
+            webhook_sender: Sender::new(
+                AddressPolicy::new(settings.webhooks.allowed_networks.clone()),
+                settings.webhooks.timeout,
+            ),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
@@ -154,6 +161,7 @@ impl Application {
         });
         spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
         spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
+        spawn_dispatcher(shared.clone(), settings.webhooks.clone(), stop.clone());
         let server = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(1_024))

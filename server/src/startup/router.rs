@@ -15,7 +15,8 @@ use tasktracker_proto::v1::{
     account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
     notification_service_server::NotificationServiceServer, project_service_server::ProjectServiceServer,
     saved_view_service_server::SavedViewServiceServer, task_relation_service_server::TaskRelationServiceServer,
-    task_service_server::TaskServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
+    task_service_server::TaskServiceServer, webhook_service_server::WebhookServiceServer,
+    workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -32,7 +33,7 @@ use crate::{
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
     services::{
         SharedState, accounts::Accounts, fields::Fields, notifications::Notifications, projects::Projects,
-        relations::Relations, states::States, tasks::Tasks, views::Views,
+        relations::Relations, states::States, tasks::Tasks, views::Views, webhooks::Webhooks,
     },
     transport::{client::resolve_client, framing::check_framing},
 };
@@ -111,6 +112,11 @@ pub fn build(
         )
         .add_service(
             NotificationServiceServer::new(Notifications::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            WebhookServiceServer::new(Webhooks::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );

@@ -525,3 +525,84 @@ pub mod task_reminders {
 
     no_relations!();
 }
+
+pub mod webhooks {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhooks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub url: String,
+        /// JSON array of `WebhookEventKind` numbers; empty means every kind.
+        pub event_kinds: String,
+        pub secret: String,
+        pub paused: bool,
+        pub pause_reason: String,
+        pub creator_id: String,
+        /// The last feed seq turned into deliveries.
+        pub feed_cursor: i64,
+        /// The last delivery number taken.
+        pub delivery_seq: i64,
+        pub create_time: i64,
+        pub update_time: i64,
+        pub version: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod webhook_deliveries {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub webhook_id: String,
+        /// Place in the webhook's queue: lower numbers go first.
+        pub number: i64,
+        pub event_seq: i64,
+        pub task_id: String,
+        pub kind: i16,
+        /// The JSON request body.
+        pub body: String,
+        /// `WebhookDeliveryOutcome`, as stored.
+        pub outcome: i16,
+        pub attempts: i32,
+        pub status_code: i32,
+        pub error: String,
+        pub latency_ms: i64,
+        pub create_time: i64,
+        pub attempt_time: Option<i64>,
+        pub next_attempt_time: i64,
+        pub first_failure_time: Option<i64>,
+        pub lease_until: i64,
+        pub lease_token: Option<String>,
+        pub redelivery_of: Option<String>,
+    }
+
+    no_relations!();
+}
+
+pub mod webhook_attempts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub delivery_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub attempt: i32,
+        pub time: i64,
+        pub status_code: i32,
+        pub error: String,
+        pub latency_ms: i64,
+    }
+
+    no_relations!();
+}

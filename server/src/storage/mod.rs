@@ -12,7 +12,8 @@
 //! - [`events`]: each project's change feed (`task_events`);
 //! - [`notifications`]: who follows which task, and each user's inbox;
 //! - [`reminders`]: due-date reminder settings and the scheduler's pass;
-//! - [`views`]: saved views, shared and personal.
+//! - [`views`]: saved views, shared and personal;
+//! - [`webhooks`]: webhooks and their delivery outbox.
 //!
 //! Each has its own error type. None builds API messages: they take and
 //! return domain values and the rows of [`entities`].
@@ -31,6 +32,7 @@ pub mod reminders;
 pub mod states;
 pub mod tasks;
 pub mod views;
+pub mod webhooks;
 
 #[cfg(test)]
 mod field_races;

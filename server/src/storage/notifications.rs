@@ -51,11 +51,19 @@ pub enum NotificationKind {
     StateChanged,
     Unblocked,
     DueSoon,
+    WebhookPaused,
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 6] =
-        [Self::Assigned, Self::Mentioned, Self::Commented, Self::StateChanged, Self::Unblocked, Self::DueSoon];
+    pub const ALL: [Self; 7] = [
+        Self::Assigned,
+        Self::Mentioned,
+        Self::Commented,
+        Self::StateChanged,
+        Self::Unblocked,
+        Self::DueSoon,
+        Self::WebhookPaused,
+    ];
 
     pub fn stored(self) -> i16 {
         match self {
@@ -65,6 +73,7 @@ impl NotificationKind {
             Self::StateChanged => 4,
             Self::Unblocked => 5,
             Self::DueSoon => 6,
+            Self::WebhookPaused => 7,
         }
     }
 
@@ -76,6 +85,7 @@ impl NotificationKind {
             Self::StateChanged => "state_changed",
             Self::Unblocked => "unblocked",
             Self::DueSoon => "due_soon",
+            Self::WebhookPaused => "webhook_paused",
         }
     }
 }

@@ -39,6 +39,10 @@ struct Names {
     view: String,
     /// A pending invitation of the owner's, to someone else.
     invitation: String,
+    /// A (paused) webhook of the owner's.
+    webhook: String,
+    /// A delivery name under `webhook`.
+    delivery: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -51,6 +55,7 @@ fn mask(path: &str) -> Option<FieldMask> {
 fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static str, bool, Call)> {
     let (projects, tasks, states, fields, relations, views) =
         (app.projects(), app.tasks(), app.states(), app.fields(), app.relations(), app.views());
+    let webhooks = app.webhooks();
     let inbox = tasktracker_proto::v1::notification_service_client::NotificationServiceClient::new(app.channel.clone());
     let n = names.clone();
     let t = token.to_owned();
@@ -550,6 +555,66 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
                 v1::DeleteCustomFieldRequest { name: n.field.clone(), etag: String::new() }
             ),
         ),
+        // Webhooks are the owners' alone, reads included.
+        ("ListWebhooks", false, call!(webhooks, list_webhooks, v1::ListWebhooksRequest { parent: n.project.clone() })),
+        ("GetWebhook", false, call!(webhooks, get_webhook, v1::GetWebhookRequest { name: n.webhook.clone() })),
+        (
+            "CreateWebhook",
+            true,
+            call!(
+                webhooks,
+                create_webhook,
+                v1::CreateWebhookRequest {
+                    parent: n.project.clone(),
+                    webhook: Some(v1::Webhook {
+                        url: "https://203.0.113.7/in".into(),
+                        paused: true,
+                        ..Default::default()
+                    }),
+                }
+            ),
+        ),
+        (
+            "UpdateWebhook",
+            true,
+            call!(
+                webhooks,
+                update_webhook,
+                v1::UpdateWebhookRequest {
+                    webhook: Some(v1::Webhook { name: n.webhook.clone(), paused: false, ..Default::default() }),
+                    update_mask: mask("paused"),
+                }
+            ),
+        ),
+        (
+            "DeleteWebhook",
+            true,
+            call!(webhooks, delete_webhook, v1::DeleteWebhookRequest { name: n.webhook.clone(), etag: String::new() }),
+        ),
+        (
+            "RotateWebhookSecret",
+            true,
+            call!(webhooks, rotate_webhook_secret, v1::RotateWebhookSecretRequest { name: n.webhook.clone() }),
+        ),
+        (
+            "ListWebhookDeliveries",
+            false,
+            call!(
+                webhooks,
+                list_webhook_deliveries,
+                v1::ListWebhookDeliveriesRequest { parent: n.webhook.clone(), ..Default::default() }
+            ),
+        ),
+        (
+            "RedeliverWebhook",
+            true,
+            call!(webhooks, redeliver_webhook, v1::RedeliverWebhookRequest { name: n.delivery.clone() }),
+        ),
+        (
+            "ReplayWebhook",
+            true,
+            call!(webhooks, replay_webhook, v1::ReplayWebhookRequest { name: n.webhook.clone(), cursor: "0".into() }),
+        ),
     ]
 }
 
@@ -629,7 +694,22 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap()
         .into_inner();
+    let webhook = app
+        .webhooks()
+        .create_webhook(ada.call(v1::CreateWebhookRequest {
+            parent: project.name.clone(),
+            webhook: Some(v1::Webhook {
+                url: "https://203.0.113.7/secret-plans".into(),
+                paused: true,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
     let names = Names {
+        delivery: format!("{}/deliveries/{}", webhook.name, uuid::Uuid::now_v7()),
+        webhook: webhook.name,
         invitation: invitation.name,
         view: view.name,
         comment: comment.name,
@@ -663,6 +743,8 @@ fn missing_names() -> Names {
         comment: format!("{project}/tasks/{}/comments/{}", id(), id()),
         view: format!("{project}/views/{}", id()),
         invitation: format!("{project}/invitations/{}", id()),
+        webhook: format!("{project}/webhooks/{}", id()),
+        delivery: format!("{project}/webhooks/{}/deliveries/{}", id(), id()),
         project,
     }
 }
@@ -673,7 +755,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 52, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 61, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -721,7 +803,9 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
     for token in [&victor.token, &read_only] {
         for (rpc, write, call) in every_project_rpc(&app, token, &names) {
             let result = call.await;
-            if write {
+            // Webhooks (their secrets, URLs and delivery log) are for
+            // owners only, reads included.
+            if write || rpc.contains("Webhook") {
                 let status = result.expect_err(rpc);
                 assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
             } else {
@@ -760,11 +844,11 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
         .saved_views;
     assert_eq!(views.iter().map(|v| v.display_name.as_str()).collect::<Vec<_>>(), ["Team"], "views unchanged");
     // Editors write tasks, but managing states and fields is for owners, as other
-    // project settings are.
+    // project settings are, and so is everything about webhooks.
     let edgar = app.sign_up("edgar").await;
     app.add_member(&ada, &names.project, &edgar, v1::Role::Editor).await;
     for (rpc, write, call) in every_project_rpc(&app, &edgar.token, &names) {
-        if write && (rpc.ends_with("WorkflowState") || rpc.ends_with("CustomField")) {
+        if (write && (rpc.ends_with("WorkflowState") || rpc.ends_with("CustomField"))) || rpc.contains("Webhook") {
             let status = call.await.expect_err(rpc);
             assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
         }
@@ -864,7 +948,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 25, "{refused:?}");
+    assert_eq!(refused.len(), 31, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

@@ -12,10 +12,10 @@ use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, custom_field_service_client::CustomFieldServiceClient,
     project_service_client::ProjectServiceClient, saved_view_service_client::SavedViewServiceClient,
     task_relation_service_client::TaskRelationServiceClient, task_service_client::TaskServiceClient,
-    workflow_state_service_client::WorkflowStateServiceClient,
+    webhook_service_client::WebhookServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
-    config::{LogFormat, Settings},
+    config::{LogFormat, Settings, WebhookSettings},
     startup::Application,
 };
 use tokio::task::JoinHandle;
@@ -130,6 +130,17 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         shutdown_timeout: Duration::from_secs(10),
         event_retention: Duration::from_secs(7 * 86_400),
         reminder_interval: Duration::from_millis(200),
+        // Seconds, not hours: a test sees retries, and a pause when it
+        // shortens the window. No network is allowed: tests that run a
+        // receiver on 127.0.0.1 allow it themselves.
+        webhooks: WebhookSettings {
+            allowed_networks: vec![],
+            poll_interval: Duration::from_millis(100),
+            timeout: Duration::from_secs(2),
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_millis(400),
+            retry_window: Duration::from_secs(25 * 3_600),
+        },
         otlp_endpoint: None,
         trace_sample_ratio: 1.0,
         log_format: LogFormat::Pretty,
@@ -199,6 +210,10 @@ impl TestApp {
 
     pub fn views(&self) -> SavedViewServiceClient<Channel> {
         SavedViewServiceClient::new(self.channel.clone())
+    }
+
+    pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
+        WebhookServiceClient::new(self.channel.clone())
     }
 
     /// `project`'s workflow states in board order.

@@ -28,3 +28,4 @@ mod transport;
 mod validation;
 mod views;
 mod watch;
+mod webhooks;

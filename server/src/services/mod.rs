@@ -25,7 +25,8 @@ use crate::{
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore,
     },
 };
 
@@ -44,6 +45,7 @@ pub struct Shared {
     pub comments: CommentStore,
     pub notifications: NotificationStore,
     pub reminders: ReminderStore,
+    pub two_factor: TwoFactorStore,
     pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

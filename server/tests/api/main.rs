@@ -24,6 +24,7 @@ mod states;
 mod subtasks;
 mod tasks;
 mod transport;
+mod two_factor;
 mod validation;
 mod views;
 mod watch;

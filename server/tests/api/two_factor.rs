@@ -254,7 +254,7 @@ async fn recovery_codes_work_once_and_can_be_replaced(backend: Backend) {
         .regenerate_recovery_codes(ada.call(v1::RegenerateRecoveryCodesRequest { code: phone.wrong_code() }))
         .await
         .unwrap_err();
-    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_invalid_field(&wrong, "code");
     let recovery = app
         .accounts()
         .regenerate_recovery_codes(ada.call(v1::RegenerateRecoveryCodesRequest { code: renewed[1].clone() }))
@@ -298,8 +298,9 @@ async fn turning_two_factor_off_needs_a_code_or_the_password(backend: Backend) {
     };
     let neither = disable("", "").await.unwrap_err();
     assert_invalid_field(&neither, "code");
-    assert_eq!(disable(&phone.wrong_code(), "").await.unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(disable("", "not the password").await.unwrap_err().code(), Code::Unauthenticated);
+    // Wrong answers name the field (not UNAUTHENTICATED: the session is fine).
+    assert_invalid_field(&disable(&phone.wrong_code(), "").await.unwrap_err(), "code");
+    assert_invalid_field(&disable("", "not the password").await.unwrap_err(), "password");
     assert!(current_user(&app, &ada.token).await.unwrap().two_factor_enabled, "still on");
     disable(&phone.next_code().await, "").await.expect("a current code turns it off");
     assert!(!current_user(&app, &ada.token).await.unwrap().two_factor_enabled);

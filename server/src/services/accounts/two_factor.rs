@@ -37,6 +37,12 @@ const THROTTLED: ServiceError =
     ServiceError::ResourceExhausted("too many sign-in attempts; wait a minute and try again");
 const WRONG_CODE: ServiceError = ServiceError::Unauthenticated("wrong or already used code");
 
+/// A wrong code where the caller is signed in: INVALID_ARGUMENT, not
+/// UNAUTHENTICATED, which would say their credentials are bad.
+fn wrong_code() -> ServiceError {
+    FieldViolation::new("code", "is wrong or was already used").into()
+}
+
 /// New recovery codes: as shown, and as stored.
 fn recovery_codes() -> (Vec<String>, Vec<String>) {
     let shown = totp::new_recovery_codes(RECOVERY_CODE_COUNT);
@@ -52,14 +58,15 @@ impl Accounts {
 
     /// Whether `factor` is a good second factor for `user` now, spending it
     /// if so: a TOTP code of a step later than any accepted before, or an
-    /// unused recovery code. Counted by the limiter under `email` either way.
+    /// unused recovery code. Counted by the limiter under `email` either way;
+    /// fails only when throttled (or on a database error).
     async fn check_second_factor(
         &self,
         user: UserId,
         email: &str,
         factor: &SecondFactor,
         peer: Option<IpAddr>,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<bool> {
         let limiter = &self.shared.sign_in_limiter;
         if !limiter.attempt(email, peer) {
             tracing::warn!(?peer, %user, "second factor throttled");
@@ -84,12 +91,12 @@ impl Accounts {
             limiter.failed(email, peer);
             tracing::info!(?peer, %user, "second factor refused");
             self.shared.metrics.sign_in(SignInResult::Failure);
-            return Err(WRONG_CODE);
+            return Ok(false);
         }
         if matches!(factor, SecondFactor::Recovery(_)) {
             tracing::info!(%user, "recovery code used");
         }
-        Ok(())
+        Ok(true)
     }
 
     /// SignIn's answer for a user with two-factor authentication: a
@@ -127,7 +134,9 @@ impl Accounts {
         let user = self.shared.signer.verify_challenge(&request.challenge).ok_or(EXPIRED)?;
         let user = self.shared.accounts.user(user).await?.ok_or(EXPIRED)?;
         let id = UserId::from_stored(&user.id);
-        self.check_second_factor(id, &user.email, &factor, peer).await?;
+        if !self.check_second_factor(id, &user.email, &factor, peer).await? {
+            return Err(WRONG_CODE);
+        }
         self.shared.sign_in_limiter.succeeded(&user.email, peer);
         let session = self.open_session(id, client).await?;
         tracing::info!(user = %user.id, "signed in with a second factor");
@@ -200,7 +209,9 @@ impl Accounts {
                     "two-factor authentication is not on; give the password to cancel an enrolment".into(),
                 ));
             }
-            self.check_second_factor(user, &account.email, &factor, peer).await?;
+            if !self.check_second_factor(user, &account.email, &factor, peer).await? {
+                return Err(wrong_code());
+            }
         } else if !request.password.is_empty() {
             let limiter = &self.shared.sign_in_limiter;
             if !limiter.attempt(&account.email, peer) {
@@ -214,7 +225,7 @@ impl Accounts {
                 .map_err(ServiceError::Internal)?;
             if !verified {
                 limiter.failed(&account.email, peer);
-                return Err(ServiceError::Unauthenticated("wrong password"));
+                return Err(FieldViolation::new("password", "is wrong").into());
             }
         } else {
             return Err(ServiceError::InvalidArgument(vec![
@@ -239,7 +250,9 @@ impl Accounts {
             return Err(ServiceError::FailedPrecondition("two-factor authentication is not on".into()));
         }
         let account = self.current_user(user).await?;
-        self.check_second_factor(user, &account.email, &SecondFactor::Totp(code), peer).await?;
+        if !self.check_second_factor(user, &account.email, &SecondFactor::Totp(code), peer).await? {
+            return Err(wrong_code());
+        }
         let (shown, digests) = recovery_codes();
         self.shared.two_factor.replace_recovery_codes(user, digests, time::now()).await?;
         tracing::info!(%user, "recovery codes replaced");

@@ -2,6 +2,7 @@
 // server on a fresh PostgreSQL database. Screenshots and axe results go to
 // target/e2e-artifacts/. Run through scripts/web-test.sh.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, launchBrowser, require, startServer } from './harness.mjs';
@@ -65,6 +66,19 @@ async function signUp(page, baseUrl, name, email) {
   await page.getByLabel(/^Password/).fill('correct horse battery staple');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+}
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 `secret` at time step `step`, as an authenticator app computes it. */
+function totp(secret, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[19] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 async function createTask(page, title, priority) {
@@ -529,6 +543,53 @@ try {
     await elsewhere.page.getByRole('link', { name: 'API tokens' }).click();
     await elsewhere.page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
     await elsewhere.context.close();
+  });
+
+  await step('two-factor: enrolled from the QR screen by keyboard, sign-in asks for the code, the project toggle, turned off', async () => {
+    const { page } = ada;
+    await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('img', { name: 'QR code for your authenticator app' }).locator('svg').waitFor();
+    const secret = (await page.locator('p', { hasText: 'Key:' }).locator('code').textContent()).trim();
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    await axe(page, 'two-factor enrolment');
+    await screenshot(page, '14b-two-factor-enrolment');
+    const step = Math.floor(Date.now() / 30_000);
+    await page.getByLabel('Code from the app').fill(totp(secret, step - 1));
+    await page.keyboard.press('Enter');
+    const codes = page.locator('ol.recovery-codes li');
+    await codes.first().waitFor();
+    assert.equal(await codes.count(), 10);
+    await page.getByText('On: signing in asks for a code').waitFor();
+    await axe(page, 'two-factor recovery codes');
+    // Another browser: the password, then the next step's code (each code counts once).
+    const elsewhere = await newSession(browser, 'ada-2fa');
+    await elsewhere.page.goto(`${baseUrl}/signin`);
+    await elsewhere.page.getByLabel('Email').fill('ada@example.com');
+    await elsewhere.page.getByLabel('Password').fill('correct horse battery staple');
+    await elsewhere.page.getByRole('button', { name: 'Sign in' }).click();
+    const valid = [step - 1, step, step + 1, step + 2].map((s) => totp(secret, s));
+    await elsewhere.page.getByLabel('Authentication code').fill(['000000', '111111', '222222'].find((c) => !valid.includes(c)));
+    await elsewhere.page.keyboard.press('Enter');
+    await elsewhere.page.getByRole('alert').filter({ hasText: 'wrong or was already used' }).waitFor();
+    await axe(elsewhere.page, 'sign-in second factor');
+    await elsewhere.page.getByLabel('Authentication code').fill(totp(secret, step));
+    await elsewhere.page.keyboard.press('Enter');
+    await elsewhere.page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    await elsewhere.context.close();
+    // With it on, Ada may require it of the project's members; off again for the steps after this one.
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Workflow' }).click();
+    const required = page.getByLabel('Members need two-factor authentication');
+    await required.check();
+    await page.locator('.toast', { hasText: 'Members without two-factor authentication are now refused.' }).waitFor();
+    await required.uncheck();
+    await page.locator('.toast', { hasText: 'Two-factor authentication is no longer required.' }).waitFor();
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByLabel('Password', { exact: true }).fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
   });
 
   await step('projects page, dark mode and the shortcut help', async () => {

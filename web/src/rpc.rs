@@ -55,6 +55,11 @@ methods! {
     REVOKE_API_TOKEN = "AccountService" / "RevokeApiToken" (RevokeApiTokenRequest) -> ApiToken;
     LIST_SESSIONS = "AccountService" / "ListSessions" (ListSessionsRequest) -> ListSessionsResponse;
     REVOKE_SESSION = "AccountService" / "RevokeSession" (RevokeSessionRequest) -> RevokeSessionResponse;
+    VERIFY_SECOND_FACTOR = "AccountService" / "VerifySecondFactor" (VerifySecondFactorRequest) -> SignInResponse;
+    GET_CURRENT_USER = "AccountService" / "GetCurrentUser" (GetCurrentUserRequest) -> User;
+    BEGIN_TOTP = "AccountService" / "BeginTotpEnrollment" (BeginTotpEnrollmentRequest) -> BeginTotpEnrollmentResponse;
+    CONFIRM_TOTP = "AccountService" / "ConfirmTotpEnrollment" (ConfirmTotpEnrollmentRequest) -> ConfirmTotpEnrollmentResponse;
+    DISABLE_TOTP = "AccountService" / "DisableTotp" (DisableTotpRequest) -> DisableTotpResponse;
     LIST_PROJECTS = "ProjectService" / "ListProjects" (ListProjectsRequest) -> ListProjectsResponse;
     CREATE_PROJECT = "ProjectService" / "CreateProject" (CreateProjectRequest) -> Project;
     GET_PROJECT = "ProjectService" / "GetProject" (GetProjectRequest) -> Project;

@@ -25,6 +25,7 @@ const ANONYMOUS: &[&str] = &[
     "/tasktracker.v1.AccountService/SignUp",
     "/tasktracker.v1.AccountService/SignIn",
     "/tasktracker.v1.AccountService/RefreshSession",
+    "/tasktracker.v1.AccountService/VerifySecondFactor",
 ];
 
 /// API tokens' last-use time is written at most this often.

@@ -11,6 +11,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod revocations;
 pub mod tokens;
+pub mod totp;
 
 use tasktracker_proto::v1;
 
@@ -19,10 +20,10 @@ use crate::{
         FieldViolation, MemberName, ProjectId, TaskName, UserId,
         names::{ApiTokenName, SessionId},
     },
-    error::{ServiceError, ServiceResult},
+    error::{PreconditionViolation, ServiceError, ServiceResult},
     storage::{
         entities::projects,
-        projects::ProjectStore,
+        projects::{Membership, ProjectStore},
         tasks::{TaskRecord, TaskStore},
     },
 };
@@ -199,11 +200,26 @@ impl Authorizer {
     /// FAILED_PRECONDITION, after the permission check.
     #[tracing::instrument(name = "db.authorize", skip_all, fields(otel.kind = "client"))]
     pub async fn require(&self, caller: &Caller, project: ProjectId, permission: Permission) -> ServiceResult<Grant> {
+        self.require_member(caller, project, permission, true).await
+    }
+
+    /// [`Self::require`], checking the project's two-factor requirement
+    /// (see [`require_two_factor`]) only if `two_factor_applies`.
+    async fn require_member(
+        &self,
+        caller: &Caller,
+        project: ProjectId,
+        permission: Permission,
+        two_factor_applies: bool,
+    ) -> ServiceResult<Grant> {
         if !caller.credential_allows(Some(project), permission) {
             return Err(ServiceError::PermissionDenied);
         }
-        let (role, project) =
+        let Membership { role, project, two_factor } =
             self.projects.membership(project, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
+        if two_factor_applies {
+            require_two_factor(caller, project.require_two_factor, two_factor)?;
+        }
         decide(role, project.archive_time.is_some(), permission)?;
         Ok(Grant { role, project })
     }
@@ -228,6 +244,7 @@ impl Authorizer {
         }
         let found = self.tasks.find_as_member(name, caller.user).await?.ok_or(ServiceError::PermissionDenied)?;
         let role = Role::from_stored(found.role);
+        require_two_factor(caller, found.project_requires_two_factor, found.two_factor)?;
         decide(role, found.project_archived, permission)?;
         Ok((found.task.ok_or(ServiceError::NotFound("task"))?, role))
     }
@@ -268,14 +285,19 @@ impl Authorizer {
         }
     }
 
-    /// Removing a member: members may leave on their own; removing others
-    /// takes an owner. Either way an API token needs the admin scope.
+    /// Removing a member: members may leave on their own (even from a
+    /// project whose two-factor requirement they do not meet); removing
+    /// others takes an owner. Either way an API token needs the admin scope.
     pub async fn remove_member(&self, caller: &Caller, member: MemberName) -> ServiceResult<Grant> {
         if !caller.credential_allows(Some(member.project), Permission::Manage) {
             return Err(ServiceError::PermissionDenied);
         }
-        let permission = if member.user == caller.user { Permission::Read } else { Permission::Manage };
-        self.require(caller, member.project, permission).await
+        if member.user == caller.user {
+            // Leaving needs no second factor: a member refused for want of
+            // one may still walk away.
+            return self.require_member(caller, member.project, Permission::Read, false).await;
+        }
+        self.require(caller, member.project, Permission::Manage).await
     }
 
     /// Operations on the caller's own account (sign-out, API tokens), which
@@ -320,6 +342,34 @@ impl Authorizer {
         if token.user == caller.user { Ok(()) } else { Err(ServiceError::PermissionDenied) }
     }
 }
+
+/// Refuses a member without two-factor authentication access to a project
+/// that requires it (`Project.require_two_factor`), whatever the permission:
+/// FAILED_PRECONDITION with a `PreconditionFailure` of type
+/// `TWO_FACTOR_REQUIRED` whose subject is the caller, so a client can send
+/// them to enrolment. Decided after membership, so a non-member still gets
+/// PERMISSION_DENIED and learns nothing of the project's settings. The
+/// account is what counts, not how the session signed in: a session opened
+/// before the user enrolled keeps access once they have.
+fn require_two_factor(caller: &Caller, required: bool, enrolled: bool) -> ServiceResult<()> {
+    if !required || enrolled {
+        return Ok(());
+    }
+    Err(ServiceError::PreconditionViolated {
+        message: "this project requires two-factor authentication: turn it on for your account \
+                  (BeginTotpEnrollment, then ConfirmTotpEnrollment) to open it"
+            .into(),
+        violations: vec![PreconditionViolation {
+            kind: TWO_FACTOR_REQUIRED,
+            subject: caller.user.name(),
+            description: "the account has no two-factor authentication".into(),
+        }],
+    })
+}
+
+/// The `PreconditionFailure` type of a refusal for want of two-factor
+/// authentication.
+pub const TWO_FACTOR_REQUIRED: &str = "TWO_FACTOR_REQUIRED";
 
 /// May a member with `role` act with `permission` on a project that is
 /// `archived` or not?

@@ -23,6 +23,12 @@ use crate::domain::{
 /// Prefix of API token secrets, so secret scanners can recognise them.
 pub const API_TOKEN_PREFIX: &str = "ttk_";
 const AUDIENCE: &str = "tasktracker";
+/// The audience of second-factor challenges: never accepted as an access
+/// token, and an access token is never accepted as a challenge.
+const CHALLENGE_AUDIENCE: &str = "tasktracker-second-factor";
+
+/// How long a sign-in challenge waits for its second factor.
+pub const CHALLENGE_LIFETIME: Micros = time::seconds(5 * 60);
 
 /// Lifetime of an access token.
 pub const ACCESS_TOKEN_LIFETIME: Micros = time::seconds(15 * 60);
@@ -35,6 +41,15 @@ pub const SESSION_LIFETIME: Micros = time::seconds(30 * time::DAY);
 struct Claims {
     sub: String,
     sid: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// What a second-factor challenge says: this user gave the right password.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChallengeClaims {
+    sub: String,
     aud: String,
     iat: i64,
     exp: i64,
@@ -53,6 +68,7 @@ pub struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    challenge_validation: Validation,
 }
 
 impl TokenSigner {
@@ -62,7 +78,35 @@ impl TokenSigner {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 0;
-        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), validation }
+        let mut challenge_validation = validation.clone();
+        challenge_validation.set_audience(&[CHALLENGE_AUDIENCE]);
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            challenge_validation,
+        }
+    }
+
+    /// Issues a sign-in challenge for `user`, whose password was right and
+    /// who has a second factor: it expires after [`CHALLENGE_LIFETIME`].
+    /// Returns it and its expiry.
+    pub fn issue_challenge(&self, user: UserId) -> anyhow::Result<(String, Micros)> {
+        let now = time::now();
+        let expires = now + CHALLENGE_LIFETIME;
+        let claims = ChallengeClaims {
+            sub: user.to_string(),
+            aud: CHALLENGE_AUDIENCE.into(),
+            iat: now / 1_000_000,
+            exp: expires / 1_000_000,
+        };
+        Ok((jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?, expires))
+    }
+
+    /// The user a challenge was issued to, if it is genuine and unexpired.
+    pub fn verify_challenge(&self, challenge: &str) -> Option<UserId> {
+        let claims = jsonwebtoken::decode::<ChallengeClaims>(challenge, &self.decoding, &self.challenge_validation);
+        Some(UserId::from_stored(&claims.ok()?.claims.sub))
     }
 
     /// Issues an access token that expires after [`ACCESS_TOKEN_LIFETIME`]
@@ -147,6 +191,20 @@ mod tests {
         assert_eq!(expires, session_end, "capped at the session's end");
         let (ended, _) = signer.issue(user, session, time::now() - time::seconds(5)).unwrap();
         assert_eq!(signer.verify(&ended), None, "a token of an ended session is expired from the start");
+    }
+
+    #[test]
+    fn challenges_and_access_tokens_are_not_interchangeable() {
+        let signer = signer("a secret of at least thirty-two bytes");
+        let user = UserId::generate();
+        let (challenge, expires) = signer.issue_challenge(user).unwrap();
+        assert!(expires > time::now() + time::seconds(4 * 60));
+        assert_eq!(signer.verify_challenge(&challenge), Some(user));
+        assert_eq!(signer.verify(&challenge), None, "a challenge is no access token");
+        let (access, _) = signer.issue(user, SessionId::generate(), i64::MAX).unwrap();
+        assert_eq!(signer.verify_challenge(&access), None, "an access token is no challenge");
+        let other = super::TokenSigner::new(&SecretString::from("another secret of thirty-two bytes!".to_owned()));
+        assert_eq!(other.verify_challenge(&challenge), None);
     }
 
     #[test]

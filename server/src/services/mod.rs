@@ -26,8 +26,8 @@ use crate::{
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
-        webhooks::WebhookStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::sender::Sender,
 };
@@ -47,6 +47,7 @@ pub struct Shared {
     pub comments: CommentStore,
     pub notifications: NotificationStore,
     pub reminders: ReminderStore,
+    pub two_factor: TwoFactorStore,
     pub views: ViewStore,
     pub events: EventStore,
     pub webhooks: WebhookStore,

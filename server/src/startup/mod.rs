@@ -40,8 +40,8 @@ use crate::{
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
         fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
-        webhooks::WebhookStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
@@ -88,6 +88,7 @@ impl Application {
             comments: CommentStore::new(db.clone(), metrics.inbox.clone()),
             notifications: NotificationStore::new(db.clone(), metrics.inbox.clone()),
             reminders: ReminderStore::new(db.clone(), metrics.inbox.clone()),
+            two_factor: TwoFactorStore::new(db.clone()),
             events: EventStore::new(db.clone()),
             webhooks: WebhookStore::new(db.clone(), metrics.inbox.clone()),
             webhook_sender: Sender::new(

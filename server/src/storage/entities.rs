@@ -69,6 +69,56 @@ pub mod retired_refresh_tokens {
     no_relations!();
 }
 
+pub mod totp_credentials {
+    use sea_orm::entity::prelude::*;
+
+    /// A user's TOTP secret: pending until `confirm_time` is set.
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "totp_credentials")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// Base32. Never returned after enrolment, never logged (no `Debug`).
+        pub secret: String,
+        pub create_time: i64,
+        pub confirm_time: Option<i64>,
+        /// The last time step whose code was accepted (replays are refused).
+        pub last_step: Option<i64>,
+    }
+
+    /// The secret stays out of logs and panics.
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TotpCredential")
+                .field("user_id", &self.user_id)
+                .field("secret", &"<redacted>")
+                .field("confirm_time", &self.confirm_time)
+                .field("last_step", &self.last_step)
+                .finish_non_exhaustive()
+        }
+    }
+
+    no_relations!();
+}
+
+pub mod recovery_codes {
+    use sea_orm::entity::prelude::*;
+
+    /// One of a user's one-time recovery codes, as a SHA-256 digest.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "recovery_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code_hash: String,
+        pub create_time: i64,
+        pub use_time: Option<i64>,
+    }
+
+    no_relations!();
+}
+
 pub mod api_tokens {
     use sea_orm::entity::prelude::*;
 
@@ -116,6 +166,9 @@ pub mod projects {
         pub enforce_wip_limits: bool,
         /// Refuse to complete a task while a task that blocks it is open.
         pub require_blockers_done: bool,
+        /// Refuse project access to members without two-factor
+        /// authentication.
+        pub require_two_factor: bool,
     }
 
     no_relations!();

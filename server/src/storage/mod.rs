@@ -3,6 +3,7 @@
 //! One repository per aggregate; services call these and never SeaORM:
 //! - [`accounts`]: users and their sessions;
 //! - [`api_tokens`]: API tokens;
+//! - [`two_factor`]: users' TOTP credentials and recovery codes;
 //! - [`projects`]: projects and their members;
 //! - [`invitations`]: invitations to projects;
 //! - [`states`]: each project's workflow states (board columns);
@@ -31,6 +32,7 @@ pub mod relations;
 pub mod reminders;
 pub mod states;
 pub mod tasks;
+pub mod two_factor;
 pub mod views;
 pub mod webhooks;
 

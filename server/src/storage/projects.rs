@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::{
-    entities::{memberships, projects, users},
+    entities::{memberships, projects, totp_credentials, users},
     states,
 };
 use crate::{
@@ -87,6 +87,30 @@ pub struct ProjectChange {
     pub archive_time: Option<Option<Micros>>,
     pub enforce_wip_limits: Option<bool>,
     pub require_blockers_done: Option<bool>,
+    pub require_two_factor: Option<bool>,
+}
+
+/// A member's standing in a project (see [`ProjectStore::membership`]).
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub role: Role,
+    pub project: projects::Model,
+    /// Whether the member has confirmed two-factor authentication.
+    pub two_factor: bool,
+}
+
+/// Whether the user whose id is `user` (an expression, e.g. a column) has
+/// confirmed two-factor authentication: an `EXISTS` on the primary key of
+/// `totp_credentials`.
+pub fn has_two_factor(user: Expr) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(totp_credentials::Entity)
+            .and_where(Expr::col((totp_credentials::Entity, totp_credentials::Column::UserId)).eq(user))
+            .and_where(Expr::col((totp_credentials::Entity, totp_credentials::Column::ConfirmTime)).is_not_null())
+            .to_owned(),
+    )
 }
 
 /// Which projects a list shows.
@@ -115,16 +139,17 @@ impl ProjectStore {
         Self { db }
     }
 
-    /// `user`'s role in `project` and the project, if they are a member: one
-    /// statement, the membership joined to its project.
+    /// `user`'s role in `project`, the project, and whether `user` has
+    /// two-factor authentication, if they are a member: one statement, the
+    /// membership joined to its project.
     #[tracing::instrument(name = "db.projects.membership", skip_all, fields(otel.kind = "client"))]
-    pub async fn membership(
-        &self,
-        project: ProjectId,
-        user: UserId,
-    ) -> Result<Option<(Role, projects::Model)>, ProjectStoreError> {
+    pub async fn membership(&self, project: ProjectId, user: UserId) -> Result<Option<Membership>, ProjectStoreError> {
         let mut select = projects::Entity::find_by_id(project.to_string())
-            .column_as(Expr::col((memberships::Entity, memberships::Column::Role)), "member_role");
+            .column_as(Expr::col((memberships::Entity, memberships::Column::Role)), "member_role")
+            .column_as(
+                has_two_factor(Expr::col((memberships::Entity, memberships::Column::UserId))),
+                "member_two_factor",
+            );
         QueryTrait::query(&mut select).inner_join(
             memberships::Entity,
             Expr::col((memberships::Entity, memberships::Column::ProjectId))
@@ -134,7 +159,11 @@ impl ProjectStore {
         let Some(row) = self.db.query_one_raw(select.build(self.db.get_database_backend())).await? else {
             return Ok(None);
         };
-        Ok(Some((Role::from_stored(row.try_get("", "member_role")?), projects::Model::from_query_result(&row, "")?)))
+        Ok(Some(Membership {
+            role: Role::from_stored(row.try_get("", "member_role")?),
+            project: projects::Model::from_query_result(&row, "")?,
+            two_factor: row.try_get("", "member_two_factor")?,
+        }))
     }
 
     /// The project `creator` made with `request_id`, if any.
@@ -179,6 +208,7 @@ impl ProjectStore {
             event_seq: 0,
             enforce_wip_limits: false,
             require_blockers_done: false,
+            require_two_factor: false,
         };
         let inserted = {
             let project = project.clone();
@@ -239,6 +269,9 @@ impl ProjectStore {
         }
         if let Some(require) = change.require_blockers_done {
             active.require_blockers_done = Set(require);
+        }
+        if let Some(require) = change.require_two_factor {
+            active.require_two_factor = Set(require);
         }
         let updated = projects::Entity::update_many()
             .set(active)

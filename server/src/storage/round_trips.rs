@@ -99,6 +99,7 @@ pub(super) async fn project_of(db: &DatabaseConnection, owner: UserId) -> Projec
         event_seq: 0,
         enforce_wip_limits: false,
         require_blockers_done: false,
+        require_two_factor: false,
     }
     .into_active_model()
     .insert(db)
@@ -203,8 +204,9 @@ async fn reads_take_one_statement_each(postgres: bool) {
     assert_eq!(page[0].subtasks, Rollup { total: 1, done: 0 });
 
     let projects = ProjectStore::new(db.clone());
-    let (role, model) = projects.membership(project, owner).await.expect("membership").expect("a member");
-    assert_eq!((role, model.id.as_str()), (Role::Owner, project.to_string().as_str()));
+    let membership = projects.membership(project, owner).await.expect("membership").expect("a member");
+    assert_eq!((membership.role, membership.project.id.as_str()), (Role::Owner, project.to_string().as_str()));
+    assert!(!membership.two_factor, "no TOTP enrolled");
     assert!(projects.membership(project, stranger).await.expect("membership").is_none());
     assert_eq!(count("two memberships"), 2);
 }

@@ -152,6 +152,10 @@ pub struct MemberTask {
     /// The member's role, as stored.
     pub role: i16,
     pub project_archived: bool,
+    /// The project refuses members without two-factor authentication.
+    pub project_requires_two_factor: bool,
+    /// The member has confirmed two-factor authentication.
+    pub two_factor: bool,
     /// The task, if the project has one of that name.
     pub task: Option<TaskRecord>,
 }
@@ -231,6 +235,8 @@ impl TaskStore {
         select
             .expr_as(member(memberships::Column::Role), "member_role")
             .expr_as(Expr::col((projects::Entity, projects::Column::ArchiveTime)), "project_archive_time")
+            .expr_as(Expr::col((projects::Entity, projects::Column::RequireTwoFactor)), "project_require_two_factor")
+            .expr_as(super::projects::has_two_factor(member(memberships::Column::UserId)), "member_two_factor")
             .columns(tasks::Column::iter().map(|column| (tasks::Entity, column)))
             .from(memberships::Entity)
             .inner_join(
@@ -255,6 +261,8 @@ impl TaskStore {
         Ok(Some(MemberTask {
             role: row.try_get("", "member_role")?,
             project_archived: row.try_get::<Option<i64>>("", "project_archive_time")?.is_some(),
+            project_requires_two_factor: row.try_get("", "project_require_two_factor")?,
+            two_factor: row.try_get("", "member_two_factor")?,
             task: found.map(|_| record_of(&row)).transpose()?,
         }))
     }

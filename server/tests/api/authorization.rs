@@ -16,6 +16,7 @@ on_both_backends!(
     viewers_and_read_only_tokens_cannot_write,
     anonymous_callers_are_refused,
     an_archived_project_refuses_every_write_but_its_own_management,
+    a_project_requiring_two_factor_refuses_every_call_of_members_without_it,
 );
 
 /// Names of one project's objects.
@@ -123,6 +124,20 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
                 v1::UpdateProjectRequest {
                     project: Some(v1::Project { name: n.project.clone(), title: "x".into(), ..Default::default() }),
                     update_mask: mask("title"),
+                }
+            ),
+        ),
+        // Turning the requirement off is always allowed to an owner, so the
+        // archived-project test can call it as one.
+        (
+            "UpdateProject (require_two_factor)",
+            true,
+            call!(
+                projects,
+                update_project,
+                v1::UpdateProjectRequest {
+                    project: Some(v1::Project { name: n.project.clone(), ..Default::default() }),
+                    update_mask: mask("require_two_factor"),
                 }
             ),
         ),
@@ -755,7 +770,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 61, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 62, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -922,6 +937,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
         .unwrap();
     let project_management = [
         "UpdateProject",
+        "UpdateProject (require_two_factor)",
         "ArchiveProject",
         "UnarchiveProject",
         "AddMember",
@@ -979,5 +995,65 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
     let mut writes = every_project_rpc(&app, &ada.token, &names).into_iter();
     let (_, _, set_value) = writes.find(|(rpc, _, _)| *rpc == "UpdateTask (custom_fields)").expect("listed");
     set_value.await.expect("a write after unarchiving");
+    app.stop().await;
+}
+
+/// A project that requires two-factor authentication refuses every
+/// project-scoped RPC, reads included, to a member without it
+/// (FAILED_PRECONDITION, `TWO_FACTOR_REQUIRED`), through a session and
+/// through an API token alike, and changes nothing; outsiders still get
+/// PERMISSION_DENIED. Enrolling lets the member back in.
+async fn a_project_requiring_two_factor_refuses_every_call_of_members_without_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, names) = adas_project(&app).await;
+    let edgar = app.sign_up("edgar").await;
+    app.add_member(&ada, &names.project, &edgar, v1::Role::Editor).await;
+    let edgars_token = app
+        .accounts()
+        .create_api_token(edgar.call(v1::CreateApiTokenRequest {
+            api_token: Some(v1::ApiToken {
+                display_name: "edgar's script".into(),
+                scope: v1::ApiTokenScope::Admin as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    crate::two_factor::enrol(&app, &ada).await;
+    app.projects()
+        .update_project(ada.call(v1::UpdateProjectRequest {
+            project: Some(v1::Project { name: names.project.clone(), require_two_factor: true, ..Default::default() }),
+            update_mask: mask("require_two_factor"),
+        }))
+        .await
+        .expect("an owner with two-factor authentication requires it");
+    // The invitations RPCs answer the invitee, not project members: Edgar
+    // is not the invitee, so he is refused as anyone else.
+    let invitee_only = ["AcceptInvitation", "DeclineInvitation"];
+    for token in [&edgar.token, &edgars_token] {
+        for (rpc, _, call) in every_project_rpc(&app, token, &names) {
+            let status = call.await.expect_err(rpc);
+            if invitee_only.contains(&rpc) {
+                assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
+                continue;
+            }
+            assert_eq!(status.code(), Code::FailedPrecondition, "{rpc}: {status:?}");
+            assert!(status.message().contains("two-factor"), "{rpc}: {status:?}");
+        }
+    }
+    let mallory = app.sign_up("mallory").await;
+    for (rpc, _, call) in every_project_rpc(&app, &mallory.token, &names) {
+        assert_eq!(call.await.expect_err(rpc).code(), Code::PermissionDenied, "{rpc}");
+    }
+    let unchanged =
+        app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();
+    assert_eq!((unchanged.title.as_str(), unchanged.etag.as_str()), ("classified", "1"));
+    crate::two_factor::enrol(&app, &edgar).await;
+    app.projects()
+        .get_project(edgar.call(v1::GetProjectRequest { name: names.project.clone() }))
+        .await
+        .expect("enrolled, Edgar is back in");
     app.stop().await;
 }

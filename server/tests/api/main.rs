@@ -25,6 +25,7 @@ mod states;
 mod subtasks;
 mod tasks;
 mod transport;
+mod two_factor;
 mod validation;
 mod views;
 mod watch;

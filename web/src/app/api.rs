@@ -301,10 +301,39 @@ impl Api {
         self.start_session(answer.user, answer.session)
     }
 
-    pub async fn sign_in(&self, email: String, password: String) -> ApiResult<Session> {
+    /// Signs in, or returns the challenge to answer with a second factor
+    /// ([`Self::verify_second_factor`]).
+    pub async fn sign_in(&self, email: String, password: String) -> ApiResult<Option<String>> {
         let request = v1::SignInRequest { email, password };
         let answer = self.call_anonymous(rpc::SIGN_IN, request).await?;
+        if !answer.second_factor_challenge.is_empty() {
+            return Ok(Some(answer.second_factor_challenge));
+        }
+        self.start_session(answer.user, answer.session).map(|_| None)
+    }
+
+    pub async fn verify_second_factor(&self, challenge: String, code: String) -> ApiResult<Session> {
+        let request = v1::VerifySecondFactorRequest { challenge, code };
+        let answer = self.call_anonymous(rpc::VERIFY_SECOND_FACTOR, request).await?;
         self.start_session(answer.user, answer.session)
+    }
+
+    pub async fn current_user(&self) -> ApiResult<v1::User> {
+        self.call(rpc::GET_CURRENT_USER, v1::GetCurrentUserRequest {}).await
+    }
+
+    pub async fn begin_totp(&self) -> ApiResult<v1::BeginTotpEnrollmentResponse> {
+        self.call(rpc::BEGIN_TOTP, v1::BeginTotpEnrollmentRequest {}).await
+    }
+
+    /// Turns two-factor authentication on; the recovery codes.
+    pub async fn confirm_totp(&self, code: String) -> ApiResult<Vec<String>> {
+        Ok(self.call(rpc::CONFIRM_TOTP, v1::ConfirmTotpEnrollmentRequest { code }).await?.recovery_codes)
+    }
+
+    pub async fn disable_totp(&self, password: String) -> ApiResult<()> {
+        self.call(rpc::DISABLE_TOTP, v1::DisableTotpRequest { code: String::new(), password }).await?;
+        Ok(())
     }
 
     /// Ends the session on the server (best effort) and here.

@@ -2,6 +2,7 @@
 
 mod commands;
 mod device;
+mod two_factor;
 
 use tasktracker_proto::v1::{self, account_service_server::AccountService};
 use tonic::{Request, Response, Status};
@@ -120,6 +121,7 @@ fn user_to_proto(user: users::Model) -> v1::User {
         email: user.email,
         display_name: user.display_name,
         create_time: Some(to_timestamp(user.create_time)),
+        two_factor_enabled: false,
     }
 }
 
@@ -199,11 +201,19 @@ impl AccountService for Accounts {
             self.shared.metrics.sign_in(SignInResult::Failure);
             return Err(ServiceError::Unauthenticated("wrong email or password").into());
         };
+        let id = UserId::from_stored(&user.id);
+        if self.shared.two_factor.enabled(id).await.map_err(ServiceError::from)? {
+            return Ok(Response::new(self.second_factor_challenge(&user)?));
+        }
         self.shared.sign_in_limiter.succeeded(email.as_str(), peer);
-        let session = self.open_session(UserId::from_stored(&user.id), client).await?;
+        let session = self.open_session(id, client).await?;
         tracing::info!(user = %user.id, "signed in");
         self.shared.metrics.sign_in(SignInResult::Success);
-        Ok(Response::new(v1::SignInResponse { user: Some(user_to_proto(user)), session: Some(session) }))
+        Ok(Response::new(v1::SignInResponse {
+            user: Some(user_to_proto(user)),
+            session: Some(session),
+            ..Default::default()
+        }))
     }
 
     async fn refresh_session(
@@ -266,7 +276,8 @@ impl AccountService for Accounts {
             .await
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::Unauthenticated("the account no longer exists"))?;
-        Ok(Response::new(user_to_proto(user)))
+        let two_factor_enabled = self.shared.two_factor.enabled(caller.user).await.map_err(ServiceError::from)?;
+        Ok(Response::new(v1::User { two_factor_enabled, ..user_to_proto(user) }))
     }
 
     async fn create_api_token(
@@ -374,5 +385,51 @@ impl AccountService for Accounts {
         self.shared.revocations.revoke_session(name.session, now);
         tracing::info!(user = %caller.user, session = %name.session, "session revoked");
         Ok(Response::new(v1::RevokeSessionResponse {}))
+    }
+    async fn verify_second_factor(
+        &self,
+        request: Request<v1::VerifySecondFactorRequest>,
+    ) -> Result<Response<v1::SignInResponse>, Status> {
+        let peer = peer_ip(&request);
+        let client = Client::of(&request);
+        Ok(Response::new(self.complete_sign_in(request.into_inner(), client, peer).await?))
+    }
+
+    async fn begin_totp_enrollment(
+        &self,
+        request: Request<v1::BeginTotpEnrollmentRequest>,
+    ) -> Result<Response<v1::BeginTotpEnrollmentResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        Ok(Response::new(self.begin_enrollment(caller.user).await?))
+    }
+
+    async fn confirm_totp_enrollment(
+        &self,
+        request: Request<v1::ConfirmTotpEnrollmentRequest>,
+    ) -> Result<Response<v1::ConfirmTotpEnrollmentResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        Ok(Response::new(self.confirm_enrollment(caller.user, request.into_inner()).await?))
+    }
+
+    async fn disable_totp(
+        &self,
+        request: Request<v1::DisableTotpRequest>,
+    ) -> Result<Response<v1::DisableTotpResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let peer = peer_ip(&request);
+        Ok(Response::new(self.turn_off_totp(caller.user, request.into_inner(), peer).await?))
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        request: Request<v1::RegenerateRecoveryCodesRequest>,
+    ) -> Result<Response<v1::RegenerateRecoveryCodesResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let peer = peer_ip(&request);
+        Ok(Response::new(self.replace_recovery_codes(caller.user, request.into_inner(), peer).await?))
     }
 }

@@ -85,7 +85,8 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
         if paths.is_empty() {
             violations.add(
                 "update_mask",
-                "name at least one field: title, description, enforce_wip_limits, require_blockers_done",
+                "name at least one field: title, description, enforce_wip_limits, require_blockers_done, \
+                 require_two_factor",
             );
         }
         let mut change = ProjectChange::default();
@@ -104,11 +105,12 @@ impl TryFrom<v1::UpdateProjectRequest> for UpdateProject {
                 "require_blockers_done" => {
                     change.require_blockers_done = project.map(|project| project.require_blockers_done)
                 }
+                "require_two_factor" => change.require_two_factor = project.map(|project| project.require_two_factor),
                 other => violations.add(
                     "update_mask",
                     format!(
                         "`{other}` cannot be updated; use title, description, enforce_wip_limits, \
-                         require_blockers_done"
+                         require_blockers_done, require_two_factor"
                     ),
                 ),
             }

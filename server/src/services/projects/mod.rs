@@ -107,6 +107,7 @@ fn project_to_proto(project: projects::Model, role: Role) -> v1::Project {
         caller_role: role.to_proto() as i32,
         enforce_wip_limits: project.enforce_wip_limits,
         require_blockers_done: project.require_blockers_done,
+        require_two_factor: project.require_two_factor,
     }
 }
 
@@ -171,6 +172,19 @@ impl ProjectService for Projects {
         let caller = Caller::of(&request)?;
         let UpdateProject { project, etag, change } = request.into_inner().try_into()?;
         let grant = self.shared.authorizer.require(&caller, project, Permission::Manage).await?;
+        // An owner who turns the requirement on must meet it, or the first
+        // member it locks out would be themselves.
+        if change.require_two_factor == Some(true)
+            && !grant.project.require_two_factor
+            && !self.shared.two_factor.enabled(caller.user).await.map_err(ServiceError::from)?
+        {
+            return Err(ServiceError::FailedPrecondition(
+                "turn on two-factor authentication for your own account before requiring it of the project's \
+                 members"
+                    .into(),
+            )
+            .into());
+        }
         Ok(Response::new(self.change_project(grant, &etag, change).await?))
     }
 

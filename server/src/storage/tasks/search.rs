@@ -126,6 +126,12 @@ fn visible(query: &SearchQuery<'_>, values: &mut Values) -> String {
     if !query.include_archived {
         sql.push_str(r#" AND "vp"."archive_time" IS NULL"#);
     }
+    // A project that requires two-factor authentication is searched only by
+    // members who have it (as `Authorizer::require` decides for one).
+    sql.push_str(
+        r#" AND (NOT "vp"."require_two_factor" OR EXISTS (SELECT 1 FROM "totp_credentials" AS "tc"
+             WHERE "tc"."user_id" = "m"."user_id" AND "tc"."confirm_time" IS NOT NULL))"#,
+    );
     if let Some(project) = query.project {
         sql.push_str(&format!(r#" AND "vp"."id" = {}"#, values.push(project.to_string())));
     }

@@ -7,7 +7,7 @@ use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
 use crate::app::{
-    api::{Api, ApiResult, Session},
+    api::{Api, ApiError, ApiResult, Session},
     browser,
     components::FieldError,
     forms::{TextField, general_message},
@@ -83,18 +83,58 @@ fn AuthForm(
     }
 }
 
-/// `/signin`.
+/// `/signin`: email and password, then, for an account with two-factor
+/// authentication, a code from the authenticator app or a recovery code.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let form = Credentials::new();
-    let action = sign_in_action(form, |api, email, password, _| async move { api.sign_in(email, password).await });
+    let code = RwSignal::new(String::new());
+    let challenge = RwSignal::new(None::<String>);
+    let api = expect_context::<Api>();
+    let navigate = use_navigate();
+    let action = Job::new(move |_: &()| {
+        let email = form.email.get_untracked().trim().to_owned();
+        let (password, asked, typed) = (form.password.get_untracked(), challenge.get_untracked(), code.get_untracked());
+        let navigate = navigate.clone();
+        async move {
+            match asked {
+                Some(asked) => {
+                    api.verify_second_factor(asked, typed).await.map_err(|error| match error {
+                        ApiError::SignedOut => ApiError::Failed(
+                            "That code is wrong or was already used (or 5 minutes passed: reload to start again)."
+                                .into(),
+                        ),
+                        other => other,
+                    })?;
+                }
+                None => {
+                    if let Some(asked) = api.sign_in(email, password).await? {
+                        challenge.set(Some(asked));
+                        return Ok(());
+                    }
+                }
+            }
+            navigate("/", Default::default());
+            Ok(())
+        }
+    });
     let error = action.error();
     view! {
         <AuthForm title="Sign in" heading="Sign in" error_id="signin-error" submit="Sign in"
             prompt="New here? " link="/signup" link_text="Create an account" action>
-            <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
-            <TextField id="password" label="Password" field="password" kind="password"
-                autocomplete="current-password" value=form.password error/>
+            {move || if challenge.get().is_none() {
+                view! {
+                    <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
+                    <TextField id="password" label="Password" field="password" kind="password"
+                        autocomplete="current-password" value=form.password error/>
+                }.into_any()
+            } else {
+                view! {
+                    <p>"Enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
+                    <TextField id="code" label="Authentication code" field="code" autocomplete="one-time-code"
+                        value=code error/>
+                }.into_any()
+            }}
         </AuthForm>
     }
 }

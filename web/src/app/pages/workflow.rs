@@ -116,6 +116,14 @@ pub fn WorkflowPage() -> impl IntoView {
                     } else {
                         "Blockers no longer stop completion."
                     }/>
+                <ProjectSwitch project id="require-2fa" label="Members need two-factor authentication"
+                    field="require_two_factor" get=|p| p.require_two_factor
+                    set=|p, on| p.require_two_factor = on
+                    said=|on| if on {
+                        "Members without two-factor authentication are now refused."
+                    } else {
+                        "Two-factor authentication is no longer required."
+                    }/>
                 <h2>"Add a state"</h2>
                 <AddState workflow/>
             })}

@@ -53,16 +53,36 @@ drop_templates() {
     "$testkit_bin" drop-templates || echo "warning: could not drop the test template databases" >&2
   fi
 }
-# The delivery lint (scripts/lint.sh) shares nothing with the Rust stages
-# and spends much of its time waiting (package downloads, emulators, process
-# start-up), so it runs in the background from the start, its output kept in
-# a log that the last stage prints.
-lint_pid=""
-lint_log="$target_dir/delivery-lint.log"
-stop_lint() {
-  if [ -n "$lint_pid" ]; then kill "$lint_pid" 2>/dev/null || true; wait "$lint_pid" 2>/dev/null || true; fi
+# Jobs that run in the background beside the foreground stages, each with
+# its output in a log under the target directory; `finish_job` waits for one,
+# prints its log and fails the run if it failed. Each runs in a process group
+# of its own, so a failing run stops all of it.
+declare -A job_pids=()
+start_job() {
+  local name="$1"
+  shift
+  mkdir -p "$target_dir"
+  log "$name started in the background; log: $target_dir/$name.log"
+  set -m
+  "$@" >"$target_dir/$name.log" 2>&1 </dev/null &
+  job_pids[$name]=$!
+  set +m
 }
-trap 'status=$?; stop_lint; drop_templates; stage_report; exit $status' EXIT
+finish_job() {
+  local name="$1" status=0
+  wait "${job_pids[$name]}" || status=$?
+  unset "job_pids[$name]"
+  cat "$target_dir/$name.log"
+  [ "$status" = 0 ] || { echo "$name failed (status $status)" >&2; exit "$status"; }
+}
+stop_jobs() {
+  local pid
+  for pid in "${job_pids[@]}"; do
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap 'status=$?; stop_jobs; drop_templates; stage_report; exit $status' EXIT
 
 stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest"
 
@@ -73,11 +93,11 @@ ensure_buf
 ensure_grpcurl
 ensure_cargo_nextest
 
+# The delivery lint (scripts/lint.sh) shares nothing with the Rust stages
+# and spends much of its time waiting (package downloads, emulators, process
+# start-up): it runs from the start, and the last stage waits for it.
 if skipped lint; then skip_note "delivery lint"; else
-  mkdir -p "$target_dir"
-  log "delivery lint (scripts/lint.sh) started in the background; log: $lint_log"
-  bash scripts/lint.sh >"$lint_log" 2>&1 </dev/null &
-  lint_pid=$!
+  start_job delivery-lint bash scripts/lint.sh
 fi
 
 if skipped fmt; then skip_note format; else
@@ -118,6 +138,24 @@ export TASKTRACKER_TESTKIT_BIN="$testkit_bin"
 bench_bin="$target_dir/debug/tasktracker-bench"
 "$TASKTRACKER_TESTKIT_BIN" template >/dev/null
 
+# Two more background jobs, beside the native tests (which wait on
+# PostgreSQL and sockets as much as on the CPU):
+# - the web app's wasm build (Trunk, wasm-opt) and its wasm clippy: mostly
+#   one core's work (one codegen unit, LTO), in build directories of their
+#   own (the wasm target and profile), so neither waits on the native build;
+# - the observability checks: a real Prometheus scraping the real server
+#   for a minute is mostly waiting.
+web_built=""
+if [ "${WEB_SKIP_BUILD:-0}" != 1 ]; then
+  web_built=1
+  start_job web-build bash -c 'bash scripts/web-build.sh
+    if [ "${WEB_SKIP_CLIPPY:-0}" != 1 ]; then
+      echo "web: clippy on the wasm32 build (the app code the host build leaves out)"
+      cargo clippy --locked -p tasktracker-web --target wasm32-unknown-unknown -- -D warnings
+    fi'
+fi
+start_job observability bash -c 'bash observability/test.sh && bash observability/live-server-check.sh'
+
 stage "unit and integration tests (PostgreSQL and SQLite), fault drills and bad input (bench/tests/drills), fuzz corpus replay and property runs (testkit/fuzz-checks)"
 if cargo nextest --version >/dev/null 2>&1; then
   # Test binaries run side by side (.config/nextest.toml: the heavy drills
@@ -140,22 +178,20 @@ mkdir -p target
 stage "grpcurl tour (README) against the real binary"
 bash scripts/grpcurl-tour.sh
 
-stage "web app: wasm build and size budget, browser tests in headless Chromium, axe-core (host unit tests ran above)"
+stage "web app: waiting for its build and clippy (background), size budget, browser tests in headless Chromium, axe-core"
+if [ -n "$web_built" ]; then
+  finish_job web-build
+  export WEB_SKIP_BUILD=1 WEB_SKIP_CLIPPY=1
+fi
+# The host unit tests ran with the workspace's.
 WEB_SKIP_HOST_TESTS=1 bash scripts/web-test.sh
 
-stage "observability: promtool, amtool, dashboards, rules (observability/test.sh)"
-bash observability/test.sh
+stage "observability (background): promtool, amtool, dashboards, rules; a real Prometheus scraping the real server"
+finish_job observability
 
-stage "observability: a real Prometheus scraping the real server"
-bash observability/live-server-check.sh
-
-if [ -n "$lint_pid" ]; then
-  stage "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh, waiting for it)"
-  lint_status=0
-  wait "$lint_pid" || lint_status=$?
-  lint_pid=""
-  cat "$lint_log"
-  [ "$lint_status" = 0 ] || { echo "delivery lint failed (status $lint_status)" >&2; exit "$lint_status"; }
+if [ -n "${job_pids[delivery-lint]:-}" ]; then
+  stage "delivery: hadolint, checkov, terraform parse, pipeline, deploy and backup drills (scripts/lint.sh, background)"
+  finish_job delivery-lint
 fi
 
 log "all tests passed"

@@ -64,6 +64,24 @@ impl Violations {
         build().ok_or_else(|| Invalid(Vec::new()))
     }
 
+    /// The fields an update mask names, each one of `updatable` (`*` names
+    /// them all); any other, or none at all, is a violation of
+    /// `update_mask`.
+    pub fn update_mask(&mut self, paths: &[String], updatable: &[&'static str]) -> Vec<&'static str> {
+        let mut named = Vec::new();
+        for path in paths {
+            match updatable.iter().find(|known| **known == path.as_str()) {
+                Some(known) => named.push(*known),
+                None if path == "*" => named.extend_from_slice(updatable),
+                None => self.add("update_mask", format!("`{path}` cannot be updated; use {}", updatable.join(", "))),
+            }
+        }
+        if paths.is_empty() {
+            self.add("update_mask", format!("name at least one field: {}", updatable.join(", ")));
+        }
+        named
+    }
+
     /// Fails with every recorded violation, if any.
     pub fn finish(self) -> Result<(), Invalid> {
         if self.0.is_empty() { Ok(()) } else { Err(Invalid(self.0)) }

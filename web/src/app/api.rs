@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use prost::Message;
 use tasktracker_proto::v1;
 
-use super::grpc_web::{self, Code, Status};
 use super::browser;
+use super::grpc_web::{self, Code, Status};
 pub use crate::model::session::Session;
 use crate::{
     model::{names, violations},
@@ -592,7 +592,8 @@ impl Api {
             let body = body.clone();
             async move {
                 let url = self.base_url.get_value();
-                let stream = grpc_web::server_streaming(&url, rpc::WATCH_NOTIFICATIONS.path(), &body, Some(&token)).await?;
+                let stream =
+                    grpc_web::server_streaming(&url, rpc::WATCH_NOTIFICATIONS.path(), &body, Some(&token)).await?;
                 Ok(NotificationWatch(stream))
             }
         })

@@ -88,19 +88,7 @@ impl TryFrom<v1::UpdateWebhookRequest> for UpdateWebhook {
         };
         let name = violations.check(WebhookName::parse("webhook.name", &webhook.name));
         let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let mut named = Vec::new();
-        for path in &paths {
-            match path.as_str() {
-                "*" => named.extend_from_slice(UPDATABLE),
-                known if UPDATABLE.contains(&known) => named.push(known),
-                other => {
-                    violations.add("update_mask", format!("`{other}` cannot be updated; use {}", UPDATABLE.join(", ")))
-                }
-            }
-        }
-        if paths.is_empty() {
-            violations.add("update_mask", format!("name at least one field: {}", UPDATABLE.join(", ")));
-        }
+        let named = violations.update_mask(&paths, UPDATABLE);
         let spec = WebhookSpec::parse(webhook, &named, &mut violations);
         violations.complete(|| Some(Self { name: name?, etag: webhook.etag.clone(), spec }))
     }

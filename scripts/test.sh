@@ -64,7 +64,7 @@ stop_lint() {
 }
 trap 'status=$?; stop_lint; drop_templates; stage_report; exit $status' EXIT
 
-stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest"
+stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest, aiosmtpd"
 
 ensure_rust
 ensure_postgres
@@ -72,6 +72,7 @@ ensure_postgres_server_programs
 ensure_buf
 ensure_grpcurl
 ensure_cargo_nextest
+ensure_aiosmtpd
 
 if skipped lint; then skip_note "delivery lint"; else
   mkdir -p "$target_dir"

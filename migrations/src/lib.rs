@@ -21,6 +21,7 @@ mod m20261216_000001_notifications;
 mod m20261217_000001_invitations;
 mod m20261218_000001_search;
 mod m20261219_000001_reminders;
+mod m20261221_000001_email;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000001_invitations::Migration),
             Box::new(m20261218_000001_search::Migration),
             Box::new(m20261219_000001_reminders::Migration),
+            Box::new(m20261221_000001_email::Migration),
         ]
     }
 }

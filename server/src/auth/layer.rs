@@ -25,6 +25,8 @@ const ANONYMOUS: &[&str] = &[
     "/tasktracker.v1.AccountService/SignUp",
     "/tasktracker.v1.AccountService/SignIn",
     "/tasktracker.v1.AccountService/RefreshSession",
+    // The signed token in the request is the credential.
+    "/tasktracker.v1.NotificationService/UnsubscribeEmail",
 ];
 
 /// API tokens' last-use time is written at most this often.

@@ -19,13 +19,15 @@ use crate::{
     auth::{
         Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, revocations::Revocations, tokens::TokenSigner,
     },
+    email::{Mailer, unsubscribe::UnsubscribeSigner},
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
     storage::{
-        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore, views::ViewStore,
+        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
+        events::EventStore, fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore,
+        projects::ProjectStore, relations::RelationStore, reminders::ReminderStore, states::StateStore,
+        tasks::TaskStore, views::ViewStore,
     },
 };
 
@@ -44,6 +46,11 @@ pub struct Shared {
     pub comments: CommentStore,
     pub notifications: NotificationStore,
     pub reminders: ReminderStore,
+    pub email: EmailStore,
+    /// How email is sent; `None` when no SMTP server is configured.
+    pub mailer: Option<Mailer>,
+    /// Signs and checks the unsubscribe links in emails.
+    pub unsubscribe: UnsubscribeSigner,
     pub views: ViewStore,
     pub events: EventStore,
     pub authorizer: Authorizer,

@@ -12,6 +12,7 @@
 //! - [`events`]: each project's change feed (`task_events`);
 //! - [`notifications`]: who follows which task, and each user's inbox;
 //! - [`reminders`]: due-date reminder settings and the scheduler's pass;
+//! - [`email`]: email preferences and the email outbox;
 //! - [`views`]: saved views, shared and personal.
 //!
 //! Each has its own error type. None builds API messages: they take and
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod comments;
+pub mod email;
 pub mod entities;
 pub mod events;
 pub mod fields;

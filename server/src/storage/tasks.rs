@@ -392,7 +392,7 @@ impl TaskStore {
         insert_values(&txn, &record).await?;
         let history = describe(&record);
         let creator = UserId::from_stored(&record.task.creator_id);
-        let made = notifications::on_task_change(&txn, None, &record, creator).await?;
+        let made = notifications::on_task_change(&txn, self.inbox.outbox(), None, &record, creator).await?;
         let locked = record_change(&txn, &record, kind, history, record.task.creator_id.as_str()).await?;
         txn.commit().await?;
         self.timings.observe(started, locked);
@@ -467,8 +467,9 @@ impl TaskStore {
                 .map_err(TaskStoreError::from)?;
             insert_values(&txn, &after).await.map_err(TaskStoreError::from)?;
         }
-        let made =
-            notifications::on_task_change(&txn, Some(&before), &after, actor).await.map_err(TaskStoreError::from)?;
+        let made = notifications::on_task_change(&txn, self.inbox.outbox(), Some(&before), &after, actor)
+            .await
+            .map_err(TaskStoreError::from)?;
         let locked = record_change(&txn, &after, kind, history, &actor.to_string()).await?;
         txn.commit().await.map_err(TaskStoreError::from)?;
         self.timings.observe(started, locked);

@@ -9,6 +9,7 @@ mod authorization;
 mod backup;
 mod comments;
 mod custom_fields;
+mod email;
 mod framing;
 mod health;
 mod invitations;

@@ -668,6 +668,7 @@ impl Api {
             name,
             reminder_lead: lead.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
             reminders_off: lead_seconds.is_none(),
+            ..Default::default()
         };
         let request = v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: fmask(paths) };
         self.call(rpc::UPDATE_NOTIFICATION_SETTINGS, request).await

@@ -129,6 +129,7 @@ fn headline(notification: &v1::Notification) -> String {
         NotificationKind::StateChanged => format!("{actor}: {}", notification.summary),
         NotificationKind::Unblocked => format!("Unblocked: {}", notification.summary),
         NotificationKind::DueSoon => format!("Reminder: {}", notification.summary),
+        NotificationKind::DueReached => format!("Due: {}", notification.summary),
         NotificationKind::Unspecified => actor.to_owned(),
     }
 }
@@ -137,7 +138,10 @@ fn headline(notification: &v1::Notification) -> String {
 fn detail(notification: &v1::Notification) -> Option<String> {
     let shown = matches!(
         notification.kind(),
-        NotificationKind::StateChanged | NotificationKind::Unblocked | NotificationKind::DueSoon
+        NotificationKind::StateChanged
+            | NotificationKind::Unblocked
+            | NotificationKind::DueSoon
+            | NotificationKind::DueReached
     );
     (!shown && !notification.summary.is_empty()).then(|| notification.summary.clone())
 }

@@ -34,6 +34,8 @@ use crate::{
 
 /// Rows one pass claims at most; a full pass goes on at once.
 const BATCH: u64 = 100;
+/// Notifications one digest email holds at most; more wait for the next.
+const DIGEST_ITEMS: u64 = 200;
 /// How long a claim lasts: a sender that dies mid-pass leaves its rows to
 /// another after this.
 const LEASE: Micros = time::seconds(120);
@@ -194,7 +196,8 @@ async fn send_user(
             .filter(|(_, delivery)| **delivery == EmailDelivery::Digest)
             .map(|(kind, _)| *kind)
             .collect();
-        digest.extend(store.claim_user_kinds(user, &kinds, now, now + LEASE).await?);
+        let room = DIGEST_ITEMS.saturating_sub(digest.len() as u64);
+        digest.extend(store.claim_user_kinds(user, &kinds, now, now + LEASE, room).await?);
     } else {
         for row in digest.drain(..) {
             store.defer(user, &[row.seq], row.create_time + mailer.digest_period).await?;
@@ -211,7 +214,15 @@ async fn send_user(
     let attempts = |seqs: &[i64], rows: &[Claimed]| {
         rows.iter().filter(|row| seqs.contains(&row.seq)).map(|row| row.attempts).max().unwrap_or(0) + 1
     };
-    for row in &immediate {
+    // Past this, another sender may claim the rows (their lease ends): what
+    // is left goes back to the outbox, claimable at once.
+    let deadline = now + LEASE - micros(SMTP_TIMEOUT);
+    let release = |rows: Vec<i64>| async move { store.defer(user, &rows, time::now()).await };
+    for (index, row) in immediate.iter().enumerate() {
+        if time::now() > deadline {
+            let rest = immediate[index..].iter().chain(&digest).map(|row| row.seq);
+            return release(rest.filter(|seq| found.contains(seq)).collect()).await;
+        }
         let Some(item) = items.iter().find(|item| item.seq == row.seq) else { continue };
         let outcome = match to_mailbox(&recipient) {
             Ok(to) => send(mailer, compose::single(&letterhead, to, &recipient, item)).await,
@@ -222,6 +233,9 @@ async fn send_user(
     let digest_items: Vec<MailItem> =
         items.iter().filter(|item| digest.iter().any(|row| row.seq == item.seq)).cloned().collect();
     if !digest_items.is_empty() {
+        if time::now() > deadline {
+            return release(digest_items.iter().map(|item| item.seq).collect()).await;
+        }
         let seqs: Vec<i64> = digest_items.iter().map(|item| item.seq).collect();
         let outcome = match to_mailbox(&recipient) {
             Ok(to) => send(mailer, compose::digest(&letterhead, to, &recipient, &digest_items)).await,

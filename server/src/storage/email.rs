@@ -245,14 +245,15 @@ impl EmailStore {
         rows.iter().map(claimed_of).collect()
     }
 
-    /// Claims every other pending row of `user`'s of `kinds` that nobody
-    /// holds, due or not (a digest takes them all).
+    /// Claims up to `limit` other pending rows of `user`'s of `kinds` that
+    /// nobody holds, due or not, oldest first (a digest takes them all).
     pub async fn claim_user_kinds(
         &self,
         user: &str,
         kinds: &[NotificationKind],
         now: Micros,
         lease_until: Micros,
+        limit: u64,
     ) -> Result<Vec<Claimed>, DbErr> {
         if kinds.is_empty() {
             return Ok(Vec::new());
@@ -270,7 +271,7 @@ impl EmailStore {
         for (index, kind) in kinds.iter().enumerate() {
             sql.push(if index == 0 { "{}" } else { ", {}" }, kind.stored());
         }
-        sql.raw(")");
+        sql.push(r#") ORDER BY "seq" LIMIT {}"#, i64::try_from(limit).unwrap_or(i64::MAX));
         if backend == DbBackend::Postgres {
             sql.raw(" FOR UPDATE SKIP LOCKED");
         }

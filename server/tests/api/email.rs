@@ -18,8 +18,8 @@ use tonic::{Request, transport::Channel};
 
 use crate::{
     helpers::{
-        Backend, TestApp, TestDatabase, TestUser, assert_invalid_field, eventually, sample, scrape, spawn_app,
-        spawn_app_with, task,
+        Backend, ServerProcess, TestApp, TestDatabase, TestUser, assert_invalid_field, eventually, sample, scrape,
+        spawn_app, spawn_app_with, task,
     },
     on_both_backends,
 };
@@ -31,6 +31,47 @@ on_both_backends!(
     due_date_reached_is_notified_and_mailed_once,
     without_smtp_email_is_off,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_send_each_email_once() {
+    // PostgreSQL only: SQLite serves one process. Both replicas' senders
+    // claim from one outbox every 100 ms (FOR UPDATE SKIP LOCKED).
+    let sink = SmtpSink::start(0);
+    let app = spawn_mailing_app(Backend::Postgres, &sink, Duration::from_secs(86_400)).await;
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let other = ServerProcess::start(
+        &app.database.url,
+        &[
+            ("TASKTRACKER_SMTP_URL", &smtp),
+            ("TASKTRACKER_EMAIL_FROM", "Tasktracker <tasks@example.com>"),
+            ("TASKTRACKER_PUBLIC_URL", PUBLIC_URL),
+            ("TASKTRACKER_EMAIL_INTERVAL", "100ms"),
+        ],
+    );
+    let (ada, bob, project) = team(&app).await;
+    const TASKS: usize = 40;
+    // Four at a time: the test server's pool has five connections.
+    for chunk in (0..TASKS).collect::<Vec<_>>().chunks(4) {
+        let creates = chunk
+            .iter()
+            .map(|index| app.create_task(&ada, &project.name, assigned_to(&format!("Task {index:02}"), &bob)));
+        futures::future::join_all(creates).await;
+    }
+    sink.wait_for(TASKS).await;
+    a_few_passes().await;
+    let mut subjects: Vec<String> = sink.mails().into_iter().map(|mail| mail.subject).collect();
+    assert_eq!(subjects.len(), TASKS, "{subjects:#?}");
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), TASKS, "an email went out twice");
+    let sent = |metrics: &str| sample(metrics, r#"tasktracker_emails_sent_total{kind="assigned"}"#).unwrap_or(0.0);
+    let here = sent(&scrape(app.metrics_address).await);
+    let there = sent(&scrape(other.metrics_address).await);
+    eprintln!("emails sent: {here} by the in-process replica, {there} by the other process");
+    assert_eq!(here + there, TASKS as f64);
+    drop(other);
+    app.stop().await;
+}
 
 const PUBLIC_URL: &str = "https://tasks.example.com";
 const TOKEN_SECRET: &str = "a test secret that is at least 32 bytes long";

@@ -130,6 +130,11 @@ def server_metrics(t: float, started: float) -> bytes:
     e.histogram("tasktracker_webhook_delivery_duration_seconds", {}, 2.1 * t, fast)
     e.add("tasktracker_webhook_backlog", {}, 3)
     e.add("tasktracker_webhook_oldest_pending_age_seconds", {}, 1.5)
+    for kind, per_second in (("assigned", 0.4), ("mentioned", 0.2), ("digest", 0.05)):
+        e.add("tasktracker_emails_sent_total", {"kind": kind}, math.floor(per_second * t))
+        e.add("tasktracker_emails_failed_total", {"kind": kind}, math.floor(per_second / 50 * t))
+    e.add("tasktracker_email_outbox_backlog", {}, 3)
+    e.add("tasktracker_email_outbox_oldest_seconds", {}, 4.5)
     for result, per_second in (("success", 1), ("failure", 0.2), ("rate_limited", 0.05)):
         e.add("tasktracker_sign_ins_total", {"result": result}, math.floor(per_second * t))
     e.add("process_cpu_seconds_total", {}, 0.3 * t)

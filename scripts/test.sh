@@ -84,7 +84,7 @@ stop_jobs() {
 }
 trap 'status=$?; stop_jobs; drop_templates; stage_report; exit $status' EXIT
 
-stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest"
+stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest, aiosmtpd"
 
 ensure_rust
 ensure_postgres
@@ -92,6 +92,7 @@ ensure_postgres_server_programs
 ensure_buf
 ensure_grpcurl
 ensure_cargo_nextest
+ensure_aiosmtpd
 
 # The delivery lint (scripts/lint.sh) shares nothing with the Rust stages
 # and spends much of its time waiting (package downloads, emulators, process

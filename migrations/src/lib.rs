@@ -22,6 +22,7 @@ mod m20261217_000001_invitations;
 mod m20261218_000001_search;
 mod m20261219_000001_reminders;
 mod m20261220_000001_webhooks;
+mod m20261221_000001_email;
 mod m20261222_000001_totp;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000001_search::Migration),
             Box::new(m20261219_000001_reminders::Migration),
             Box::new(m20261220_000001_webhooks::Migration),
+            Box::new(m20261221_000001_email::Migration),
             Box::new(m20261222_000001_totp::Migration),
         ]
     }

@@ -983,6 +983,34 @@ def business() -> dict:
         8,
     )
     d.add(
+        timeseries(
+            "Emails",
+            "Emails per hour: sent (accepted by the SMTP server) by kind, a notification kind or digest; "
+            "and failed attempts (each retry counts).",
+            targets(
+                ('sum by (kind) (rate(tasktracker_emails_sent_total{job="$job"}[5m])) * 3600', "sent {{kind}}"),
+                ('sum(rate(tasktracker_emails_failed_total{job="$job"}[5m])) * 3600', "failed"),
+            ),
+            unit="short",
+        ),
+        12,
+        8,
+    )
+    d.add(
+        timeseries(
+            "Email outbox",
+            "Emails due and not yet sent, and how long the oldest has waited (alert: 15 minutes). "
+            "Digests and retries waiting for their time are not counted.",
+            targets(
+                ('max(tasktracker_email_outbox_backlog{job="$job"})', "due"),
+                ('max(tasktracker_email_outbox_oldest_seconds{job="$job"})', "oldest (s)"),
+            ),
+            unit="short",
+        ),
+        12,
+        8,
+    )
+    d.add(
         bargauge(
             "Most used RPCs",
             "API calls per RPC in the selected time range: what people and services actually do.",

@@ -116,6 +116,22 @@ ensure_grpcurl() {
   grpcurl -version
 }
 
+# aiosmtpd, the SMTP server the email tests send to (started by each test on
+# a free 127.0.0.1 port): a venv of its own in $TOOLS_DIR/aiosmtpd, since it
+# needs its dependencies importable (a --target install would need
+# PYTHONPATH). Exports TASKTRACKER_TEST_SMTPD_PYTHON, the venv's interpreter.
+AIOSMTPD_VERSION=1.4.6
+ensure_aiosmtpd() {
+  local venv="$TOOLS_DIR/aiosmtpd"
+  if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION into $venv (pip, in a venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" </dev/null
+  fi
+  export TASKTRACKER_TEST_SMTPD_PYTHON="$venv/bin/python"
+}
+
 # PostgreSQL's server programs (initdb, pg_ctl) for the drills that run a
 # private instance they may stop (never the shared one). Present wherever
 # PostgreSQL runs locally; a CI image with PostgreSQL as a service gets them.

@@ -120,6 +120,35 @@ pub struct Settings {
     /// Webhook delivery: allowed networks, timeouts and retries.
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+    /// SMTP server for email notifications: `smtp://host:25` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:password@host`
+    /// (TLS). Unset, no email is sent and everything else works.
+    #[arg(long, env = "TASKTRACKER_SMTP_URL", value_parser = secret, hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// Sender of notification emails, e.g. `Tasktracker <tasks@example.com>`.
+    /// Required with TASKTRACKER_SMTP_URL.
+    #[arg(long, env = "TASKTRACKER_EMAIL_FROM")]
+    pub email_from: Option<String>,
+
+    /// The web app's address as users reach it (e.g. `https://app.example.com`),
+    /// for links in emails. Required with TASKTRACKER_SMTP_URL.
+    #[arg(long, env = "TASKTRACKER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a digest gathers notifications: a digest email goes out this
+    /// long after the first notification it holds.
+    #[arg(long, env = "TASKTRACKER_EMAIL_DIGEST_PERIOD", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub email_digest_period: Duration,
+
+    /// How often the email sender looks for mail to send.
+    #[arg(long, env = "TASKTRACKER_EMAIL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub email_interval: Duration,
+
+    /// Wait before the first retry of a failed send; it doubles with each
+    /// attempt (at most 6 hours), and a mail is given up after 10 attempts.
+    #[arg(long, env = "TASKTRACKER_EMAIL_RETRY_DELAY", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub email_retry_delay: Duration,
 
     /// OTLP/gRPC endpoint to export traces to (e.g. `http://localhost:4317`);
     /// unset, no traces are recorded.

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod inbox;
 pub mod live;

@@ -14,7 +14,10 @@ use prometheus_client::{
 };
 use sea_orm::{DatabaseConnection, DbBackend};
 
-use crate::storage::{notifications::InboxSignals, tasks::WriteTimings};
+use crate::storage::{
+    notifications::{InboxSignals, KindLabels},
+    tasks::WriteTimings,
+};
 
 /// Latency buckets from a millisecond to ten seconds.
 const LATENCY_BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -163,6 +166,12 @@ pub struct Metrics {
     pub webhook_oldest_pending_age: FloatGauge,
     pub webhooks_paused: Counter,
     pub webhook_dispatch_errors: Counter,
+    emails_sent: Family<KindLabels, Counter>,
+    emails_failed: Family<KindLabels, Counter>,
+    /// Outbox rows due now and not yet sent.
+    pub email_outbox_backlog: Gauge,
+    /// How long the oldest of them has been due.
+    pub email_outbox_oldest_seconds: FloatGauge,
     sign_ins: Family<SignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
@@ -202,6 +211,16 @@ impl Metrics {
         self.webhook_delivery_duration.observe(seconds);
     }
 
+    /// Counts an email the SMTP server accepted.
+    pub fn email_sent(&self, kind: &'static str) {
+        self.emails_sent.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// Counts a failed attempt to send an email.
+    pub fn email_failed(&self, kind: &'static str) {
+        self.emails_failed.get_or_create(&KindLabels { kind }).inc();
+    }
+
     pub fn new(max_connections: u32) -> Arc<Self> {
         let mut registry = Registry::default();
         let metrics = Self {
@@ -230,6 +249,10 @@ impl Metrics {
             webhook_oldest_pending_age: FloatGauge::default(),
             webhooks_paused: Counter::default(),
             webhook_dispatch_errors: Counter::default(),
+            emails_sent: Family::default(),
+            emails_failed: Family::default(),
+            email_outbox_backlog: Gauge::default(),
+            email_outbox_oldest_seconds: FloatGauge::default(),
             sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
@@ -361,6 +384,34 @@ impl Metrics {
             "tasktracker_webhook_dispatch_errors",
             "Webhook dispatcher passes that failed on the database",
             metrics.webhook_dispatch_errors.clone(),
+        );
+        for kind in crate::storage::notifications::NotificationKind::ALL
+            .map(crate::storage::notifications::NotificationKind::label)
+            .into_iter()
+            .chain(["digest"])
+        {
+            metrics.emails_sent.get_or_create(&KindLabels { kind }).inc_by(0);
+            metrics.emails_failed.get_or_create(&KindLabels { kind }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_emails_sent",
+            "Emails accepted by the SMTP server, by kind: a notification kind, or digest",
+            metrics.emails_sent.clone(),
+        );
+        registry.register(
+            "tasktracker_emails_failed",
+            "Email send attempts that failed (each retry counts), by kind: a notification kind, or digest",
+            metrics.emails_failed.clone(),
+        );
+        registry.register(
+            "tasktracker_email_outbox_backlog",
+            "Email outbox rows due now and not yet sent (not those waiting for a digest or a retry)",
+            metrics.email_outbox_backlog.clone(),
+        );
+        registry.register(
+            "tasktracker_email_outbox_oldest_seconds",
+            "How long the oldest email outbox row due now has waited (0 when none)",
+            metrics.email_outbox_oldest_seconds.clone(),
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(

@@ -452,6 +452,24 @@ try {
     await bob.page.getByLabel('Remind me before a task assigned to me is due').selectOption({ label: 'Never' });
     await bob.page.locator('.toast', { hasText: 'Reminder setting saved.' }).first().waitFor();
     await axe(bob.page, 'inbox-settings');
+    // Email, per kind: comments come in the digest until Bob turns them off.
+    await bob.page.getByText('Email', { exact: true }).click();
+    const comments = bob.page.getByLabel('Comments', { exact: true });
+    await bob.page.waitForFunction(() => document.getElementById('email-3')?.value === '2');
+    await comments.focus();
+    await comments.selectOption({ label: 'Off' });
+    await bob.page.locator('.toast', { hasText: 'Email setting saved.' }).first().waitFor();
+    await bob.page.reload();
+    await bob.page.waitForFunction(() => document.getElementById('email-3')?.value === '3', null, { timeout: 5000 });
+    await bob.page.getByText('Email', { exact: true }).click();
+    await axe(bob.page, 'inbox-email-settings');
+    // An unsubscribe link asks first; a token the server did not sign is refused.
+    await bob.page.goto(`${baseUrl}/unsubscribe?token=not-a-real-token`);
+    const unsubscribe = bob.page.getByRole('button', { name: 'Unsubscribe' });
+    await unsubscribe.focus();
+    await bob.page.keyboard.press('Enter');
+    await bob.page.getByRole('status').filter({ hasText: /unsubscribe link/ }).waitFor();
+    await axe(bob.page, 'unsubscribe');
   });
 
   await step('mentions: typing @ in a comment suggests members; Enter inserts the handle the server reads', async () => {

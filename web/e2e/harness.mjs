@@ -51,6 +51,11 @@ export async function startServer() {
       TASKTRACKER_TOKEN_SECRET: 'a browser test secret that is at least 32 bytes long',
       TASKTRACKER_WEB_DIR: process.env.WEB_DIST || join(root, 'dist'),
       TASKTRACKER_WATCH_HEARTBEAT: '2s',
+      // Email on (the settings page offers it), to a port nobody listens on:
+      // the sender only retries; the server tests check the mails themselves.
+      TASKTRACKER_SMTP_URL: 'smtp://127.0.0.1:9',
+      TASKTRACKER_EMAIL_FROM: 'Tasktracker <tasks@example.com>',
+      TASKTRACKER_PUBLIC_URL: 'http://127.0.0.1',
       TASKTRACKER_LOG_FORMAT: 'json',
       RUST_LOG: 'warn,tasktracker_server=info',
     },

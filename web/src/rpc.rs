@@ -116,6 +116,7 @@ methods! {
     UPDATE_NOTIFICATION_SETTINGS = "NotificationService" / "UpdateNotificationSettings" (UpdateNotificationSettingsRequest) -> NotificationSettings;
     GET_TASK_REMINDER = "NotificationService" / "GetTaskReminder" (GetTaskReminderRequest) -> TaskReminder;
     UPDATE_TASK_REMINDER = "NotificationService" / "UpdateTaskReminder" (UpdateTaskReminderRequest) -> TaskReminder;
+    UNSUBSCRIBE_EMAIL = "NotificationService" / "UnsubscribeEmail" (UnsubscribeEmailRequest) -> UnsubscribeEmailResponse;
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ const ANONYMOUS: &[&str] = &[
     "/tasktracker.v1.AccountService/SignIn",
     "/tasktracker.v1.AccountService/RefreshSession",
     "/tasktracker.v1.AccountService/VerifySecondFactor",
+    // The signed token in the request is the credential.
+    "/tasktracker.v1.NotificationService/UnsubscribeEmail",
 ];
 
 /// API tokens' last-use time is written at most this often.

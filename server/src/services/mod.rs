@@ -20,14 +20,15 @@ use crate::{
     auth::{
         Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, revocations::Revocations, tokens::TokenSigner,
     },
+    email::{Mailer, unsubscribe::UnsubscribeSigner},
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
     storage::{
-        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
-        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
+        events::EventStore, fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore,
+        projects::ProjectStore, relations::RelationStore, reminders::ReminderStore, states::StateStore,
+        tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::sender::Sender,
 };
@@ -48,6 +49,11 @@ pub struct Shared {
     pub notifications: NotificationStore,
     pub reminders: ReminderStore,
     pub two_factor: TwoFactorStore,
+    pub email: EmailStore,
+    /// How email is sent; `None` when no SMTP server is configured.
+    pub mailer: Option<Mailer>,
+    /// Signs and checks the unsubscribe links in emails.
+    pub unsubscribe: UnsubscribeSigner,
     pub views: ViewStore,
     pub events: EventStore,
     pub webhooks: WebhookStore,

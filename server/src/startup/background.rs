@@ -1,6 +1,7 @@
 //! Background tasks of a running server: the health probe that follows the
-//! database, and the pruner of old feed events, delivered webhook
-//! deliveries and long-deleted tasks.
+//! database, the reminder scheduler, and the pruner of old feed events,
+//! delivered webhook deliveries, finished email outbox rows and
+//! long-deleted tasks. (The email sender is [`crate::email::spawn_sender`].)
 
 use std::time::Duration;
 
@@ -91,7 +92,8 @@ pub(super) fn spawn_reminders(shared: SharedState, interval: Duration, stop: Can
                     if pass.sent > 0 {
                         tracing::info!(sent = pass.sent, "sent due-date reminders");
                     }
-                    pass.sent as u64 == REMINDER_BATCH
+                    // Reminders and "due date reached" each take up to a batch.
+                    pass.sent as u64 >= REMINDER_BATCH
                 }
                 Err(error) => {
                     shared.metrics.reminder_pass("error", None);
@@ -129,6 +131,11 @@ pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: Cance
                 Ok(0) => {}
                 Ok(deliveries) => tracing::info!(deliveries, "pruned delivered webhook deliveries"),
                 Err(error) => tracing::warn!(%error, "pruning webhook deliveries failed"),
+            }
+            match shared.email.prune(now - crate::email::FINISHED_RETENTION).await {
+                Ok(0) => {}
+                Ok(emails) => tracing::info!(emails, "pruned finished email outbox rows"),
+                Err(error) => tracing::warn!(%error, "pruning the email outbox failed"),
             }
             match shared.tasks.purge_deleted(now - DELETED_RETENTION).await {
                 Ok(0) => {}

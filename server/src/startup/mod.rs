@@ -32,16 +32,17 @@ use crate::{
         revocations::Revocations, tokens::TokenSigner,
     },
     config::Settings,
+    email::{Mailer, spawn_sender, unsubscribe::UnsubscribeSigner},
     inbox,
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
     services::{Shared, SharedState},
     storage::{
-        self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, events::EventStore,
-        fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
-        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
-        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
+        events::EventStore, fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore,
+        projects::ProjectStore, relations::RelationStore, reminders::ReminderStore, states::StateStore,
+        tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
@@ -60,6 +61,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (url, local) = database_url(&settings)?;
         let secret = token_secret(&settings, local)?;
+        let mailer = Mailer::from_settings(&settings)?;
         if settings.auto_migrate {
             storage::migrate(&url).await?;
         }
@@ -71,7 +73,9 @@ impl Application {
         let revocations = Revocations::new(metrics.clone());
         revocations.follow(&db, AccountStore::new(db.clone()), shutdown.clone());
         let signer = TokenSigner::new(&secret);
-        let tasks = TaskStore::new(db.clone(), metrics.write_timings.clone(), metrics.inbox.clone());
+        // Notifications are queued for email only when it can be sent.
+        let inbox_signals = metrics.inbox.clone().with_outbox(mailer.is_some());
+        let tasks = TaskStore::new(db.clone(), metrics.write_timings.clone(), inbox_signals.clone());
         inbox::listen(&db, metrics.inbox.clone(), shutdown.clone());
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let shared = Arc::new(Shared {
@@ -85,12 +89,15 @@ impl Application {
             tasks: tasks.clone(),
             relations: RelationStore::new(db.clone()),
             views: ViewStore::new(db.clone()),
-            comments: CommentStore::new(db.clone(), metrics.inbox.clone()),
-            notifications: NotificationStore::new(db.clone(), metrics.inbox.clone()),
-            reminders: ReminderStore::new(db.clone(), metrics.inbox.clone()),
+            comments: CommentStore::new(db.clone(), inbox_signals.clone()),
+            notifications: NotificationStore::new(db.clone(), inbox_signals.clone()),
+            reminders: ReminderStore::new(db.clone(), inbox_signals.clone()),
+            email: EmailStore::new(db.clone()),
+            mailer,
+            unsubscribe: UnsubscribeSigner::new(&secret),
             two_factor: TwoFactorStore::new(db.clone()),
             events: EventStore::new(db.clone()),
-            webhooks: WebhookStore::new(db.clone(), metrics.inbox.clone()),
+            webhooks: WebhookStore::new(db.clone(), inbox_signals.clone()),
             webhook_sender: Sender::new(
                 AddressPolicy::new(settings.webhooks.allowed_networks.clone()),
                 settings.webhooks.timeout,
@@ -163,6 +170,10 @@ impl Application {
         spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
         spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
         spawn_dispatcher(shared.clone(), settings.webhooks.clone(), stop.clone());
+        match shared.mailer.clone() {
+            Some(mailer) => spawn_sender(shared.clone(), mailer, stop.clone()),
+            None => tracing::info!("no SMTP server configured (TASKTRACKER_SMTP_URL): email is off"),
+        }
         let server = Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(1_024))

@@ -69,7 +69,16 @@ impl CommentStore {
         let txn = self.db.begin().await?;
         comments::Entity::insert(comments::ActiveModel::from(comment.clone())).exec_without_returning(&txn).await?;
         let author = UserId::from_stored(&comment.author_id);
-        let made = notifications::on_comment(&txn, task, author, &comment.body, None, comment.create_time).await?;
+        let made = notifications::on_comment(
+            &txn,
+            self.inbox.outbox(),
+            task,
+            author,
+            &comment.body,
+            None,
+            comment.create_time,
+        )
+        .await?;
         txn.commit().await?;
         self.inbox.announce(&made);
         Ok(comment)
@@ -121,7 +130,8 @@ impl CommentStore {
         record_activity(&txn, &changed.task_id, actor, kind, &[history], time).await?;
         // An edit notifies the members it newly mentions.
         let made = if changed.delete_time.is_none() {
-            notifications::on_comment(&txn, task, actor, &changed.body, Some(&old_body), time).await?
+            notifications::on_comment(&txn, self.inbox.outbox(), task, actor, &changed.body, Some(&old_body), time)
+                .await?
         } else {
             Vec::new()
         };

@@ -659,3 +659,48 @@ pub mod webhook_attempts {
 
     no_relations!();
 }
+
+pub mod email_preferences {
+    use sea_orm::entity::prelude::*;
+
+    /// One user's email delivery for one notification kind; no row means
+    /// the kind's default.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_preferences")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: i16,
+        pub delivery: i16,
+        pub update_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod email_outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A notification to email (keyed like the notification).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub kind: i16,
+        /// 0 pending, 1 sent, 2 failed, 3 dropped (`storage::email::OutboxState`).
+        pub state: i16,
+        pub attempts: i32,
+        pub next_attempt_time: i64,
+        /// Claimed by a sender until then.
+        pub lease_until: Option<i64>,
+        pub last_error: Option<String>,
+        pub create_time: i64,
+        pub finish_time: Option<i64>,
+    }
+
+    no_relations!();
+}

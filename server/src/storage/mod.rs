@@ -13,6 +13,7 @@
 //! - [`events`]: each project's change feed (`task_events`);
 //! - [`notifications`]: who follows which task, and each user's inbox;
 //! - [`reminders`]: due-date reminder settings and the scheduler's pass;
+//! - [`email`]: email preferences and the email outbox;
 //! - [`views`]: saved views, shared and personal;
 //! - [`webhooks`]: webhooks and their delivery outbox.
 //!
@@ -22,6 +23,7 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod comments;
+pub mod email;
 pub mod entities;
 pub mod events;
 pub mod fields;

@@ -52,10 +52,11 @@ pub enum NotificationKind {
     Unblocked,
     DueSoon,
     WebhookPaused,
+    DueReached,
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Assigned,
         Self::Mentioned,
         Self::Commented,
@@ -63,7 +64,13 @@ impl NotificationKind {
         Self::Unblocked,
         Self::DueSoon,
         Self::WebhookPaused,
+        Self::DueReached,
     ];
+
+    /// The kind stored as `stored`.
+    pub fn from_stored(stored: i16) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.stored() == stored)
+    }
 
     pub fn stored(self) -> i16 {
         match self {
@@ -74,6 +81,7 @@ impl NotificationKind {
             Self::Unblocked => 5,
             Self::DueSoon => 6,
             Self::WebhookPaused => 7,
+            Self::DueReached => 8,
         }
     }
 
@@ -86,6 +94,7 @@ impl NotificationKind {
             Self::Unblocked => "unblocked",
             Self::DueSoon => "due_soon",
             Self::WebhookPaused => "webhook_paused",
+            Self::DueReached => "due_reached",
         }
     }
 }
@@ -121,12 +130,16 @@ pub struct KindLabels {
 /// connection).
 pub type InboxWakeup = Option<UserId>;
 
-/// Announcements of inbox changes in this process, and their count.
+/// Announcements of inbox changes in this process, and their count; and
+/// whether notifications are also queued for email.
 #[derive(Clone)]
 pub struct InboxSignals {
     wakeups: broadcast::Sender<InboxWakeup>,
     /// Notifications made, by kind.
     pub created: Family<KindLabels, Counter>,
+    /// Whether each notification also gets an `email_outbox` row (email is
+    /// configured).
+    outbox: bool,
 }
 
 impl Default for InboxSignals {
@@ -135,11 +148,22 @@ impl Default for InboxSignals {
         for kind in NotificationKind::ALL {
             let _ = created.get_or_create(&KindLabels { kind: kind.label() });
         }
-        Self { wakeups: broadcast::channel(1_024).0, created }
+        Self { wakeups: broadcast::channel(1_024).0, created, outbox: false }
     }
 }
 
 impl InboxSignals {
+    /// The same signals, queueing notifications for email or not.
+    pub fn with_outbox(mut self, outbox: bool) -> Self {
+        self.outbox = outbox;
+        self
+    }
+
+    /// Whether notifications are queued for email.
+    pub(super) fn outbox(&self) -> bool {
+        self.outbox
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<InboxWakeup> {
         self.wakeups.subscribe()
     }
@@ -269,10 +293,13 @@ async fn follow(
 }
 
 /// Makes `notices` (`actor` is empty for the scheduler's), taking each
-/// recipient's next number in user order across all of them, and
-/// on PostgreSQL queues the wake-up of other replicas for the commit.
+/// recipient's next number in user order across all of them, queues each
+/// for email when `outbox` is on (in the same transaction, so a committed
+/// notification is never left unmailed), and on PostgreSQL queues the
+/// wake-up of other replicas for the commit.
 pub(super) async fn deliver(
     txn: &impl ConnectionTrait,
+    outbox: bool,
     actor: &str,
     mut notices: Vec<Notice>,
     now: Micros,
@@ -303,6 +330,9 @@ pub(super) async fn deliver(
             snooze_time: None,
         };
         notifications::Entity::insert(notifications::ActiveModel::from(model)).exec_without_returning(txn).await?;
+        if outbox {
+            super::email::queue(txn, &notice.user, seq, notice.kind, now).await?;
+        }
         made.push(Made { user: UserId::from_stored(&notice.user), kind: notice.kind });
     }
     if backend == DbBackend::Postgres {
@@ -322,11 +352,12 @@ pub(super) async fn deliver(
 /// the feed event (which takes the feed lock, always last).
 pub(super) async fn on_task_change(
     txn: &impl ConnectionTrait,
+    outbox: bool,
     before: Option<&TaskRecord>,
     after: &TaskRecord,
     actor: UserId,
 ) -> Result<Vec<Made>, DbErr> {
-    on_task_changes(txn, &[(before, after)], actor).await
+    on_task_changes(txn, outbox, &[(before, after)], actor).await
 }
 
 /// [`on_task_change`] for several changes in one transaction (a batch):
@@ -334,6 +365,7 @@ pub(super) async fn on_task_change(
 /// is locked once and in user order.
 pub(super) async fn on_task_changes(
     txn: &impl ConnectionTrait,
+    outbox: bool,
     changes: &[(Option<&TaskRecord>, &TaskRecord)],
     actor: UserId,
 ) -> Result<Vec<Made>, DbErr> {
@@ -344,7 +376,7 @@ pub(super) async fn on_task_changes(
         now = now.max(after.task.update_time);
         all.extend(notices_of_change(txn, before, after, &actor).await?);
     }
-    deliver(txn, &actor, all, now).await
+    deliver(txn, outbox, &actor, all, now).await
 }
 
 /// The notifications one change makes (subscribing whom it concerns).
@@ -428,6 +460,7 @@ async fn notices_of_change(
 /// its author (for a new comment) and those it mentions.
 pub(super) async fn on_comment(
     txn: &impl ConnectionTrait,
+    outbox: bool,
     task: &tasks::Model,
     author: UserId,
     body: &str,
@@ -461,7 +494,7 @@ pub(super) async fn on_comment(
     for user in existing.iter().filter(|user| **user != author && !mentioned.contains(*user)) {
         notices.push(notice(user, NotificationKind::Commented));
     }
-    deliver(txn, &author, notices, now).await
+    deliver(txn, outbox, &author, notices, now).await
 }
 
 async fn state_name(txn: &impl ConnectionTrait, state_id: &str) -> Result<String, DbErr> {

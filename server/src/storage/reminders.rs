@@ -1,5 +1,6 @@
 //! Due-date reminders: each user's default lead time, per-task overrides,
-//! and the scheduler's pass ([`ReminderStore::send_due`]).
+//! and the scheduler's pass ([`ReminderStore::send_due`]), which also sends
+//! the "due date reached" notifications, the same way.
 //!
 //! A reminder goes to each assignee of a task that is neither done nor
 //! deleted, once `now` reaches its due time minus the assignee's lead time
@@ -226,11 +227,68 @@ impl ReminderStore {
                 summary: due_summary(due_time, now),
             });
         }
-        let made = notifications::deliver(&txn, "", notices, now).await?;
+        notices.extend(due_reached(&txn, now, limit).await?);
+        let made = notifications::deliver(&txn, self.inbox.outbox(), "", notices, now).await?;
         txn.commit().await?;
         self.inbox.announce(&made);
         Ok(Pass { skipped: false, sent: made.len(), delay })
     }
+}
+
+/// The "due date reached" notifications due at `now`, at most `limit`: to
+/// each assignee (still a member) of a task that is neither done nor deleted
+/// and whose due time has passed, within [`LATE_WINDOW`] (a task long
+/// overdue when this started is not news). Each is claimed in
+/// `due_notices_sent` first, whose primary key lets it happen once per task,
+/// assignee and due time, as `reminders_sent` does for reminders.
+async fn due_reached(txn: &impl ConnectionTrait, now: Micros, limit: u64) -> Result<Vec<Notice>, DbErr> {
+    let backend = txn.get_database_backend();
+    let mut sql = Sql::new(
+        backend,
+        r#"SELECT "t"."id", "t"."project_id", "t"."title", "t"."due_time", "a"."user_id"
+           FROM "tasks" AS "t" JOIN "task_assignees" AS "a" ON "a"."task_id" = "t"."id""#,
+    );
+    sql.push(r#" WHERE "t"."due_time" > {}"#, now - LATE_WINDOW)
+        .push(r#" AND "t"."due_time" <= {}"#, now)
+        .raw(r#" AND "t"."delete_time" IS NULL"#)
+        .push(r#" AND "t"."status" <> {}"#, TaskStatus::Done.stored())
+        .raw(
+            r#" AND NOT EXISTS (SELECT 1 FROM "due_notices_sent" AS "x"
+                   WHERE "x"."task_id" = "t"."id" AND "x"."user_id" = "a"."user_id" AND "x"."due_time" = "t"."due_time")
+               AND EXISTS (SELECT 1 FROM "memberships" AS "m"
+                   WHERE "m"."project_id" = "t"."project_id" AND "m"."user_id" = "a"."user_id")
+               ORDER BY "t"."due_time""#,
+        )
+        .push(" LIMIT {}", i64::try_from(limit).unwrap_or(i64::MAX));
+    let rows = txn.query_all_raw(sql.build()).await?;
+    let mut notices = Vec::with_capacity(rows.len());
+    for row in rows {
+        let task_id: String = row.try_get("", "id")?;
+        let user: String = row.try_get("", "user_id")?;
+        let due_time: i64 = row.try_get("", "due_time")?;
+        let mut claim = Sql::new(
+            backend,
+            r#"INSERT INTO "due_notices_sent" ("task_id", "user_id", "due_time", "send_time") VALUES ("#,
+        );
+        claim
+            .push("{}", task_id.clone())
+            .push(", {}", user.clone())
+            .push(", {}", due_time)
+            .push(", {})", now)
+            .raw(" ON CONFLICT DO NOTHING");
+        if txn.execute_raw(claim.build()).await?.rows_affected() != 1 {
+            continue;
+        }
+        notices.push(Notice {
+            project_id: row.try_get("", "project_id")?,
+            user,
+            task_id,
+            title: row.try_get("", "title")?,
+            kind: NotificationKind::DueReached,
+            summary: due_summary(due_time, now),
+        });
+    }
+    Ok(notices)
 }
 
 /// "Due in 3 hours", "Due in 20 minutes", "Due now", "Overdue by 2 hours".

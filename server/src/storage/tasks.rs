@@ -400,7 +400,7 @@ impl TaskStore {
         insert_values(&txn, &record).await?;
         let history = describe(&record);
         let creator = UserId::from_stored(&record.task.creator_id);
-        let made = notifications::on_task_change(&txn, None, &record, creator).await?;
+        let made = notifications::on_task_change(&txn, self.inbox.outbox(), None, &record, creator).await?;
         let locked = record_change(&txn, &record, kind, history, record.task.creator_id.as_str()).await?;
         txn.commit().await?;
         self.timings.observe(started, locked);
@@ -532,7 +532,7 @@ impl TaskBatch<'_> {
             self.save(index).await?;
         }
         let changes: Vec<_> = self.records.iter().map(|(before, after, _)| (Some(before), after)).collect();
-        let made = notifications::on_task_changes(&self.txn, &changes, actor).await?;
+        let made = notifications::on_task_changes(&self.txn, self.store.inbox.outbox(), &changes, actor).await?;
         let mut feed_locked = None;
         for (before, after, _) in &self.records {
             let history = describe(before, after);

@@ -598,7 +598,7 @@ impl WebhookStore {
                 .await?;
             if paused.rows_affected == 1 {
                 recorded.paused = true;
-                recorded.notified = notify_paused(&txn, claimed, attempt).await?;
+                recorded.notified = notify_paused(&txn, self.inbox.outbox(), claimed, attempt).await?;
             }
         }
         txn.commit().await?;
@@ -665,7 +665,12 @@ async fn queue(
 
 /// Tells the webhook's creator (if still a member) and the project's owners
 /// that it was paused, through their inboxes.
-async fn notify_paused(txn: &impl ConnectionTrait, claimed: &Claimed, attempt: &Attempt) -> Result<Vec<Made>, DbErr> {
+async fn notify_paused(
+    txn: &impl ConnectionTrait,
+    outbox: bool,
+    claimed: &Claimed,
+    attempt: &Attempt,
+) -> Result<Vec<Made>, DbErr> {
     let backend = txn.get_database_backend();
     let delivery = &claimed.delivery;
     // The notification names the task of the event that could not be sent;
@@ -702,5 +707,5 @@ async fn notify_paused(txn: &impl ConnectionTrait, claimed: &Claimed, attempt: &
             summary: format!("Webhook to {host} paused after failing since event {}", delivery.event_seq),
         })
         .collect();
-    notifications::deliver(txn, "", notices, attempt.time).await
+    notifications::deliver(txn, outbox, "", notices, attempt.time).await
 }

@@ -10,6 +10,7 @@ mod backup;
 mod batch;
 mod comments;
 mod custom_fields;
+mod email;
 mod framing;
 mod health;
 mod invitations;

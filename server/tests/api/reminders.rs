@@ -125,6 +125,7 @@ async fn defaults_and_per_task_settings_decide_who_is_reminded(backend: Backend)
         name: settings_name,
         reminder_lead: Some(prost_types::Duration { seconds: 7_200, nanos: 0 }),
         reminders_off: true,
+        ..Default::default()
     };
     let request = v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: None };
     let updated = inbox(&app).update_notification_settings(bob.call(request)).await.unwrap().into_inner();
@@ -181,7 +182,12 @@ async fn bad_reminder_settings_are_refused_naming_the_field(backend: Backend) {
     let created = app.create_task(&ada, &project.name, task("Any")).await;
     let lead = |seconds| Some(prost_types::Duration { seconds, nanos: 0 });
     let update = |name: String, seconds| v1::UpdateNotificationSettingsRequest {
-        settings: Some(v1::NotificationSettings { name, reminder_lead: lead(seconds), reminders_off: false }),
+        settings: Some(v1::NotificationSettings {
+            name,
+            reminder_lead: lead(seconds),
+            reminders_off: false,
+            ..Default::default()
+        }),
         update_mask: Some(FieldMask { paths: vec!["reminder_lead".into()] }),
     };
     let own = format!("{}/notificationSettings", bob.name);

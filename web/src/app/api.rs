@@ -630,9 +630,32 @@ impl Api {
             name,
             reminder_lead: lead.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
             reminders_off: lead_seconds.is_none(),
+            ..Default::default()
         };
         let request = v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: fmask(paths) };
         self.call(rpc::UPDATE_NOTIFICATION_SETTINGS, request).await
+    }
+
+    /// Sets how one notification kind is emailed (`v1::EmailDelivery`).
+    pub async fn set_email_delivery(&self, kind: i32, delivery: i32) -> ApiResult<v1::NotificationSettings> {
+        let name = format!("{}/notificationSettings", self.session().map(|s| s.user).unwrap_or_default());
+        let settings = v1::NotificationSettings {
+            name,
+            email_preferences: vec![v1::EmailPreference { kind, delivery }],
+            ..Default::default()
+        };
+        let mask = fmask(vec!["email_preferences".into()]);
+        self.call(
+            rpc::UPDATE_NOTIFICATION_SETTINGS,
+            v1::UpdateNotificationSettingsRequest { settings: Some(settings), update_mask: mask },
+        )
+        .await
+    }
+
+    /// Turns email off as an email's unsubscribe link says: no session needed.
+    pub async fn unsubscribe_email(&self, token: String) -> ApiResult<()> {
+        self.call_anonymous(rpc::UNSUBSCRIBE_EMAIL, v1::UnsubscribeEmailRequest { token }).await?;
+        Ok(())
     }
 
     pub async fn task_reminder(&self, task: String) -> ApiResult<v1::TaskReminder> {

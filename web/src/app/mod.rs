@@ -156,6 +156,7 @@ fn App(config: Config) -> impl IntoView {
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),
             ["inbox"] => view! { <RequireAuth><pages::inbox::InboxPage/></RequireAuth> }.into_any(),
+            ["unsubscribe"] => view! { <pages::unsubscribe::UnsubscribePage/> }.into_any(),
             ["projects", project] => {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::project::ProjectPage/></RequireAuth> }.into_any()

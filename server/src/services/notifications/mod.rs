@@ -18,9 +18,11 @@ use crate::{
         page::{Cursor, page_size},
         time::{self, from_timestamp, to_optional_timestamp, to_timestamp},
     },
+    email::unsubscribe::Scope,
     error::{ServiceError, ServiceResult},
     inbox::{self, NotificationStream},
     storage::{
+        email::{EmailDelivery, Preferences},
         entities::task_subscriptions,
         notifications::{Marks, NotificationKind, NotificationQuery, NotificationRow},
         reminders::{MAX_LEAD_SECONDS, ReminderDefaults, TaskReminder},
@@ -288,7 +290,8 @@ impl NotificationService for Notifications {
         own_settings(&caller, "name", &request.into_inner().name)?;
         self.shared.authorizer.inbox(&caller, Permission::Read)?;
         let defaults = self.shared.reminders.defaults(caller.user).await.map_err(ServiceError::from)?;
-        Ok(Response::new(settings_to_proto(caller.user, defaults)))
+        let email = self.shared.email.preferences(caller.user).await.map_err(ServiceError::from)?;
+        Ok(Response::new(self.settings_to_proto(caller.user, defaults, &email)))
     }
 
     async fn update_notification_settings(
@@ -300,13 +303,22 @@ impl NotificationService for Notifications {
         let settings = settings.ok_or_else(|| ServiceError::invalid("settings", "is required"))?;
         own_settings(&caller, "settings.name", &settings.name)?;
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let all = paths.is_empty() || paths.iter().any(|path| path == "*");
+        let star = paths.iter().any(|path| path == "*");
+        let all = paths.is_empty() || star;
         let mut violations = Violations::default();
         for (index, path) in paths.iter().enumerate() {
-            if !matches!(path.as_str(), "*" | "reminder_lead" | "reminders_off") {
+            if !matches!(path.as_str(), "*" | "reminder_lead" | "reminders_off" | "email_preferences") {
                 violations.add(format!("update_mask.paths[{index}]"), format!("`{path}` cannot be updated"));
             }
         }
+        let set_email = star
+            || paths.iter().any(|path| path == "email_preferences")
+            || (paths.is_empty() && !settings.email_preferences.is_empty());
+        let email_changes = if set_email {
+            violations.check(email_changes(&settings.email_preferences)).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         violations.finish().map_err(ServiceError::from)?;
         let set_lead = all || paths.iter().any(|path| path == "reminder_lead");
         let set_off = all || paths.iter().any(|path| path == "reminders_off");
@@ -321,8 +333,46 @@ impl NotificationService for Notifications {
         if set_off {
             defaults.off = settings.reminders_off;
         }
-        self.shared.reminders.set_defaults(caller.user, defaults, time::now()).await.map_err(ServiceError::from)?;
-        Ok(Response::new(settings_to_proto(caller.user, defaults)))
+        let now = time::now();
+        self.shared.reminders.set_defaults(caller.user, defaults, now).await.map_err(ServiceError::from)?;
+        let email = &self.shared.email;
+        email.set_preferences(caller.user, &email_changes, now).await.map_err(ServiceError::from)?;
+        let preferences = email.preferences(caller.user).await.map_err(ServiceError::from)?;
+        Ok(Response::new(self.settings_to_proto(caller.user, defaults, &preferences)))
+    }
+
+    async fn unsubscribe_email(
+        &self,
+        request: Request<v1::UnsubscribeEmailRequest>,
+    ) -> Result<Response<v1::UnsubscribeEmailResponse>, Status> {
+        let v1::UnsubscribeEmailRequest { token } = request.into_inner();
+        if token.is_empty() {
+            return Err(ServiceError::invalid("token", "is required").into());
+        }
+        // One answer for every bad token: nothing to learn by trying.
+        let (user, scope) = self
+            .shared
+            .unsubscribe
+            .verify(&token)
+            .ok_or_else(|| ServiceError::invalid("token", "is not an unsubscribe link this server made"))?;
+        let email = &self.shared.email;
+        let kinds: Vec<NotificationKind> = match scope {
+            Scope::Kind(kind) => vec![kind],
+            Scope::Digest => {
+                let preferences = email.preferences(user).await.map_err(ServiceError::from)?;
+                preferences
+                    .into_iter()
+                    .filter(|(_, delivery)| *delivery == EmailDelivery::Digest)
+                    .map(|(kind, _)| kind)
+                    .collect()
+            }
+        };
+        let changes: Vec<_> = kinds.iter().map(|kind| (*kind, Some(EmailDelivery::Off))).collect();
+        email.set_preferences(user, &changes, time::now()).await.map_err(ServiceError::from)?;
+        tracing::info!(%user, count = kinds.len(), "email unsubscribed by link");
+        Ok(Response::new(v1::UnsubscribeEmailResponse {
+            kinds: kinds.into_iter().map(|kind| i32::from(kind.stored())).collect(),
+        }))
     }
 
     async fn get_task_reminder(
@@ -390,15 +440,71 @@ fn own_settings(caller: &Caller, field: &str, name: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-fn settings_to_proto(user: UserId, defaults: ReminderDefaults) -> v1::NotificationSettings {
-    v1::NotificationSettings {
-        name: format!("{}/notificationSettings", user.name()),
-        reminder_lead: Some(duration(defaults.lead_seconds)),
-        reminders_off: defaults.off,
+/// The API's email delivery.
+fn delivery_to_proto(delivery: EmailDelivery) -> v1::EmailDelivery {
+    match delivery {
+        EmailDelivery::Immediate => v1::EmailDelivery::Immediate,
+        EmailDelivery::Digest => v1::EmailDelivery::DailyDigest,
+        EmailDelivery::Off => v1::EmailDelivery::Off,
     }
 }
 
+/// The changes an update's `email_preferences` ask for: each kind once,
+/// UNSPECIFIED delivery meaning the kind's default.
+fn email_changes(
+    preferences: &[v1::EmailPreference],
+) -> Result<Vec<(NotificationKind, Option<EmailDelivery>)>, crate::domain::FieldViolation> {
+    let mut changes: Vec<(NotificationKind, Option<EmailDelivery>)> = Vec::with_capacity(preferences.len());
+    for (index, preference) in preferences.iter().enumerate() {
+        let field = format!("settings.email_preferences[{index}]");
+        let kind = i16::try_from(preference.kind).ok().and_then(NotificationKind::from_stored).ok_or_else(|| {
+            crate::domain::FieldViolation::new(
+                format!("{field}.kind"),
+                format!("is not a notification kind ({})", preference.kind),
+            )
+        })?;
+        if changes.iter().any(|(seen, _)| *seen == kind) {
+            return Err(crate::domain::FieldViolation::new(format!("{field}.kind"), "names a kind a second time"));
+        }
+        let delivery = match v1::EmailDelivery::try_from(preference.delivery) {
+            Ok(v1::EmailDelivery::Unspecified) => None,
+            Ok(v1::EmailDelivery::Immediate) => Some(EmailDelivery::Immediate),
+            Ok(v1::EmailDelivery::DailyDigest) => Some(EmailDelivery::Digest),
+            Ok(v1::EmailDelivery::Off) => Some(EmailDelivery::Off),
+            Err(_) => {
+                return Err(crate::domain::FieldViolation::new(
+                    format!("{field}.delivery"),
+                    format!("is not an email delivery ({})", preference.delivery),
+                ));
+            }
+        };
+        changes.push((kind, delivery));
+    }
+    Ok(changes)
+}
+
 impl Notifications {
+    fn settings_to_proto(
+        &self,
+        user: UserId,
+        defaults: ReminderDefaults,
+        email: &Preferences,
+    ) -> v1::NotificationSettings {
+        v1::NotificationSettings {
+            name: format!("{}/notificationSettings", user.name()),
+            reminder_lead: Some(duration(defaults.lead_seconds)),
+            reminders_off: defaults.off,
+            email_preferences: email
+                .iter()
+                .map(|(kind, delivery)| v1::EmailPreference {
+                    kind: i32::from(kind.stored()),
+                    delivery: delivery_to_proto(*delivery) as i32,
+                })
+                .collect(),
+            email_enabled: self.shared.mailer.is_some(),
+        }
+    }
+
     /// The caller's reminder for `task` as the API shows it.
     async fn task_reminder_of(
         &self,

@@ -130,6 +130,7 @@ fn headline(notification: &v1::Notification) -> String {
         NotificationKind::Unblocked => format!("Unblocked: {}", notification.summary),
         NotificationKind::DueSoon => format!("Reminder: {}", notification.summary),
         NotificationKind::WebhookPaused => notification.summary.clone(),
+        NotificationKind::DueReached => format!("Due: {}", notification.summary),
         NotificationKind::Unspecified => actor.to_owned(),
     }
 }
@@ -142,6 +143,7 @@ fn detail(notification: &v1::Notification) -> Option<String> {
             | NotificationKind::Unblocked
             | NotificationKind::DueSoon
             | NotificationKind::WebhookPaused
+            | NotificationKind::DueReached
     );
     (!shown && !notification.summary.is_empty()).then(|| notification.summary.clone())
 }
@@ -244,6 +246,10 @@ pub fn InboxPage() -> impl IntoView {
             <details class="settings">
                 <summary>"Reminders"</summary>
                 <ReminderDefaults/>
+            </details>
+            <details class="settings">
+                <summary>"Email"</summary>
+                <EmailSettings/>
             </details>
             <ul class="notifications">
                 {move || (shown()).into_iter().map(|notification| view! {
@@ -351,6 +357,61 @@ fn ReminderDefaults() -> impl IntoView {
                 <option value="off">"Never"</option>
             </select>
         </div>
+    }
+}
+
+/// Notification kinds (`v1::NotificationKind`) as the email settings name them.
+const EMAIL_KINDS: [(i32, &str); 7] = [
+    (1, "Assigned to me"),
+    (2, "Mentions"),
+    (3, "Comments"),
+    (4, "State changes"),
+    (5, "Unblocked tasks"),
+    (6, "Due-date reminders"),
+    (7, "Due dates reached"),
+];
+
+/// How a kind can be emailed (`v1::EmailDelivery`); static markup costs the
+/// bundle less than one view per option.
+const EMAIL_OPTIONS: &str =
+    r#"<option value="1">At once</option><option value="2">Daily digest</option><option value="3">Off</option>"#;
+
+/// How each notification kind is emailed: one select per kind.
+#[component]
+fn EmailSettings() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let toasts = expect_context::<ToastList>();
+    let settings: Loader<ApiResult<v1::NotificationSettings>> =
+        Loader::new(move || async move { api.notification_settings().await });
+    // "kind:delivery", as the selects send it.
+    let save = Job::new(move |choice: &String| {
+        let choice = choice.clone();
+        async move {
+            let (kind, delivery) = choice.split_once(':').unwrap_or_default();
+            match api.set_email_delivery(kind.parse().unwrap_or(0), delivery.parse().unwrap_or(0)).await {
+                Ok(saved) => {
+                    settings.update(|value| *value = Some(Ok(saved)));
+                    toasts.show("Email setting saved.", None);
+                }
+                Err(error) => toasts.show(error.to_string(), None),
+            }
+        }
+    });
+    let off = move || !settings.get().and_then(Result::ok).is_some_and(|s| s.email_enabled);
+    let current = move |kind: i32| {
+        let settings = settings.get().and_then(Result::ok);
+        let found = settings.and_then(|s| s.email_preferences.into_iter().find(|p| p.kind == kind));
+        found.map_or_else(String::new, |p| p.delivery.to_string())
+    };
+    view! {
+        <p hidden=move || !off()>"This server sends no email."</p>
+        {EMAIL_KINDS.iter().map(|&(kind, label)| view! {
+            <div class="field">
+                <label for=format!("email-{kind}")>{label}</label>
+                <select id=format!("email-{kind}") inner_html=EMAIL_OPTIONS prop:value=move || current(kind) disabled=off
+                    on:change=move |event| save.dispatch(format!("{kind}:{}", event_target_value(&event)))></select>
+            </div>
+        }).collect_view()}
     }
 }
 

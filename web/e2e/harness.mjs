@@ -51,6 +51,8 @@ export async function startServer() {
       TASKTRACKER_TOKEN_SECRET: 'a browser test secret that is at least 32 bytes long',
       TASKTRACKER_WEB_DIR: process.env.WEB_DIST || join(root, 'dist'),
       TASKTRACKER_WATCH_HEARTBEAT: '2s',
+      // The webhooks step's receiver listens on loopback.
+      TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       TASKTRACKER_LOG_FORMAT: 'json',
       RUST_LOG: 'warn,tasktracker_server=info',
     },

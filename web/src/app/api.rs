@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use prost::Message;
 use tasktracker_proto::v1;
 
-use super::grpc_web::{self, Code, Status};
 use super::browser;
+use super::grpc_web::{self, Code, Status};
 pub use crate::model::session::Session;
 use crate::{
     model::{names, violations},
@@ -592,7 +592,8 @@ impl Api {
             let body = body.clone();
             async move {
                 let url = self.base_url.get_value();
-                let stream = grpc_web::server_streaming(&url, rpc::WATCH_NOTIFICATIONS.path(), &body, Some(&token)).await?;
+                let stream =
+                    grpc_web::server_streaming(&url, rpc::WATCH_NOTIFICATIONS.path(), &body, Some(&token)).await?;
                 Ok(NotificationWatch(stream))
             }
         })
@@ -733,5 +734,35 @@ impl Api {
     pub async fn delete_relation(&self, name: String) -> ApiResult<()> {
         self.call(rpc::DELETE_TASK_RELATION, v1::DeleteTaskRelationRequest { name }).await?;
         Ok(())
+    }
+
+    // ---- webhooks (owners) ----
+
+    pub async fn list_webhooks(&self, parent: String) -> ApiResult<Vec<v1::Webhook>> {
+        Ok(self.call(rpc::LIST_WEBHOOKS, v1::ListWebhooksRequest { parent }).await?.webhooks)
+    }
+
+    /// Creates a webhook; the answer alone carries its secret.
+    pub async fn create_webhook(&self, parent: String, webhook: v1::Webhook) -> ApiResult<v1::Webhook> {
+        self.call(rpc::CREATE_WEBHOOK, v1::CreateWebhookRequest { parent, webhook: Some(webhook) }).await
+    }
+
+    pub async fn update_webhook(&self, webhook: v1::Webhook, mask: Vec<String>) -> ApiResult<v1::Webhook> {
+        let request = v1::UpdateWebhookRequest { webhook: Some(webhook), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_WEBHOOK, request).await
+    }
+
+    pub async fn delete_webhook(&self, name: String, etag: String) -> ApiResult<()> {
+        self.call(rpc::DELETE_WEBHOOK, v1::DeleteWebhookRequest { name, etag }).await.map(|_| ())
+    }
+
+    /// The webhook's latest deliveries (at most 50), newest first.
+    pub async fn list_deliveries(&self, parent: String) -> ApiResult<Vec<v1::WebhookDelivery>> {
+        let request = v1::ListWebhookDeliveriesRequest { parent, ..Default::default() };
+        Ok(self.call(rpc::LIST_WEBHOOK_DELIVERIES, request).await?.deliveries)
+    }
+
+    pub async fn redeliver_webhook(&self, name: String) -> ApiResult<v1::WebhookDelivery> {
+        self.call(rpc::REDELIVER_WEBHOOK, v1::RedeliverWebhookRequest { name }).await
     }
 }

@@ -9,4 +9,5 @@ pub mod projects;
 pub mod sessions;
 pub mod task;
 pub mod tokens;
+pub mod webhooks;
 pub mod workflow;

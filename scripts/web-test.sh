@@ -6,7 +6,9 @@
 # relations picked with the combobox and the blocker rule, custom fields
 # (owners' Fields page by keyboard, values on the task page and the board's
 # cards, the list's `cf.` field filter and its error), the header's search
-# box (a typo found, matches marked as text, Enter opens the task), axe-core
+# box (a typo found, matches marked as text, Enter opens the task), project
+# webhooks (a receiver on loopback gets a signed delivery, the log shows it,
+# Redeliver sends it again), axe-core
 # scans, screenshots in target/e2e-artifacts/) against the real server on a
 # fresh PostgreSQL database. Installs what is missing: Chromium and
 # chromium-driver (apt), playwright-core and axe-core (npm, into .tools/).

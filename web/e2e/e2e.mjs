@@ -3,6 +3,7 @@
 // target/e2e-artifacts/. Run through scripts/web-test.sh.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, launchBrowser, require, startServer } from './harness.mjs';
@@ -1055,6 +1056,107 @@ try {
     await page.locator('.toast', { hasText: /Deleted “Team”; 1 task/ }).waitFor();
     await team.waitFor({ state: 'detached' });
     await page.getByRole('heading', { name: 'Points' }).waitFor();
+  });
+
+  await step('webhooks: the owner adds one (a bad URL is shown on its input), a task change is delivered signed and logged, Redeliver sends it again', async () => {
+    const { page } = ada;
+    const received = [];
+    const receiver = createServer((request, response) => {
+      const chunks = [];
+      request.on('data', (chunk) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        response.end('ok');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    const waitReceived = async (count) => {
+      const deadline = Date.now() + 10_000;
+      while (received.length < count && Date.now() < deadline) await page.waitForTimeout(100);
+      assert.equal(received.length, count, 'deliveries received');
+    };
+    try {
+      await page.goto(projectUrl);
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+      await page.locator('p.muted', { hasText: 'No webhooks yet.' }).waitFor();
+      const url = page.getByLabel('URL', { exact: true });
+      await url.fill('ftp://example.com/hook');
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      const urlError = page.locator('#url-error[role="alert"]');
+      await urlError.waitFor();
+      assert.match(await url.getAttribute('aria-describedby'), /url-error/);
+      await axe(page, 'webhooks-error');
+      await url.fill(hookUrl);
+      const events = page.getByRole('group', { name: /^Events/ });
+      await events.getByLabel('Updated').check();
+      await url.focus();
+      await page.keyboard.press('Enter');
+      const secretBox = page.locator('#webhook-secret');
+      await secretBox.waitFor();
+      const secret = await secretBox.inputValue();
+      assert.match(secret, /^whsec_/);
+      assert.equal(await urlError.count(), 0);
+      const item = page.locator('ul.fields li', { has: page.getByRole('heading', { name: hookUrl }) });
+      await item.locator('p.muted', { hasText: 'Updated' }).waitFor();
+
+      // Pause and resume, by keyboard.
+      await item.getByRole('button', { name: `Pause ${hookUrl}` }).focus();
+      await page.keyboard.press('Enter');
+      await item.locator('p.muted', { hasText: 'Updated · paused' }).waitFor();
+      await item.getByRole('button', { name: `Resume ${hookUrl}` }).click();
+      await item.getByRole('button', { name: `Pause ${hookUrl}` }).waitFor();
+
+      // A task change (an update: the kind it wants) reaches the receiver, signed.
+      await page.goto(projectUrl);
+      await page.getByRole('link', { name: 'Plan release' }).click();
+      await page.getByLabel(/^Description/).fill('Announced by webhook.');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+      await waitReceived(1);
+      const first = received[0];
+      const expected = createHmac('sha256', secret).update(`${first.headers['tasktracker-timestamp']}.${first.body}`).digest('hex');
+      assert.equal(first.headers['tasktracker-signature'], `v1=${expected}`);
+      assert.equal(JSON.parse(first.body).type, 'task.updated');
+
+      // The log shows it delivered; Redeliver sends the same event again.
+      await page.goto(`${projectUrl}/webhooks`);
+      const rows = item.locator('table.deliveries tbody tr');
+      const refresh = item.getByRole('button', { name: 'Refresh deliveries' });
+      const waitRows = async (count) => {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const outcomes = await rows.locator('td.outcome').allInnerTexts();
+          if (outcomes.length === count && outcomes.every((o) => o === 'delivered')) return;
+          assert.ok(Date.now() < deadline, `log: ${JSON.stringify(outcomes)}`);
+          await page.waitForTimeout(200);
+          await refresh.click();
+        }
+      };
+      await waitRows(1);
+      assert.deepEqual((await rows.first().locator('td').allInnerTexts()).slice(1, 5), ['Updated', 'delivered', '200', '1']);
+      await rows.first().getByRole('button', { name: /^Redeliver Updated of / }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('.toast', { hasText: 'Queued again.' }).waitFor();
+      await waitReceived(2);
+      assert.equal(received[1].headers['tasktracker-event-id'], first.headers['tasktracker-event-id']);
+      assert.notEqual(received[1].headers['tasktracker-delivery'], first.headers['tasktracker-delivery']);
+      await waitRows(2);
+      await axe(page, 'webhooks');
+      await screenshot(page, '28-webhooks');
+
+      // A member who is not an owner has no link to the page.
+      await bob.page.goto(projectUrl);
+      await bob.page.getByRole('link', { name: 'Fields' }).waitFor();
+      await bob.page.waitForTimeout(300);
+      assert.equal(await bob.page.getByRole('link', { name: 'Webhooks' }).count(), 0);
+
+      await item.getByRole('button', { name: `Delete ${hookUrl}` }).click();
+      await page.locator('p.muted', { hasText: 'No webhooks yet.' }).waitFor();
+    } finally {
+      receiver.close();
+    }
   });
 
   await step('usable at 360 px: no horizontal scrolling', async () => {

@@ -56,6 +56,8 @@ export async function startServer() {
       TASKTRACKER_SMTP_URL: 'smtp://127.0.0.1:9',
       TASKTRACKER_EMAIL_FROM: 'Tasktracker <tasks@example.com>',
       TASKTRACKER_PUBLIC_URL: 'http://127.0.0.1',
+      // The webhooks step's receiver listens on loopback.
+      TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       TASKTRACKER_LOG_FORMAT: 'json',
       RUST_LOG: 'warn,tasktracker_server=info',
     },

@@ -117,6 +117,12 @@ methods! {
     GET_TASK_REMINDER = "NotificationService" / "GetTaskReminder" (GetTaskReminderRequest) -> TaskReminder;
     UPDATE_TASK_REMINDER = "NotificationService" / "UpdateTaskReminder" (UpdateTaskReminderRequest) -> TaskReminder;
     UNSUBSCRIBE_EMAIL = "NotificationService" / "UnsubscribeEmail" (UnsubscribeEmailRequest) -> UnsubscribeEmailResponse;
+    LIST_WEBHOOKS = "WebhookService" / "ListWebhooks" (ListWebhooksRequest) -> ListWebhooksResponse;
+    CREATE_WEBHOOK = "WebhookService" / "CreateWebhook" (CreateWebhookRequest) -> Webhook;
+    UPDATE_WEBHOOK = "WebhookService" / "UpdateWebhook" (UpdateWebhookRequest) -> Webhook;
+    DELETE_WEBHOOK = "WebhookService" / "DeleteWebhook" (DeleteWebhookRequest) -> DeleteWebhookResponse;
+    LIST_WEBHOOK_DELIVERIES = "WebhookService" / "ListWebhookDeliveries" (ListWebhookDeliveriesRequest) -> ListWebhookDeliveriesResponse;
+    REDELIVER_WEBHOOK = "WebhookService" / "RedeliverWebhook" (RedeliverWebhookRequest) -> WebhookDelivery;
 }
 
 #[cfg(test)]

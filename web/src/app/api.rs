@@ -758,4 +758,34 @@ impl Api {
         self.call(rpc::DELETE_TASK_RELATION, v1::DeleteTaskRelationRequest { name }).await?;
         Ok(())
     }
+
+    // ---- webhooks (owners) ----
+
+    pub async fn list_webhooks(&self, parent: String) -> ApiResult<Vec<v1::Webhook>> {
+        Ok(self.call(rpc::LIST_WEBHOOKS, v1::ListWebhooksRequest { parent }).await?.webhooks)
+    }
+
+    /// Creates a webhook; the answer alone carries its secret.
+    pub async fn create_webhook(&self, parent: String, webhook: v1::Webhook) -> ApiResult<v1::Webhook> {
+        self.call(rpc::CREATE_WEBHOOK, v1::CreateWebhookRequest { parent, webhook: Some(webhook) }).await
+    }
+
+    pub async fn update_webhook(&self, webhook: v1::Webhook, mask: Vec<String>) -> ApiResult<v1::Webhook> {
+        let request = v1::UpdateWebhookRequest { webhook: Some(webhook), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_WEBHOOK, request).await
+    }
+
+    pub async fn delete_webhook(&self, name: String, etag: String) -> ApiResult<()> {
+        self.call(rpc::DELETE_WEBHOOK, v1::DeleteWebhookRequest { name, etag }).await.map(|_| ())
+    }
+
+    /// The webhook's latest deliveries (at most 50), newest first.
+    pub async fn list_deliveries(&self, parent: String) -> ApiResult<Vec<v1::WebhookDelivery>> {
+        let request = v1::ListWebhookDeliveriesRequest { parent, ..Default::default() };
+        Ok(self.call(rpc::LIST_WEBHOOK_DELIVERIES, request).await?.deliveries)
+    }
+
+    pub async fn redeliver_webhook(&self, name: String) -> ApiResult<v1::WebhookDelivery> {
+        self.call(rpc::REDELIVER_WEBHOOK, v1::RedeliverWebhookRequest { name }).await
+    }
 }

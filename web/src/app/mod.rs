@@ -173,6 +173,10 @@ fn App(config: Config) -> impl IntoView {
                 provide_context(params(&[("project", project)]));
                 view! { <RequireAuth><pages::fields::FieldsPage/></RequireAuth> }.into_any()
             }
+            ["projects", project, "webhooks"] => {
+                provide_context(params(&[("project", project)]));
+                view! { <RequireAuth><pages::webhooks::WebhooksPage/></RequireAuth> }.into_any()
+            }
             ["projects", project, "tasks", task] => {
                 provide_context(params(&[("project", project), ("task", task)]));
                 view! { <RequireAuth><pages::task::TaskPage/></RequireAuth> }.into_any()

@@ -26,11 +26,12 @@ pub fn task_path(task: &str) -> String {
 
 /// The form field a server field violation names: `task.title` -> `title`,
 /// `project.title` -> `title`, `field.options[1]` -> `options`,
-/// `task.custom_fields.estimate` -> `custom_fields.estimate`, `email` -> `email`.
+/// `task.custom_fields.estimate` -> `custom_fields.estimate`, `webhook.url` -> `url`,
+/// `email` -> `email`.
 pub fn form_field(violation_field: &str) -> &str {
     let field = violation_field.split('[').next().unwrap_or(violation_field);
     match field.split_once('.') {
-        Some(("task" | "project" | "member" | "api_token" | "comment" | "state" | "field", rest)) => rest,
+        Some(("task" | "project" | "member" | "api_token" | "comment" | "state" | "field" | "webhook", rest)) => rest,
         _ => field,
     }
 }
@@ -57,5 +58,6 @@ mod tests {
         assert_eq!(form_field("api_token.expire_time"), "expire_time");
         assert_eq!(form_field("field.options[1]"), "options");
         assert_eq!(form_field("task.custom_fields.estimate"), "custom_fields.estimate");
+        assert_eq!(form_field("webhook.event_kinds[1]"), "event_kinds");
     }
 }

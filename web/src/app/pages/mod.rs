@@ -10,4 +10,5 @@ pub mod sessions;
 pub mod task;
 pub mod tokens;
 pub mod unsubscribe;
+pub mod webhooks;
 pub mod workflow;

@@ -61,6 +61,10 @@ impl ProjectState {
         self.project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role >= Role::Editor as i32))
     }
 
+    fn is_owner(&self) -> bool {
+        self.project.with(|p| p.and_then(|p| p.as_ref().ok()).is_some_and(|p| p.caller_role == Role::Owner as i32))
+    }
+
     /// Applies a change (live or our own) to both views.
     fn apply(&self, kind: TaskEventType, task: v1::Task) {
         self.board.try_update(|columns| plan::apply_event(columns, kind, task.clone()));
@@ -162,6 +166,7 @@ pub fn ProjectPage() -> impl IntoView {
                     <a href=format!("{project_path}/members")>"Members"</a>
                     <a href=format!("{project_path}/workflow")>"Workflow"</a>
                     <a href=format!("{project_path}/fields")>"Fields"</a>
+                    {move || state.is_owner().then(|| view! { <a href=format!("{}/webhooks", names::project_path(&name.get_value()))>"Webhooks"</a> })}
                 </nav>
             </div>
             {move || (state.can_edit()).then(|| view! {

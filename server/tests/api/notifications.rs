@@ -420,9 +420,37 @@ async fn notifications_reach_a_stream_on_another_process() {
     let Kind::Notification(arrived) = next(&mut stream).await else { panic!("expected a notification") };
     assert_eq!(arrived.task, created.name);
     assert_eq!(counts(next(&mut stream).await), (1, 0));
+
+    // Fan-out across the two replicas, measured: from sending a write here
+    // to its notification arriving on the other process's stream (printed
+    // with `--no-capture`; figures, not a bound). Every one arrives, in
+    // order, with the counts after it.
+    let mut latencies = Vec::new();
+    for round in 1..=FAN_OUT_ROUNDS {
+        let sent = std::time::Instant::now();
+        let title = format!("Far {round}");
+        let created =
+            app.create_task(&ada, &project.name, v1::Task { assignees: vec![bob.name.clone()], ..task(&title) }).await;
+        let Kind::Notification(arrived) = next(&mut stream).await else { panic!("expected a notification") };
+        latencies.push(sent.elapsed());
+        assert_eq!(arrived.task, created.name);
+        assert_eq!(counts(next(&mut stream).await), (round + 1, 0));
+    }
+    latencies.sort();
+    let at = |quantile: f64| latencies[((latencies.len() - 1) as f64 * quantile).round() as usize];
+    eprintln!(
+        "notification fan-out across two replicas (write sent -> other replica's stream, n={}): p50 {:?}, p95 {:?}, max {:?}",
+        latencies.len(),
+        at(0.5),
+        at(0.95),
+        at(1.0)
+    );
     drop(other);
     app.stop().await;
 }
+
+/// Writes whose notifications `notifications_reach_a_stream_on_another_process` times.
+const FAN_OUT_ROUNDS: i32 = 20;
 
 async fn the_inbox_is_for_people_and_unrestricted_tokens_only(backend: Backend) {
     let app = spawn_app(backend).await;

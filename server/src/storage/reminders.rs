@@ -204,17 +204,7 @@ impl ReminderStore {
             let user: String = row.try_get("", "user_id")?;
             let due_time: i64 = row.try_get("", "due_time")?;
             let remind_time: i64 = row.try_get("", "remind_time")?;
-            let mut claim = Sql::new(
-                backend,
-                r#"INSERT INTO "reminders_sent" ("task_id", "user_id", "due_time", "send_time") VALUES ("#,
-            );
-            claim
-                .push("{}", task_id.clone())
-                .push(", {}", user.clone())
-                .push(", {}", due_time)
-                .push(", {})", now)
-                .raw(" ON CONFLICT DO NOTHING");
-            if txn.execute_raw(claim.build()).await?.rows_affected() != 1 {
+            if !claim(&txn, ClaimTable::Reminders, (&task_id, &user, due_time), now).await? {
                 continue;
             }
             delay = delay.max(Some((now - remind_time).max(0)));
@@ -266,17 +256,7 @@ async fn due_reached(txn: &impl ConnectionTrait, now: Micros, limit: u64) -> Res
         let task_id: String = row.try_get("", "id")?;
         let user: String = row.try_get("", "user_id")?;
         let due_time: i64 = row.try_get("", "due_time")?;
-        let mut claim = Sql::new(
-            backend,
-            r#"INSERT INTO "due_notices_sent" ("task_id", "user_id", "due_time", "send_time") VALUES ("#,
-        );
-        claim
-            .push("{}", task_id.clone())
-            .push(", {}", user.clone())
-            .push(", {}", due_time)
-            .push(", {})", now)
-            .raw(" ON CONFLICT DO NOTHING");
-        if txn.execute_raw(claim.build()).await?.rows_affected() != 1 {
+        if !claim(txn, ClaimTable::DueNotices, (&task_id, &user, due_time), now).await? {
             continue;
         }
         notices.push(Notice {
@@ -326,4 +306,35 @@ mod tests {
         assert_eq!(due_summary(now + time::seconds(30), now), "Due now");
         assert_eq!(due_summary(now - time::seconds(2 * 3_600), now), "Overdue by 2 hours");
     }
+}
+
+/// Where a notice that goes out once per task, user and due time is claimed.
+#[derive(Clone, Copy)]
+enum ClaimTable {
+    Reminders,
+    DueNotices,
+}
+
+/// Claims the notice of `(task, user, due time)`: true if this call
+/// inserted its row (so it is this transaction's to send), false if it was
+/// claimed before.
+async fn claim(
+    txn: &impl ConnectionTrait,
+    table: ClaimTable,
+    (task_id, user, due_time): (&str, &str, i64),
+    now: Micros,
+) -> Result<bool, DbErr> {
+    let table = match table {
+        ClaimTable::Reminders => "reminders_sent",
+        ClaimTable::DueNotices => "due_notices_sent",
+    };
+    let insert = format!(r#"INSERT INTO "{table}" ("task_id", "user_id", "due_time", "send_time") VALUES ("#);
+    let mut claim = Sql::new(txn.get_database_backend(), &insert);
+    claim
+        .push("{}", task_id.to_owned())
+        .push(", {}", user.to_owned())
+        .push(", {}", due_time)
+        .push(", {})", now)
+        .raw(" ON CONFLICT DO NOTHING");
+    Ok(txn.execute_raw(claim.build()).await?.rows_affected() == 1)
 }

@@ -87,6 +87,31 @@ text_type!(
     DisplayName, min = 1, max = 200, single_line = true
 );
 
+/// An IANA time zone name such as `Europe/Berlin`, spelt as the zone
+/// database does, or empty for "not chosen".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldViolation> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(Self(String::new()));
+        }
+        value.parse::<chrono_tz::Tz>().map(|zone| Self(zone.name().to_owned())).map_err(|_| {
+            FieldViolation::new(field, "must be an IANA time zone name such as Europe/Berlin or UTC, or empty")
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A label: 1 to 50 characters from a small, URL- and filter-safe set.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Label(String);
@@ -568,5 +593,15 @@ mod tests {
         assert!(again.repeats(Some(id.fingerprint())) && again.repeats(None));
         let other = RequestId::parse("request_id", "retry-1", || b"something else".to_vec()).unwrap().unwrap();
         assert!(!other.repeats(Some(id.fingerprint())));
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_or_empty() {
+        assert_eq!(TimeZoneName::parse("z", "Europe/Berlin").unwrap().as_str(), "Europe/Berlin");
+        assert_eq!(TimeZoneName::parse("z", " UTC ").unwrap().as_str(), "UTC");
+        assert_eq!(TimeZoneName::parse("z", "").unwrap().as_str(), "");
+        for bad in ["europe/berlin", "Mars/Olympus", "+02:00", "Europe/Berlin/Mitte"] {
+            assert_eq!(TimeZoneName::parse("user.time_zone", bad).unwrap_err().field, "user.time_zone", "{bad:?}");
+        }
     }
 }

@@ -17,9 +17,12 @@ use lettre::{
 };
 
 use super::unsubscribe::{Scope, UnsubscribeSigner};
-use crate::storage::{
-    email::{MailItem, Recipient},
-    notifications::NotificationKind,
+use crate::{
+    auth::Role,
+    storage::{
+        email::{InvitationMail, MailItem, Recipient},
+        notifications::NotificationKind,
+    },
 };
 
 /// What every email needs besides its content.
@@ -224,6 +227,51 @@ pub fn digest(
     );
     let subject = format!("Tasktracker digest: {count} {noun}");
     message(letterhead, to, &subject, &unsubscribe, text, html)
+}
+
+/// An invitation's email. It carries no unsubscribe link: the invitee may
+/// have no account, and this mail is the one they asked someone for. The
+/// project's title and the inviter's name are what the owner chose to
+/// share; nothing else of the project is in it.
+pub fn invitation(
+    letterhead: &Letterhead<'_>,
+    to: Mailbox,
+    mail: &InvitationMail,
+) -> Result<Message, lettre::error::Error> {
+    let inviter = if mail.inviter_display_name.is_empty() { "Someone" } else { &mail.inviter_display_name };
+    let role = match Role::from_stored(mail.role) {
+        Role::Viewer => "a viewer",
+        Role::Editor => "an editor",
+        Role::Owner => "an owner",
+    };
+    let open = format!("{}/", letterhead.public_url);
+    let sign_up = format!("{}/signup", letterhead.public_url);
+    let expires = crate::domain::time::to_timestamp(mail.expire_time);
+    let expires = chrono::DateTime::from_timestamp(expires.seconds, 0)
+        .map(|time| time.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let headline = format!("{inviter} invited you to the project {} as {role}", mail.project_title);
+    let text = format!(
+        "Hello,\n\n{headline}.\n\nSign in with this email address and answer the invitation on your projects \
+         page: {open}\nNo account yet? Create one with this address: {sign_up}\n\nThe invitation expires on \
+         {expires}. If you did not expect it, ignore this email.\n"
+    );
+    let html = format!(
+        "{HTML_HEAD}<p>Hello,</p><p><strong>{}</strong>.</p><p>Sign in with this email address and answer the \
+         invitation on your <a href=\"{}\">projects page</a>. No account yet? \
+         <a href=\"{}\">Create one with this address</a>.</p><p style=\"font-size:small\">The invitation expires on \
+         {}. If you did not expect it, ignore this email.</p></body></html>",
+        escape(&headline),
+        escape(&open),
+        escape(&sign_up),
+        escape(&expires),
+    );
+    let subject = format!("[{}] {inviter} invited you", mail.project_title);
+    Message::builder()
+        .from(letterhead.from.clone())
+        .to(to)
+        .subject(subject_line(&subject))
+        .multipart(MultiPart::alternative_plain_html(text, html))
 }
 
 #[cfg(test)]

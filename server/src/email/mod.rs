@@ -8,7 +8,9 @@
 //! digest period, sends everything on the digest in one email. A transient
 //! SMTP failure is retried with exponential backoff; a permanent refusal,
 //! or the tenth failure, ends the row as failed (kept, with its error, for
-//! the operator). With no SMTP configured nothing is queued or sent.
+//! the operator). Invitations to a project are mailed the same way from an
+//! outbox of their own (`invitation_emails`), written with the invitation.
+//! With no SMTP configured nothing is queued or sent.
 
 pub mod compose;
 pub mod unsubscribe;
@@ -159,7 +161,48 @@ async fn pass(shared: &SharedState, mailer: &Mailer, now: Micros) -> Result<usiz
     for (user, rows) in by_user {
         send_user(shared, mailer, &user, rows, now).await?;
     }
-    Ok(count)
+    Ok(count.max(send_invitations(shared, mailer, now).await?))
+}
+
+/// Sends the invitation emails due; returns how many it claimed. An
+/// invitation answered, revoked or expired before its turn is not mailed.
+async fn send_invitations(shared: &SharedState, mailer: &Mailer, now: Micros) -> Result<usize, DbErr> {
+    let store = &shared.email;
+    let claimed = store.claim_invitations(now, now + LEASE, BATCH).await?;
+    let deadline = now + LEASE - micros(SMTP_TIMEOUT);
+    let letterhead = Letterhead { from: &mailer.from, public_url: &mailer.public_url, signer: &shared.unsubscribe };
+    for mail in &claimed {
+        if !mail.pending || mail.to.is_empty() {
+            store.finish_invitation(&mail.invitation_id, OutboxState::Dropped, None, now).await?;
+            continue;
+        }
+        if time::now() > deadline {
+            // Past the lease: another sender may claim it; leave it to them.
+            break;
+        }
+        let outcome = match mail.to.parse() {
+            Ok(address) => send(mailer, compose::invitation(&letterhead, Mailbox::new(None, address), mail)).await,
+            Err(_) => Err(Failure { permanent: true, error: "the invitee's address cannot be mailed".to_owned() }),
+        };
+        let attempts = mail.attempts + 1;
+        match outcome {
+            Ok(()) => {
+                shared.metrics.email_sent("invitation");
+                store.finish_invitation(&mail.invitation_id, OutboxState::Sent, None, time::now()).await?;
+            }
+            Err(Failure { permanent, error }) => {
+                shared.metrics.email_failed("invitation");
+                if permanent || attempts >= MAX_ATTEMPTS {
+                    tracing::warn!(%error, attempts, "invitation email given up");
+                    store.finish_invitation(&mail.invitation_id, OutboxState::Failed, Some(&error), now).await?;
+                } else {
+                    tracing::info!(%error, attempts, "invitation email failed; will retry");
+                    store.retry_invitation(&mail.invitation_id, &error, mailer.next_attempt(attempts, now)).await?;
+                }
+            }
+        }
+    }
+    Ok(claimed.len())
 }
 
 /// A failed send, as the outbox records it.

@@ -18,6 +18,14 @@ pub enum AccountStoreError {
     Database(#[from] DbErr),
 }
 
+/// The profile fields an `UpdateCurrentUser` changes; `None` keeps one.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    /// An IANA zone name, or empty to clear the choice.
+    pub time_zone: Option<String>,
+}
+
 /// The accounts repository.
 #[derive(Clone)]
 pub struct AccountStore {
@@ -50,6 +58,27 @@ impl AccountStore {
     /// The user `id`, if they still exist.
     pub async fn user(&self, id: UserId) -> Result<Option<users::Model>, AccountStoreError> {
         Ok(users::Entity::find_by_id(id.to_string()).one(&self.db).await?)
+    }
+
+    /// Changes the profile fields given of user `id`; the updated user, or
+    /// `None` if they no longer exist.
+    pub async fn update_profile(
+        &self,
+        id: UserId,
+        change: ProfileChange,
+    ) -> Result<Option<users::Model>, AccountStoreError> {
+        let ProfileChange { display_name, time_zone } = change;
+        if display_name.is_some() || time_zone.is_some() {
+            let mut update = users::Entity::update_many().filter(users::Column::Id.eq(id.to_string()));
+            if let Some(display_name) = display_name {
+                update = update.col_expr(users::Column::DisplayName, Expr::value(display_name));
+            }
+            if let Some(time_zone) = time_zone {
+                update = update.col_expr(users::Column::TimeZone, Expr::value(time_zone));
+            }
+            update.exec(&self.db).await?;
+        }
+        self.user(id).await
     }
 
     /// Stores a newly opened session.

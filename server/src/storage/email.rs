@@ -18,7 +18,7 @@ use sea_orm::{
 };
 
 use super::{
-    entities::{email_outbox, email_preferences},
+    entities::{email_outbox, email_preferences, invitation_emails, invitations, projects, users},
     notifications::{NotificationKind, Sql},
 };
 use crate::domain::{UserId, time::Micros};
@@ -110,6 +110,53 @@ pub(super) async fn queue(
     };
     email_outbox::Entity::insert(email_outbox::ActiveModel::from(row)).exec_without_returning(txn).await?;
     Ok(())
+}
+
+/// The shortest time between two emails of one invitation: renewing an
+/// invitation mails it again, but not more often than this.
+pub const INVITATION_RESEND_GAP: Micros = crate::domain::time::seconds(3_600);
+
+/// Queues invitation `invitation` for email; call it in the transaction
+/// that makes or renews the invitation. A mail already waiting stays as it
+/// is; one sent less than [`INVITATION_RESEND_GAP`] ago is not sent again.
+pub(super) async fn queue_invitation(txn: &impl ConnectionTrait, invitation: &str, now: Micros) -> Result<(), DbErr> {
+    let pending = OutboxState::Pending.stored();
+    let mut sql = Sql::new(txn.get_database_backend(), "");
+    sql.push(
+        r#"INSERT INTO "invitation_emails" ("invitation_id", "state", "attempts", "next_attempt_time", "create_time")
+           VALUES ({}"#,
+        invitation.to_owned(),
+    )
+    .push(", {}, 0", pending)
+    .push(", {}", now)
+    .push(", {})", now)
+    .push(r#" ON CONFLICT ("invitation_id") DO UPDATE SET "state" = {}"#, pending)
+    .raw(
+        r#", "attempts" = 0, "next_attempt_time" = "excluded"."next_attempt_time", "lease_until" = NULL,
+           "last_error" = NULL, "create_time" = "excluded"."create_time", "finish_time" = NULL"#,
+    )
+    .push(r#" WHERE "invitation_emails"."state" <> {}"#, pending)
+    .push(
+        r#" AND ("invitation_emails"."finish_time" IS NULL OR "invitation_emails"."finish_time" < {})"#,
+        now - INVITATION_RESEND_GAP,
+    );
+    txn.execute_raw(sql.build()).await?;
+    Ok(())
+}
+
+/// A claimed invitation email with what it shows; `to` is empty when the
+/// invitation names a user who no longer exists.
+#[derive(Debug, Clone)]
+pub struct InvitationMail {
+    pub invitation_id: String,
+    pub attempts: i32,
+    /// Still pending and not expired: else it is not mailed.
+    pub pending: bool,
+    pub to: String,
+    pub project_title: String,
+    pub inviter_display_name: String,
+    pub role: i16,
+    pub expire_time: Micros,
 }
 
 /// An outbox row a sender holds.
@@ -387,14 +434,122 @@ impl EmailStore {
         Ok(())
     }
 
+    /// Claims up to `limit` invitation emails due at `now` until
+    /// `lease_until`, oldest due first, with what each shows.
+    #[tracing::instrument(name = "db.email.claim_invitations", skip_all, fields(otel.kind = "client"))]
+    pub async fn claim_invitations(
+        &self,
+        now: Micros,
+        lease_until: Micros,
+        limit: u64,
+    ) -> Result<Vec<InvitationMail>, DbErr> {
+        let backend = self.db.get_database_backend();
+        let mut sql = Sql::new(backend, "");
+        sql.push(r#"UPDATE "invitation_emails" SET "lease_until" = {}"#, lease_until)
+            .push(
+                r#" WHERE "invitation_id" IN (SELECT "invitation_id" FROM "invitation_emails" WHERE "state" = {}"#,
+                OutboxState::Pending.stored(),
+            )
+            .push(r#" AND "next_attempt_time" <= {}"#, now)
+            .push(r#" AND ("lease_until" IS NULL OR "lease_until" < {})"#, now)
+            .push(r#" ORDER BY "next_attempt_time" LIMIT {}"#, i64::try_from(limit).unwrap_or(i64::MAX));
+        if backend == DbBackend::Postgres {
+            sql.raw(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.raw(r#") RETURNING "invitation_id", "attempts""#);
+        let claimed = self.db.query_all_raw(sql.build()).await?;
+        let mut mails = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            let invitation_id: String = row.try_get("", "invitation_id")?;
+            let attempts: i32 = row.try_get("", "attempts")?;
+            // Gone with its project (the row cascades): nothing to mail.
+            let Some(invitation) = invitations::Entity::find_by_id(invitation_id.clone()).one(&self.db).await? else {
+                continue;
+            };
+            let project = projects::Entity::find_by_id(invitation.project_id.clone()).one(&self.db).await?;
+            let inviter = users::Entity::find_by_id(invitation.inviter_id.clone()).one(&self.db).await?;
+            let to = match &invitation.invitee_id {
+                Some(invitee) => users::Entity::find_by_id(invitee.clone())
+                    .one(&self.db)
+                    .await?
+                    .map(|user| user.email)
+                    .unwrap_or_default(),
+                None => invitation.email.clone(),
+            };
+            mails.push(InvitationMail {
+                invitation_id,
+                attempts,
+                pending: invitation.pending_key.is_some() && invitation.expire_time > now,
+                to,
+                project_title: project.map(|project| project.title).unwrap_or_default(),
+                inviter_display_name: inviter.map(|user| user.display_name).unwrap_or_default(),
+                role: invitation.role,
+                expire_time: invitation.expire_time,
+            });
+        }
+        Ok(mails)
+    }
+
+    fn invitation_row(invitation: &str) -> sea_orm::UpdateMany<invitation_emails::Entity> {
+        invitation_emails::Entity::update_many()
+            .filter(invitation_emails::Column::InvitationId.eq(invitation.to_owned()))
+    }
+
+    /// Ends an invitation email: sent, failed for good, or dropped.
+    pub async fn finish_invitation(
+        &self,
+        invitation: &str,
+        state: OutboxState,
+        error: Option<&str>,
+        now: Micros,
+    ) -> Result<(), DbErr> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        let mut update = Self::invitation_row(invitation)
+            .col_expr(invitation_emails::Column::State, Expr::value(state.stored()))
+            .col_expr(invitation_emails::Column::FinishTime, Expr::value(now))
+            .col_expr(invitation_emails::Column::LeaseUntil, Expr::value(None::<i64>));
+        if state != OutboxState::Dropped {
+            update = update
+                .col_expr(invitation_emails::Column::Attempts, Expr::col(invitation_emails::Column::Attempts).add(1))
+                .col_expr(invitation_emails::Column::LastError, Expr::value(error.map(str::to_owned)));
+        }
+        update.exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// A failed attempt at an invitation email, retried at `next_attempt_time`.
+    pub async fn retry_invitation(
+        &self,
+        invitation: &str,
+        error: &str,
+        next_attempt_time: Micros,
+    ) -> Result<(), DbErr> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        Self::invitation_row(invitation)
+            .col_expr(invitation_emails::Column::Attempts, Expr::col(invitation_emails::Column::Attempts).add(1))
+            .col_expr(invitation_emails::Column::LastError, Expr::value(error.to_owned()))
+            .col_expr(invitation_emails::Column::NextAttemptTime, Expr::value(next_attempt_time))
+            .col_expr(invitation_emails::Column::LeaseUntil, Expr::value(None::<i64>))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     /// Pending rows due at `now`, and how long the oldest has waited.
     pub async fn backlog(&self, now: Micros) -> Result<Backlog, DbErr> {
         let mut sql = Sql::new(self.db.get_database_backend(), "");
+        // Both outboxes: notifications and invitations.
         sql.push(
-            r#"SELECT COUNT(*) AS "due", MIN("next_attempt_time") AS "oldest" FROM "email_outbox" WHERE "state" = {}"#,
+            r#"SELECT COUNT(*) AS "due", MIN("next_attempt_time") AS "oldest" FROM (
+                 SELECT "next_attempt_time" FROM "email_outbox" WHERE "state" = {}"#,
             OutboxState::Pending.stored(),
         )
-        .push(r#" AND "next_attempt_time" <= {}"#, now);
+        .push(r#" AND "next_attempt_time" <= {}"#, now)
+        .push(
+            r#" UNION ALL SELECT "next_attempt_time" FROM "invitation_emails" WHERE "state" = {}"#,
+            OutboxState::Pending.stored(),
+        )
+        .push(r#" AND "next_attempt_time" <= {}) AS "due_rows""#, now);
         let Some(row) = self.db.query_one_raw(sql.build()).await? else { return Ok(Backlog::default()) };
         Ok(Backlog { due: row.try_get("", "due")?, oldest_due_time: row.try_get("", "oldest")? })
     }
@@ -406,6 +561,11 @@ impl EmailStore {
             .filter(email_outbox::Column::FinishTime.lt(before))
             .exec(&self.db)
             .await?;
-        Ok(deleted.rows_affected)
+        let invitations = invitation_emails::Entity::delete_many()
+            .filter(invitation_emails::Column::State.ne(OutboxState::Pending.stored()))
+            .filter(invitation_emails::Column::FinishTime.lt(before))
+            .exec(&self.db)
+            .await?;
+        Ok(deleted.rows_affected + invitations.rows_affected)
     }
 }

@@ -22,6 +22,8 @@ pub mod users {
         pub display_name: String,
         pub password_hash: String,
         pub create_time: i64,
+        /// IANA zone the user's times are shown in; empty until chosen.
+        pub time_zone: String,
     }
 
     no_relations!();
@@ -674,6 +676,29 @@ pub mod email_preferences {
         pub kind: i16,
         pub delivery: i16,
         pub update_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod invitation_emails {
+    use sea_orm::entity::prelude::*;
+
+    /// An invitation to email (the invitation's outbox row).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitation_emails")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub invitation_id: String,
+        /// As `email_outbox.state` (`storage::email::OutboxState`).
+        pub state: i16,
+        pub attempts: i32,
+        pub next_attempt_time: i64,
+        /// Claimed by a sender until then.
+        pub lease_until: Option<i64>,
+        pub last_error: Option<String>,
+        pub create_time: i64,
+        pub finish_time: Option<i64>,
     }
 
     no_relations!();

@@ -89,6 +89,9 @@ pub struct NewInvitation {
     pub invitee: Invitee,
     pub role: Role,
     pub inviter: UserId,
+    /// Email the invitee (in the same transaction: see
+    /// [`super::email::queue_invitation`]); false when email is off.
+    pub mail: bool,
 }
 
 /// An invitation with what its invitee sees of the project and inviter.
@@ -142,7 +145,11 @@ impl InvitationStore {
                                 expire_time: Set(expire_time),
                                 ..Default::default()
                             };
-                            return Ok(invitations::Entity::update(active).exec(txn).await?);
+                            let renewed = invitations::Entity::update(active).exec(txn).await?;
+                            if new.mail {
+                                super::email::queue_invitation(txn, &renewed.id, now).await?;
+                            }
+                            return Ok(renewed);
                         }
                         let expired = invitations::ActiveModel {
                             id: Set(existing.id.clone()),
@@ -173,6 +180,9 @@ impl InvitationStore {
                     invitations::Entity::insert(invitations::ActiveModel::from(row.clone()))
                         .exec_without_returning(txn)
                         .await?;
+                    if new.mail {
+                        super::email::queue_invitation(txn, &row.id, now).await?;
+                    }
                     Ok(row)
                 })
             });

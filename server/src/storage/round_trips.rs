@@ -74,6 +74,7 @@ pub(super) async fn user(db: &DatabaseConnection, email: &str) -> UserId {
         display_name: email.into(),
         password_hash: String::new(),
         create_time: time::now(),
+        time_zone: String::new(),
     }
     .into_active_model()
     .insert(db)

@@ -16,6 +16,7 @@ on_both_backends!(
     sign_in_is_rate_limited_per_account,
     behind_a_trusted_proxy_limits_follow_the_forwarded_client,
     api_tokens_are_shown_once_listed_and_revocable,
+    the_profile_holds_a_display_name_and_a_time_zone,
 );
 
 async fn sign_up_sign_in_refresh_and_sign_out(backend: Backend) {
@@ -292,4 +293,91 @@ async fn behind_a_trusted_proxy_limits_follow_the_forwarded_client(backend: Back
     // Claiming yet another address changes nothing: the peer is what counts.
     assert_eq!(wrong_password_from(&direct, &ada.email, "198.51.100.99").await, Code::ResourceExhausted);
     direct.stop().await;
+}
+
+fn profile_update(display_name: &str, time_zone: &str, paths: &[&str]) -> v1::UpdateCurrentUserRequest {
+    v1::UpdateCurrentUserRequest {
+        user: Some(v1::User { display_name: display_name.into(), time_zone: time_zone.into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: paths.iter().map(|path| (*path).to_owned()).collect() }),
+    }
+}
+
+async fn the_profile_holds_a_display_name_and_a_time_zone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let me = app.accounts().get_current_user(ada.call(v1::GetCurrentUserRequest {})).await.unwrap().into_inner();
+    assert_eq!(me.time_zone, "", "no zone until one is chosen");
+
+    // Only the masked field changes.
+    let updated = app
+        .accounts()
+        .update_current_user(ada.call(profile_update("ignored", "Europe/Berlin", &["time_zone"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((updated.display_name.as_str(), updated.time_zone.as_str()), ("ada", "Europe/Berlin"));
+    let updated = app
+        .accounts()
+        .update_current_user(ada.call(profile_update("  Ada Lovelace ", "America/New_York", &["*"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((updated.display_name.as_str(), updated.time_zone.as_str()), ("Ada Lovelace", "America/New_York"));
+    let me = app.accounts().get_current_user(ada.call(v1::GetCurrentUserRequest {})).await.unwrap().into_inner();
+    assert_eq!((me.display_name, me.time_zone), ("Ada Lovelace".to_owned(), "America/New_York".to_owned()));
+
+    // Bad input names its field, and changes nothing.
+    for (request, field) in [
+        (profile_update("ada", "Mars/Olympus_Mons", &["time_zone"]), "user.time_zone"),
+        (profile_update("ada", "europe/berlin", &["time_zone"]), "user.time_zone"),
+        (profile_update("", "UTC", &["display_name"]), "user.display_name"),
+        (profile_update("ada", "UTC", &["email"]), "update_mask"),
+        (profile_update("ada", "UTC", &[]), "update_mask"),
+    ] {
+        let refused = app.accounts().update_current_user(ada.call(request)).await.unwrap_err();
+        crate::helpers::assert_invalid_field(&refused, field);
+    }
+    let refused = app
+        .accounts()
+        .update_current_user(ada.call(v1::UpdateCurrentUserRequest { user: None, update_mask: None }))
+        .await
+        .unwrap_err();
+    crate::helpers::assert_invalid_field(&refused, "user");
+    let me = app.accounts().get_current_user(ada.call(v1::GetCurrentUserRequest {})).await.unwrap().into_inner();
+    assert_eq!(me.time_zone, "America/New_York");
+
+    // Clearing the zone goes back to "the device's".
+    let cleared = app
+        .accounts()
+        .update_current_user(ada.call(profile_update("", "", &["time_zone"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cleared.time_zone, "");
+
+    // Another user is untouched; API tokens may not change a profile; anonymous callers are refused.
+    let bob = app.sign_up("bob").await;
+    let bob_me = app.accounts().get_current_user(bob.call(v1::GetCurrentUserRequest {})).await.unwrap().into_inner();
+    assert_eq!((bob_me.display_name, bob_me.time_zone), ("bob".to_owned(), String::new()));
+    let created = app
+        .accounts()
+        .create_api_token(ada.call(v1::CreateApiTokenRequest {
+            api_token: Some(v1::ApiToken {
+                display_name: "bot".into(),
+                scope: v1::ApiTokenScope::Write as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let by_token = app
+        .accounts()
+        .update_current_user(with_token(&created.secret, profile_update("bot", "UTC", &["time_zone"])))
+        .await
+        .unwrap_err();
+    assert_eq!(by_token.code(), Code::PermissionDenied);
+    let anonymous = app.accounts().update_current_user(profile_update("x", "UTC", &["time_zone"])).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    app.stop().await;
 }

@@ -30,6 +30,7 @@ on_both_backends!(
     failed_sends_are_retried_until_accepted,
     due_date_reached_is_notified_and_mailed_once,
     without_smtp_email_is_off,
+    invitations_are_mailed_once_to_whoever_is_invited,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,6 +97,13 @@ struct Mail {
     raw: String,
 }
 
+impl Mail {
+    /// Invitations carry no unsubscribe link; every notification mail does.
+    fn is_invitation(&self) -> bool {
+        self.list_unsubscribe.is_empty()
+    }
+}
+
 impl SmtpSink {
     /// Starts the sink; it refuses the first `fail_first` mails with a
     /// transient error.
@@ -131,8 +139,19 @@ impl SmtpSink {
         Self { child, port, directory }
     }
 
-    /// Every mail received so far, in order.
+    /// Every notification mail received so far, in order (invitations,
+    /// which a test's team set-up may cause, are left out).
     fn mails(&self) -> Vec<Mail> {
+        self.all_mails().into_iter().filter(|mail| !mail.is_invitation()).collect()
+    }
+
+    /// Every invitation mail received so far, in order.
+    fn invitation_mails(&self) -> Vec<Mail> {
+        self.all_mails().into_iter().filter(Mail::is_invitation).collect()
+    }
+
+    /// Every mail received so far, in order.
+    fn all_mails(&self) -> Vec<Mail> {
         let Ok(entries) = std::fs::read_dir(&self.directory) else { return Vec::new() };
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
@@ -543,5 +562,57 @@ async fn without_smtp_email_is_off(backend: Backend) {
     assert_eq!(listed.notifications.len(), 1);
     let metrics = scrape(app.metrics_address).await;
     assert_eq!(sample(&metrics, r#"tasktracker_emails_sent_total{kind="assigned"}"#), Some(0.0));
+    app.stop().await;
+}
+
+fn invite(email: &str, user: &str, role: v1::Role) -> v1::Member {
+    v1::Member { email: email.into(), user: user.into(), role: role as i32, ..Default::default() }
+}
+
+async fn invitations_are_mailed_once_to_whoever_is_invited(backend: Backend) {
+    let sink = SmtpSink::start(0);
+    let app = spawn_mailing_app(backend, &sink, Duration::from_secs(86_400)).await;
+    let ada = app.sign_up("ada").await;
+    let bob = app.sign_up("bob").await;
+    let carol = app.sign_up("carol").await;
+    let project = app.create_project(&ada, "Launch <beta>").await;
+    let add = async |member: v1::Member| {
+        let request = v1::AddMemberRequest { parent: project.name.clone(), member: Some(member) };
+        app.projects().add_member(ada.call(request)).await.expect("invite").into_inner()
+    };
+
+    // Someone without an account, an account by email, an account by name:
+    // each gets one mail, to their own address.
+    add(invite("newcomer@example.com", "", v1::Role::Editor)).await;
+    add(invite(&bob.email, "", v1::Role::Viewer)).await;
+    add(invite("", &carol.name, v1::Role::Owner)).await;
+    eventually(Duration::from_secs(10), async || sink.invitation_mails().len() >= 3).await;
+    let mails = sink.invitation_mails();
+    let to = |address: &str| {
+        let found: Vec<&Mail> = mails.iter().filter(|mail| mail.to == vec![address.to_owned()]).collect();
+        assert_eq!(found.len(), 1, "one mail to {address}: {mails:#?}");
+        found[0].clone()
+    };
+    let newcomer = to("newcomer@example.com");
+    assert_eq!(newcomer.subject, "[Launch <beta>] ada invited you");
+    assert!(newcomer.text.contains("ada invited you to the project Launch <beta> as an editor."), "{}", newcomer.text);
+    assert!(newcomer.text.contains(&format!("{PUBLIC_URL}/signup")), "{}", newcomer.text);
+    assert!(newcomer.html.contains("Launch &lt;beta&gt;") && !newcomer.html.contains("<beta>"), "{}", newcomer.html);
+    assert!(to(&bob.email).text.contains("as a viewer."));
+    assert!(to(&carol.email).text.contains("as an owner."));
+    for mail in &mails {
+        assert!(!mail.raw.contains(TOKEN_SECRET), "the token secret is in a mail");
+        assert!(!mail.raw.contains(&ada.email), "the inviter's address is in a mail");
+    }
+    assert!(sink.mails().is_empty(), "no notification mail: {:#?}", sink.mails());
+
+    // Renewing an invitation (a new role) within the hour mails nothing new.
+    add(invite("newcomer@example.com", "", v1::Role::Viewer)).await;
+    a_few_passes().await;
+    assert_eq!(sink.invitation_mails().len(), 3);
+
+    // Each was counted once, as sent.
+    let metrics = scrape(app.metrics_address).await;
+    assert_eq!(sample(&metrics, r#"tasktracker_emails_sent_total{kind="invitation"}"#), Some(3.0));
     app.stop().await;
 }

@@ -5,11 +5,12 @@ use tasktracker_proto::v1;
 use crate::{
     auth::Scope,
     domain::{
-        DisplayName, Email, FieldViolation, Invalid, NewPassword, ProjectId, Violations,
+        DisplayName, Email, FieldViolation, Invalid, NewPassword, ProjectId, TimeZoneName, Violations,
         names::{ApiTokenName, SessionName},
         page::PageRequest,
         time::{self, from_timestamp},
     },
+    storage::accounts::ProfileChange,
 };
 
 /// Default and maximum lifetime of an API token.
@@ -181,5 +182,38 @@ impl TryFrom<v1::RevokeSessionRequest> for RevokeSession {
 
     fn try_from(request: v1::RevokeSessionRequest) -> Result<Self, Invalid> {
         Ok(Self { name: SessionName::parse("name", &request.name)? })
+    }
+}
+
+/// `UpdateCurrentUser`.
+pub struct UpdateCurrentUser {
+    pub change: ProfileChange,
+}
+
+impl TryFrom<v1::UpdateCurrentUserRequest> for UpdateCurrentUser {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateCurrentUserRequest) -> Result<Self, Invalid> {
+        let mut violations = Violations::default();
+        let user = violations.required("user", &request.user);
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let mut change = ProfileChange::default();
+        for path in violations.update_mask(&paths, &["display_name", "time_zone"]) {
+            let Some(user) = user else { continue };
+            match path {
+                "display_name" => {
+                    change.display_name = violations
+                        .check(DisplayName::parse("user.display_name", &user.display_name))
+                        .map(DisplayName::into_inner);
+                }
+                _ => {
+                    change.time_zone = violations
+                        .check(TimeZoneName::parse("user.time_zone", &user.time_zone))
+                        .map(TimeZoneName::into_inner);
+                }
+            }
+        }
+        violations.finish()?;
+        Ok(Self { change })
     }
 }

@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use self::commands::{
     CreateApiToken, ListApiTokens, ListSessions, RefreshSession, RevokeApiToken, RevokeSession, SignIn, SignUp,
+    UpdateCurrentUser,
 };
 use super::{SharedState, peer_ip};
 use crate::{
@@ -122,6 +123,7 @@ fn user_to_proto(user: users::Model) -> v1::User {
         display_name: user.display_name,
         create_time: Some(to_timestamp(user.create_time)),
         two_factor_enabled: false,
+        time_zone: user.time_zone,
     }
 }
 
@@ -170,6 +172,7 @@ impl AccountService for Accounts {
             display_name: display_name.into_inner(),
             password_hash,
             create_time: time::now(),
+            time_zone: String::new(),
         };
         self.shared.accounts.insert_user(&user).await.map_err(ServiceError::from)?;
         let session = self.open_session(UserId::from_stored(&user.id), client).await?;
@@ -277,6 +280,25 @@ impl AccountService for Accounts {
             .map_err(ServiceError::from)?
             .ok_or(ServiceError::Unauthenticated("the account no longer exists"))?;
         let two_factor_enabled = self.shared.two_factor.enabled(caller.user).await.map_err(ServiceError::from)?;
+        Ok(Response::new(v1::User { two_factor_enabled, ..user_to_proto(user) }))
+    }
+
+    async fn update_current_user(
+        &self,
+        request: Request<v1::UpdateCurrentUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
+        let caller = Caller::of(&request)?;
+        self.shared.authorizer.account(&caller)?;
+        let UpdateCurrentUser { change } = request.into_inner().try_into()?;
+        let user = self
+            .shared
+            .accounts
+            .update_profile(caller.user, change)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or(ServiceError::Unauthenticated("the account no longer exists"))?;
+        let two_factor_enabled = self.shared.two_factor.enabled(caller.user).await.map_err(ServiceError::from)?;
+        tracing::info!(user = %caller.user, "profile updated");
         Ok(Response::new(v1::User { two_factor_enabled, ..user_to_proto(user) }))
     }
 

@@ -81,7 +81,8 @@ impl Projects {
         role: Role,
     ) -> ServiceResult<invitations::Model> {
         self.shared.authorizer.require(caller, project, Permission::Manage).await?;
-        let new = NewInvitation { project, invitee, role, inviter: caller.user };
+        let mail = self.shared.mailer.is_some();
+        let new = NewInvitation { project, invitee, role, inviter: caller.user, mail };
         let row = self.shared.invitations.invite(new, time::now()).await?;
         tracing::info!(%project, invitation = %row.id, "invitation made");
         Ok(row)

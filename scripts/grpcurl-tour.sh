@@ -55,6 +55,9 @@ token=$(json '["session"]["accessToken"]' <<<"$signup")
 auth="authorization: Bearer $token"
 denied=$(grpcurl -plaintext -d '{}' "$address" tasktracker.v1.ProjectService/ListProjects 2>&1 || true)
 expect Unauthenticated "$denied"
+profile=$(grpcurl -plaintext -H "$auth" -d '{"user": {"time_zone": "Europe/Berlin"}, "update_mask": {"paths": ["time_zone"]}}' \
+  "$address" tasktracker.v1.AccountService/UpdateCurrentUser)
+expect '"timeZone": "Europe/Berlin"' "$profile"
 
 project=$(grpcurl -plaintext -H "$auth" -d '{"project": {"title": "Launch"}}' "$address" tasktracker.v1.ProjectService/CreateProject)
 project_name=$(json '["name"]' <<<"$project")

@@ -539,6 +539,32 @@ try {
     await page.locator('table.tokens td', { hasText: 'revoked' }).waitFor();
   });
 
+  await step('profile: a bad name is shown on its input; the chosen time zone shows on every time, and the new name in the header', async () => {
+    const { page } = ada;
+    await page.locator('header a.who').click();
+    await page.getByRole('heading', { name: 'Profile', level: 1 }).waitFor();
+    const name = page.getByLabel('Display name');
+    await name.fill('   ');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('#profile-name-error', { hasText: 'must not be empty' }).waitFor();
+    await name.fill('Ada L.');
+    await page.getByLabel('Time zone').selectOption('Asia/Tokyo');
+    await axe(page, 'profile');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.toast', { hasText: 'Profile saved.' }).waitFor();
+    await page.locator('header a.who', { hasText: 'Ada L.' }).waitFor();
+    await page.locator('#profile-zone-hint', { hasText: /GMT\+9|JST/ }).waitFor();
+    await screenshot(page, '13b-profile');
+    // Times elsewhere follow: the sessions list shows Tokyo time; the device's zone again after.
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.locator('table.sessions td', { hasText: /\d{4}-\d\d-\d\d \d\d:\d\d (GMT\+9|JST)/ }).first().waitFor();
+    await page.locator('header a.who').click();
+    await page.getByLabel('Time zone').selectOption('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.toast', { hasText: 'Profile saved.' }).last().waitFor();
+    await page.locator('#profile-zone-hint', { hasNotText: /GMT\+9|JST/ }).waitFor();
+  });
+
   await step('sessions: listed with this browser marked; revoking another signs it out', async () => {
     const { page } = ada;
     const elsewhere = await newSession(browser, 'ada-elsewhere');

@@ -57,6 +57,7 @@ methods! {
     REVOKE_SESSION = "AccountService" / "RevokeSession" (RevokeSessionRequest) -> RevokeSessionResponse;
     VERIFY_SECOND_FACTOR = "AccountService" / "VerifySecondFactor" (VerifySecondFactorRequest) -> SignInResponse;
     GET_CURRENT_USER = "AccountService" / "GetCurrentUser" (GetCurrentUserRequest) -> User;
+    UPDATE_CURRENT_USER = "AccountService" / "UpdateCurrentUser" (UpdateCurrentUserRequest) -> User;
     BEGIN_TOTP = "AccountService" / "BeginTotpEnrollment" (BeginTotpEnrollmentRequest) -> BeginTotpEnrollmentResponse;
     CONFIRM_TOTP = "AccountService" / "ConfirmTotpEnrollment" (ConfirmTotpEnrollmentRequest) -> ConfirmTotpEnrollmentResponse;
     DISABLE_TOTP = "AccountService" / "DisableTotp" (DisableTotpRequest) -> DisableTotpResponse;

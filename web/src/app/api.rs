@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use prost::Message;
 use tasktracker_proto::v1;
 
-use super::browser;
 use super::grpc_web::{self, Code, Status};
+use super::{browser, zone};
 pub use crate::model::session::Session;
 use crate::{
     model::{names, violations},
@@ -190,6 +190,7 @@ impl Api {
             email: user.email,
             display_name: user.display_name,
         };
+        zone::choose(&user.time_zone);
         self.set_session(Some(session.clone()));
         Ok(session)
     }
@@ -318,8 +319,25 @@ impl Api {
         self.start_session(answer.user, answer.session)
     }
 
+    /// The signed-in user; their time zone becomes the app's.
     pub async fn current_user(&self) -> ApiResult<v1::User> {
-        self.call(rpc::GET_CURRENT_USER, v1::GetCurrentUserRequest {}).await
+        let user: v1::User = self.call(rpc::GET_CURRENT_USER, v1::GetCurrentUserRequest {}).await?;
+        zone::choose(&user.time_zone);
+        Ok(user)
+    }
+
+    /// Saves the profile's display name and time zone, and shows them at once.
+    pub async fn update_profile(&self, display_name: String, time_zone: String) -> ApiResult<v1::User> {
+        let request = v1::UpdateCurrentUserRequest {
+            user: Some(v1::User { display_name, time_zone, ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into(), "time_zone".into()] }),
+        };
+        let user: v1::User = self.call(rpc::UPDATE_CURRENT_USER, request).await?;
+        zone::choose(&user.time_zone);
+        if let Some(session) = self.session.get_untracked() {
+            self.set_session(Some(Session { display_name: user.display_name.clone(), ..session }));
+        }
+        Ok(user)
     }
 
     pub async fn begin_totp(&self) -> ApiResult<v1::BeginTotpEnrollmentResponse> {

@@ -9,6 +9,7 @@ mod grpc_web;
 mod pages;
 pub mod router;
 mod search;
+mod zone;
 
 use self::erased::Job;
 use leptos::prelude::*;
@@ -92,6 +93,13 @@ pub fn start() {
 fn App(config: Config) -> impl IntoView {
     let api = Api::new(config.api_base_url);
     provide_context(api);
+    // The time zone may have changed on another device since this one
+    // remembered it: read it once per visit.
+    if untrack(|| api.signed_in()) {
+        leptos::task::spawn_local(async move {
+            let _ = api.current_user().await;
+        });
+    }
     provide_context(pages::inbox::follow_inbox(api));
     provide_context(ToastList(RwSignal::new(Vec::new())));
     let online = Online(RwSignal::new(true));
@@ -155,6 +163,7 @@ fn App(config: Config) -> impl IntoView {
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),
+            ["profile"] => view! { <RequireAuth><pages::profile::ProfilePage/></RequireAuth> }.into_any(),
             ["inbox"] => view! { <RequireAuth><pages::inbox::InboxPage/></RequireAuth> }.into_any(),
             ["unsubscribe"] => view! { <pages::unsubscribe::UnsubscribePage/> }.into_any(),
             ["projects", project] => {
@@ -247,7 +256,9 @@ fn Header() -> impl IntoView {
                     "?"
                 </button>
                 {move || signed_in.get().then(|| view! {
-                    <span class="who">{move || api.session().map(|s| s.display_name).unwrap_or_default()}</span>
+                    <a href="/profile" class="who" title="Your profile: name and time zone">
+                        {move || api.session().map(|s| s.display_name).unwrap_or_default()}
+                    </a>
                     <button type="button" class="ghost" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
                 })}
             </div>

@@ -4,14 +4,11 @@
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, NotificationKind, watch_notifications_response::Kind};
 
-use crate::{
-    app::{
-        ToastList,
-        api::{Api, ApiError, ApiResult},
-        browser::{self, Cancel},
-        erased::{Job, Loader},
-    },
-    model::dates,
+use crate::app::{
+    ToastList,
+    api::{Api, ApiError, ApiResult},
+    browser::{self, Cancel},
+    erased::{Job, Loader},
 };
 
 /// The inbox as the top bar and the inbox page see it, kept live by one
@@ -273,8 +270,8 @@ fn NotificationItem(
     let unread = notification.read_time.is_none();
     let name = notification.name.clone();
     let href = format!("/{}", notification.task);
-    let when = notification.create_time.as_ref().map(dates::to_day_time).unwrap_or_default();
-    let snoozed = notification.snooze_time.as_ref().map(dates::to_day_time);
+    let when = notification.create_time.as_ref().map(crate::app::zone::day_time).unwrap_or_default();
+    let snoozed = notification.snooze_time.as_ref().map(crate::app::zone::day_time);
     let title = notification.task_title.clone();
     let read_on_open = name.clone();
     let toggle = name.clone();

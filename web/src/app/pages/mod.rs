@@ -4,6 +4,7 @@ pub mod auth;
 pub mod fields;
 pub mod inbox;
 pub mod members;
+pub mod profile;
 pub mod project;
 pub mod projects;
 pub mod sessions;

@@ -7,15 +7,12 @@ use crate::app::erased::{Job, Loader};
 use crate::app::router::use_navigate;
 use leptos::prelude::*;
 
-use crate::{
-    app::{
-        ToastList,
-        api::Api,
-        browser,
-        components::FieldError,
-        forms::{TextField, general_message},
-    },
-    model::dates,
+use crate::app::{
+    ToastList,
+    api::Api,
+    browser,
+    components::FieldError,
+    forms::{TextField, general_message},
 };
 
 /// The sessions page (signed in).
@@ -66,8 +63,8 @@ pub fn SessionsPage() -> impl IntoView {
                                 {session.current.then(|| view! { " " <strong>"This browser"</strong> })}
                             </td>
                             <td>{session.client_ip.clone()}</td>
-                            <td>{session.create_time.as_ref().map(dates::to_day_time)}</td>
-                            <td>{session.last_seen_time.as_ref().map(dates::to_day_time)}</td>
+                            <td>{session.create_time.as_ref().map(crate::app::zone::day_time)}</td>
+                            <td>{session.last_seen_time.as_ref().map(crate::app::zone::day_time)}</td>
                             <td>
                                 {
                                     let (name, current) = (session.name.clone(), session.current);
@@ -77,7 +74,7 @@ pub fn SessionsPage() -> impl IntoView {
                                         format!(
                                             "Revoke the session on {}, signed in {}",
                                             session.device,
-                                            session.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
+                                            session.create_time.as_ref().map(crate::app::zone::day_time).unwrap_or_default(),
                                         )
                                     };
                                     view! {

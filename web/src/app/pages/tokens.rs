@@ -126,7 +126,7 @@ fn TokenTable(tokens: TokenList) -> impl IntoView {
                         <td>{token.display_name.clone()}</td>
                         <td>{label_of(&SCOPES, token.scope)}</td>
                         <td>{token.expire_time.as_ref().map(dates::to_day)}</td>
-                        <td>{token.last_use_time.as_ref().map(dates::to_day_time).unwrap_or_else(|| "never".into())}</td>
+                        <td>{token.last_use_time.as_ref().map(crate::app::zone::day_time).unwrap_or_else(|| "never".into())}</td>
                         <td>
                             {if token.revoke_time.is_some() {
                                 view! { <span class="muted">"revoked"</span> }.into_any()

@@ -159,11 +159,11 @@ fn Deliveries(webhook: String) -> impl IntoView {
         let label = format!(
             "Redeliver {} of {}",
             label_of(&KINDS, d.kind),
-            d.create_time.as_ref().map(dates::to_day_time).unwrap_or_default()
+            d.create_time.as_ref().map(crate::app::zone::day_time).unwrap_or_default()
         );
         view! {
             <tr>
-                <td>{d.create_time.as_ref().map(dates::to_day_time)}</td>
+                <td>{d.create_time.as_ref().map(crate::app::zone::day_time)}</td>
                 <td>{label_of(&KINDS, d.kind)}</td>
                 <td class="outcome">{outcome}</td>
                 <td>{(d.status_code != 0).then(|| d.status_code.to_string())}</td>

@@ -8,14 +8,11 @@ use leptos::{html, prelude::*, task::spawn_local};
 use tasktracker_proto::v1::{self, Role};
 
 use super::TaskContext;
-use crate::{
-    app::{
-        ToastList,
-        api::{Api, ApiError},
-        browser,
-        components::FieldError,
-    },
-    model::dates,
+use crate::app::{
+    ToastList,
+    api::{Api, ApiError},
+    browser,
+    components::FieldError,
 };
 
 type CommentList = Loader<Vec<v1::Comment>>;
@@ -101,7 +98,7 @@ fn CommentItem(comment: v1::Comment, comments: CommentList, refocus: StoredValue
     let header = format!(
         "{} · {}",
         context.person(&comment.author),
-        comment.create_time.as_ref().map(dates::to_day_time).unwrap_or_default()
+        comment.create_time.as_ref().map(crate::app::zone::day_time).unwrap_or_default()
     );
     let mode = RwSignal::new(Mode::Reading);
     let draft = RwSignal::new(comment.body.clone());

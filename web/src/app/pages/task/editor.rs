@@ -208,7 +208,7 @@ fn TaskHeading(task: RwSignal<v1::Task>) -> impl IntoView {
                 "{} · {} · created {} by {}",
                 context.state_name(&t.state).unwrap_or_else(|| status_label(t.status).to_owned()),
                 priority_label(t.priority),
-                t.create_time.as_ref().map(dates::to_day_time).unwrap_or_default(),
+                t.create_time.as_ref().map(crate::app::zone::day_time).unwrap_or_default(),
                 context.person(&t.creator),
             ))}
         </p>

@@ -4,7 +4,6 @@ use leptos::prelude::*;
 use tasktracker_proto::v1::TaskEventType;
 
 use super::TaskContext;
-use crate::model::dates;
 
 fn event_label(kind: i32) -> &'static str {
     match TaskEventType::try_from(kind).unwrap_or_default() {
@@ -26,7 +25,7 @@ pub fn History() -> impl IntoView {
             {move || (context.history.get().unwrap_or_default()).into_iter().map(|activity| view! {
                 <li>
                     <strong>{context.person(&activity.actor)}</strong> " " {event_label(activity.r#type)}
-                    " · " <span class="muted">{activity.time.as_ref().map(dates::to_day_time)}</span>
+                    " · " <span class="muted">{activity.time.as_ref().map(crate::app::zone::day_time)}</span>
                     <ul>
                         {activity.changes.iter().map(|c| view! {
                             <li><code>{c.field.clone()}</code> ": " {c.old_value.clone()} " → " {c.new_value.clone()}</li>

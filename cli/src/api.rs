@@ -80,16 +80,16 @@ impl Api {
 
 /// The server to talk to: `--server` / `TASKTRACKER_SERVER`, else the saved
 /// one, else the local default.
-pub fn server_url(global: &GlobalArgs, config: &Config) -> String {
+pub fn server_url(global: &GlobalArgs, config: &Config) -> Result<String, CliError> {
     let url = global.server.clone().or_else(|| config.server.clone()).unwrap_or_else(|| DEFAULT_SERVER.to_owned());
-    url.trim_end_matches('/').to_owned()
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(CliError::Usage(format!("the server URL must start with http:// or https://: {url}")));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 /// One HTTP/2 connection to `server` (TLS for `https://`).
 pub async fn connect(server: &str) -> Result<Channel, CliError> {
-    if !(server.starts_with("http://") || server.starts_with("https://")) {
-        return Err(CliError::Usage(format!("the server URL must start with http:// or https://: {server}")));
-    }
     let mut endpoint = Endpoint::from_shared(server.to_owned())
         .map_err(|_| CliError::Usage(format!("not a server URL: {server}")))?
         .connect_timeout(Duration::from_secs(10))
@@ -114,7 +114,7 @@ impl Session {
     /// saved for.
     pub async fn open(global: &GlobalArgs) -> Result<Self, CliError> {
         let mut config = Config::load()?;
-        let server = server_url(global, &config);
+        let server = server_url(global, &config)?;
         if let Some(token) = std::env::var("TASKTRACKER_TOKEN").ok().filter(|token| !token.is_empty()) {
             let channel = connect(&server).await?;
             return Ok(Self { api: Api::with_token(channel, &token)?, server });

@@ -17,7 +17,7 @@ use crate::{
 /// Checks the credentials with the server, then saves them with the server URL.
 pub async fn login(global: &GlobalArgs, args: LoginArgs, out: &Output) -> Result<(), CliError> {
     let mut config = Config::load()?;
-    let server = api::server_url(global, &config);
+    let server = api::server_url(global, &config)?;
     let channel = api::connect(&server).await?;
     let credentials = match args.email {
         Some(email) => sign_in(&channel, email, args.code).await?,

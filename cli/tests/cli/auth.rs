@@ -1,5 +1,10 @@
 //! `login`, `whoami`, `logout` and the saved configuration.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tasktracker_proto::v1::{self, account_service_client::AccountServiceClient};
+use totp_rs::{Builder, Secret};
+
 use crate::helpers::{Harness, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,4 +80,45 @@ async fn credentials_are_not_sent_to_another_server() {
     app.login().await;
     let elsewhere = app.run(&["whoami", "--server", "http://127.0.0.1:1"]).failure(3);
     assert!(elsewhere.stderr.contains("not signed in to http://127.0.0.1:1"), "{elsewhere:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_answers_the_second_factor_challenge_with_code() {
+    let app = Harness::start().await;
+    let mut accounts = AccountServiceClient::new(app.channel.clone());
+    let secret = accounts
+        .begin_totp_enrollment(app.authorized(v1::BeginTotpEnrollmentRequest {}))
+        .await
+        .expect("begins enrolment")
+        .into_inner()
+        .secret;
+    // As an authenticator app would, from the secret.
+    let totp = Builder::new()
+        .with_secret(Secret::try_from_base32(&secret).expect("base32").to_vec())
+        .build()
+        .expect("RFC 6238 parameters");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let recovery_codes = accounts
+        .confirm_totp_enrollment(
+            app.authorized(v1::ConfirmTotpEnrollmentRequest { code: totp.generate(now).to_string() }),
+        )
+        .await
+        .expect("two-factor authentication on")
+        .into_inner()
+        .recovery_codes;
+
+    let login = |extra: &[&str]| {
+        let mut args = vec!["login", "--email", &app.user.email];
+        args.extend_from_slice(extra);
+        let mut command = app.command(&args);
+        command.env("TASKTRACKER_PASSWORD", PASSWORD);
+        crate::helpers::Outcome::from(tokio::task::block_in_place(|| command.output()).unwrap())
+    };
+    let asked = login(&[]).failure(2);
+    assert!(asked.stderr.contains("two-factor") && asked.stderr.contains("--code"), "{asked:#?}");
+
+    // A recovery code answers it as well as an app's code (and needs no clock).
+    login(&["--code", &recovery_codes[0]]).success();
+    let me = app.run(&["whoami", "-o", "json"]).success().json();
+    assert_eq!(me["two_factor_enabled"], true);
 }

@@ -2,14 +2,20 @@
 
 use crate::helpers::binary;
 
-fn run(args: &[&str]) -> std::process::Output {
+/// Runs the binary with an empty configuration directory (never created).
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     std::process::Command::new(binary())
         .args(args)
         .env_clear()
         .env("HOME", std::env::temp_dir())
         .env("XDG_CONFIG_HOME", std::env::temp_dir().join(format!("tasktracker-none-{}", uuid::Uuid::now_v7())))
+        .envs(env.iter().copied())
         .output()
         .expect("runs")
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    run_with(args, &[])
 }
 
 #[test]
@@ -21,7 +27,7 @@ fn completions_are_generated_for_each_shell() {
         assert!(output.status.success(), "{shell}: {output:?}");
         let script = String::from_utf8(output.stdout).unwrap();
         assert!(script.contains(marker), "{shell}: {script}");
-        assert!(script.contains("watch") && script.contains("--filter"), "{shell} completes subcommands and flags");
+        assert!(script.contains("watch") && script.contains("filter"), "{shell} completes subcommands and flags");
     }
     assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
 }
@@ -38,12 +44,7 @@ fn usage_errors_exit_with_2() {
 
 #[test]
 fn an_unreachable_server_exits_with_1() {
-    let output = std::process::Command::new(binary())
-        .args(["whoami", "--server", "http://127.0.0.1:1"])
-        .env_clear()
-        .env("TASKTRACKER_TOKEN", "anything")
-        .output()
-        .unwrap();
+    let output = run_with(&["whoami", "--server", "http://127.0.0.1:1"], &[("TASKTRACKER_TOKEN", "anything")]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot connect to http://127.0.0.1:1"), "{output:?}");
 }

@@ -35,6 +35,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per run; boxing a variant buys nothing")]
 pub enum Command {
     /// Sign in (API token, or email and password) and save the credentials
     Login(LoginArgs),

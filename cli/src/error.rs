@@ -80,35 +80,33 @@ impl CliError {
 }
 
 fn describe_status(status: &Status) -> String {
-    let message = status.message();
-    let mut text = match status.code() {
-        Code::InvalidArgument | Code::OutOfRange => format!("invalid input: {message}"),
-        Code::NotFound => format!("not found: {message}"),
-        Code::PermissionDenied => format!("permission denied: {message}"),
-        Code::Unauthenticated => {
-            format!("not signed in, or the session has ended: {message}; run `tasktracker login`")
-        }
-        Code::Aborted => format!("conflict: {message} (it changed meanwhile: read it again and retry)"),
-        Code::AlreadyExists => format!("already exists: {message}"),
-        Code::FailedPrecondition => format!("refused: {message}"),
-        Code::ResourceExhausted => format!("rate limited, try again later: {message}"),
-        Code::Unavailable => format!("the server is unavailable: {message}"),
-        Code::DeadlineExceeded => format!("the server did not answer in time: {message}"),
-        Code::Unimplemented => format!("the server does not support this (an older version?): {message}"),
-        Code::Cancelled => format!("cancelled: {message}"),
-        Code::Ok | Code::Unknown | Code::Internal | Code::DataLoss => {
-            format!("server error ({:?}): {message}", status.code())
-        }
-    };
+    let mut violations: Vec<String> = Vec::new();
     if let Some(bad_request) = status.get_details_bad_request() {
-        for violation in &bad_request.field_violations {
-            let _ = write!(text, "\n  {}: {}", violation.field, violation.description);
-        }
+        violations.extend(bad_request.field_violations.iter().map(|v| format!("{}: {}", v.field, v.description)));
     }
     if let Some(failure) = status.get_details_precondition_failure() {
-        for violation in &failure.violations {
-            let _ = write!(text, "\n  {}: {}", violation.subject, violation.description);
-        }
+        violations.extend(failure.violations.iter().map(|v| format!("{}: {}", v.subject, v.description)));
+    }
+    // The server often sums a single violation up as the message: say it once.
+    let message = if violations.iter().any(|violation| violation == status.message()) { "" } else { status.message() };
+    let what = match status.code() {
+        Code::InvalidArgument | Code::OutOfRange => "invalid input",
+        Code::NotFound => "not found",
+        Code::PermissionDenied => "permission denied",
+        Code::Unauthenticated => "not signed in, or the session has ended (run `tasktracker login`)",
+        Code::Aborted => "conflict: it changed meanwhile (read it again and retry)",
+        Code::AlreadyExists => "already exists",
+        Code::FailedPrecondition => "refused",
+        Code::ResourceExhausted => "rate limited, try again later",
+        Code::Unavailable => "the server is unavailable",
+        Code::DeadlineExceeded => "the server did not answer in time",
+        Code::Unimplemented => "the server does not support this (an older version?)",
+        Code::Cancelled => "cancelled",
+        Code::Ok | Code::Unknown | Code::Internal | Code::DataLoss => "server error",
+    };
+    let mut text = if message.is_empty() { what.to_owned() } else { format!("{what}: {message}") };
+    for violation in violations {
+        let _ = write!(text, "\n  {violation}");
     }
     text
 }
@@ -132,6 +130,13 @@ mod tests {
         let error = CliError::from(status);
         assert_eq!(error.exit_code(), exit::USAGE);
         assert_eq!(error.message(), "invalid input: invalid task\n  task.title: must be 1 to 500 characters");
+    }
+
+    #[test]
+    fn a_message_that_repeats_the_only_violation_is_said_once() {
+        let details = ErrorDetails::with_bad_request_violation("filter", "unexpected `>`");
+        let status = Status::with_error_details(Code::InvalidArgument, "filter: unexpected `>`", details);
+        assert_eq!(CliError::from(status).message(), "invalid input\n  filter: unexpected `>`");
     }
 
     #[test]

@@ -174,6 +174,7 @@ async fn bad_input_shows_the_field_violation_and_missing_tasks_exit_with_3() {
     let invalid = app.run(&["tasks", "create", "-p", p, &long_title]).failure(2);
     assert!(invalid.stderr.starts_with("error: invalid input"), "{invalid:#?}");
     assert!(invalid.stderr.lines().any(|line| line.trim_start().starts_with("task.title: ")), "{invalid:#?}");
+    assert_eq!(invalid.stderr.matches("task.title").count(), 1, "said once: {invalid:#?}");
 
     let bad_filter = app.run(&["tasks", "list", "-p", p, "--filter", "priority >>> HIGH"]).failure(2);
     assert!(bad_filter.stderr.lines().any(|line| line.trim_start().starts_with("filter: ")), "{bad_filter:#?}");

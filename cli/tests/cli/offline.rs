@@ -44,9 +44,12 @@ fn usage_errors_exit_with_2() {
 
 #[test]
 fn an_unreachable_server_exits_with_1() {
-    let output = run_with(&["whoami", "--server", "http://127.0.0.1:1"], &[("TASKTRACKER_TOKEN", "anything")]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot connect to http://127.0.0.1:1"), "{output:?}");
+    // https:// sets up TLS first (rustls with the web PKI's roots), then fails the same way.
+    for server in ["http://127.0.0.1:1", "https://127.0.0.1:1"] {
+        let output = run_with(&["whoami", "--server", server], &[("TASKTRACKER_TOKEN", "anything")]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("cannot connect to {server}")), "{output:?}");
+    }
 }
 
 #[test]

@@ -63,6 +63,15 @@ async fn login_with_email_and_password_then_logout_ends_the_session() {
     let me = app.run(&["whoami", "-o", "json"]).success().json();
     assert_eq!(me["email"], app.user.email.as_str());
 
+    // An access token about to lapse is renewed with the refresh token (which rotates) first.
+    let config = app.home.join("tasktracker").join("config.toml");
+    let expiring = with_value(&text, "access_token_expires = ", "0");
+    std::fs::write(&config, &expiring).unwrap();
+    app.run(&["whoami"]).success();
+    let renewed = std::fs::read_to_string(&config).unwrap();
+    assert_ne!(refresh_token(&renewed), refresh_token(&text), "{renewed}");
+    assert!(!renewed.contains("access_token_expires = 0\n"), "{renewed}");
+
     // The password can also come on standard input.
     app.run_with_input(&["login", "--email", &app.user.email], &format!("{PASSWORD}\n")).success();
 
@@ -121,4 +130,16 @@ async fn login_answers_the_second_factor_challenge_with_code() {
     login(&["--code", &recovery_codes[0]]).success();
     let me = app.run(&["whoami", "-o", "json"]).success().json();
     assert_eq!(me["two_factor_enabled"], true);
+}
+
+/// `text` with the value after `key` (to the end of its line) replaced.
+fn with_value(text: &str, key: &str, value: &str) -> String {
+    text.lines()
+        .map(|line| if line.starts_with(key) { format!("{key}{value}") } else { line.to_owned() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn refresh_token(config: &str) -> &str {
+    config.lines().find(|line| line.starts_with("refresh_token = ")).expect("a refresh token")
 }

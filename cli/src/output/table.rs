@@ -166,3 +166,45 @@ pub fn event(event: &v1::TaskEvent, workflow: &Workflow) -> String {
         event.actor
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task() -> v1::Task {
+        v1::Task {
+            name: "projects/p/tasks/t1".into(),
+            title: "Ship it".into(),
+            state: "projects/p/states/s1".into(),
+            priority: v1::Priority::Urgent as i32,
+            labels: vec!["a".into(), "b".into()],
+            due_time: Some(prost_types::Timestamp { seconds: 1_798_675_200, nanos: 0 }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn task_lists_are_flush_left_columns_under_upper_case_headers() {
+        let text = tasks(&[task()], &Workflow::unknown());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("ID  "), "{text}");
+        assert!(lines[1].starts_with("t1  "), "{text}");
+        assert!(lines[1].contains("urgent") && lines[1].contains("a, b") && lines[1].ends_with("2026-12-31"), "{text}");
+        assert!(text.lines().all(|line| line == line.trim_end()), "no trailing blanks: {text:?}");
+    }
+
+    #[test]
+    fn a_change_is_one_line() {
+        let moved = v1::TaskEvent {
+            cursor: "c1".into(),
+            r#type: v1::TaskEventType::Moved as i32,
+            task: Some(task()),
+            actor: "users/u1".into(),
+            event_time: Some(prost_types::Timestamp { seconds: 1_798_675_200, nanos: 0 }),
+        };
+        assert_eq!(
+            event(&moved, &Workflow::unknown()),
+            "2026-12-31T00:00:00Z  moved      t1  \"Ship it\"  [projects/p/states/s1]  by users/u1"
+        );
+    }
+}

@@ -51,7 +51,10 @@ pub enum Command {
     Tasks(TasksCommand),
     /// Print every change to a project's tasks as it happens (same as `tasks watch`)
     Watch(WatchArgs),
-    /// Print a shell completion script (e.g. `tasktracker completions bash > ~/.local/share/bash-completion/completions/tasktracker`)
+    /// Print a shell completion script for bash, zsh, fish, powershell or elvish
+    #[command(
+        after_help = "Example: tasktracker completions bash > ~/.local/share/bash-completion/completions/tasktracker"
+    )]
     Completions {
         /// The shell
         shell: clap_complete::Shell,
@@ -205,10 +208,10 @@ pub struct CreateTaskArgs {
     #[arg(long)]
     pub state: Option<String>,
     /// A label (repeat for several)
-    #[arg(long = "label", short = 'l')]
+    #[arg(long = "label", short = 'l', value_name = "LABEL")]
     pub labels: Vec<String>,
     /// An assignee, `users/{id}` or `me` (repeat for several)
-    #[arg(long = "assignee", short = 'a')]
+    #[arg(long = "assignee", short = 'a', value_name = "USER")]
     pub assignees: Vec<String>,
     /// Due date (`2026-12-31`, midnight UTC) or time (RFC 3339)
     #[arg(long)]
@@ -239,16 +242,16 @@ pub struct UpdateTaskArgs {
     #[arg(long)]
     pub state: Option<String>,
     /// Replace the labels with these (repeat for several)
-    #[arg(long = "label", short = 'l', conflicts_with_all = ["add_labels", "remove_labels"])]
+    #[arg(long = "label", short = 'l', value_name = "LABEL", conflicts_with_all = ["add_labels", "remove_labels"])]
     pub labels: Vec<String>,
     /// Add a label, keeping the others
-    #[arg(long = "add-label")]
+    #[arg(long = "add-label", value_name = "LABEL")]
     pub add_labels: Vec<String>,
     /// Remove a label, keeping the others
-    #[arg(long = "remove-label")]
+    #[arg(long = "remove-label", value_name = "LABEL")]
     pub remove_labels: Vec<String>,
     /// Replace the assignees with these, `users/{id}` or `me` (repeat for several)
-    #[arg(long = "assignee", short = 'a')]
+    #[arg(long = "assignee", short = 'a', value_name = "USER")]
     pub assignees: Vec<String>,
     /// Remove every assignee
     #[arg(long, conflicts_with = "assignees")]

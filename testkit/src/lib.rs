@@ -8,7 +8,8 @@
 //!   (`CREATE DATABASE … TEMPLATE`) of a template migrated once per
 //!   migrations hash ([`ensure_template`]), dropped when it drops.
 //! - [`sqlite_database`]: the same for SQLite, a copy of a migrated file.
-//! - [`server_binary`]: the real `tasktracker-server`, built once.
+//! - [`server_binary`]: the real `tasktracker-server`, built once;
+//!   [`TestServer`]: that binary running on a fresh database.
 //! - [`scrape_metrics`], [`sample`]: its Prometheus metrics.
 //!
 //! Templates are named `tasktracker_tpl_{hash}`, `hash` covering every file
@@ -21,8 +22,10 @@
 //! `drop-templates` command, test.sh's exit trap) drops the current one too.
 
 mod metrics;
+mod server;
 
 pub use metrics::{sample, scrape_metrics};
+pub use server::TestServer;
 
 use std::{
     path::{Path, PathBuf},

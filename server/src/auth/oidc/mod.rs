@@ -360,7 +360,8 @@ mod tests {
         let settings = settings::from_env(&["acme".into()], |name| {
             Some(match name {
                 "TASKTRACKER_OIDC_ACME_ISSUER" => "https://login.acme.test".to_owned(),
-                _ => "x".to_owned(),
+                "TASKTRACKER_OIDC_ACME_CLIENT_ID" | "TASKTRACKER_OIDC_ACME_CLIENT_SECRET" => "x".to_owned(),
+                _ => return None,
             })
         })
         .unwrap();

@@ -207,7 +207,7 @@ fn single_sign_on(challenge: RwSignal<Option<String>>) -> (impl Fn() -> AnyView 
                             view! {
                                 <button type="button" class="ghost" disabled=move || start.pending().get()
                                     on:click=move |_| start.dispatch(id.clone())>
-                                    {format!("Sign in with {}", provider.display_name)}
+                                    {format!("Continue with {}", provider.display_name)}
                                 </button>
                             }
                         }).collect_view()}

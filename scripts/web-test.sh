@@ -8,7 +8,8 @@
 # cards, the list's `cf.` field filter and its error), the header's search
 # box (a typo found, matches marked as text, Enter opens the task), project
 # webhooks (a receiver on loopback gets a signed delivery, the log shows it,
-# Redeliver sends it again), axe-core
+# Redeliver sends it again), single sign-on through a real OpenID Connect
+# provider (oidc-provider) and the 2FA-less callback, axe-core
 # scans, screenshots in target/e2e-artifacts/) against the real server on a
 # fresh PostgreSQL database. Installs what is missing: Chromium and
 # chromium-driver (apt), playwright-core and axe-core (npm, into .tools/).
@@ -40,6 +41,8 @@ ensure_browser() {
   fi
   npm_install playwright-core "$PLAYWRIGHT_VERSION"
   npm_install axe-core "$AXE_VERSION"
+  # The harness's single sign-on provider.
+  ensure_oidc_provider
 }
 
 ensure_rust

@@ -132,6 +132,15 @@ ensure_aiosmtpd() {
   export TASKTRACKER_TEST_SMTPD_PYTHON="$venv/bin/python"
 }
 
+# oidc-provider: a real OpenID Connect provider for the sign-in tests
+# (server/tests/oidc_provider.mjs starts one per test on a free 127.0.0.1
+# port). Exports TASKTRACKER_TEST_NODE_MODULES, where it is installed.
+OIDC_PROVIDER_VERSION=9.13.3
+ensure_oidc_provider() {
+  npm_install oidc-provider "$OIDC_PROVIDER_VERSION"
+  export TASKTRACKER_TEST_NODE_MODULES="$TOOLS_DIR/node_modules"
+}
+
 # PostgreSQL's server programs (initdb, pg_ctl) for the drills that run a
 # private instance they may stop (never the shared one). Present wherever
 # PostgreSQL runs locally; a CI image with PostgreSQL as a service gets them.

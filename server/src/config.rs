@@ -150,6 +150,19 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_EMAIL_RETRY_DELAY", default_value = "1m", value_parser = humantime::parse_duration)]
     pub email_retry_delay: Duration,
 
+    /// OpenID Connect providers offered for sign-in, comma-separated ids
+    /// (`acme,corp`). Each is configured by `TASKTRACKER_OIDC_<ID>_ISSUER`,
+    /// `_CLIENT_ID`, `_CLIENT_SECRET` and optionally `_DISPLAY_NAME`,
+    /// `_ALLOWED_DOMAINS` and `_ROLE_MAPPING` (see the README). Needs
+    /// TASKTRACKER_PUBLIC_URL.
+    #[arg(long, env = "TASKTRACKER_OIDC_PROVIDERS", value_delimiter = ',')]
+    pub oidc_providers: Vec<String>,
+
+    /// The providers' settings, read from their `TASKTRACKER_OIDC_<ID>_*`
+    /// variables by [`Settings::read_oidc_providers`] (tests set them here).
+    #[arg(skip)]
+    pub oidc: Vec<crate::auth::oidc::settings::ProviderSettings>,
+
     /// OTLP/gRPC endpoint to export traces to (e.g. `http://localhost:4317`);
     /// unset, no traces are recorded.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -199,6 +212,13 @@ pub struct WebhookSettings {
 }
 
 impl Settings {
+    /// Reads the settings of every provider in `oidc_providers` from the
+    /// environment; an error names the variable at fault.
+    pub fn read_oidc_providers(&mut self) -> anyhow::Result<()> {
+        self.oidc = crate::auth::oidc::settings::from_env(&self.oidc_providers, |name| std::env::var(name).ok())?;
+        Ok(())
+    }
+
     /// Where and how much to trace.
     pub fn trace_export(&self) -> crate::telemetry::TraceExport {
         crate::telemetry::TraceExport {

@@ -48,6 +48,12 @@ struct SignInLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OidcSignInLabels {
+    provider: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CredentialLabels {
     credential: &'static str,
 }
@@ -89,6 +95,56 @@ impl AuthLookup {
         match self {
             Self::Session => "session",
             Self::ApiToken => "api_token",
+        }
+    }
+}
+
+/// How an OpenID Connect sign-in ended (CompleteOidcSignIn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcOutcome {
+    /// Signed in: a session was opened.
+    Success,
+    /// The user has two-factor authentication: a challenge was returned.
+    SecondFactor,
+    /// The state was unknown, lapsed or already used (replay).
+    UnknownState,
+    /// The provider's token endpoint refused the code.
+    Refused,
+    /// The ID token failed validation (signature, issuer, audience, expiry, nonce).
+    InvalidToken,
+    /// The email was not verified by the provider, or is missing.
+    UnverifiedEmail,
+    /// The email's domain is not allowed for this provider.
+    DomainNotAllowed,
+    /// The provider could not be reached.
+    Unavailable,
+    RateLimited,
+}
+
+impl OidcOutcome {
+    const ALL: [Self; 9] = [
+        Self::Success,
+        Self::SecondFactor,
+        Self::UnknownState,
+        Self::Refused,
+        Self::InvalidToken,
+        Self::UnverifiedEmail,
+        Self::DomainNotAllowed,
+        Self::Unavailable,
+        Self::RateLimited,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::SecondFactor => "second_factor",
+            Self::UnknownState => "unknown_state",
+            Self::Refused => "refused",
+            Self::InvalidToken => "invalid_token",
+            Self::UnverifiedEmail => "unverified_email",
+            Self::DomainNotAllowed => "domain_not_allowed",
+            Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
         }
     }
 }
@@ -173,6 +229,7 @@ pub struct Metrics {
     /// How long the oldest of them has been due.
     pub email_outbox_oldest_seconds: FloatGauge,
     sign_ins: Family<SignInLabels, Counter>,
+    oidc_sign_ins: Family<OidcSignInLabels, Counter>,
     auth_lookups: Family<CredentialLabels, Counter>,
     auth_token_cache: Family<CacheLabels, Counter>,
     pub auth_revocations_live: Gauge,
@@ -254,6 +311,7 @@ impl Metrics {
             email_outbox_backlog: Gauge::default(),
             email_outbox_oldest_seconds: FloatGauge::default(),
             sign_ins: Family::default(),
+            oidc_sign_ins: Family::default(),
             auth_lookups: Family::default(),
             auth_token_cache: Family::default(),
             auth_revocations_live: Gauge::default(),
@@ -415,6 +473,11 @@ impl Metrics {
         );
         registry.register("tasktracker_sign_ins", "Sign-in attempts by result", metrics.sign_ins.clone());
         registry.register(
+            "tasktracker_oidc_sign_ins",
+            "OpenID Connect sign-ins completed (CompleteOidcSignIn) by identity provider and outcome",
+            metrics.oidc_sign_ins.clone(),
+        );
+        registry.register(
             "tasktracker_auth_database_lookups",
             "Credentials authentication read from the database, by kind: once per session or API token per replica while revocations are live, every call while not",
             metrics.auth_lookups.clone(),
@@ -479,6 +542,22 @@ impl Metrics {
 
     pub fn sign_in(&self, result: SignInResult) {
         self.sign_ins.get_or_create(&SignInLabels { result: result.label() }).inc();
+    }
+
+    /// Creates every outcome's counter for `provider` at zero, so dashboards
+    /// see them before the first sign-in.
+    pub fn init_oidc_provider(&self, provider: &str) {
+        for outcome in OidcOutcome::ALL {
+            let _ = self
+                .oidc_sign_ins
+                .get_or_create(&OidcSignInLabels { provider: provider.to_owned(), outcome: outcome.label() });
+        }
+    }
+
+    pub fn oidc_sign_in(&self, provider: &str, outcome: OidcOutcome) {
+        self.oidc_sign_ins
+            .get_or_create(&OidcSignInLabels { provider: provider.to_owned(), outcome: outcome.label() })
+            .inc();
     }
 
     pub fn auth_database_lookup(&self, lookup: AuthLookup) {

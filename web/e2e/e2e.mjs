@@ -1185,6 +1185,26 @@ try {
     }
   });
 
+  await step('single sign-on: the provider\'s button signs Dora in (keyboard), a new account', async () => {
+    const dora = await newSession(browser, 'dora');
+    const { page } = dora;
+    await page.goto(`${baseUrl}/signin`);
+    const button = page.getByRole('button', { name: 'Continue with Acme SSO' });
+    await button.waitFor();
+    await axe(page, 'sign-in-sso');
+    await screenshot(page, '29-sign-in-sso');
+    await button.focus();
+    await page.keyboard.press('Enter');
+    // To the provider and back to /oidc/callback, which completes the sign-in.
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+    assert.equal(new URL(page.url()).pathname, '/');
+    await page.locator('.who', { hasText: 'Dora Single' }).waitFor();
+    // Coming back with a used state is refused with a message, not a crash.
+    await page.goto(`${baseUrl}/oidc/callback?state=used&code=nothing`);
+    await page.locator('#sso-error', { hasText: 'expired or was already used' }).waitFor();
+    await dora.context.close();
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();

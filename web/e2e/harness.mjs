@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -37,8 +38,48 @@ function testkit(...args) {
   return result.stdout.trim();
 }
 
-/** Creates a database, starts the server on it; `stop()` ends both. */
+/** A TCP port free on 127.0.0.1 a moment ago. */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((listening) => probe.listen(0, '127.0.0.1', listening));
+  const { port } = probe.address();
+  await new Promise((closed) => probe.close(closed));
+  return port;
+}
+
+/**
+ * An OpenID Connect provider (server/tests/oidc_provider.mjs, oidc-provider
+ * from $TOOLS_DIR) that signs in `account` without a form, sending the
+ * browser back to `redirectUri`.
+ */
+async function startOidcProvider(redirectUri, account) {
+  const script = join(root, 'server', 'tests', 'oidc_provider.mjs');
+  const provider = spawn(process.execPath, [script, '--redirect-uri', redirectUri, '--account', account], {
+    env: { PATH: process.env.PATH, TASKTRACKER_TEST_NODE_MODULES: join(tools, 'node_modules') },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const issuer = await new Promise((resolveIssuer, reject) => {
+    const timer = setTimeout(() => reject(new Error('the OIDC provider did not start in 30 s')), 30_000);
+    provider.on('exit', (code) => reject(new Error(`the OIDC provider exited with ${code}`)));
+    createInterface({ input: provider.stdout }).on('line', (line) => {
+      if (line.startsWith('ISSUER ')) {
+        clearTimeout(timer);
+        resolveIssuer(line.slice('ISSUER '.length));
+      }
+    });
+  });
+  return { issuer, stop: () => provider.kill('SIGTERM') };
+}
+
+/**
+ * Creates a database, starts the server on it, with single sign-on through
+ * an OpenID Connect provider (as `Acme SSO`, signing in Dora); `stop()` ends
+ * all three.
+ */
 export async function startServer() {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const oidc = await startOidcProvider(`${publicUrl}/oidc/callback`, 'dora');
   const databaseUrl = testkit('create-db', 'tasktracker_web_e2e');
   const database = databaseUrl.replace(/^.*\//, '').replace(/\?.*$/, '');
   const binary = process.env.TASKTRACKER_SERVER_BIN || join(targetDir, 'debug', 'tasktracker-server');
@@ -46,7 +87,7 @@ export async function startServer() {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,
-      TASKTRACKER_LISTEN_ADDR: '127.0.0.1:0',
+      TASKTRACKER_LISTEN_ADDR: `127.0.0.1:${port}`,
       TASKTRACKER_METRICS_ADDR: '127.0.0.1:0',
       TASKTRACKER_TOKEN_SECRET: 'a browser test secret that is at least 32 bytes long',
       TASKTRACKER_WEB_DIR: process.env.WEB_DIST || join(root, 'dist'),
@@ -55,7 +96,12 @@ export async function startServer() {
       // the sender only retries; the server tests check the mails themselves.
       TASKTRACKER_SMTP_URL: 'smtp://127.0.0.1:9',
       TASKTRACKER_EMAIL_FROM: 'Tasktracker <tasks@example.com>',
-      TASKTRACKER_PUBLIC_URL: 'http://127.0.0.1',
+      TASKTRACKER_PUBLIC_URL: publicUrl,
+      TASKTRACKER_OIDC_PROVIDERS: 'acme',
+      TASKTRACKER_OIDC_ACME_ISSUER: oidc.issuer,
+      TASKTRACKER_OIDC_ACME_CLIENT_ID: 'tasktracker',
+      TASKTRACKER_OIDC_ACME_CLIENT_SECRET: 'tasktracker-test-client-secret',
+      TASKTRACKER_OIDC_ACME_DISPLAY_NAME: 'Acme SSO',
       // The webhooks step's receiver listens on loopback.
       TASKTRACKER_WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       TASKTRACKER_LOG_FORMAT: 'json',
@@ -80,6 +126,7 @@ export async function startServer() {
     });
   });
   const stop = async () => {
+    oidc.stop();
     if (server.exitCode === null) {
       server.kill('SIGTERM');
       await new Promise((done) => server.once('exit', done));

@@ -61,6 +61,9 @@ methods! {
     BEGIN_TOTP = "AccountService" / "BeginTotpEnrollment" (BeginTotpEnrollmentRequest) -> BeginTotpEnrollmentResponse;
     CONFIRM_TOTP = "AccountService" / "ConfirmTotpEnrollment" (ConfirmTotpEnrollmentRequest) -> ConfirmTotpEnrollmentResponse;
     DISABLE_TOTP = "AccountService" / "DisableTotp" (DisableTotpRequest) -> DisableTotpResponse;
+    LIST_IDENTITY_PROVIDERS = "AccountService" / "ListIdentityProviders" (ListIdentityProvidersRequest) -> ListIdentityProvidersResponse;
+    START_OIDC_SIGN_IN = "AccountService" / "StartOidcSignIn" (StartOidcSignInRequest) -> StartOidcSignInResponse;
+    COMPLETE_OIDC_SIGN_IN = "AccountService" / "CompleteOidcSignIn" (CompleteOidcSignInRequest) -> SignInResponse;
     LIST_PROJECTS = "ProjectService" / "ListProjects" (ListProjectsRequest) -> ListProjectsResponse;
     CREATE_PROJECT = "ProjectService" / "CreateProject" (CreateProjectRequest) -> Project;
     GET_PROJECT = "ProjectService" / "GetProject" (GetProjectRequest) -> Project;

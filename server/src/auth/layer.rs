@@ -26,6 +26,9 @@ const ANONYMOUS: &[&str] = &[
     "/tasktracker.v1.AccountService/SignIn",
     "/tasktracker.v1.AccountService/RefreshSession",
     "/tasktracker.v1.AccountService/VerifySecondFactor",
+    "/tasktracker.v1.AccountService/ListIdentityProviders",
+    "/tasktracker.v1.AccountService/StartOidcSignIn",
+    "/tasktracker.v1.AccountService/CompleteOidcSignIn",
     // The signed token in the request is the credential.
     "/tasktracker.v1.NotificationService/UnsubscribeEmail",
 ];

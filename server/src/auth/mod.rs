@@ -7,6 +7,7 @@
 //! account ([`Authorizer::account`]) or an API token's limits.
 
 pub mod layer;
+pub mod oidc;
 pub mod password;
 pub mod rate_limit;
 pub mod revocations;

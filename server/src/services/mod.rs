@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::{
-        Authorizer, password::PasswordHasher, rate_limit::SignInLimiter, revocations::Revocations, tokens::TokenSigner,
+        Authorizer, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
+        revocations::Revocations, tokens::TokenSigner,
     },
     email::{Mailer, unsubscribe::UnsubscribeSigner},
     live::ChangeFeed,
@@ -26,9 +27,9 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore,
-        projects::ProjectStore, relations::RelationStore, reminders::ReminderStore, states::StateStore,
-        tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        events::EventStore, fields::FieldStore, identities::IdentityStore, invitations::InvitationStore,
+        notifications::NotificationStore, projects::ProjectStore, relations::RelationStore, reminders::ReminderStore,
+        states::StateStore, tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::sender::Sender,
 };
@@ -49,6 +50,10 @@ pub struct Shared {
     pub notifications: NotificationStore,
     pub reminders: ReminderStore,
     pub two_factor: TwoFactorStore,
+    /// OpenID Connect sign-ins and linked identities.
+    pub identities: IdentityStore,
+    /// The configured OpenID Connect providers.
+    pub identity_providers: Arc<IdentityProviders>,
     pub email: EmailStore,
     /// How email is sent; `None` when no SMTP server is configured.
     pub mailer: Option<Mailer>,

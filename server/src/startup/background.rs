@@ -112,7 +112,8 @@ pub(super) fn spawn_reminders(shared: SharedState, interval: Duration, stop: Can
     });
 }
 
-/// Prunes old feed events and purges tasks deleted long ago, hourly.
+/// Prunes old feed events and lapsed OpenID Connect sign-ins, and purges
+/// tasks deleted long ago, hourly.
 pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: CancellationToken) {
     tokio::spawn(async move {
         loop {
@@ -136,6 +137,11 @@ pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: Cance
                 Ok(0) => {}
                 Ok(emails) => tracing::info!(emails, "pruned finished email outbox rows"),
                 Err(error) => tracing::warn!(%error, "pruning the email outbox failed"),
+            }
+            match shared.identities.prune_logins(now).await {
+                Ok(0) => {}
+                Ok(logins) => tracing::info!(logins, "pruned lapsed OpenID Connect sign-ins"),
+                Err(error) => tracing::warn!(%error, "pruning OpenID Connect sign-ins failed"),
             }
             match shared.tasks.purge_deleted(now - DELETED_RETENTION).await {
                 Ok(0) => {}

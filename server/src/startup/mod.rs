@@ -28,7 +28,7 @@ pub use self::{
 };
 use crate::{
     auth::{
-        Authorizer, layer::Authenticator, password::PasswordHasher, rate_limit::SignInLimiter,
+        Authorizer, layer::Authenticator, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
         revocations::Revocations, tokens::TokenSigner,
     },
     config::Settings,
@@ -40,9 +40,9 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, fields::FieldStore, invitations::InvitationStore, notifications::NotificationStore,
-        projects::ProjectStore, relations::RelationStore, reminders::ReminderStore, states::StateStore,
-        tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        events::EventStore, fields::FieldStore, identities::IdentityStore, invitations::InvitationStore,
+        notifications::NotificationStore, projects::ProjectStore, relations::RelationStore, reminders::ReminderStore,
+        states::StateStore, tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
@@ -62,12 +62,17 @@ impl Application {
         let (url, local) = database_url(&settings)?;
         let secret = token_secret(&settings, local)?;
         let mailer = Mailer::from_settings(&settings)?;
+        let identity_providers =
+            Arc::new(IdentityProviders::new(settings.oidc.clone(), settings.public_url.as_deref())?);
         if settings.auto_migrate {
             storage::migrate(&url).await?;
         }
         let db = storage::connect(&url, settings.db_max_connections, Some(settings.request_timeout)).await?;
         let shutdown = CancellationToken::new();
         let metrics = Metrics::new(settings.db_max_connections);
+        for provider in identity_providers.list() {
+            metrics.init_oidc_provider(&provider.id);
+        }
         let feed = ChangeFeed::new(EventStore::new(db.clone()), metrics.clone());
         feed.listen(&db, shutdown.clone());
         let revocations = Revocations::new(metrics.clone());
@@ -96,6 +101,8 @@ impl Application {
             mailer,
             unsubscribe: UnsubscribeSigner::new(&secret),
             two_factor: TwoFactorStore::new(db.clone()),
+            identities: IdentityStore::new(db.clone()),
+            identity_providers,
             events: EventStore::new(db.clone()),
             webhooks: WebhookStore::new(db.clone(), inbox_signals.clone()),
             webhook_sender: Sender::new(
@@ -168,6 +175,10 @@ impl Application {
             }
         });
         spawn_pruner(shared.clone(), settings.event_retention, stop.clone());
+        // Discovery in the background: an unreachable provider delays
+        // nothing, and is tried again at its next sign-in.
+        let providers = shared.identity_providers.clone();
+        tokio::spawn(async move { providers.discover_all().await });
         spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
         spawn_dispatcher(shared.clone(), settings.webhooks.clone(), stop.clone());
         match shared.mailer.clone() {

@@ -729,3 +729,59 @@ pub mod email_outbox {
 
     no_relations!();
 }
+
+pub mod oidc_logins {
+    use sea_orm::entity::prelude::*;
+
+    /// A sign-in started with an identity provider, keyed by its state's
+    /// digest; `use_time` is set once, when it completes.
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oidc_logins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub state_hash: String,
+        pub provider: String,
+        pub nonce: String,
+        /// Never logged (no `Debug`).
+        pub pkce_verifier: String,
+        pub redirect_uri: String,
+        pub create_time: i64,
+        pub expire_time: i64,
+        pub use_time: Option<i64>,
+    }
+
+    /// The nonce and the verifier stay out of logs and panics.
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("OidcLogin")
+                .field("provider", &self.provider)
+                .field("redirect_uri", &self.redirect_uri)
+                .field("expire_time", &self.expire_time)
+                .field("use_time", &self.use_time)
+                .finish_non_exhaustive()
+        }
+    }
+
+    no_relations!();
+}
+
+pub mod user_identities {
+    use sea_orm::entity::prelude::*;
+
+    /// A provider's subject, linked to a user.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_identities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject: String,
+        pub user_id: String,
+        /// The email the provider vouched for when the identity was linked.
+        pub email: String,
+        pub create_time: i64,
+        pub last_sign_in_time: i64,
+    }
+
+    no_relations!();
+}

@@ -4,6 +4,7 @@
 //! - [`accounts`]: users and their sessions;
 //! - [`api_tokens`]: API tokens;
 //! - [`two_factor`]: users' TOTP credentials and recovery codes;
+//! - [`identities`]: OpenID Connect sign-ins and the identities linked to users;
 //! - [`projects`]: projects and their members;
 //! - [`invitations`]: invitations to projects;
 //! - [`states`]: each project's workflow states (board columns);
@@ -27,6 +28,7 @@ pub mod email;
 pub mod entities;
 pub mod events;
 pub mod fields;
+pub mod identities;
 pub mod invitations;
 pub mod notifications;
 pub mod projects;

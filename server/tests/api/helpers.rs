@@ -147,6 +147,8 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         email_digest_period: Duration::from_secs(86_400),
         email_interval: Duration::from_millis(100),
         email_retry_delay: Duration::from_millis(200),
+        oidc_providers: vec![],
+        oidc: vec![],
         otlp_endpoint: None,
         trace_sample_ratio: 1.0,
         log_format: LogFormat::Pretty,

@@ -16,6 +16,7 @@ mod health;
 mod invitations;
 mod metrics;
 mod notifications;
+mod oidc;
 mod projects;
 mod relations;
 mod reminders;

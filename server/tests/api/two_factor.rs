@@ -39,6 +39,11 @@ fn unix_now() -> u64 {
 }
 
 impl Authenticator {
+    /// An app that just scanned `secret`.
+    pub fn new(secret: String) -> Self {
+        Self { secret, last_step: None }
+    }
+
     fn code_at_step(&self, step: u64) -> String {
         let bytes = Secret::try_from_base32(&self.secret).expect("base32 secret");
         let totp = Builder::new().with_secret(bytes.to_vec()).build().expect("RFC 6238 parameters");
@@ -47,7 +52,7 @@ impl Authenticator {
 
     /// A code the server accepts now (one step of drift either way) that is
     /// of a later step than any used before. At most three per step window.
-    async fn next_code(&mut self) -> String {
+    pub async fn next_code(&mut self) -> String {
         // Not in the last second of a step: the window must not move
         // between choosing the code and the server checking it.
         if unix_now() % 30 == 29 {

@@ -313,6 +313,29 @@ impl Api {
         self.start_session(answer.user, answer.session).map(|_| None)
     }
 
+    /// The identity providers offered for single sign-on.
+    pub async fn identity_providers(&self) -> ApiResult<Vec<v1::IdentityProvider>> {
+        let answer = self.call_anonymous(rpc::LIST_IDENTITY_PROVIDERS, v1::ListIdentityProvidersRequest {}).await?;
+        Ok(answer.identity_providers)
+    }
+
+    /// Starts signing in with `provider`: the URL to send the browser to.
+    pub async fn start_oidc_sign_in(&self, provider: String, redirect_uri: String) -> ApiResult<String> {
+        let request = v1::StartOidcSignInRequest { provider, redirect_uri };
+        Ok(self.call_anonymous(rpc::START_OIDC_SIGN_IN, request).await?.authorization_url)
+    }
+
+    /// Completes a single sign-on with what the provider sent back, as
+    /// [`Self::sign_in`] does: `Some(challenge)` if a second factor is asked for.
+    pub async fn complete_oidc_sign_in(&self, state: String, code: String) -> ApiResult<Option<String>> {
+        let request = v1::CompleteOidcSignInRequest { state, code };
+        let answer = self.call_anonymous(rpc::COMPLETE_OIDC_SIGN_IN, request).await?;
+        if !answer.second_factor_challenge.is_empty() {
+            return Ok(Some(answer.second_factor_challenge));
+        }
+        self.start_session(answer.user, answer.session).map(|_| None)
+    }
+
     pub async fn verify_second_factor(&self, challenge: String, code: String) -> ApiResult<Session> {
         let request = v1::VerifySecondFactorRequest { challenge, code };
         let answer = self.call_anonymous(rpc::VERIFY_SECOND_FACTOR, request).await?;

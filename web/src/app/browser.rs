@@ -69,6 +69,11 @@ pub fn focus_if_present(id: &str) -> bool {
     present
 }
 
+/// Leaves the app for `url` (an identity provider's sign-in page).
+pub fn go_to(url: &str) {
+    let _ = window().location().assign(url);
+}
+
 /// The page's origin, e.g. `http://127.0.0.1:8080`.
 pub fn origin() -> String {
     window().location().origin().unwrap_or_default()

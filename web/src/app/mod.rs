@@ -160,6 +160,8 @@ fn App(config: Config) -> impl IntoView {
         match segments.as_slice() {
             [] => view! { <RequireAuth><pages::projects::ProjectsPage/></RequireAuth> }.into_any(),
             ["signin"] => view! { <pages::auth::SignInPage/> }.into_any(),
+            // Where identity providers send the browser back (single sign-on).
+            ["oidc", "callback"] => view! { <pages::auth::SignInPage/> }.into_any(),
             ["signup"] => view! { <pages::auth::SignUpPage/> }.into_any(),
             ["tokens"] => view! { <RequireAuth><pages::tokens::TokensPage/></RequireAuth> }.into_any(),
             ["sessions"] => view! { <RequireAuth><pages::sessions::SessionsPage/></RequireAuth> }.into_any(),

@@ -2,6 +2,7 @@
 
 mod commands;
 mod device;
+mod oidc;
 mod two_factor;
 
 use tasktracker_proto::v1::{self, account_service_server::AccountService};
@@ -453,5 +454,29 @@ impl AccountService for Accounts {
         self.shared.authorizer.account(&caller)?;
         let peer = peer_ip(&request);
         Ok(Response::new(self.replace_recovery_codes(caller.user, request.into_inner(), peer).await?))
+    }
+
+    async fn list_identity_providers(
+        &self,
+        _request: Request<v1::ListIdentityProvidersRequest>,
+    ) -> Result<Response<v1::ListIdentityProvidersResponse>, Status> {
+        Ok(Response::new(self.identity_providers()))
+    }
+
+    async fn start_oidc_sign_in(
+        &self,
+        request: Request<v1::StartOidcSignInRequest>,
+    ) -> Result<Response<v1::StartOidcSignInResponse>, Status> {
+        let peer = peer_ip(&request);
+        Ok(Response::new(self.start_oidc_sign_in(request.into_inner(), peer).await?))
+    }
+
+    async fn complete_oidc_sign_in(
+        &self,
+        request: Request<v1::CompleteOidcSignInRequest>,
+    ) -> Result<Response<v1::SignInResponse>, Status> {
+        let peer = peer_ip(&request);
+        let client = Client::of(&request);
+        Ok(Response::new(self.complete_oidc_sign_in(request.into_inner(), client, peer).await?))
     }
 }

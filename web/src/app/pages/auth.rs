@@ -2,8 +2,8 @@
 
 use std::future::Future;
 
-use crate::app::erased::Job;
-use crate::app::router::use_navigate;
+use crate::app::erased::{Job, Loader};
+use crate::app::router::{use_navigate, use_query_map};
 use leptos::prelude::*;
 
 use crate::app::{
@@ -83,8 +83,10 @@ fn AuthForm(
     }
 }
 
-/// `/signin`: email and password, then, for an account with two-factor
-/// authentication, a code from the authenticator app or a recovery code.
+/// `/signin`: email and password, or a button per identity provider
+/// (single sign-on); then, for an account with two-factor authentication, a
+/// code from the authenticator app or a recovery code. Also
+/// `/oidc/callback?state=…&code=…`, where providers send the browser back.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let form = Credentials::new();
@@ -92,6 +94,7 @@ pub fn SignInPage() -> impl IntoView {
     let challenge = RwSignal::new(None::<String>);
     let api = expect_context::<Api>();
     let navigate = use_navigate();
+    let (single_sign_on, returned) = single_sign_on(challenge);
     let action = Job::new(move |_: &()| {
         let email = form.email.get_untracked().trim().to_owned();
         let (password, asked, typed) = (form.password.get_untracked(), challenge.get_untracked(), code.get_untracked());
@@ -122,8 +125,10 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <AuthForm title="Sign in" heading="Sign in" error_id="signin-error" submit="Sign in"
             prompt="New here? " link="/signup" link_text="Create an account" action>
+            <FieldError id="sso-error" message=returned/>
             {move || if challenge.get().is_none() {
                 view! {
+                    {single_sign_on}
                     <TextField id="email" label="Email" field="email" kind="email" autocomplete="email" value=form.email error/>
                     <TextField id="password" label="Password" field="password" kind="password"
                         autocomplete="current-password" value=form.password error/>
@@ -137,6 +142,82 @@ pub fn SignInPage() -> impl IntoView {
             }}
         </AuthForm>
     }
+}
+
+/// The single sign-on buttons (none if no provider is configured), and
+/// the message of a sign-in coming back from a provider, which this
+/// completes: to the projects, or to `challenge` for a second factor.
+fn single_sign_on(challenge: RwSignal<Option<String>>) -> (impl Fn() -> AnyView + Copy, Signal<Option<String>>) {
+    let api = expect_context::<Api>();
+    let navigate = use_navigate();
+    let providers = Loader::new(move || async move { api.identity_providers().await });
+    let start = Job::new(move |provider: &String| {
+        let provider = provider.clone();
+        async move {
+            let redirect_uri = format!("{}/oidc/callback", browser::origin());
+            let url = api.start_oidc_sign_in(provider, redirect_uri).await.map_err(|error| match error {
+                ApiError::Invalid(_, fields) => ApiError::Failed(format!(
+                    "Single sign-on is not set up for this address: {}",
+                    fields.into_iter().map(|(_, description)| description).collect::<Vec<_>>().join("; ")
+                )),
+                other => other,
+            })?;
+            browser::go_to(&url);
+            Ok(())
+        }
+    });
+    let complete = Job::new(move |(state, code): &(String, String)| {
+        let (state, code) = (state.clone(), code.clone());
+        let navigate = navigate.clone();
+        async move {
+            let asked = api.complete_oidc_sign_in(state, code).await.map_err(|error| match error {
+                ApiError::Invalid(..) => {
+                    ApiError::Failed("That sign-in expired or was already used: sign in again.".into())
+                }
+                ApiError::SignedOut => {
+                    ApiError::Failed("The identity provider's answer could not be verified: sign in again.".into())
+                }
+                other => other,
+            })?;
+            match asked {
+                Some(asked) => challenge.set(Some(asked)),
+                None => navigate("/", Default::default()),
+            }
+            Ok(())
+        }
+    });
+    let query = use_query_map().get_untracked();
+    let refused = query.get("error");
+    if let (Some(state), Some(code)) = (query.get("state"), query.get("code")) {
+        complete.dispatch((state, code));
+    }
+    let (start_error, complete_error) = (general_message(start.error()), general_message(complete.error()));
+    let returned = Signal::derive(move || {
+        let refused = refused.as_ref().map(|error| format!("The identity provider did not sign you in ({error})."));
+        complete_error.get().or(refused).or_else(|| start_error.get())
+    });
+    let buttons = move || {
+        let providers = providers.get().and_then(Result::ok).unwrap_or_default();
+        (!providers.is_empty())
+            .then(|| {
+                view! {
+                    <div class="stack" role="group" aria-label="Single sign-on">
+                        {providers.into_iter().map(|provider| {
+                            let id = provider.id.clone();
+                            view! {
+                                <button type="button" class="ghost" disabled=move || start.pending().get()
+                                    on:click=move |_| start.dispatch(id.clone())>
+                                    {format!("Continue with {}", provider.display_name)}
+                                </button>
+                            }
+                        }).collect_view()}
+                        <p class="muted">"or with your email and password:"</p>
+                    </div>
+                }
+            })
+            .into_any()
+    };
+    (buttons, returned)
 }
 
 /// `/signup`.

@@ -24,6 +24,7 @@ mod m20261219_000001_reminders;
 mod m20261220_000001_webhooks;
 mod m20261221_000001_email;
 mod m20261222_000001_totp;
+mod m20261226_000001_recurrence;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000001_webhooks::Migration),
             Box::new(m20261221_000001_email::Migration),
             Box::new(m20261222_000001_totp::Migration),
+            Box::new(m20261226_000001_recurrence::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod invitations;
 mod metrics;
 mod notifications;
 mod projects;
+mod recurrence;
 mod relations;
 mod reminders;
 mod revocation;

@@ -82,6 +82,16 @@ expect InvalidArgument "$bad"
 expect "column 10" "$bad"
 expect '"field":"filter"' "$bad"
 
+# A recurring task: weekly on Tuesdays, 09:00 in Berlin; done, it is followed by the next one.
+standup=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Stand-up notes\", \"due_time\": \"2027-01-05T08:00:00Z\", \"recurrence\": {\"rule\": \"FREQ=WEEKLY;BYDAY=TU\", \"time_zone\": \"Europe/Berlin\"}}}" \
+  "$address" tasktracker.v1.TaskService/CreateTask)
+expect '"rule": "FREQ=WEEKLY;BYDAY=TU"' "$standup"
+standup_name=$(json '["name"]' <<<"$standup")
+grpcurl -plaintext -H "$auth" -d "{\"name\": \"$standup_name\", \"status\": \"TASK_STATUS_DONE\"}" \
+  "$address" tasktracker.v1.TaskService/MoveTask >/dev/null
+occurrences=$(grpcurl -plaintext -H "$auth" -d "{\"task\": \"$standup_name\"}" "$address" tasktracker.v1.TaskService/ListOccurrences)
+expect '"dueTime": "2027-01-12T08:00:00Z"' "$occurrences"
+
 # Workflow states: the defaults, a new column, a task moved into it, the state filter.
 states=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" \
   "$address" tasktracker.v1.WorkflowStateService/ListWorkflowStates)

@@ -900,7 +900,8 @@ impl TaskService for Tasks {
         let name = TaskName::parse("name", &name)?;
         let board = self.board(&caller, name.project).await?;
         let column = recurrence::skipped_column(&board)?;
-        let kind = (v1::TaskEventType::Updated, Placement::Keep);
+        // Entering another column may count against a WIP limit.
+        let kind = (v1::TaskEventType::Updated, Placement::Between);
         let (skipped, created) = self
             .write_all(&caller, (name, &etag), kind, async |writer, record| {
                 if record.task.delete_time.is_some() {
@@ -915,6 +916,8 @@ impl TaskService for Tasks {
                     return Err(ServiceError::FailedPrecondition("the occurrence is done already".into()));
                 }
                 let now = time::now();
+                writer.check_room(&column, &record.task.id).await?;
+                check_blockers(writer, &board, &column, record).await?;
                 record.task.skip_time = Some(now);
                 record.task.position = writer.bottom_of_column(&column).await?;
                 record.enter(&column, now);

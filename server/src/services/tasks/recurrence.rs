@@ -178,14 +178,15 @@ pub async fn apply_update(
     change: Option<Option<Recurrence>>,
     (scope, touches_template): (Scope, bool),
 ) -> ServiceResult<()> {
+    let follows = scope == Scope::ThisAndFollowing && touches_template;
     let series = match &record.task.series_id {
-        Some(id) => writer.series(id).await?,
-        None => None,
+        Some(id) if change.is_some() || follows => writer.series(id).await?,
+        _ => None,
     };
     match (change, series) {
         (None, None) => {}
         (None, Some(mut series)) => {
-            if scope == Scope::ThisAndFollowing && touches_template && series.end_time.is_none() {
+            if series.end_time.is_none() {
                 series.template = Template::of(record).encode();
                 series.update_time = time::now();
                 writer.save_series(series, false).await?;

@@ -14,7 +14,8 @@
 //!   one-off task) and updates only the columns it knows. On PostgreSQL the
 //!   constraints are added `NOT VALID`, then validated, so checking the
 //!   (all NULL) columns blocks no writer; SQLite adds the columns with
-//!   their `REFERENCES` clauses, as it requires.
+//!   their `REFERENCES` clauses, as it requires (and cannot drop them
+//!   again: `down` keeps them there).
 //! - a unique index `tasks_successor (previous_occurrence_id)`: an
 //!   occurrence has at most one successor, whichever replica completes it,
 //!   however often it is reopened and completed again.
@@ -57,11 +58,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        // A column already there is one an earlier `down` on SQLite kept
+        // (see below).
+        for column in ["occurrence_time", "skip_time"] {
+            if !manager.has_column("tasks", column).await? {
+                db.execute_unprepared(&format!(r#"ALTER TABLE "tasks" ADD COLUMN "{column}" bigint NULL"#)).await?;
+            }
+        }
         let references =
             [("series_id", "task_series", "tasks_series"), ("previous_occurrence_id", "tasks", "tasks_previous")];
-        for column in ["occurrence_time", "skip_time"] {
-            db.execute_unprepared(&format!(r#"ALTER TABLE "tasks" ADD COLUMN "{column}" bigint NULL"#)).await?;
-        }
         for (column, table, constraint) in references {
             if manager.get_database_backend() == DbBackend::Postgres {
                 db.execute_unprepared(&format!(r#"ALTER TABLE "tasks" ADD COLUMN "{column}" varchar(36) NULL"#))
@@ -72,7 +77,7 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
                 db.execute_unprepared(&format!(r#"ALTER TABLE "tasks" VALIDATE CONSTRAINT "{constraint}""#)).await?;
-            } else {
+            } else if !manager.has_column("tasks", column).await? {
                 db.execute_unprepared(&format!(
                     r#"ALTER TABLE "tasks" ADD COLUMN "{column}" varchar(36) NULL
                        REFERENCES "{table}" ("id") ON DELETE SET NULL"#
@@ -95,28 +100,23 @@ impl MigrationTrait for Migration {
             .await
     }
 
-    /// On PostgreSQL only: SQLite cannot drop a column that a foreign key
-    /// uses (it would need the table rebuilt), so there `down` fails and
-    /// the columns stay; the previous release ignores them anyway.
+    /// SQLite cannot drop a column that a foreign key uses (it would need
+    /// the table rebuilt): there `series_id` and `previous_occurrence_id`
+    /// stay (all NULL once the series are gone), and `up` keeps them.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_index(Index::drop().name("tasks_by_series").table(Tasks::Table).to_owned()).await?;
         manager.drop_index(Index::drop().name("tasks_successor").table(Tasks::Table).to_owned()).await?;
+        let mut columns = vec![Tasks::OccurrenceTime, Tasks::SkipTime];
         if manager.get_database_backend() == DbBackend::Postgres {
             let db = manager.get_connection();
             db.execute_unprepared(r#"ALTER TABLE "tasks" DROP CONSTRAINT "tasks_previous""#).await?;
             db.execute_unprepared(r#"ALTER TABLE "tasks" DROP CONSTRAINT "tasks_series""#).await?;
+            columns.extend([Tasks::SeriesId, Tasks::PreviousOccurrenceId]);
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Tasks::Table)
-                    .drop_column(Tasks::SeriesId)
-                    .drop_column(Tasks::PreviousOccurrenceId)
-                    .drop_column(Tasks::OccurrenceTime)
-                    .drop_column(Tasks::SkipTime)
-                    .to_owned(),
-            )
-            .await?;
+        // One column per statement: SQLite alters one thing at a time.
+        for column in columns {
+            manager.alter_table(Table::alter().table(Tasks::Table).drop_column(column).to_owned()).await?;
+        }
         manager.drop_table(Table::drop().table(TaskSeries::Table).to_owned()).await
     }
 }

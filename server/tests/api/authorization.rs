@@ -986,7 +986,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 31, "{refused:?}");
+    assert_eq!(refused.len(), 33, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

@@ -324,3 +324,73 @@ pub fn skipped_column(board: &Board) -> ServiceResult<Column> {
         None => columns::resolve(board, &Target::Status(TaskStatus::Done), ""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::entities::tasks;
+
+    #[test]
+    fn a_template_gives_the_next_occurrence_every_copied_field() {
+        let mut record = TaskRecord {
+            task: tasks::Model {
+                id: TaskId::generate().to_string(),
+                project_id: "p".into(),
+                title: "Water the plants".into(),
+                description: "the *fern* too".into(),
+                status: TaskStatus::Done.stored(),
+                priority: 3,
+                start_time: None,
+                due_time: Some(1),
+                position: 0,
+                creator_id: "u".into(),
+                request_id: None,
+                request_hash: None,
+                create_time: 0,
+                update_time: 0,
+                complete_time: Some(2),
+                delete_time: None,
+                version: 3,
+                state_id: None,
+                parent_id: None,
+                series_id: None,
+                occurrence_time: None,
+                skip_time: None,
+                previous_occurrence_id: None,
+            },
+            assignees: vec!["a".into(), "b".into()],
+            labels: vec!["home".into()],
+            state: None,
+            subtasks: Default::default(),
+            custom_fields: Default::default(),
+            recurrence: None,
+        };
+        let values = [
+            ("a-text", FieldValue::Text("t".into())),
+            ("b-number", FieldValue::Number(2.5)),
+            ("c-date", FieldValue::Date(86_400_000_000)),
+            ("d-option", FieldValue::Option("x".into())),
+            ("e-options", FieldValue::Options(vec!["x".into(), "y".into()])),
+            ("f-user", FieldValue::User(UserId::from_stored("0190c5a8-0000-7000-8000-000000000000"))),
+            ("g-checkbox", FieldValue::Checkbox(true)),
+        ];
+        for (key, value) in values {
+            record.custom_fields.insert(key.into(), CustomValue { field_id: format!("field-{key}"), value });
+        }
+        let decoded = Template::decode(&Template::of(&record).encode()).expect("decodes");
+        let mut next = fresh_copy(&record, 5);
+        next.task.title.clear();
+        next.custom_fields.clear();
+        decoded.apply(&mut next);
+        assert_eq!(
+            (&next.task.title, &next.task.description, next.task.priority, &next.assignees, &next.labels),
+            (&record.task.title, &record.task.description, 3, &record.assignees, &record.labels)
+        );
+        assert_eq!(next.custom_fields, record.custom_fields);
+        assert_eq!(
+            (next.task.status, next.task.complete_time, next.task.version),
+            (TaskStatus::Todo.stored(), None, 1)
+        );
+        assert_ne!(next.task.id, record.task.id);
+    }
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's API tour, run for real: starts the server on the embedded
 # SQLite default, then uses nothing but grpcurl (reflection, no .proto files)
-# to sign up, create a project and tasks, list them, add a workflow state and
+# to sign up, create a project and tasks, list them, complete a recurring one, add a workflow state and
 # move a task into it, relate two tasks, and watch changes live.
 # Fails on any unexpected answer.
 set -euo pipefail
@@ -190,4 +190,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, a recurring task followed by its next occurrence, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"

@@ -1166,8 +1166,9 @@ try {
     await page.getByRole('link', { name: 'Weekly report' }).click();
     await page.getByLabel('Title').waitFor();
     await page.getByLabel('Due').fill('2027-01-05');
+    const dated = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    assert.equal((await dated).status(), 200);
     // By keyboard: the rule's select, then Save.
     const repeat = page.getByLabel('Repeat', { exact: true });
     await repeat.focus();
@@ -1179,8 +1180,10 @@ try {
     await axe(page, 'task-recurrence');
     // Done: the next occurrence is made, listed, and opens.
     await page.getByLabel('State', { exact: true }).selectOption({ label: 'Done' });
+    const completed = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.locator('.toast', { hasText: 'Saved.' }).first().waitFor();
+    assert.equal((await completed).status(), 200);
+    await page.locator('#task-heading + p', { hasText: /^Done ·/ }).waitFor();
     await page.reload();
     const listed = page.locator('ul.occurrences li');
     await listed.nth(1).waitFor();

@@ -33,8 +33,15 @@ pub fn Repeats() -> impl IntoView {
     let toasts = expect_context::<ToastList>();
     let context = expect_context::<TaskContext>();
     let current = move || context.task.with(|t| t.and_then(|t| t.as_ref().ok()).and_then(|t| t.recurrence.clone()));
-    let occurrences = Loader::new(move || async move {
-        api.list_occurrences(context.name.get_value()).await.map(|page| page.tasks).unwrap_or_default()
+    // The task's name, read once: the futures below may finish after the
+    // page (and its context) is gone.
+    let name = context.name.get_value();
+    let occurrences = Loader::new({
+        let name = name.clone();
+        move || {
+            let name = name.clone();
+            async move { api.list_occurrences(name).await.map(|page| page.tasks).unwrap_or_default() }
+        }
     });
     // The editor: "" (none), a preset's rule, or "custom".
     let choice = RwSignal::new(String::new());
@@ -49,34 +56,43 @@ pub fn Repeats() -> impl IntoView {
         mode.set(recurrence.mode);
         zone.set(recurrence.time_zone);
     });
-    let save = Job::new(move |_: &()| {
-        let rule = match choice.get_untracked().as_str() {
-            "" => None,
-            "custom" => Some(custom.get_untracked()),
-            preset => Some(preset.to_owned()),
-        };
-        let recurrence =
-            rule.map(|rule| v1::Recurrence { rule, time_zone: zone.get_untracked(), mode: mode.get_untracked() });
-        let task = v1::Task { name: context.name.get_value(), recurrence, ..Default::default() };
-        async move {
-            api.update_task(task, vec!["recurrence".into()]).await?;
-            toasts.show("Saved.", None);
-            context.reload();
-            occurrences.refetch();
-            Ok::<_, ApiError>(())
+    let save = Job::new({
+        let name = name.clone();
+        move |_: &()| {
+            let rule = match choice.get_untracked().as_str() {
+                "" => None,
+                "custom" => Some(custom.get_untracked()),
+                preset => Some(preset.to_owned()),
+            };
+            let recurrence =
+                rule.map(|rule| v1::Recurrence { rule, time_zone: zone.get_untracked(), mode: mode.get_untracked() });
+            let task = v1::Task { name: name.clone(), recurrence, ..Default::default() };
+            async move {
+                api.update_task(task, vec!["recurrence".into()]).await?;
+                toasts.show("Saved.", None);
+                context.reload();
+                occurrences.refetch();
+                Ok::<_, ApiError>(())
+            }
         }
     });
-    let skip = Job::new(move |_: &()| async move {
-        let skipped = api.skip_occurrence(context.name.get_value()).await?;
-        let message = if skipped.next.is_some() {
-            "Skipped; the next one is listed below."
-        } else {
-            "Skipped; that was the last one."
-        };
-        toasts.show(message, None);
-        context.reload();
-        occurrences.refetch();
-        Ok::<_, ApiError>(())
+    let skip = Job::new({
+        let name = name.clone();
+        move |_: &()| {
+            let name = name.clone();
+            async move {
+                let skipped = api.skip_occurrence(name).await?;
+                let message = if skipped.next.is_some() {
+                    "Skipped; the next one is listed below."
+                } else {
+                    "Skipped; that was the last one."
+                };
+                toasts.show(message, None);
+                context.reload();
+                occurrences.refetch();
+                Ok::<_, ApiError>(())
+            }
+        }
     });
     let error = Signal::derive(move || save.error().get().or_else(|| skip.error().get()));
     let field_error = move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
@@ -139,7 +155,7 @@ pub fn Repeats() -> impl IntoView {
             <h3>"Occurrences"</h3>
             <ul class="occurrences">
                 {move || occurrences.get().unwrap_or_default().into_iter().map(|task| {
-                    let here = task.name == context.name.get_value();
+                    let here = task.name == name;
                     let state = if task.skip_time.is_some() { "skipped" } else if task.complete_time.is_some() || task.status == v1::TaskStatus::Done as i32 { "done" } else { "open" };
                     let due = task.due_time.as_ref().map(dates::to_day_time).unwrap_or_default();
                     view! {

@@ -96,6 +96,8 @@ pub fn Repeats() -> impl IntoView {
     });
     let error = Signal::derive(move || save.error().get().or_else(|| skip.error().get()));
     let field_error = move |field: &'static str| Signal::derive(move || error.get().and_then(|e| e.field(field)));
+    // For the list (its closures live only as long as the section).
+    let shown = StoredValue::new(name);
     let (from_due, from_completion) = (RecurrenceMode::FromDue as i32, RecurrenceMode::FromCompletion as i32);
     let open = move || {
         context.task.with(|t| {
@@ -155,7 +157,7 @@ pub fn Repeats() -> impl IntoView {
             <h3>"Occurrences"</h3>
             <ul class="occurrences">
                 {move || occurrences.get().unwrap_or_default().into_iter().map(|task| {
-                    let here = task.name == name;
+                    let here = shown.with_value(|shown| task.name == *shown);
                     let state = if task.skip_time.is_some() { "skipped" } else if task.complete_time.is_some() || task.status == v1::TaskStatus::Done as i32 { "done" } else { "open" };
                     let due = task.due_time.as_ref().map(dates::to_day_time).unwrap_or_default();
                     view! {

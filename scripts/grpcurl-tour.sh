@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's API tour, run for real: starts the server on the embedded
 # SQLite default, then uses nothing but grpcurl (reflection, no .proto files)
-# to sign up, create a project and tasks, list them, add a workflow state and
+# to sign up, create a project and tasks, list them, complete a recurring one, add a workflow state and
 # move a task into it, relate two tasks, and watch changes live.
 # Fails on any unexpected answer.
 set -euo pipefail
@@ -84,6 +84,16 @@ bad=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"filter
 expect InvalidArgument "$bad"
 expect "column 10" "$bad"
 expect '"field":"filter"' "$bad"
+
+# A recurring task: weekly on Tuesdays, 09:00 in Berlin; done, it is followed by the next one.
+standup=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\", \"task\": {\"title\": \"Stand-up notes\", \"due_time\": \"2027-01-05T08:00:00Z\", \"recurrence\": {\"rule\": \"FREQ=WEEKLY;BYDAY=TU\", \"time_zone\": \"Europe/Berlin\"}}}" \
+  "$address" tasktracker.v1.TaskService/CreateTask)
+expect '"rule": "FREQ=WEEKLY;BYDAY=TU"' "$standup"
+standup_name=$(json '["name"]' <<<"$standup")
+grpcurl -plaintext -H "$auth" -d "{\"name\": \"$standup_name\", \"status\": \"TASK_STATUS_DONE\"}" \
+  "$address" tasktracker.v1.TaskService/MoveTask >/dev/null
+occurrences=$(grpcurl -plaintext -H "$auth" -d "{\"task\": \"$standup_name\"}" "$address" tasktracker.v1.TaskService/ListOccurrences)
+expect '"dueTime": "2027-01-12T08:00:00Z"' "$occurrences"
 
 # Workflow states: the defaults, a new column, a task moved into it, the state filter.
 states=$(grpcurl -plaintext -H "$auth" -d "{\"parent\": \"$project_name\"}" \
@@ -183,4 +193,4 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 expect stopped "$(cat "$work/server.log")"
-echo "grpcurl tour passed: sign-up, project, tasks, filter, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"
+echo "grpcurl tour passed: sign-up, project, tasks, filter, a recurring task followed by its next occurrence, workflow states, a batch update, a relation, a comment rendered and edited, a saved view, following a task, a webhook and an SSRF refusal, a search, live watch and a clean SIGTERM exit"

@@ -25,6 +25,7 @@ mod m20261220_000001_webhooks;
 mod m20261221_000001_email;
 mod m20261222_000001_totp;
 mod m20261223_000001_oidc;
+mod m20261226_000001_recurrence;
 mod m20261229_000001_profile_and_invitation_mail;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261221_000001_email::Migration),
             Box::new(m20261222_000001_totp::Migration),
             Box::new(m20261223_000001_oidc::Migration),
+            Box::new(m20261226_000001_recurrence::Migration),
             Box::new(m20261229_000001_profile_and_invitation_mail::Migration),
         ]
     }

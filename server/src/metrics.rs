@@ -210,6 +210,8 @@ pub struct Metrics {
     pub tasks_created: Counter,
     pub tasks_completed: Counter,
     pub tasks_deleted: Counter,
+    /// Next occurrences of recurring tasks, made when one is done.
+    pub occurrences_created: Counter,
     pub write_timings: WriteTimings,
     /// Inbox wake-ups, and the notifications made.
     pub inbox: InboxSignals,
@@ -295,6 +297,7 @@ impl Metrics {
             tasks_created: Counter::default(),
             tasks_completed: Counter::default(),
             tasks_deleted: Counter::default(),
+            occurrences_created: Counter::default(),
             write_timings: WriteTimings::default(),
             inbox: InboxSignals::default(),
             notification_streams_active: Gauge::default(),
@@ -377,6 +380,11 @@ impl Metrics {
         registry.register("tasktracker_tasks_created", "Tasks created", metrics.tasks_created.clone());
         registry.register("tasktracker_tasks_completed", "Tasks moved to DONE", metrics.tasks_completed.clone());
         registry.register("tasktracker_tasks_deleted", "Tasks deleted", metrics.tasks_deleted.clone());
+        registry.register(
+            "tasktracker_recurring_occurrences_created",
+            "Next occurrences of recurring tasks created when one was done, canceled or skipped",
+            metrics.occurrences_created.clone(),
+        );
         registry.register(
             "tasktracker_task_write_duration_seconds",
             "Task write transactions, from BEGIN to the end of COMMIT",

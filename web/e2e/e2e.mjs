@@ -1205,6 +1205,43 @@ try {
     await dora.context.close();
   });
 
+  await step('recurrence: a weekly task, completed, is followed by the next one; Skip makes the one after', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await createTask(page, 'Weekly report');
+    await page.getByRole('link', { name: 'Weekly report' }).click();
+    await page.getByLabel('Title').waitFor();
+    await page.getByLabel('Due').fill('2027-01-05');
+    const dated = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    assert.equal((await dated).status(), 200);
+    // By keyboard: the rule's select, then Save.
+    const repeat = page.getByLabel('Repeat', { exact: true });
+    await repeat.focus();
+    await repeat.selectOption({ label: 'Weekly' });
+    assert.ok((await page.getByLabel('Time zone', { exact: true }).inputValue()).length > 0, 'the browser\'s zone by default');
+    await page.getByRole('button', { name: 'Save recurrence' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('h2 .badge', { hasText: 'Repeats weekly' }).waitFor();
+    await axe(page, 'task-recurrence');
+    // Done: the next occurrence is made, listed, and opens.
+    await page.getByLabel('State', { exact: true }).selectOption({ label: 'Done' });
+    const completed = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    assert.equal((await completed).status(), 200);
+    await page.locator('#task-heading + p', { hasText: /^Done ·/ }).waitFor();
+    await page.reload();
+    const listed = page.locator('ul.occurrences li');
+    await listed.nth(1).waitFor();
+    assert.equal(await listed.count(), 2);
+    await listed.filter({ hasText: 'open' }).getByRole('link', { name: 'Weekly report' }).click();
+    await page.getByRole('button', { name: 'Skip this one' }).click();
+    await page.locator('.toast', { hasText: 'Skipped' }).first().waitFor();
+    await page.locator('ul.occurrences li', { hasText: 'skipped' }).waitFor();
+    assert.equal(await page.locator('ul.occurrences li').count(), 3);
+    await screenshot(page, '40-recurrence');
+  });
+
   await step('usable at 360 px: no horizontal scrolling', async () => {
     const small = await newSession(browser, 'small', { width: 360, height: 740 });
     const session = await ada.context.storageState();

@@ -102,6 +102,8 @@ methods! {
     LIST_TASK_ACTIVITIES = "TaskService" / "ListTaskActivities" (ListTaskActivitiesRequest) -> ListTaskActivitiesResponse;
     RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
     SEARCH_TASKS = "TaskService" / "SearchTasks" (SearchTasksRequest) -> SearchTasksResponse;
+    SKIP_OCCURRENCE = "TaskService" / "SkipOccurrence" (SkipOccurrenceRequest) -> SkipOccurrenceResponse;
+    LIST_OCCURRENCES = "TaskService" / "ListOccurrences" (ListOccurrencesRequest) -> ListOccurrencesResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;
     DELETE_TASK_RELATION = "TaskRelationService" / "DeleteTaskRelation" (DeleteTaskRelationRequest) -> DeleteTaskRelationResponse;

@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod mentions;
 pub mod names;
 pub mod page;
+pub mod recurrence;
 pub mod search;
 pub mod time;
 pub mod values;

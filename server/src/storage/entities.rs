@@ -255,6 +255,44 @@ pub mod tasks {
         /// The task this one is a subtask of (same project); NULL for a
         /// top-level task, and in every row the previous release inserts.
         pub parent_id: Option<String>,
+        /// The series this task is an occurrence of; NULL for a one-off task.
+        pub series_id: Option<String>,
+        /// The rule instant the occurrence stands for.
+        pub occurrence_time: Option<i64>,
+        /// Set once the occurrence was skipped.
+        pub skip_time: Option<i64>,
+        /// The occurrence this one follows (unique: one successor each).
+        pub previous_occurrence_id: Option<String>,
+    }
+
+    no_relations!();
+}
+
+pub mod task_series {
+    use sea_orm::entity::prelude::*;
+
+    /// A recurring task's rule and template.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_series")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        /// The RRULE value, normalised.
+        pub rule: String,
+        /// IANA time zone name.
+        pub time_zone: String,
+        /// `RecurrenceMode`, as stored.
+        pub mode: i16,
+        /// The rule's DTSTART: the first occurrence's due time, or that of
+        /// the occurrence the rule last changed on.
+        pub anchor_time: i64,
+        /// JSON: what the next occurrences copy.
+        pub template: String,
+        pub create_time: i64,
+        pub update_time: i64,
+        /// Set once the recurrence was removed: no more occurrences.
+        pub end_time: Option<i64>,
     }
 
     no_relations!();

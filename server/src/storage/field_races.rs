@@ -75,7 +75,7 @@ async fn a_value_of_a_field_deleted_meanwhile_names_its_key(postgres: bool) {
     let states = super::states::load(&db, project).await.expect("states");
     let board = super::states::Board { states, enforce_wip_limits: false, require_blockers_done: false };
     let column = board.column(&board.states[0]);
-    match store.create(record, &column, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await {
+    match store.create(record, (&column, None), 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await {
         Err(TaskStoreError::FieldDeleted(key)) => assert_eq!(key, "estimate"),
         other => panic!("expected FieldDeleted(estimate), got {other:?}"),
     }

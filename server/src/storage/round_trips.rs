@@ -149,17 +149,25 @@ pub(super) async fn task(
             version: 1,
             state_id: None,
             parent_id: parent.map(|parent| parent.task.id.clone()),
+            series_id: None,
+            occurrence_time: None,
+            skip_time: None,
+            previous_occurrence_id: None,
         },
         assignees: vec![creator.to_string()],
         labels: labels.iter().map(|label| (*label).to_owned()).collect(),
         state: None,
         subtasks: Rollup::default(),
         custom_fields: Default::default(),
+        recurrence: None,
     };
     let states = super::states::load(store.connection(), project).await.expect("states");
     let board = super::states::Board { states, enforce_wip_limits: false, require_blockers_done: false };
     let column = board.column(&board.states[0]);
-    store.create(record, &column, 1, |_| History { changes: Vec::new(), snapshot: Vec::new() }).await.expect("create")
+    store
+        .create(record, (&column, None), 1, |_| History { changes: Vec::new(), snapshot: Vec::new() })
+        .await
+        .expect("create")
 }
 
 async fn reads_take_one_statement_each(postgres: bool) {

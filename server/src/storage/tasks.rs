@@ -5,7 +5,7 @@
 
 mod search;
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{collections::BTreeMap, sync::Mutex, time::Instant};
 
 use prometheus_client::metrics::histogram::Histogram;
 
@@ -21,7 +21,8 @@ use sea_orm::{
 use super::{
     comments::{self, CommentStoreError, FieldChange},
     entities::{
-        custom_fields, memberships, projects, task_assignees, task_field_values, task_labels, task_relations, tasks,
+        custom_fields, memberships, projects, task_assignees, task_field_values, task_labels, task_relations,
+        task_series, tasks,
     },
     events::{self, EventStoreError, NewEvent},
     notifications::{self, InboxSignals},
@@ -32,6 +33,7 @@ use crate::domain::{
     fields::{FieldType, FieldValue},
     filter::{Assignee, Blocking, Comparison, CustomCondition, CustomTerm, CustomTest, Filter, TextField, TimeField},
     page::{Cursor, CustomSort, CustomSortKind, SortKey, TaskOrder, TaskOrderField},
+    recurrence::Recurrence,
     time::{self, Micros},
 };
 
@@ -117,6 +119,26 @@ pub struct TaskRecord {
     /// Values of the project's custom fields, by key; read in the task's
     /// statement, and written with the task when they changed.
     pub custom_fields: BTreeMap<String, CustomValue>,
+    /// The recurrence of the task's series, read with the task; `None` for
+    /// a one-off task and once the series is stopped. Written through the
+    /// series ([`TaskWriter::save_series`]), never with the task.
+    pub recurrence: Option<Recurrence>,
+}
+
+/// A task a write creates besides the ones it changes (the next
+/// occurrence of a recurring task, and its subtasks), with what its
+/// creation records.
+struct Created {
+    record: TaskRecord,
+    kind: i16,
+    history: History,
+}
+
+/// What a batch committed: each task before and after, in the batch's
+/// order, and the tasks it created (next occurrences and their subtasks).
+pub struct Committed {
+    pub changed: Vec<(TaskRecord, TaskRecord)>,
+    pub created: Vec<TaskRecord>,
 }
 
 /// A task's value of one custom field.
@@ -357,10 +379,12 @@ impl TaskStore {
 
     /// Inserts a new task at the bottom of `column` (which it must have
     /// room in), with its history entry and feed event, in one transaction.
+    ///
+    /// A `series` (the task is its first occurrence) is inserted first.
     pub async fn create(
         &self,
         mut record: TaskRecord,
-        column: &Column,
+        (column, series): (&Column, Option<task_series::Model>),
         kind: i16,
         describe: impl FnOnce(&TaskRecord) -> History,
     ) -> Result<TaskRecord, TaskStoreError> {
@@ -377,8 +401,12 @@ impl TaskStore {
         if placement == Placement::Between {
             lock_placement(&txn, project).await?;
         }
-        let writer = TaskWriter { txn: &txn, project, placement };
+        let created = Mutex::default();
+        let writer = TaskWriter { txn: &txn, project, placement, created: &created };
         writer.check_room(column, &record.task.id).await?;
+        if let Some(series) = series {
+            writer.save_series(series, true).await?;
+        }
         if let Some(parent) = &record.task.parent_id {
             writer.check_parent(&record.task.id, parent).await?;
         }
@@ -480,7 +508,27 @@ impl TaskStore {
             let before = record.expect("every task was locked above");
             (before.clone(), before, false)
         });
-        Ok(TaskBatch { store: self, txn, project, placement, started, records: records.collect() })
+        let created = Mutex::default();
+        Ok(TaskBatch { store: self, txn, project, placement, started, records: records.collect(), created })
+    }
+
+    /// A page of the occurrences of `series`, newest first (by id: each
+    /// is created after the one it follows).
+    pub async fn occurrences(
+        &self,
+        series: &str,
+        show_deleted: bool,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        let mut select = tasks::Entity::find().filter(tasks::Column::SeriesId.eq(series));
+        if !show_deleted {
+            select = select.filter(tasks::Column::DeleteTime.is_null());
+        }
+        if let Some(after) = after {
+            select = select.filter(tasks::Column::Id.lt(after));
+        }
+        fetch(&self.db, select.order_by_desc(tasks::Column::Id).limit(limit)).await
     }
 
     /// Purges tasks deleted before `before` (their relations cascade).
@@ -500,12 +548,15 @@ pub struct TaskBatch<'s> {
     started: Instant,
     /// Each task before, after (as edited so far), and whether saved.
     records: Vec<(TaskRecord, TaskRecord, bool)>,
+    /// Tasks the edits created ([`TaskWriter::create_occurrence`]).
+    created: Mutex<Vec<Created>>,
 }
 
 impl TaskBatch<'_> {
     /// Task `index` to edit, and the writer that places it.
     pub fn edit(&mut self, index: usize) -> (TaskWriter<'_>, &mut TaskRecord) {
-        let writer = TaskWriter { txn: &self.txn, project: self.project, placement: self.placement };
+        let writer =
+            TaskWriter { txn: &self.txn, project: self.project, placement: self.placement, created: &self.created };
         (writer, &mut self.records[index].1)
     }
 
@@ -523,15 +574,28 @@ impl TaskBatch<'_> {
     /// history and the feed (`describe` says what changed), and commits.
     /// Returns each task before and after, in the batch's order.
     pub async fn commit(
+        self,
+        actor: UserId,
+        kind: i16,
+        describe: impl FnMut(&TaskRecord, &TaskRecord) -> History,
+    ) -> Result<Vec<(TaskRecord, TaskRecord)>, TaskStoreError> {
+        Ok(self.commit_all(actor, kind, describe).await?.changed)
+    }
+
+    /// [`TaskBatch::commit`], also recording and returning the tasks the
+    /// edits created (after the changed ones, in the feed too).
+    pub async fn commit_all(
         mut self,
         actor: UserId,
         kind: i16,
         mut describe: impl FnMut(&TaskRecord, &TaskRecord) -> History,
-    ) -> Result<Vec<(TaskRecord, TaskRecord)>, TaskStoreError> {
+    ) -> Result<Committed, TaskStoreError> {
         for index in 0..self.records.len() {
             self.save(index).await?;
         }
-        let changes: Vec<_> = self.records.iter().map(|(before, after, _)| (Some(before), after)).collect();
+        let created = std::mem::take(&mut *self.created.lock().expect("not poisoned"));
+        let mut changes: Vec<_> = self.records.iter().map(|(before, after, _)| (Some(before), after)).collect();
+        changes.extend(created.iter().map(|created| (None, &created.record)));
         let made = notifications::on_task_changes(&self.txn, self.store.inbox.outbox(), &changes, actor).await?;
         let mut feed_locked = None;
         for (before, after, _) in &self.records {
@@ -539,10 +603,17 @@ impl TaskBatch<'_> {
             let at = record_change(&self.txn, after, kind, history, &actor.to_string()).await?;
             feed_locked.get_or_insert(at);
         }
+        let mut records = Vec::with_capacity(created.len());
+        for Created { record, kind, history } in created {
+            let at = record_change(&self.txn, &record, kind, history, &actor.to_string()).await?;
+            feed_locked.get_or_insert(at);
+            records.push(record);
+        }
         self.txn.commit().await?;
         self.store.timings.observe(self.started, feed_locked.unwrap_or(self.started));
         self.store.inbox.announce(&made);
-        Ok(self.records.into_iter().map(|(before, after, _)| (before, after)).collect())
+        let changed = self.records.into_iter().map(|(before, after, _)| (before, after)).collect();
+        Ok(Committed { changed, created: records })
     }
 }
 
@@ -605,6 +676,7 @@ pub struct TaskWriter<'a> {
     txn: &'a DatabaseTransaction,
     project: ProjectId,
     placement: Placement,
+    created: &'a Mutex<Vec<Created>>,
 }
 
 impl TaskWriter<'_> {
@@ -733,6 +805,95 @@ impl TaskWriter<'_> {
     }
 }
 
+impl TaskWriter<'_> {
+    /// The series `id` of the project, its row locked until the
+    /// transaction ends (a completion and a rule change of one series
+    /// queue up).
+    pub async fn series(&self, id: &str) -> Result<Option<task_series::Model>, TaskStoreError> {
+        let select = task_series::Entity::find_by_id(id.to_owned())
+            .filter(task_series::Column::ProjectId.eq(self.project.to_string()));
+        let select = if self.txn.get_database_backend() == DbBackend::Postgres {
+            select.lock(LockType::NoKeyUpdate)
+        } else {
+            select
+        };
+        Ok(select.one(self.txn).await?)
+    }
+
+    /// Inserts (`new`) or updates a series of the project.
+    pub async fn save_series(&self, series: task_series::Model, new: bool) -> Result<(), TaskStoreError> {
+        let row = task_series::ActiveModel::from(series);
+        if new {
+            task_series::Entity::insert(row).exec_without_returning(self.txn).await?;
+        } else {
+            task_series::Entity::update(row.reset_all()).exec(self.txn).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the occurrence `task` already has its successor (the
+    /// `tasks_successor` index allows one).
+    pub async fn has_successor(&self, task: &str) -> Result<bool, TaskStoreError> {
+        let found = tasks::Entity::find()
+            .select_only()
+            .column(tasks::Column::Id)
+            .filter(tasks::Column::PreviousOccurrenceId.eq(task))
+            .into_tuple::<String>()
+            .one(self.txn)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// How many occurrences the series has had since `since` (its rule's
+    /// start), deleted ones included.
+    pub async fn occurrences_since(&self, series: &str, since: Micros) -> Result<u64, TaskStoreError> {
+        use sea_orm::PaginatorTrait as _;
+        let count = tasks::Entity::find()
+            .filter(tasks::Column::SeriesId.eq(series))
+            .filter(tasks::Column::OccurrenceTime.gte(since))
+            .count(self.txn)
+            .await?;
+        Ok(count)
+    }
+
+    /// The live subtasks of `parent`, oldest first.
+    pub async fn live_subtasks(&self, parent: &str) -> Result<Vec<TaskRecord>, TaskStoreError> {
+        let select = tasks::Entity::find()
+            .filter(tasks::Column::ParentId.eq(parent))
+            .filter(tasks::Column::DeleteTime.is_null())
+            .order_by_asc(tasks::Column::Id);
+        fetch(self.txn, select).await
+    }
+
+    /// Inserts a task the write creates besides the ones it changes (the
+    /// next occurrence of a recurring task, or one of its subtasks) at the
+    /// bottom of `column`, with its assignees, labels and custom field
+    /// values (a value of a field deleted meanwhile is dropped). Not
+    /// counted against a WIP limit: completing a task never fails for its
+    /// successor. History and feed record it at the commit, as `kind`,
+    /// with what `describe` says.
+    pub async fn create_occurrence(
+        &self,
+        mut record: TaskRecord,
+        column: &Column,
+        kind: i16,
+        describe: impl FnOnce(&TaskRecord) -> History,
+    ) -> Result<TaskRecord, TaskStoreError> {
+        let template = record.clone();
+        lock_fields(self.txn, &mut record, Some(&template)).await?;
+        record.enter(column, record.task.create_time);
+        record.task.state_id = record.state.clone();
+        record.task.position = self.bottom_of_column(column).await?;
+        tasks::Entity::insert(tasks::ActiveModel::from(record.task.clone())).exec_without_returning(self.txn).await?;
+        insert_relations(self.txn, &record.task.id, &record.assignees, &record.labels).await?;
+        insert_values(self.txn, &record).await?;
+        let history = describe(&record);
+        let created = Created { record: record.clone(), kind, history };
+        self.created.lock().expect("not poisoned").push(created);
+        Ok(record)
+    }
+}
+
 /// The task named `name`, its row locked until the transaction ends.
 pub(super) async fn find_for_update(
     txn: &DatabaseTransaction,
@@ -780,17 +941,19 @@ async fn fetch(
 /// primary keys (which lead with the task id), and its subtasks' rollup,
 /// counted on `tasks_by_parent`, in the statement that reads the task: a
 /// page of tasks with their values is still one statement.
-fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 5] {
-    let [assignees, labels, custom_fields] = match backend {
+fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 6] {
+    let [assignees, labels, custom_fields, recurrence] = match backend {
         DbBackend::Postgres => [
             r#"(SELECT COALESCE(json_agg("user_id")::text, '[]') FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
             r#"(SELECT COALESCE(json_agg("label")::text, '[]') FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
             r#"(SELECT COALESCE(json_agg(json_build_array("f"."key", "v"."field_id", "f"."kind", "v"."ordinal", "v"."text_value", "v"."number_value", "v"."time_value", "v"."bool_value"))::text, '[]') FROM "task_field_values" AS "v" JOIN "custom_fields" AS "f" ON "f"."id" = "v"."field_id" WHERE "v"."task_id" = "tasks"."id")"#,
+            r#"(SELECT json_build_array("s"."rule", "s"."time_zone", "s"."mode")::text FROM "task_series" AS "s" WHERE "s"."id" = "tasks"."series_id" AND "s"."end_time" IS NULL)"#,
         ],
         _ => [
             r#"(SELECT json_group_array("user_id") FROM "task_assignees" WHERE "task_assignees"."task_id" = "tasks"."id")"#,
             r#"(SELECT json_group_array("label") FROM "task_labels" WHERE "task_labels"."task_id" = "tasks"."id")"#,
             r#"(SELECT json_group_array(json_array("f"."key", "v"."field_id", "f"."kind", "v"."ordinal", "v"."text_value", "v"."number_value", "v"."time_value", "v"."bool_value")) FROM "task_field_values" AS "v" JOIN "custom_fields" AS "f" ON "f"."id" = "v"."field_id" WHERE "v"."task_id" = "tasks"."id")"#,
+            r#"(SELECT json_array("s"."rule", "s"."time_zone", "s"."mode") FROM "task_series" AS "s" WHERE "s"."id" = "tasks"."series_id" AND "s"."end_time" IS NULL)"#,
         ],
     };
     // COUNT is BIGINT on PostgreSQL and INTEGER (64-bit) on SQLite.
@@ -802,6 +965,7 @@ fn computed_columns(backend: DbBackend) -> [(Expr, &'static str); 5] {
         (Expr::cust(custom_fields), "custom_fields"),
         (Expr::cust(total), "subtasks_total"),
         (Expr::cust(done), "subtasks_done"),
+        (Expr::cust(recurrence), "recurrence"),
     ]
 }
 
@@ -816,6 +980,14 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
     };
     let task = tasks::Model::from_query_result(row, "")?;
     let subtasks = Rollup { total: row.try_get("", "subtasks_total")?, done: row.try_get("", "subtasks_done")? };
+    let recurrence = match row.try_get::<Option<String>>("", "recurrence")? {
+        None => None,
+        Some(json) => {
+            let (rule, zone, mode): (String, String, i16) =
+                serde_json::from_str(&json).map_err(|error| DbErr::Type(format!("tasks.recurrence: {error}")))?;
+            Recurrence::from_stored(&rule, &zone, mode)
+        }
+    };
     Ok(TaskRecord {
         state: task.state_id.clone(),
         task,
@@ -823,6 +995,7 @@ fn record_of(row: &QueryResult) -> Result<TaskRecord, DbErr> {
         labels: list("labels")?,
         subtasks,
         custom_fields: custom_values(&row.try_get::<String>("", "custom_fields")?)?,
+        recurrence,
     })
 }
 

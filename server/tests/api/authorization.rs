@@ -426,6 +426,28 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             ),
         ),
         (
+            "UpdateOccurrence",
+            true,
+            call!(
+                tasks,
+                update_occurrence,
+                v1::UpdateOccurrenceRequest {
+                    task: Some(v1::Task { name: n.task.clone(), ..task("defaced") }),
+                    update_mask: mask("title"),
+                }
+            ),
+        ),
+        (
+            "SkipOccurrence",
+            true,
+            call!(tasks, skip_occurrence, v1::SkipOccurrenceRequest { name: n.task.clone(), etag: String::new() }),
+        ),
+        (
+            "ListOccurrences",
+            false,
+            call!(tasks, list_occurrences, v1::ListOccurrencesRequest { task: n.task.clone(), ..Default::default() }),
+        ),
+        (
             "ListWorkflowStates",
             false,
             call!(
@@ -770,7 +792,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 62, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 65, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -964,7 +986,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 31, "{refused:?}");
+    assert_eq!(refused.len(), 33, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

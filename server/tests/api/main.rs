@@ -18,6 +18,7 @@ mod metrics;
 mod notifications;
 mod oidc;
 mod projects;
+mod recurrence;
 mod relations;
 mod reminders;
 mod revocation;

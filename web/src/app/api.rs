@@ -572,6 +572,19 @@ impl Api {
         self.call(rpc::UPDATE_TASK, request).await
     }
 
+    /// Skips the open occurrence `name` of a recurring task; the answer
+    /// carries the next one.
+    pub async fn skip_occurrence(&self, name: String) -> ApiResult<v1::SkipOccurrenceResponse> {
+        let request = v1::SkipOccurrenceRequest { name, etag: String::new() };
+        self.call(rpc::SKIP_OCCURRENCE, request).await
+    }
+
+    /// The newest occurrences (up to 50) of the series `task` belongs to.
+    pub async fn list_occurrences(&self, task: String) -> ApiResult<v1::ListOccurrencesResponse> {
+        let request = v1::ListOccurrencesRequest { task, ..Default::default() };
+        self.call(rpc::LIST_OCCURRENCES, request).await
+    }
+
     pub async fn delete_task(&self, name: String, etag: String) -> ApiResult<v1::Task> {
         let request = v1::DeleteTaskRequest { name, etag };
         self.call(rpc::DELETE_TASK, request).await

@@ -19,6 +19,15 @@ pub fn now_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// The browser's IANA time zone (`Europe/Berlin`), or `UTC` if it has none.
+pub fn time_zone() -> String {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+    js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
+        .ok()
+        .and_then(|zone| zone.as_string())
+        .unwrap_or_else(|| "UTC".into())
+}
+
 /// Resolves after `ms` milliseconds.
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

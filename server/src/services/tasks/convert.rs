@@ -61,7 +61,21 @@ pub fn task_to_proto(record: &TaskRecord) -> v1::Task {
             .iter()
             .map(|(key, custom)| (key.clone(), custom.value.to_proto()))
             .collect(),
+        recurrence: record.recurrence.as_ref().map(|recurrence| recurrence.to_proto()),
+        series: series_name(record),
+        occurrence_time: to_optional_timestamp(task.occurrence_time),
+        skip_time: to_optional_timestamp(task.skip_time),
     }
+}
+
+/// The task's series as a resource name; empty for a one-off task.
+pub fn series_name(record: &TaskRecord) -> String {
+    record
+        .task
+        .series_id
+        .as_ref()
+        .map(|id| format!("projects/{}/series/{id}", record.task.project_id))
+        .unwrap_or_default()
 }
 
 /// The task's parent as a resource name; empty for a top-level task.
@@ -152,6 +166,14 @@ fn diff(before: Option<&TaskRecord>, after: &TaskRecord) -> Vec<FieldChange> {
     push("due_time", text_time(old.and_then(|t| t.due_time)), text_time(new.due_time));
     push("parent", before.map(parent_name).unwrap_or_default(), parent_name(after));
     push("delete_time", text_time(old.and_then(|t| t.delete_time)), text_time(new.delete_time));
+    let recurrence = |record: &TaskRecord| {
+        record
+            .recurrence
+            .as_ref()
+            .map(|r| format!("{} ({}, {})", r.rule(), r.zone_name(), r.mode().to_proto().as_str_name()))
+    };
+    push("recurrence", before.and_then(recurrence).unwrap_or_default(), recurrence(after).unwrap_or_default());
+    push("skip_time", text_time(old.and_then(|t| t.skip_time)), text_time(new.skip_time));
     let no_values = Default::default();
     let old_values = before.map_or(&no_values, |record| &record.custom_fields);
     let keys: std::collections::BTreeSet<&String> = old_values.keys().chain(after.custom_fields.keys()).collect();

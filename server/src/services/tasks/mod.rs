@@ -6,6 +6,7 @@
 
 mod columns;
 pub(super) mod convert;
+mod recurrence;
 mod requests;
 
 use tasktracker_proto::v1::{self, task_service_server::TaskService};
@@ -14,8 +15,9 @@ use tonic::{Request, Response, Status};
 use self::{
     convert::{activity_to_proto, comment_to_proto, history, search_result_to_proto, task_to_proto},
     requests::{
-        BatchDeleteTasks, BatchUpdateTasks, CreateComment, CreateTask, CustomEdit, DeleteComment, ListTasks,
-        ListUnderTask, MoveTask, SearchTasks, Target, TaskEdit, UpdateComment, UpdateTask, WatchTasks, custom_path,
+        BatchDeleteTasks, BatchUpdateTasks, CreateComment, CreateTask, CustomEdit, DeleteComment, ListOccurrences,
+        ListTasks, ListUnderTask, MoveTask, Scope, SearchTasks, Target, TaskEdit, UpdateComment, UpdateTask,
+        WatchTasks, custom_path,
     },
 };
 use super::{SharedState, projects::check_etag};
@@ -38,8 +40,8 @@ use crate::{
         entities::{comments, projects, tasks},
         states::{Board, Column},
         tasks::{
-            BatchFailure, CustomValue, Placement, Rollup, SearchQuery, TaskQuery, TaskRecord, TaskStoreError,
-            TaskWriter, sort_key_of,
+            BatchFailure, Committed, CustomValue, Placement, Rollup, SearchQuery, TaskQuery, TaskRecord,
+            TaskStoreError, TaskWriter, sort_key_of,
         },
     },
 };
@@ -183,28 +185,47 @@ impl Tasks {
     where
         F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
     {
+        Ok(self.write_all(caller, (name, etag), (kind, placement), change).await?.0)
+    }
+
+    /// [`Tasks::write`], also returning the tasks the change created (the
+    /// next occurrence of a recurring task and its subtasks).
+    async fn write_all<F>(
+        &self,
+        caller: &Caller,
+        (name, etag): (TaskName, &str),
+        (kind, placement): (v1::TaskEventType, Placement),
+        change: F,
+    ) -> ServiceResult<(TaskRecord, Vec<TaskRecord>)>
+    where
+        F: AsyncFnOnce(&TaskWriter<'_>, &mut TaskRecord) -> ServiceResult<()>,
+    {
         self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
-        let changed = self
-            .shared
-            .tasks
-            .change(
-                name,
-                caller.user,
-                (kind as i16, placement),
-                async |writer: &TaskWriter<'_>, record: &mut TaskRecord| {
-                    check_etag(etag, record.task.version, "task")?;
-                    change(writer, record).await
-                },
-                |before, after| history(Some(before), after),
-            )
-            .await?;
-        Ok(self.written(name.project, vec![changed]).pop().expect("one task"))
+        let batch = self.shared.tasks.begin_batch(name.project, &[name.task], placement).await;
+        let mut batch = batch.map_err(|failure| ServiceError::from(failure.error))?;
+        let (writer, record) = batch.edit(0);
+        check_etag(etag, record.task.version, "task")?;
+        change(&writer, record).await?;
+        batch.save(0).await?;
+        let committed = batch.commit_all(caller.user, kind as i16, |before, after| history(Some(before), after));
+        let committed = committed.await?;
+        let (mut written, created) = self.written(name.project, committed);
+        Ok((written.pop().expect("one task"), created))
     }
 
     /// After tasks of `project` changed: wakes watchers, and counts
-    /// completions and deletions. Returns the tasks as they are now.
-    fn written(&self, project: ProjectId, changed: Vec<(TaskRecord, TaskRecord)>) -> Vec<TaskRecord> {
+    /// completions, deletions and the tasks created (next occurrences of
+    /// recurring tasks and their subtasks). Returns the tasks as they are
+    /// now, and the ones created.
+    fn written(&self, project: ProjectId, committed: Committed) -> (Vec<TaskRecord>, Vec<TaskRecord>) {
+        let Committed { changed, created } = committed;
         self.shared.feed.notify(project);
+        for record in &created {
+            self.shared.metrics.tasks_created.inc();
+            if record.task.series_id.is_some() {
+                self.shared.metrics.occurrences_created.inc();
+            }
+        }
         let mut written = Vec::with_capacity(changed.len());
         for (before, after) in changed {
             if after.task.complete_time.is_some() && before.task.complete_time.is_none() {
@@ -215,13 +236,45 @@ impl Tasks {
             }
             written.push(after);
         }
-        written
+        (written, created)
+    }
+
+    /// UpdateTask and UpdateOccurrence: `scope` says whether a change of
+    /// an occurrence's template fields applies to the following ones.
+    async fn update(&self, caller: &Caller, update: UpdateTask, scope: Scope) -> ServiceResult<TaskRecord> {
+        let UpdateTask { name, mut edit, etag } = update;
+        let touches_template = edit.touches_template();
+        if let Some(assignees) = &edit.assignees {
+            self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
+            self.check_assignees(name.project, assignees).await?;
+        }
+        let custom = match edit.custom_fields.take() {
+            Some(custom) => {
+                self.shared.authorizer.require(caller, name.project, Permission::Write).await?;
+                Some(self.check_custom(name.project, custom).await?)
+            }
+            None => None,
+        };
+        let board = match edit.column {
+            Some(_) => Some(self.board(caller, name.project).await?),
+            None => None,
+        };
+        // Entering another column may count against a WIP limit; a new
+        // parent's chain is checked under the lock every such write takes.
+        let sets_parent = matches!(edit.parent, Some(Some(_)));
+        let placement = if board.is_some() || sets_parent { Placement::Between } else { Placement::Keep };
+        let kind = (v1::TaskEventType::Updated, placement);
+        let record = self.write(caller, (name, &etag), kind, async |writer, record| {
+            apply_edit(writer, record, (edit, custom), (board.as_ref(), scope, touches_template)).await
+        });
+        record.await
     }
 
     /// Creates the task, or returns the one an earlier call with the same
     /// request id made.
     async fn create(&self, caller: &Caller, row: &projects::Model, command: CreateTask) -> ServiceResult<TaskRecord> {
         let CreateTask { project, mut edit, request_id } = command;
+        let recurrence = edit.recurrence.take().flatten();
         if let Some(request_id) = &request_id
             && let Some(existing) = self.shared.tasks.find_by_request_id(project, request_id).await?
         {
@@ -234,9 +287,13 @@ impl Tasks {
         let board = self.shared.states.board(row).await?;
         let target = edit.column.unwrap_or(Target::Status(TaskStatus::Todo));
         let column = columns::resolve(&board, &target, "task.")?;
-        let record = new_task(caller, project, edit, custom, request_id.as_ref());
+        let mut record = new_task(caller, project, edit, custom, request_id.as_ref());
+        let series = match recurrence {
+            Some(recurrence) => Some(recurrence::start_series(recurrence, &mut record)?),
+            None => None,
+        };
         let kind = v1::TaskEventType::Created as i16;
-        let created = self.shared.tasks.create(record, &column, kind, |record| history(None, record));
+        let created = self.shared.tasks.create(record, (&column, series), kind, |record| history(None, record));
         let record = match (created.await, &request_id) {
             (Ok(record), _) => record,
             // A concurrent retry with the same request id committed first.
@@ -360,12 +417,17 @@ fn new_task(
             version: 1,
             state_id: None,
             parent_id: edit.parent.flatten().map(|parent| parent.task.to_string()),
+            series_id: None,
+            occurrence_time: None,
+            skip_time: None,
+            previous_occurrence_id: None,
         },
         assignees: edit.assignees.unwrap_or_default(),
         labels: edit.labels.unwrap_or_default(),
         state: None,
         subtasks: Rollup::default(),
         custom_fields: Default::default(),
+        recurrence: None,
     };
     custom.apply(&mut record);
     record
@@ -373,15 +435,19 @@ fn new_task(
 
 /// Applies an update's fields to a live task; `board` is given if the
 /// update names a column.
+/// `scope` says whether template fields of an occurrence of a recurring
+/// task change for the following ones too (`touches_template`: the edit
+/// names one). Completing an occurrence creates the next one.
 async fn apply_edit(
     writer: &TaskWriter<'_>,
     record: &mut TaskRecord,
     (edit, custom): (TaskEdit, Option<CustomChange>),
-    board: Option<&Board>,
+    (board, scope, touches_template): (Option<&Board>, Scope, bool),
 ) -> ServiceResult<()> {
     if record.task.delete_time.is_some() {
         return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
     }
+    let was_done = TaskStatus::from_stored(record.task.status) == TaskStatus::Done;
     let task = &mut record.task;
     task.title = edit.title.unwrap_or(std::mem::take(&mut task.title));
     task.description = edit.description.unwrap_or(std::mem::take(&mut task.description));
@@ -410,6 +476,8 @@ async fn apply_edit(
     if let Some(custom) = custom {
         custom.apply(record);
     }
+    recurrence::apply_update(writer, record, edit.recurrence, (scope, touches_template)).await?;
+    recurrence::follow(writer, board, was_done, record).await?;
     Ok(())
 }
 
@@ -582,31 +650,17 @@ impl TaskService for Tasks {
 
     async fn update_task(&self, request: Request<v1::UpdateTaskRequest>) -> Result<Response<v1::Task>, Status> {
         let caller = Caller::of(&request)?;
-        let UpdateTask { name, mut edit, etag } = request.into_inner().try_into()?;
-        if let Some(assignees) = &edit.assignees {
-            self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
-            self.check_assignees(name.project, assignees).await?;
-        }
-        let custom = match edit.custom_fields.take() {
-            Some(custom) => {
-                self.shared.authorizer.require(&caller, name.project, Permission::Write).await?;
-                Some(self.check_custom(name.project, custom).await?)
-            }
-            None => None,
-        };
-        let board = match edit.column {
-            Some(_) => Some(self.board(&caller, name.project).await?),
-            None => None,
-        };
-        // Entering another column may count against a WIP limit; a new
-        // parent's chain is checked under the lock every such write takes.
-        let sets_parent = matches!(edit.parent, Some(Some(_)));
-        let placement = if board.is_some() || sets_parent { Placement::Between } else { Placement::Keep };
-        let kind = (v1::TaskEventType::Updated, placement);
-        let record = self.write(&caller, (name, &etag), kind, async |writer, record| {
-            apply_edit(writer, record, (edit, custom), board.as_ref()).await
-        });
-        Ok(Response::new(task_to_proto(&record.await?)))
+        let update = request.into_inner().try_into()?;
+        Ok(Response::new(task_to_proto(&self.update(&caller, update, Scope::ThisAndFollowing).await?)))
+    }
+
+    async fn update_occurrence(
+        &self,
+        request: Request<v1::UpdateOccurrenceRequest>,
+    ) -> Result<Response<v1::Task>, Status> {
+        let caller = Caller::of(&request)?;
+        let update = request.into_inner().try_into()?;
+        Ok(Response::new(task_to_proto(&self.update(&caller, update, Scope::ThisOccurrence).await?)))
     }
 
     async fn delete_task(&self, request: Request<v1::DeleteTaskRequest>) -> Result<Response<v1::Task>, Status> {
@@ -632,6 +686,7 @@ impl TaskService for Tasks {
         let mut edits = Vec::with_capacity(updates.len());
         let (mut moves, mut reparents) = (false, false);
         for (index, UpdateTask { name, mut edit, etag }) in updates.into_iter().enumerate() {
+            let touches_template = edit.touches_template();
             if let Some(assignees) = &edit.assignees {
                 self.check_assignees(project, assignees).await.map_err(|error| in_entry(index, error))?;
             }
@@ -641,22 +696,22 @@ impl TaskService for Tasks {
             };
             moves |= edit.column.is_some();
             reparents |= matches!(edit.parent, Some(Some(_)));
-            edits.push((name.task, etag, edit, custom));
+            edits.push((name.task, etag, edit, custom, (Scope::ThisAndFollowing, touches_template)));
         }
         let board = if moves { Some(self.board(&caller, project).await?) } else { None };
         let placement = if moves || reparents { Placement::Between } else { Placement::Keep };
         let ids: Vec<TaskId> = edits.iter().map(|(task, ..)| *task).collect();
         let mut batch = self.shared.tasks.begin_batch(project, &ids, placement).await.map_err(located)?;
-        for (index, (_, etag, edit, custom)) in edits.into_iter().enumerate() {
+        for (index, (_, etag, edit, custom, (scope, touches))) in edits.into_iter().enumerate() {
             let (writer, record) = batch.edit(index);
             check_etag(&etag, record.task.version, "task").map_err(|error| in_entry(index, error))?;
-            let edited = apply_edit(&writer, record, (edit, custom), board.as_ref()).await;
+            let edited = apply_edit(&writer, record, (edit, custom), (board.as_ref(), scope, touches)).await;
             edited.map_err(|error| in_entry(index, error))?;
             batch.save(index).await.map_err(|error| in_entry(index, error.into()))?;
         }
         let kind = v1::TaskEventType::Updated as i16;
-        let changed = batch.commit(caller.user, kind, |before, after| history(Some(before), after)).await;
-        let written = self.written(project, changed.map_err(ServiceError::from)?);
+        let changed = batch.commit_all(caller.user, kind, |before, after| history(Some(before), after)).await;
+        let (written, _) = self.written(project, changed.map_err(ServiceError::from)?);
         Ok(Response::new(v1::BatchUpdateTasksResponse { tasks: written.iter().map(task_to_proto).collect() }))
     }
 
@@ -676,8 +731,8 @@ impl TaskService for Tasks {
                 .map_err(|error| in_entry(index, error))?;
         }
         let kind = v1::TaskEventType::Deleted as i16;
-        let changed = batch.commit(caller.user, kind, |before, after| history(Some(before), after)).await;
-        let written = self.written(project, changed.map_err(ServiceError::from)?);
+        let changed = batch.commit_all(caller.user, kind, |before, after| history(Some(before), after)).await;
+        let (written, _) = self.written(project, changed.map_err(ServiceError::from)?);
         Ok(Response::new(v1::BatchDeleteTasksResponse { tasks: written.iter().map(task_to_proto).collect() }))
     }
 
@@ -714,6 +769,7 @@ impl TaskService for Tasks {
                 if record.task.delete_time.is_some() {
                     return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
                 }
+                let was_done = TaskStatus::from_stored(record.task.status) == TaskStatus::Done;
                 let column = match columns::destination(&board, record, target.as_ref(), "")? {
                     Some(column) => {
                         writer.check_room(&column, &record.task.id).await?;
@@ -725,6 +781,7 @@ impl TaskService for Tasks {
                 };
                 let after_id = after.map(|after| after.task.to_string());
                 record.task.position = writer.position_after(&column, &record.task.id, after_id.as_deref()).await?;
+                recurrence::follow(writer, Some(&board), was_done, record).await?;
                 Ok(())
             })
             .await?;
@@ -832,6 +889,70 @@ impl TaskService for Tasks {
         let next_page_token = page.finish(&mut rows, |last| (None, last.row.id.clone()));
         let activities = rows.into_iter().map(|row| activity_to_proto(name, row)).collect();
         Ok(Response::new(v1::ListTaskActivitiesResponse { activities, next_page_token }))
+    }
+
+    async fn skip_occurrence(
+        &self,
+        request: Request<v1::SkipOccurrenceRequest>,
+    ) -> Result<Response<v1::SkipOccurrenceResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let v1::SkipOccurrenceRequest { name, etag } = request.into_inner();
+        let name = TaskName::parse("name", &name)?;
+        let board = self.board(&caller, name.project).await?;
+        let column = recurrence::skipped_column(&board)?;
+        // Entering another column may count against a WIP limit.
+        let kind = (v1::TaskEventType::Updated, Placement::Between);
+        let (skipped, created) = self
+            .write_all(&caller, (name, &etag), kind, async |writer, record| {
+                if record.task.delete_time.is_some() {
+                    return Err(ServiceError::FailedPrecondition("the task is deleted; undelete it first".into()));
+                }
+                if record.recurrence.is_none() {
+                    return Err(ServiceError::FailedPrecondition(
+                        "the task is not an occurrence of a recurring task".into(),
+                    ));
+                }
+                if TaskStatus::from_stored(record.task.status) == TaskStatus::Done {
+                    return Err(ServiceError::FailedPrecondition("the occurrence is done already".into()));
+                }
+                let now = time::now();
+                writer.check_room(&column, &record.task.id).await?;
+                check_blockers(writer, &board, &column, record).await?;
+                record.task.skip_time = Some(now);
+                record.task.position = writer.bottom_of_column(&column).await?;
+                record.enter(&column, now);
+                recurrence::follow(writer, Some(&board), false, record).await?;
+                Ok(())
+            })
+            .await?;
+        let next = created.iter().find(|task| task.task.previous_occurrence_id.as_ref() == Some(&skipped.task.id));
+        Ok(Response::new(v1::SkipOccurrenceResponse {
+            skipped: Some(task_to_proto(&skipped)),
+            next: next.map(task_to_proto),
+        }))
+    }
+
+    async fn list_occurrences(
+        &self,
+        request: Request<v1::ListOccurrencesRequest>,
+    ) -> Result<Response<v1::ListOccurrencesResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let ListOccurrences { task: name, show_deleted, page } = request.into_inner().try_into()?;
+        let record = self.shared.authorizer.task(&caller, name, Permission::Read).await?;
+        let Some(series) = record.task.series_id.clone() else {
+            // A one-off task is its own history.
+            return Ok(Response::new(v1::ListOccurrencesResponse {
+                tasks: vec![task_to_proto(&record)],
+                next_page_token: String::new(),
+            }));
+        };
+        let occurrences = self.shared.tasks.occurrences(&series, show_deleted, page.after_id(), page.fetch());
+        let mut rows = occurrences.await.map_err(ServiceError::from)?;
+        let next_page_token = page.finish(&mut rows, |last| (None, last.task.id.clone()));
+        Ok(Response::new(v1::ListOccurrencesResponse {
+            tasks: rows.iter().map(task_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     async fn render_markdown(

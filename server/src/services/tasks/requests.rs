@@ -12,6 +12,7 @@ use crate::domain::{
     filter::{self, Filter},
     page::{PageRequest, SortKey, TaskOrder},
     parse_labels,
+    recurrence::Recurrence,
     search::SearchText,
     time::{Micros, from_timestamp},
 };
@@ -31,6 +32,7 @@ pub const UPDATABLE: &[&str] = &[
     "due_time",
     "parent",
     "custom_fields",
+    "recurrence",
 ];
 
 /// A required sub-message, or a violation naming it.
@@ -64,6 +66,30 @@ pub struct TaskEdit {
     /// Custom field values, checked for shape only (the service checks
     /// them against the project's fields).
     pub custom_fields: Option<CustomEdit>,
+    /// The recurrence; `Some(None)` stops the series.
+    pub recurrence: Option<Option<Recurrence>>,
+}
+
+impl TaskEdit {
+    /// Whether the edit changes a field the next occurrences of a
+    /// recurring task copy.
+    pub fn touches_template(&self) -> bool {
+        self.title.is_some()
+            || self.description.is_some()
+            || self.priority.is_some()
+            || self.assignees.is_some()
+            || self.labels.is_some()
+            || self.custom_fields.is_some()
+    }
+}
+
+/// Which occurrences of a recurring task an update applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// This occurrence and the series' template.
+    ThisAndFollowing,
+    /// This occurrence only.
+    ThisOccurrence,
 }
 
 /// The custom field values a request sets.
@@ -121,6 +147,18 @@ impl TaskEdit {
                 "start_time" => edit.start_time = parse_time("task.start_time", &task.start_time, violations),
                 "due_time" => edit.due_time = parse_time("task.due_time", &task.due_time, violations),
                 "parent" => edit.parent = parse_parent(&task.parent, project, violations),
+                "recurrence" => {
+                    edit.recurrence = match &task.recurrence {
+                        None => Some(None),
+                        Some(recurrence) => match Recurrence::parse("task.recurrence", recurrence) {
+                            Ok(recurrence) => Some(Some(recurrence)),
+                            Err(invalid) => {
+                                invalid.0.into_iter().for_each(|v| violations.add(v.field, v.description));
+                                None
+                            }
+                        },
+                    }
+                }
                 "custom_fields" => {
                     let custom = edit.custom_fields.get_or_insert_with(CustomEdit::default);
                     custom.replace = true;
@@ -358,6 +396,8 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
                 .copied()
                 .filter(|path| *path != "parent" || !task.parent.is_empty())
                 .filter(|path| *path != "custom_fields" || !task.custom_fields.is_empty())
+                // Likewise an unset `recurrence`.
+                .filter(|path| *path != "recurrence" || task.recurrence.is_some())
                 .collect()
         } else {
             paths.iter().map(String::as_str).collect()
@@ -368,6 +408,15 @@ impl TryFrom<v1::UpdateTaskRequest> for UpdateTask {
         let edit = TaskEdit::parse(task, &paths, name.map(|name| name.project), &mut violations);
         violations.finish()?;
         Ok(Self { name: name.expect("checked"), edit, etag: task.etag.clone() })
+    }
+}
+
+impl TryFrom<v1::UpdateOccurrenceRequest> for UpdateTask {
+    type Error = Invalid;
+
+    fn try_from(request: v1::UpdateOccurrenceRequest) -> Result<Self, Invalid> {
+        let v1::UpdateOccurrenceRequest { task, update_mask } = request;
+        Self::try_from(v1::UpdateTaskRequest { task, update_mask })
     }
 }
 
@@ -592,6 +641,28 @@ impl TryFrom<v1::DeleteCommentRequest> for DeleteComment {
 
     fn try_from(request: v1::DeleteCommentRequest) -> Result<Self, Invalid> {
         Ok(Self { name: CommentName::parse("name", &request.name)?, etag: request.etag })
+    }
+}
+
+/// `ListOccurrences`.
+#[derive(Debug)]
+pub struct ListOccurrences {
+    pub task: TaskName,
+    pub show_deleted: bool,
+    pub page: PageRequest,
+}
+
+impl TryFrom<v1::ListOccurrencesRequest> for ListOccurrences {
+    type Error = Invalid;
+
+    fn try_from(request: v1::ListOccurrencesRequest) -> Result<Self, Invalid> {
+        let v1::ListOccurrencesRequest { task, page_size, page_token, show_deleted } = request;
+        let mut violations = Violations::default();
+        let name = violations.check(TaskName::parse("task", &task));
+        let fingerprint = format!("occurrences\0{task}\0{show_deleted}");
+        let page = PageRequest::parse(&mut violations, page_size, &page_token, (50, 200), fingerprint);
+        violations.finish()?;
+        Ok(Self { task: name.expect("checked"), show_deleted, page: page.expect("checked") })
     }
 }
 

@@ -8,6 +8,7 @@ mod fields;
 mod history;
 mod mention;
 mod picker;
+mod recurrence;
 mod relations;
 mod subtasks;
 
@@ -16,7 +17,10 @@ use crate::app::router::use_params_map;
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role};
 
-use self::{comments::Comments, editor::TaskEditor, history::History, relations::Relations, subtasks::Subtasks};
+use self::{
+    comments::Comments, editor::TaskEditor, history::History, recurrence::Repeats, relations::Relations,
+    subtasks::Subtasks,
+};
 use crate::{
     app::{
         api::{Api, ApiResult},
@@ -112,6 +116,7 @@ pub fn TaskPage() -> impl IntoView {
                     {move || context.task.get().map(|task| task.map(|task| view! { <TaskEditor task/> }))}
                 </Failure>
             </Transition>
+            <Repeats/>
             <Subtasks/>
             <Relations/>
             <Comments/>

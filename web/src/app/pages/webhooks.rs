@@ -15,7 +15,7 @@ use crate::{
         components::FieldError,
         forms::{field_message, general_message, label_of},
     },
-    model::{dates, names},
+    model::names,
 };
 
 type WebhookList = Loader<ApiResult<Vec<v1::Webhook>>>;

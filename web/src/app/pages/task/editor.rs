@@ -14,7 +14,6 @@ use crate::{
         components::FieldError,
     },
     model::{
-        dates,
         edit::{TaskDraft, priority_label, status_label},
         names,
     },

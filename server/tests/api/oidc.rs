@@ -41,6 +41,7 @@ on_both_backends!(
     an_unreachable_provider_leaves_password_sign_in_working,
     a_user_with_two_factor_authentication_gets_a_challenge,
     the_role_mapping_grants_memberships_at_sign_in,
+    only_the_allowed_email_domains_sign_in,
 );
 
 const PUBLIC_URL: &str = "http://localhost";
@@ -463,4 +464,28 @@ async fn the_role_mapping_grants_memberships_at_sign_in(backend: Backend) {
     let outsider = app.create_task_result(&carol, &project.name, task("Not mapped")).await.unwrap_err();
     assert_eq!(outsider.code(), Code::PermissionDenied, "{outsider:?}");
     drop(server);
+}
+
+async fn only_the_allowed_email_domains_sign_in(backend: Backend) {
+    let provider = OidcProvider::start(None);
+    let mut providers = provider.settings();
+    providers[0].allowed_domains = vec!["corp.example".into(), "example.com".into()];
+    let app = spawn_oidc_app(backend, providers).await;
+    // alice@example.com is in an allowed domain.
+    let alice = complete(&app, log_in_at_provider(&app, "alice").await).await.expect("an allowed domain signs in");
+    assert_eq!(current_user(&app, &alice).await.email, "alice@example.com");
+    app.stop().await;
+
+    // The same account where only another domain is allowed: refused, and no account made.
+    let mut providers = provider.settings();
+    providers[0].allowed_domains = vec!["corp.example".into()];
+    let app = spawn_oidc_app(backend, providers).await;
+    for _ in 0..2 {
+        let refused = complete(&app, log_in_at_provider(&app, "dora").await).await.unwrap_err();
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        assert!(refused.message().contains("email domain may not sign in"), "{}", refused.message());
+    }
+    assert_eq!(outcome(&app, "domain_not_allowed").await, Some(2.0));
+    assert_eq!(outcome(&app, "success").await, Some(0.0), "nobody signed in from a refused domain");
+    app.stop().await;
 }

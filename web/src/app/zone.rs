@@ -18,8 +18,9 @@ use crate::model::dates;
 const KEY: &str = "tasktracker.time_zone";
 
 thread_local! {
-    /// The chosen zone; empty for the device's.
-    static CHOSEN: RwSignal<String> = RwSignal::new(browser::stored(KEY).unwrap_or_default());
+    /// The chosen zone; empty for the device's. Reference-counted, not
+    /// arena-owned: it must outlive whichever page first reads it.
+    static CHOSEN: ArcRwSignal<String> = ArcRwSignal::new(browser::stored(KEY).unwrap_or_default());
     /// The formatter of the last zone used, made once per zone.
     static FORMAT: RefCell<Option<(String, Option<js_sys::Object>)>> = const { RefCell::new(None) };
 }

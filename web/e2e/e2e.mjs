@@ -553,7 +553,6 @@ try {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('.toast', { hasText: 'Profile saved.' }).waitFor();
     await page.locator('header a.who', { hasText: 'Ada L.' }).waitFor();
-    await page.locator('#profile-zone-hint', { hasText: /GMT\+9|JST/ }).waitFor();
     await screenshot(page, '13b-profile');
     // Times elsewhere follow: the sessions list shows Tokyo time; the device's zone again after.
     await page.getByRole('link', { name: 'Sessions' }).click();
@@ -562,7 +561,10 @@ try {
     await page.getByLabel('Time zone').selectOption('');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('.toast', { hasText: 'Profile saved.' }).last().waitFor();
-    await page.locator('#profile-zone-hint', { hasNotText: /GMT\+9|JST/ }).waitFor();
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.locator('table.sessions td', { hasText: /\d{4}-\d\d-\d\d \d\d:\d\d UTC/ }).first().waitFor();
+    await page.getByRole('link', { name: 'Projects', exact: true }).click();
+    await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
   });
 
   await step('sessions: listed with this browser marked; revoking another signs it out', async () => {

@@ -93,13 +93,6 @@ pub fn start() {
 fn App(config: Config) -> impl IntoView {
     let api = Api::new(config.api_base_url);
     provide_context(api);
-    // The time zone may have changed on another device since this one
-    // remembered it: read it once per visit.
-    if untrack(|| api.signed_in()) {
-        leptos::task::spawn_local(async move {
-            let _ = api.current_user().await;
-        });
-    }
     provide_context(pages::inbox::follow_inbox(api));
     provide_context(ToastList(RwSignal::new(Vec::new())));
     let online = Online(RwSignal::new(true));

@@ -59,49 +59,6 @@ pub fn from_day(text: &str) -> Option<Timestamp> {
     Some(Timestamp { seconds: days_from_civil(year, month, day) * 86_400, nanos: 0 })
 }
 
-/// A time as `Intl.DateTimeFormat.formatToParts` gives it, put together as
-/// `YYYY-MM-DD HH:MM ZONE` whatever the locale's own order.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct DayTimeParts {
-    year: String,
-    month: String,
-    day: String,
-    hour: String,
-    minute: String,
-    zone: String,
-}
-
-impl DayTimeParts {
-    /// Takes one part (`type`, `value`); literals and the rest are ignored.
-    pub fn set(&mut self, kind: &str, value: String) {
-        let field = match kind {
-            "year" => &mut self.year,
-            "month" => &mut self.month,
-            "day" => &mut self.day,
-            "hour" => {
-                // Some engines write midnight as 24 even with h23.
-                self.hour = if value == "24" { "00".into() } else { value };
-                return;
-            }
-            "minute" => &mut self.minute,
-            "timeZoneName" => &mut self.zone,
-            _ => return,
-        };
-        *field = value;
-    }
-}
-
-impl std::fmt::Display for DayTimeParts {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { year, month, day, hour, minute, zone } = self;
-        write!(formatter, "{year}-{month}-{day} {hour}:{minute}")?;
-        if !zone.is_empty() {
-            write!(formatter, " {zone}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,25 +83,5 @@ mod tests {
         for text in ["", "2026-02-29", "2026-13-01", "2026-00-10", "2026-1-01", "tomorrow", "2026-04-31"] {
             assert_eq!(from_day(text), None, "{text}");
         }
-    }
-
-    #[test]
-    fn formatted_parts_make_one_layout_whatever_their_order() {
-        let mut parts = DayTimeParts::default();
-        for (kind, value) in [
-            ("day", "07"),
-            ("literal", "/"),
-            ("month", "12"),
-            ("literal", "/"),
-            ("year", "2026"),
-            ("literal", ", "),
-            ("hour", "24"),
-            ("literal", ":"),
-            ("minute", "05"),
-            ("timeZoneName", "GMT+9"),
-        ] {
-            parts.set(kind, value.into());
-        }
-        assert_eq!(parts.to_string(), "2026-12-07 00:05 GMT+9");
     }
 }

@@ -8,7 +8,7 @@ use crate::app::{
     api::Api,
     browser,
     components::FieldError,
-    erased::{Job, Loader},
+    erased::Job,
     forms::{field_message, general_message},
     zone,
 };
@@ -19,16 +19,10 @@ pub fn ProfilePage() -> impl IntoView {
     browser::set_title("Profile");
     let api = expect_context::<Api>();
     let toasts = expect_context::<ToastList>();
-    let display_name = RwSignal::new(String::new());
-    let time_zone = RwSignal::new(String::new());
-    let user = Loader::new(move || async move {
-        let user = api.current_user().await;
-        if let Ok(user) = &user {
-            display_name.try_set(user.display_name.clone());
-            time_zone.try_set(user.time_zone.clone());
-        }
-        user
-    });
+    // What this browser knows: the session's name, and the zone as last
+    // read from the server (`zone::chosen`); saving sends both.
+    let display_name = RwSignal::new(api.session().map(|session| session.display_name).unwrap_or_default());
+    let time_zone = RwSignal::new(untrack(zone::chosen));
     let save = Job::new(move |(name, zone): &(String, String)| {
         let (name, zone) = (name.clone(), zone.clone());
         async move {
@@ -42,7 +36,6 @@ pub fn ProfilePage() -> impl IntoView {
         event.prevent_default();
         save.dispatch((display_name.get_untracked().trim().to_owned(), time_zone.get_untracked()));
     };
-    let device = zone::device_zone();
     let zones = StoredValue::new(zone::known_zones());
     // The saved zone stays choosable even if this browser does not list it.
     let unlisted = Memo::new(move |_| {
@@ -51,11 +44,9 @@ pub fn ProfilePage() -> impl IntoView {
     });
     let listed = zones.get_value().into_iter().map(|zone| view! { <option value=zone.clone()>{zone.clone()}</option> });
     let listed = listed.collect_view();
-    let now = move || zone::day_time(&prost_types::Timestamp { seconds: browser::now_seconds(), nanos: 0 });
     view! {
         <section class="page">
             <h1>"Profile"</h1>
-            {move || user.get().and_then(Result::err).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
             <form class="stack narrow" on:submit=submit novalidate>
                 <FieldError id="profile-error" message=general_message(error)/>
                 <label for="profile-name">"Display name"</label>
@@ -63,11 +54,11 @@ pub fn ProfilePage() -> impl IntoView {
                 <FieldError id="profile-name-error" message=field_message(error, "user.display_name")/>
                 <label for="profile-zone">"Time zone"</label>
                 <select id="profile-zone" bind:value=time_zone aria-describedby="profile-zone-hint profile-zone-error">
-                    <option value="">{format!("This device's ({device})")}</option>
+                    <option value="">"This device's zone"</option>
                     {move || unlisted.get().map(|zone| view! { <option value=zone.clone()>{zone.clone()}</option> })}
                     {listed}
                 </select>
-                <p id="profile-zone-hint" class="muted">"Times are shown in the saved zone; now: " {now}</p>
+                <p id="profile-zone-hint" class="muted">"Every time in the app is shown in this zone."</p>
                 <FieldError id="profile-zone-error" message=field_message(error, "user.time_zone")/>
                 <button type="submit">"Save"</button>
             </form>

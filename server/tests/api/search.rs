@@ -369,3 +369,38 @@ async fn the_list_filters_free_text_is_still_a_case_insensitive_substring(backen
     assert_eq!(list("-ashb").await, ["Running"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_in_very_many_tasks_ranks_its_newest_matches() {
+    // PostgreSQL only (the bound is its statement's): the best match of
+    // "zephyr" is the oldest task, and 1,000 newer tasks mention it once;
+    // only the newest 1,000 matches are ranked, so it is not on the page.
+    // One fewer newer task, and it is ranked first again.
+    let app = spawn_app(Backend::Postgres).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Crowded").await;
+    let best = described("Zephyr zephyr zephyr", "zephyr zephyr zephyr");
+    app.create_task(&ada, &project.name, best).await;
+    let indexes: Vec<usize> = (0..1_000).collect();
+    let mut newer = Vec::new();
+    for chunk in indexes.chunks(4) {
+        let creates = chunk.iter().map(|index| {
+            app.create_task(&ada, &project.name, described(&format!("Task {index}"), "mentions zephyr once"))
+        });
+        newer.extend(futures::future::join_all(creates).await);
+    }
+    let first = titles(&app, &ada, "zephyr").await;
+    assert_eq!(first.len(), 20);
+    assert!(!first.contains(&"Zephyr zephyr zephyr".to_owned()), "{first:?}");
+
+    // Deleting one newer match brings the oldest into the ranked set (ids
+    // are time-ordered: the greatest is the newest).
+    let newest = newer.into_iter().max_by(|left, right| left.name.cmp(&right.name)).expect("tasks");
+    app.tasks()
+        .delete_task(ada.call(v1::DeleteTaskRequest { name: newest.name, ..Default::default() }))
+        .await
+        .expect("delete");
+    let again = titles(&app, &ada, "zephyr").await;
+    assert_eq!(again.first().map(String::as_str), Some("Zephyr zephyr zephyr"), "{again:?}");
+    app.stop().await;
+}

@@ -10,7 +10,7 @@
 //! claimable again: at least once, and in practice once. The preference is
 //! read when the row is claimed, so a change applies to mail not yet sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -18,7 +18,7 @@ use sea_orm::{
 };
 
 use super::{
-    entities::{email_outbox, email_preferences, invitation_emails, invitations, projects, users},
+    entities::{email_outbox, email_preferences, invitation_emails},
     notifications::{NotificationKind, Sql},
 };
 use crate::domain::{UserId, time::Micros};
@@ -458,36 +458,50 @@ impl EmailStore {
         }
         sql.raw(r#") RETURNING "invitation_id", "attempts""#);
         let claimed = self.db.query_all_raw(sql.build()).await?;
-        let mut mails = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let invitation_id: String = row.try_get("", "invitation_id")?;
-            let attempts: i32 = row.try_get("", "attempts")?;
-            // Gone with its project (the row cascades): nothing to mail.
-            let Some(invitation) = invitations::Entity::find_by_id(invitation_id.clone()).one(&self.db).await? else {
-                continue;
-            };
-            let project = projects::Entity::find_by_id(invitation.project_id.clone()).one(&self.db).await?;
-            let inviter = users::Entity::find_by_id(invitation.inviter_id.clone()).one(&self.db).await?;
-            let to = match &invitation.invitee_id {
-                Some(invitee) => users::Entity::find_by_id(invitee.clone())
-                    .one(&self.db)
-                    .await?
-                    .map(|user| user.email)
-                    .unwrap_or_default(),
-                None => invitation.email.clone(),
-            };
-            mails.push(InvitationMail {
-                invitation_id,
-                attempts,
-                pending: invitation.pending_key.is_some() && invitation.expire_time > now,
-                to,
-                project_title: project.map(|project| project.title).unwrap_or_default(),
-                inviter_display_name: inviter.map(|user| user.display_name).unwrap_or_default(),
-                role: invitation.role,
-                expire_time: invitation.expire_time,
-            });
+        if claimed.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(mails)
+        // What the mails show, in one statement: an invitation gone with
+        // its project (the outbox row cascades) is simply not found.
+        let mut attempts = HashMap::with_capacity(claimed.len());
+        let mut sql = Sql::new(
+            backend,
+            r#"SELECT "i"."id", "i"."role", "i"."expire_time", "i"."pending_key", "i"."email",
+                      "u"."email" AS "invitee_email", "p"."title" AS "project_title",
+                      "a"."display_name" AS "inviter_display_name"
+               FROM "invitations" AS "i"
+               JOIN "projects" AS "p" ON "p"."id" = "i"."project_id"
+               LEFT JOIN "users" AS "a" ON "a"."id" = "i"."inviter_id"
+               LEFT JOIN "users" AS "u" ON "u"."id" = "i"."invitee_id"
+               WHERE "i"."id" IN ("#,
+        );
+        for (index, row) in claimed.iter().enumerate() {
+            let id: String = row.try_get("", "invitation_id")?;
+            attempts.insert(id.clone(), row.try_get::<i32>("", "attempts")?);
+            sql.push(if index == 0 { "{}" } else { ", {}" }, id);
+        }
+        sql.raw(")");
+        let rows = self.db.query_all_raw(sql.build()).await?;
+        rows.iter()
+            .map(|row| {
+                let invitation_id: String = row.try_get("", "id")?;
+                let expire_time: Micros = row.try_get("", "expire_time")?;
+                let invitee_email: Option<String> = row.try_get("", "invitee_email")?;
+                Ok(InvitationMail {
+                    attempts: attempts.get(&invitation_id).copied().unwrap_or(0),
+                    invitation_id,
+                    pending: row.try_get::<Option<String>>("", "pending_key")?.is_some() && expire_time > now,
+                    // Addressed to a user: their own address (empty if they are gone).
+                    to: invitee_email.unwrap_or(row.try_get("", "email")?),
+                    project_title: row.try_get("", "project_title")?,
+                    inviter_display_name: row
+                        .try_get::<Option<String>>("", "inviter_display_name")?
+                        .unwrap_or_default(),
+                    role: row.try_get("", "role")?,
+                    expire_time,
+                })
+            })
+            .collect()
     }
 
     fn invitation_row(invitation: &str) -> sea_orm::UpdateMany<invitation_emails::Entity> {

@@ -17,6 +17,7 @@ on_both_backends!(
     a_title_match_ranks_above_a_description_match_with_a_highlighted_snippet,
     stemming_finds_other_forms_of_a_word,
     a_typo_in_a_title_is_tolerated,
+    typos_follow_renamed_titles_and_each_word_of_the_query,
     comments_are_searched_and_edits_are_followed,
     deleted_tasks_and_other_projects_tasks_are_never_returned,
     archived_projects_are_searched_only_when_asked,
@@ -113,6 +114,31 @@ async fn a_typo_in_a_title_is_tolerated(backend: Backend) {
 
     // Spelled right, both match in full text, the title first.
     assert_eq!(titles(&app, &ada, "dashboard").await, ["Polish the dashboard", "Release notes"]);
+    app.stop().await;
+}
+
+async fn typos_follow_renamed_titles_and_each_word_of_the_query(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.sign_up("ada").await;
+    let project = app.create_project(&ada, "Renames").await;
+    let draft = app.create_task(&ada, &project.name, task("Draft")).await;
+    app.create_task(&ada, &project.name, task("Billing webhook retries")).await;
+    app.create_task(&ada, &project.name, task("Billing export")).await;
+    app.create_task(&ada, &project.name, task("Unrelated chores")).await;
+
+    // A title's new words are found with a typo; its old ones are gone.
+    let mut renamed = draft.clone();
+    renamed.title = "Quarterly forecast".into();
+    let update =
+        v1::UpdateTaskRequest { task: Some(renamed), update_mask: Some(FieldMask { paths: vec!["title".into()] }) };
+    app.tasks().update_task(ada.call(update)).await.unwrap();
+    assert_eq!(titles(&app, &ada, "forcast").await, ["Quarterly forecast"]);
+    assert!(titles(&app, &ada, "drafd").await.is_empty());
+    // Two words, one misspelt: the title holding both ranks first; one
+    // holding only the exact word is similar enough to follow.
+    assert_eq!(titles(&app, &ada, "billing webhok").await, ["Billing webhook retries", "Billing export"]);
+    // Nothing similar: nothing found.
+    assert!(titles(&app, &ada, "zyxwvut").await.is_empty());
     app.stop().await;
 }
 

@@ -7,18 +7,18 @@
 //! once the full-text matches run out: first the full-text page (ordered by
 //! score and id after the page token's), then, if it is short, the typo
 //! matches (titles similar to the query that are not full-text matches) to
-//! fill it. A common word fills its pages without the costlier similarity
-//! scan.
+//! fill it. A common word fills its pages without looking for typos.
 //!
-//! PostgreSQL: each part is one statement (the `task_search` GIN index,
-//! or for a word in many tasks a walk of the newest tasks that stops at
-//! [`RANKED_MATCHES`];
-//! the `lower(title)` trigram index with `<%`, under a transaction-local
-//! `pg_trgm.word_similarity_threshold`), filtered to live tasks of visible
-//! projects, with `ts_headline` for the page's rows only. SQLite: the FTS5
-//! table (`bm25`, `snippet()`), then up to [`TYPO_CANDIDATES`] candidates
-//! from the trigram table (titles sharing a trigram with the query, best
-//! first), scored with [`SearchText::title_similarity`].
+//! PostgreSQL: the full-text page is one statement (the `task_search` GIN
+//! index, or for a word in many tasks a walk of the newest tasks that stops
+//! at [`RANKED_MATCHES`]), with `ts_headline` for the page's rows only; the
+//! typo matches are two: the words of titles similar to the query's
+//! (`search_words`, migration `m20261230_000002_search_words`), then up to
+//! [`TYPO_CANDIDATES`] of the newest tasks whose title holds one of them.
+//! Both are filtered to live tasks of visible projects. SQLite: the FTS5 table (`bm25`, `snippet()`), then up
+//! to [`TYPO_CANDIDATES`] candidates from the trigram table (titles sharing
+//! a trigram with the query, best first). On both, typo candidates are
+//! scored with [`SearchText::title_similarity`].
 
 use std::collections::HashMap;
 
@@ -39,8 +39,17 @@ use crate::{
 /// the word (docs/performance.md: 92 ms to 2.7 ms for a word in 70% of
 /// 100,000 tasks); a query with fewer matches ranks them all.
 pub const RANKED_MATCHES: u64 = 1_000;
-/// Most typo candidates SQLite scores per page.
-const TYPO_CANDIDATES: u64 = 500;
+/// Most typo candidates scored per page: the newest titles holding a word
+/// similar to a query word (PostgreSQL), or the best trigram matches
+/// (SQLite).
+const TYPO_CANDIDATES: u64 = 200;
+/// Words of titles similar to a query word looked up at most, per query word
+/// (PostgreSQL).
+const SIMILAR_WORDS: u64 = 5;
+/// Lowest trigram similarity of a title's word to a query word for it to be
+/// looked up (PostgreSQL): below [`TYPO_THRESHOLD`], since a title's score is
+/// its words' mean and a query of several words may have one exact.
+const SIMILAR_WORD: f64 = 0.3;
 /// Highest score of a typo match: below every full-text match's.
 const MAX_TYPO_SCORE: f64 = 0.99;
 
@@ -229,46 +238,77 @@ async fn search_postgres(txn: &impl ConnectionTrait, query: &SearchQuery<'_>) ->
     if rest == 0 {
         return Ok(results);
     }
-    // The candidates come from the title's trigram index alone (`%>`, the
-    // index's side of `<%`), materialized first. The planner prices the
-    // operator per row like a comparison, where it computes a similarity:
-    // left to choose, it reads the whole table instead, several times
-    // slower (docs/performance.md); hence no sequential scans here.
-    for setting in [
-        format!("SELECT set_config('pg_trgm.word_similarity_threshold', '{TYPO_THRESHOLD}', true)"),
-        "SELECT set_config('enable_seqscan', 'off', true)".to_owned(),
-    ] {
-        txn.execute_raw(Statement::from_string(DbBackend::Postgres, setting)).await?;
+    // The words of titles similar to each query word (`search_words`, a few
+    // thousand rows, by its trigram index), then the newest tasks whose
+    // title holds one of them (the full-text index, weight A: the title),
+    // scored here as on SQLite.
+    txn.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!("SELECT set_config('pg_trgm.similarity_threshold', '{SIMILAR_WORD}', true)"),
+    ))
+    .await?;
+    let sql = format!(
+        r#"SELECT DISTINCT "w"."word" FROM unnest(string_to_array($1, ' ')) AS "q"("word")
+           CROSS JOIN LATERAL (SELECT "word" FROM "search_words" WHERE "word" % "q"."word"
+             ORDER BY similarity("word", "q"."word") DESC, "word" LIMIT {SIMILAR_WORDS}) AS "w""#
+    );
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, [query.text.words().join(" ").into()]);
+    let similar: Vec<String> =
+        txn.query_all_raw(statement).await?.iter().map(|row| row.try_get("", "word")).collect::<Result<_, _>>()?;
+    // Letters and digits only (as the table keeps them), so that no word is
+    // read as `to_tsquery` syntax.
+    let any_word: Vec<String> = similar
+        .iter()
+        .filter(|word| !word.is_empty() && word.chars().all(char::is_alphanumeric))
+        .map(|word| format!("{word}:A"))
+        .collect();
+    if any_word.is_empty() {
+        return Ok(results);
     }
     let mut values = Values { values: Vec::new(), postgres: true };
+    let any_word = values.push(any_word.join(" | "));
     let text = values.push(query.text.as_str());
-    let lower = values.push(query.text.as_str().to_lowercase());
     let visible = visible(query, &mut values);
-    let after = after(r#""score""#, r#""task_id""#, typo_after, &mut values);
     let sql = format!(
-        r#"WITH "similar" AS MATERIALIZED (
-             SELECT "id" FROM "tasks" WHERE lower("title") %> {lower}
-           ),
-           "page" AS (
-             SELECT * FROM (
-               SELECT "t"."id" AS "task_id",
-                 CAST(LEAST(word_similarity({lower}, lower("t"."title")), {MAX_TYPO_SCORE}) AS double precision) AS "score"
-               FROM "similar" JOIN "tasks" AS "t" ON "t"."id" = "similar"."id"
-                 LEFT JOIN "task_search" AS "s" ON "s"."task_id" = "t"."id"
-               WHERE NOT COALESCE("s"."document" @@ plainto_tsquery("task_search_config"(), {text}), FALSE)
-                 AND "t"."delete_time" IS NULL AND "t"."project_id" IN ({visible})
-             ) AS "ranked" WHERE TRUE{after}
-             ORDER BY "score" DESC, "task_id" LIMIT {rest}
-           )
-           SELECT "page"."task_id", "page"."score", "p"."title" AS "project_title",
-             translate("t"."title", U&'\E000\E001', '') AS "snippet"
-           FROM "page" JOIN "tasks" AS "t" ON "t"."id" = "page"."task_id"
+        r#"SELECT "t"."id" AS "task_id", "t"."title" AS "title", "p"."title" AS "project_title"
+           FROM "task_search" AS "s" JOIN "tasks" AS "t" ON "t"."id" = "s"."task_id"
              JOIN "projects" AS "p" ON "p"."id" = "t"."project_id"
-           ORDER BY "page"."score" DESC, "page"."task_id""#
+           WHERE "s"."document" @@ to_tsquery("task_search_config"(), {any_word})
+             AND NOT "s"."document" @@ plainto_tsquery("task_search_config"(), {text})
+             AND "t"."delete_time" IS NULL AND "t"."project_id" IN ({visible})
+           ORDER BY "s"."task_id" DESC LIMIT {TYPO_CANDIDATES}"#
     );
     let rows = txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values.values)).await?;
-    results.extend(found_rows(&rows)?);
+    results.extend(typo_page(query, &rows, typo_after, rest)?);
     Ok(results)
+}
+
+/// The typo matches among `candidates` (`task_id`, `title`,
+/// `project_title`): titles at least [`TYPO_THRESHOLD`] similar to the
+/// query, after `typo_after`, best first, at most `rest`.
+fn typo_page(
+    query: &SearchQuery<'_>,
+    candidates: &[sea_orm::QueryResult],
+    typo_after: Option<After<'_>>,
+    rest: u64,
+) -> Result<Vec<Found>, sea_orm::DbErr> {
+    let mut typos = Vec::new();
+    for row in candidates {
+        let task_id: String = row.try_get("", "task_id")?;
+        let title: String = row.try_get("", "title")?;
+        let score = query.text.title_similarity(&title).min(MAX_TYPO_SCORE);
+        let later = match typo_after {
+            None => true,
+            Some((last_score, last_id)) => score < last_score || (score == last_score && task_id.as_str() > last_id),
+        };
+        if score >= TYPO_THRESHOLD && later {
+            let snippet = title.replace([HIGHLIGHT_START, HIGHLIGHT_END], "");
+            typos.push(Found { task_id, score, project_title: row.try_get("", "project_title")?, snippet });
+        }
+    }
+    typos.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.task_id.cmp(&right.task_id)));
+    typos.truncate(usize::try_from(rest).unwrap_or(usize::MAX));
+    Ok(typos)
 }
 
 /// The full-text page, then, if it is short, the typo matches after it:
@@ -318,21 +358,6 @@ async fn search_sqlite(txn: &impl ConnectionTrait, query: &SearchQuery<'_>) -> R
            ORDER BY "task_trigrams"."rank" LIMIT {TYPO_CANDIDATES}"#
     );
     let rows = txn.query_all_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values.values)).await?;
-    let mut typos = Vec::new();
-    for row in rows {
-        let task_id: String = row.try_get("", "task_id")?;
-        let title: String = row.try_get("", "title")?;
-        let score = query.text.title_similarity(&title).min(MAX_TYPO_SCORE);
-        let later = match typo_after {
-            None => true,
-            Some((last_score, last_id)) => score < last_score || (score == last_score && task_id.as_str() > last_id),
-        };
-        if score >= TYPO_THRESHOLD && later {
-            let snippet = title.replace([HIGHLIGHT_START, HIGHLIGHT_END], "");
-            typos.push(Found { task_id, score, project_title: row.try_get("", "project_title")?, snippet });
-        }
-    }
-    typos.sort_by(|left, right| right.score.total_cmp(&left.score).then_with(|| left.task_id.cmp(&right.task_id)));
-    results.extend(typos.into_iter().take(rest));
+    results.extend(typo_page(query, &rows, typo_after, rest as u64)?);
     Ok(results)
 }

@@ -260,7 +260,7 @@ pub async fn seed(channel: &Channel, db: &PgPool, tasks: usize, members: usize) 
     // visibility map, so plans are those of a settled production table.
     sqlx::raw_sql(
         "VACUUM (ANALYZE) tasks, task_labels, task_assignees, task_activities, memberships, projects, sessions, users, \
-         workflow_states, custom_fields, task_field_values",
+         workflow_states, custom_fields, task_field_values, task_search, search_words",
     )
     .execute(db)
     .await?;

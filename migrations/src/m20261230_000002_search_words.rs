@@ -20,6 +20,14 @@
 //! this way that no live task holds matches nothing. SQLite needs none of
 //! this (its typo candidates come from an FTS5 trigram table).
 //!
+//! The full-text index `task_search_document` (and the new trigram index)
+//! stop using GIN's pending list (`fastupdate = off`): with it, a write
+//! appends to an unsorted list that every search scans until vacuum or a
+//! 4 MB limit merges it, so search latency grew with recent writes (seconds
+//! right after a bulk load of 100,000 tasks; `docs/performance.md`). Without
+//! it each write of a task's document updates the index in place, a few
+//! dozen entries; the list left over is merged here.
+//!
 //! Contract step: none needed.
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
@@ -45,7 +53,13 @@ fn postgres_up() -> Vec<String> {
         "CREATE EXTENSION IF NOT EXISTS pg_trgm".into(),
         r#"CREATE TABLE "search_words" ("word" text NOT NULL)"#.into(),
         r#"CREATE INDEX "search_words_word" ON "search_words" ("word")"#.into(),
-        r#"CREATE INDEX "search_words_trigrams" ON "search_words" USING gin ("word" gin_trgm_ops)"#.into(),
+        r#"CREATE INDEX "search_words_trigrams" ON "search_words" USING gin ("word" gin_trgm_ops)
+           WITH (fastupdate = off)"#
+            .into(),
+        // Searches read the documents' index directly: no pending list of
+        // recent writes to scan first (see the module's notes).
+        r#"ALTER INDEX "task_search_document" SET (fastupdate = off)"#.into(),
+        r#"SELECT gin_clean_pending_list('"task_search_document"'::regclass)"#.into(),
         format!(
             r#"CREATE FUNCTION "search_words_learn"() RETURNS trigger LANGUAGE plpgsql AS $$
                BEGIN
@@ -72,6 +86,7 @@ fn postgres_down() -> Vec<String> {
         r#"DROP TRIGGER IF EXISTS "tasks_search_words" ON "tasks""#.into(),
         r#"DROP FUNCTION IF EXISTS "search_words_learn"()"#.into(),
         r#"DROP TABLE IF EXISTS "search_words""#.into(),
+        r#"ALTER INDEX "task_search_document" RESET (fastupdate)"#.into(),
     ]
 }
 

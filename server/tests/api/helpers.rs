@@ -259,6 +259,32 @@ impl TestApp {
         TestUser { name: response.user.expect("user").name, email, token: session.access_token }
     }
 
+    /// Creates a custom field `key` of `kind` (with `options`, for selects)
+    /// in `project`.
+    pub async fn create_field(
+        &self,
+        owner: &TestUser,
+        project: &str,
+        key: &str,
+        kind: v1::CustomFieldType,
+        options: &[&str],
+    ) -> v1::CustomField {
+        self.fields()
+            .create_custom_field(owner.call(v1::CreateCustomFieldRequest {
+                parent: project.into(),
+                field: Some(v1::CustomField {
+                    key: key.into(),
+                    display_name: key.to_uppercase(),
+                    r#type: kind as i32,
+                    options: options.iter().map(|option| (*option).to_owned()).collect(),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .expect("create field")
+            .into_inner()
+    }
+
     /// Creates a project owned by `owner`.
     pub async fn create_project(&self, owner: &TestUser, title: &str) -> v1::Project {
         self.projects()

@@ -131,18 +131,7 @@ async fn state_names(app: &TestApp, user: &TestUser, project: &str) -> BTreeMap<
 
 async fn project_with_estimate(app: &TestApp, ada: &TestUser) -> String {
     let project = app.create_project(ada, "Launch").await.name;
-    app.fields()
-        .create_custom_field(ada.call(v1::CreateCustomFieldRequest {
-            parent: project.clone(),
-            field: Some(v1::CustomField {
-                key: "estimate".into(),
-                display_name: "Estimate".into(),
-                r#type: v1::CustomFieldType::Number as i32,
-                ..Default::default()
-            }),
-        }))
-        .await
-        .expect("create field");
+    app.create_field(ada, &project, "estimate", v1::CustomFieldType::Number, &[]).await;
     project
 }
 
@@ -564,25 +553,13 @@ async fn an_exported_project_imports_into_another_with_nothing_lost(backend: Bac
     let project = project_with_estimate(&app, &ada).await;
     app.add_member(&ada, &project, &bob, v1::Role::Editor).await;
     for (key, kind, options) in [
-        ("size", v1::CustomFieldType::SingleSelect, vec!["S", "M", "L"]),
-        ("areas", v1::CustomFieldType::MultiSelect, vec!["web", "api", "cli"]),
-        ("reviewer", v1::CustomFieldType::User, vec![]),
-        ("ready", v1::CustomFieldType::Checkbox, vec![]),
-        ("shipped", v1::CustomFieldType::Date, vec![]),
+        ("size", v1::CustomFieldType::SingleSelect, &["S", "M", "L"][..]),
+        ("areas", v1::CustomFieldType::MultiSelect, &["web", "api", "cli"]),
+        ("reviewer", v1::CustomFieldType::User, &[]),
+        ("ready", v1::CustomFieldType::Checkbox, &[]),
+        ("shipped", v1::CustomFieldType::Date, &[]),
     ] {
-        app.fields()
-            .create_custom_field(ada.call(v1::CreateCustomFieldRequest {
-                parent: project.clone(),
-                field: Some(v1::CustomField {
-                    key: key.into(),
-                    display_name: key.to_uppercase(),
-                    r#type: kind as i32,
-                    options: options.into_iter().map(str::to_owned).collect(),
-                    ..Default::default()
-                }),
-            }))
-            .await
-            .expect("create field");
+        app.create_field(&ada, &project, key, kind, options).await;
     }
     import(&app, &ada, &project, v1::ImportFormat::Csv, &CSV.replace("{ada}", &bob.email)).await;
     import(&app, &ada, &project, v1::ImportFormat::Trello, &TRELLO.replace("{ada}", &bob.email)).await;

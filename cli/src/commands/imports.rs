@@ -30,10 +30,16 @@ pub async fn import(session: &Session, command: ImportCommand, out: &Output) -> 
     let content = read(&args.file)?;
     let project = names::project(&args.project.project);
     let request = v1::ImportTasksRequest { parent: project, format: format as i32, content, csv_mapping: mapping };
-    let operation = session.api.imports().import_tasks(request).await?.into_inner();
-    out.note(&format!("importing as {}", operation.name));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    // Polling it once installs the handler: from here, Ctrl-C cancels.
+    tokio::select! {
+        biased;
+        _ = &mut ctrl_c => return Err(CliError::Usage("interrupted before the import started".into())),
+        () = std::future::ready(()) => {}
+    }
+    let operation = session.api.imports().import_tasks(request).await?.into_inner();
+    out.note(&format!("importing as {}", operation.name));
     let mut operation = operation;
     let mut cancelled = false;
     for _ in 0..MAX_POLLS {

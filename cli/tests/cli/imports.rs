@@ -56,3 +56,47 @@ async fn files_are_imported_with_progress_and_projects_exported() {
     let copied = app.run(&["import", "tasktracker", out.to_str().unwrap(), "-p", &copy, "-o", "json"]).success().json();
     assert_eq!((copied["rows_imported"].as_i64(), copied["errors_total"].as_i64()), (Some(10), Some(0)));
 }
+
+/// Ctrl-C during an import asks the server to cancel it: the run stops after
+/// its batch, and the command says so and exits non-zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_a_running_import() {
+    use std::{
+        io::{BufRead, BufReader},
+        process::Stdio,
+        time::{Duration, Instant},
+    };
+    let app = Harness::start().await;
+    app.login().await;
+    let project = app.create_project("Big");
+    let mut csv = String::from("Key,Name\n");
+    for row in 1..=5_000 {
+        csv.push_str(&format!("K-{row},Task {row}\n"));
+    }
+    let file = app.home.join("big.csv");
+    std::fs::write(&file, csv).unwrap();
+    let mut child = app
+        .command(&["import", "csv", file.to_str().unwrap(), "-p", &project, "--map", "title=Name,key=Key"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = tokio::task::block_in_place(|| stderr.next()).expect("a line").unwrap();
+    assert!(first.starts_with("importing as "), "{first}");
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = tokio::task::block_in_place(|| stderr.map_while(Result::ok).collect());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the import did not end within 60 s of Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1), "{rest:?}");
+    assert!(rest.iter().any(|line| line.starts_with("cancelling")), "{rest:?}");
+    assert!(rest.last().is_some_and(|line| line.contains("cancelled")), "{rest:?}");
+}

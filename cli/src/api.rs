@@ -3,9 +3,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use tasktracker_proto::google::longrunning::operations_client::OperationsClient;
 use tasktracker_proto::v1::{
-    self, account_service_client::AccountServiceClient, project_service_client::ProjectServiceClient,
-    task_service_client::TaskServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
+    self, account_service_client::AccountServiceClient, import_service_client::ImportServiceClient,
+    project_service_client::ProjectServiceClient, task_service_client::TaskServiceClient,
+    workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tonic::{
     Request, Status,
@@ -75,6 +77,15 @@ impl Api {
 
     pub fn states(&self) -> WorkflowStateServiceClient<Authorized> {
         WorkflowStateServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn imports(&self) -> ImportServiceClient<Authorized> {
+        // Exports stream chunks of 256 KiB; tonic's 4 MiB default is ample.
+        ImportServiceClient::with_interceptor(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn operations(&self) -> OperationsClient<Authorized> {
+        OperationsClient::with_interceptor(self.channel.clone(), self.bearer.clone())
     }
 }
 

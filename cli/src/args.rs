@@ -51,6 +51,11 @@ pub enum Command {
     Tasks(TasksCommand),
     /// Print every change to a project's tasks as it happens (same as `tasks watch`)
     Watch(WatchArgs),
+    /// Import a Trello board export, a CSV file or a Tasktracker export into a project
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export a project as JSON (everything) or CSV (its tasks)
+    Export(ExportArgs),
     /// Print a shell completion script for bash, zsh, fish, powershell or elvish
     #[command(
         after_help = "Example: tasktracker completions bash > ~/.local/share/bash-completion/completions/tasktracker"
@@ -293,4 +298,53 @@ pub struct WatchArgs {
     /// Start after this cursor (printed with each change in JSON output) instead of now
     #[arg(long)]
     pub cursor: Option<String>,
+}
+
+/// A file to import and the project it goes into.
+#[derive(Debug, Args)]
+pub struct ImportFile {
+    /// The file (at most the server's import limit, 32 MiB by default)
+    pub file: std::path::PathBuf,
+    #[command(flatten)]
+    pub project: ProjectArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Trello board's JSON export: lists become states, cards tasks, checklists subtasks
+    #[command(after_help = "Shows progress until the import is done; Ctrl-C cancels it.")]
+    Trello(ImportFile),
+    /// A CSV file with a header row, its columns named with --map
+    #[command(after_help = "\
+Fields: title (required), description, state, assignee_email, due_date, labels, priority,
+source_id (makes importing again skip the row), cf.<key> (a custom field).
+Example: --map title=Name,description=Notes,state=Status,source_id=Key,cf.estimate=Points
+Shows progress until the import is done; Ctrl-C cancels it.")]
+    Csv {
+        #[command(flatten)]
+        file: ImportFile,
+        /// FIELD=COLUMN pairs separated by commas
+        #[arg(long)]
+        map: String,
+    },
+    /// A project exported with `tasktracker export --format json`
+    #[command(after_help = "Shows progress until the import is done; Ctrl-C cancels it.")]
+    Tasktracker(ImportFile),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::Json)]
+    pub format: ExportFormatArg,
+    /// Write to this file instead of standard output (`-o` is the global output format)
+    #[arg(long = "file", short = 'F', value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
 }

@@ -113,6 +113,11 @@ pub struct Settings {
     #[arg(long, env = "TASKTRACKER_EVENT_RETENTION", default_value = "7days", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
 
+    /// Largest file ImportTasks accepts, in bytes (its request may be this
+    /// much larger than other calls' 1 MiB).
+    #[arg(long, env = "TASKTRACKER_IMPORT_MAX_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub import_max_bytes: usize,
+
     /// How often the due-date reminder scheduler looks for reminders to send.
     #[arg(long, env = "TASKTRACKER_REMINDER_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub reminder_interval: Duration,

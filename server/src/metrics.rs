@@ -224,6 +224,11 @@ pub struct Metrics {
     pub webhook_oldest_pending_age: FloatGauge,
     pub webhooks_paused: Counter,
     pub webhook_dispatch_errors: Counter,
+    /// Imports started.
+    pub imports_started: Counter,
+    imports_finished: Family<OutcomeLabels, Counter>,
+    /// Tasks and subtasks imports made.
+    pub import_rows: Counter,
     emails_sent: Family<KindLabels, Counter>,
     emails_failed: Family<KindLabels, Counter>,
     /// Outbox rows due now and not yet sent.
@@ -270,6 +275,11 @@ impl Metrics {
         self.webhook_delivery_duration.observe(seconds);
     }
 
+    /// Counts a finished import: `succeeded`, `failed` or `cancelled`.
+    pub fn import_finished(&self, outcome: &'static str) {
+        self.imports_finished.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
     /// Counts an email the SMTP server accepted.
     pub fn email_sent(&self, kind: &'static str) {
         self.emails_sent.get_or_create(&KindLabels { kind }).inc();
@@ -309,6 +319,9 @@ impl Metrics {
             webhook_oldest_pending_age: FloatGauge::default(),
             webhooks_paused: Counter::default(),
             webhook_dispatch_errors: Counter::default(),
+            imports_started: Counter::default(),
+            imports_finished: Family::default(),
+            import_rows: Counter::default(),
             emails_sent: Family::default(),
             emails_failed: Family::default(),
             email_outbox_backlog: Gauge::default(),
@@ -450,6 +463,24 @@ impl Metrics {
             "tasktracker_webhook_dispatch_errors",
             "Webhook dispatcher passes that failed on the database",
             metrics.webhook_dispatch_errors.clone(),
+        );
+        registry.register(
+            "tasktracker_imports_started",
+            "Imports (ImportTasks operations) this replica started",
+            metrics.imports_started.clone(),
+        );
+        for outcome in ["succeeded", "failed", "cancelled"] {
+            metrics.imports_finished.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_imports_finished",
+            "Imports this replica ran to an end, by outcome: succeeded, failed or cancelled",
+            metrics.imports_finished.clone(),
+        );
+        registry.register(
+            "tasktracker_import_rows",
+            "Tasks and subtasks imports made (skipped and failed rows not counted)",
+            metrics.import_rows.clone(),
         );
         for kind in crate::storage::notifications::NotificationKind::ALL
             .map(crate::storage::notifications::NotificationKind::label)

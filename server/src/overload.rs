@@ -56,9 +56,16 @@ impl DatabaseStatus {
     }
 }
 
-/// Path prefix of the product's own services (health and reflection need no
-/// database and stay available).
-const PRODUCT_SERVICES: &str = "/tasktracker.v1.";
+/// Path prefixes of the product's own services: `tasktracker.v1` and the
+/// long-running operations its imports return (health and reflection need
+/// no database and stay available).
+const PRODUCT_SERVICES: &[&str] = &["/tasktracker.v1.", "/google.longrunning.Operations/"];
+
+/// Whether `path` calls one of the product's own services: those need the
+/// database and a caller.
+pub fn is_product_call(path: &str) -> bool {
+    PRODUCT_SERVICES.iter().any(|prefix| path.starts_with(prefix))
+}
 
 /// Middleware: while the database is down, refuses product calls at once
 /// with UNAVAILABLE, so clients fail over or back off without waiting.
@@ -67,7 +74,7 @@ pub async fn fail_fast_while_database_down(
     request: axum::extract::Request,
     next: Next,
 ) -> Response {
-    if !database.is_up() && request.uri().path().starts_with(PRODUCT_SERVICES) {
+    if !database.is_up() && is_product_call(request.uri().path()) {
         return tonic::Status::unavailable("database unreachable; retry with backoff").into_http();
     }
     next.run(request).await

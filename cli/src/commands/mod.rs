@@ -2,6 +2,7 @@
 //! server and hands the results to [`Output`].
 
 mod auth;
+mod imports;
 mod projects;
 mod tasks;
 mod watch;
@@ -27,6 +28,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Projects(command) => projects::run(&Session::open(&cli.global).await?, command, &out).await,
         Command::Watch(args) | Command::Tasks(TasksCommand::Watch(args)) => watch::run(&cli.global, args, &out).await,
         Command::Tasks(command) => tasks::run(&Session::open(&cli.global).await?, command, &out).await,
+        Command::Import(command) => imports::import(&Session::open(&cli.global).await?, command, &out).await,
+        Command::Export(args) => imports::export(&Session::open(&cli.global).await?, args, &out).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tasktracker", &mut std::io::stdout());
             Ok(())

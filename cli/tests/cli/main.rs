@@ -3,6 +3,7 @@
 
 mod auth;
 mod helpers;
+mod imports;
 mod offline;
 mod projects;
 mod tasks;

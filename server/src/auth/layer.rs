@@ -146,14 +146,15 @@ impl Authenticator {
     }
 }
 
-/// Middleware: authenticates `tasktracker.v1` calls and attaches the caller.
+/// Middleware: authenticates the product's calls (`tasktracker.v1` and
+/// `google.longrunning.Operations`) and attaches the caller.
 pub async fn authenticate(
     State(authenticator): State<Authenticator>,
     mut request: axum::extract::Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if !path.starts_with("/tasktracker.v1.") || ANONYMOUS.contains(&path) {
+    if !crate::overload::is_product_call(path) || ANONYMOUS.contains(&path) {
         return next.run(request).await;
     }
     let bearer = request

@@ -310,13 +310,13 @@ impl Authorizer {
     /// Succeeds if `caller` may change `project`'s settings (workflow
     /// states, custom fields): an owner, and the project not archived
     /// (unlike [`Permission::Manage`] alone, which an archived project
-    /// allows so that it can be unarchived).
-    pub async fn change_settings(&self, caller: &Caller, project: ProjectId) -> ServiceResult<()> {
+    /// allows so that it can be unarchived). Returns the grant.
+    pub async fn change_settings(&self, caller: &Caller, project: ProjectId) -> ServiceResult<Grant> {
         let grant = self.require(caller, project, Permission::Manage).await?;
         if grant.project.archive_time.is_some() {
             return Err(archived_error());
         }
-        Ok(())
+        Ok(grant)
     }
 
     /// Saving, changing or deleting a saved view in the project of `grant`

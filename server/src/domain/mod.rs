@@ -19,5 +19,6 @@ pub use names::{
     RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
 };
 pub use names::{DeliveryId, DeliveryName, WebhookId, WebhookName};
+pub use names::{OperationId, OperationName};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

@@ -95,6 +95,10 @@ id_type!(
     /// Identifies a webhook delivery.
     DeliveryId
 );
+id_type!(
+    /// Identifies a long-running operation (an import).
+    OperationId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -260,6 +264,30 @@ impl WebhookName {
 impl fmt::Display for WebhookName {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "projects/{}/webhooks/{}", self.project, self.webhook)
+    }
+}
+
+/// `projects/{project}/operations/{operation}`: a long-running operation
+/// (AIP-151) of the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationName {
+    pub project: ProjectId,
+    pub operation: OperationId,
+}
+
+impl OperationName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "operations"])
+            .and_then(|[project, id]| {
+                Some(Self { project: ProjectId::parse_segment(project)?, operation: OperationId::parse_segment(id)? })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/operations/{operation}"))
+    }
+}
+
+impl fmt::Display for OperationName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "projects/{}/operations/{}", self.project, self.operation)
     }
 }
 

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod fields;
+pub mod imports;
 pub mod notifications;
+pub mod operations;
 pub mod projects;
 pub mod relations;
 pub mod states;
@@ -27,9 +29,10 @@ use crate::{
     overload::DatabaseStatus,
     storage::{
         accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, fields::FieldStore, identities::IdentityStore, invitations::InvitationStore,
-        notifications::NotificationStore, projects::ProjectStore, relations::RelationStore, reminders::ReminderStore,
-        states::StateStore, tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore, imports::ImportStore,
+        invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::sender::Sender,
 };
@@ -78,6 +81,15 @@ pub struct Shared {
     pub heartbeat_interval: Duration,
     /// Cancelled when the server starts shutting down; streams end on it.
     pub shutdown: CancellationToken,
+    /// Import operations.
+    pub imports: ImportStore,
+    /// Reads whole projects for exports.
+    pub exports: ExportStore,
+    /// Largest file an import accepts, in bytes.
+    pub import_max_bytes: usize,
+    /// Held shared by every running import; shutdown takes it exclusively
+    /// to wait for them to record how they ended before the pool closes.
+    pub imports_running: Arc<tokio::sync::RwLock<()>>,
 }
 
 pub type SharedState = Arc<Shared>;

@@ -40,9 +40,10 @@ use crate::{
     services::{Shared, SharedState},
     storage::{
         self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, fields::FieldStore, identities::IdentityStore, invitations::InvitationStore,
-        notifications::NotificationStore, projects::ProjectStore, relations::RelationStore, reminders::ReminderStore,
-        states::StateStore, tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore, imports::ImportStore,
+        invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
@@ -109,7 +110,7 @@ impl Application {
                 AddressPolicy::new(settings.webhooks.allowed_networks.clone()),
                 settings.webhooks.timeout,
             ),
-            authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
+            authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks.clone()),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
             sign_in_limiter: SignInLimiter::default(),
@@ -119,6 +120,10 @@ impl Application {
             database: DatabaseStatus::up(),
             heartbeat_interval: settings.watch_heartbeat,
             shutdown,
+            imports: ImportStore::new(db.clone()),
+            exports: ExportStore::new(db.clone(), tasks),
+            imports_running: Arc::default(),
+            import_max_bytes: settings.import_max_bytes,
         });
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -181,6 +186,14 @@ impl Application {
         tokio::spawn(async move { providers.discover_all().await });
         spawn_reminders(shared.clone(), settings.reminder_interval, stop.clone());
         spawn_dispatcher(shared.clone(), settings.webhooks.clone(), stop.clone());
+        let sweeping = shared.clone();
+        tokio::spawn(async move {
+            match crate::services::operations::fail_interrupted(&sweeping).await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(count, "imports interrupted by a stopped server marked failed"),
+                Err(error) => tracing::error!(error = ?error, "cannot mark interrupted imports failed"),
+            }
+        });
         match shared.mailer.clone() {
             Some(mailer) => spawn_sender(shared.clone(), mailer, stop.clone()),
             None => tracing::info!("no SMTP server configured (TASKTRACKER_SMTP_URL): email is off"),
@@ -213,6 +226,11 @@ impl Application {
             Err(_) => {
                 tracing::warn!(timeout = ?settings.shutdown_timeout, "calls still running at the shutdown deadline; closing")
             }
+        }
+        // Running imports stop after their batch and record it.
+        let imports = tokio::time::timeout(settings.shutdown_timeout, shared.imports_running.write()).await;
+        if imports.is_err() {
+            tracing::warn!("imports still running at the shutdown deadline; they will be marked failed later");
         }
         shared.db.clone().close().await?;
         tracing::info!("stopped");

@@ -11,12 +11,13 @@ use axum::{
     response::IntoResponse,
 };
 use http::{HeaderName, HeaderValue, Method};
+use tasktracker_proto::google::longrunning::operations_server::OperationsServer;
 use tasktracker_proto::v1::{
     account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
-    notification_service_server::NotificationServiceServer, project_service_server::ProjectServiceServer,
-    saved_view_service_server::SavedViewServiceServer, task_relation_service_server::TaskRelationServiceServer,
-    task_service_server::TaskServiceServer, webhook_service_server::WebhookServiceServer,
-    workflow_state_service_server::WorkflowStateServiceServer,
+    import_service_server::ImportServiceServer, notification_service_server::NotificationServiceServer,
+    project_service_server::ProjectServiceServer, saved_view_service_server::SavedViewServiceServer,
+    task_relation_service_server::TaskRelationServiceServer, task_service_server::TaskServiceServer,
+    webhook_service_server::WebhookServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -35,6 +36,7 @@ use crate::{
         SharedState, accounts::Accounts, fields::Fields, notifications::Notifications, projects::Projects,
         relations::Relations, states::States, tasks::Tasks, views::Views, webhooks::Webhooks,
     },
+    services::{imports::Imports, operations::OperationsService},
     transport::{client::resolve_client, framing::check_framing},
 };
 
@@ -117,6 +119,18 @@ pub fn build(
         )
         .add_service(
             WebhookServiceServer::new(Webhooks::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            // The file comes in the request: the import limit, and room for
+            // the rest of the message.
+            ImportServiceServer::new(Imports::new(shared.clone()))
+                .max_decoding_message_size(shared.import_max_bytes.saturating_add(MAX_MESSAGE_BYTES))
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            OperationsServer::new(OperationsService::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );

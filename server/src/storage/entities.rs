@@ -823,3 +823,57 @@ pub mod user_identities {
 
     no_relations!();
 }
+
+pub mod import_operations {
+    use sea_orm::entity::prelude::*;
+
+    /// One import (a long-running operation) and its progress.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_operations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub creator_id: String,
+        /// `ImportFormat`, as stored.
+        pub format: i16,
+        /// [`crate::storage::imports::OperationState`], as stored.
+        pub state: i16,
+        pub cancel_requested: bool,
+        pub rows_total: i64,
+        pub rows_done: i64,
+        pub rows_imported: i64,
+        pub rows_skipped: i64,
+        pub errors_total: i64,
+        /// JSON array of the first row errors.
+        pub row_errors: String,
+        /// gRPC code of a failed or cancelled operation; 0 otherwise.
+        pub error_code: i32,
+        pub error_message: String,
+        pub create_time: i64,
+        pub update_time: i64,
+        /// Stamped by the running import after every batch.
+        pub heartbeat_time: i64,
+    }
+
+    no_relations!();
+}
+
+pub mod import_items {
+    use sea_orm::entity::prelude::*;
+
+    /// A task an import made, by its source and its id there.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_items")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub project_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source_id: String,
+        pub task_id: String,
+    }
+
+    no_relations!();
+}

@@ -16,7 +16,9 @@
 //! - [`reminders`]: due-date reminder settings and the scheduler's pass;
 //! - [`email`]: email preferences and the email outbox;
 //! - [`views`]: saved views, shared and personal;
-//! - [`webhooks`]: webhooks and their delivery outbox.
+//! - [`webhooks`]: webhooks and their delivery outbox;
+//! - [`imports`]: import operations (the imported tasks are [`tasks`]');
+//! - [`exports`]: a whole project read for an export.
 //!
 //! Each has its own error type. None builds API messages: they take and
 //! return domain values and the rows of [`entities`].
@@ -27,8 +29,10 @@ pub mod comments;
 pub mod email;
 pub mod entities;
 pub mod events;
+pub mod exports;
 pub mod fields;
 pub mod identities;
+pub mod imports;
 pub mod invitations;
 pub mod notifications;
 pub mod projects;

@@ -3,6 +3,7 @@
 //! and writing them in one transaction with their history entry and change
 //! feed event.
 
+mod import;
 mod search;
 
 use std::{collections::BTreeMap, sync::Mutex, time::Instant};
@@ -37,7 +38,10 @@ use crate::domain::{
     time::{self, Micros},
 };
 
-pub use self::search::{SearchHit, SearchQuery};
+pub use self::{
+    import::{ImportOutcome, NewImport},
+    search::{SearchHit, SearchQuery},
+};
 
 /// How long a deleted task stays recoverable.
 pub const DELETED_RETENTION: i64 = time::seconds(30 * time::DAY);

@@ -28,7 +28,7 @@ const TRAILERS: u8 = 0x80;
 
 /// Methods whose request is exactly one message: an empty body is an error.
 /// Reflection streams may legitimately send none.
-const SINGLE_MESSAGE_PREFIXES: &[&str] = &["/tasktracker.v1.", "/grpc.health.v1."];
+const SINGLE_MESSAGE_PREFIXES: &[&str] = &["/tasktracker.v1.", "/grpc.health.v1.", "/google.longrunning."];
 
 /// Tracks where a body is in its message frames.
 #[derive(Debug, Clone)]

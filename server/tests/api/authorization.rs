@@ -3,7 +3,7 @@
 use std::{future::Future, pin::Pin};
 
 use prost_types::FieldMask;
-use tasktracker_proto::v1;
+use tasktracker_proto::{google::longrunning as lro, v1};
 use tonic::{Code, Status};
 
 use crate::{
@@ -44,6 +44,8 @@ struct Names {
     webhook: String,
     /// A delivery name under `webhook`.
     delivery: String,
+    /// An import operation of the owner's (of an empty file).
+    operation: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -57,6 +59,7 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
     let (projects, tasks, states, fields, relations, views) =
         (app.projects(), app.tasks(), app.states(), app.fields(), app.relations(), app.views());
     let webhooks = app.webhooks();
+    let (imports, operations) = (app.imports(), app.operations());
     let inbox = tasktracker_proto::v1::notification_service_client::NotificationServiceClient::new(app.channel.clone());
     let n = names.clone();
     let t = token.to_owned();
@@ -652,7 +655,52 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             true,
             call!(webhooks, replay_webhook, v1::ReplayWebhookRequest { name: n.webhook.clone(), cursor: "0".into() }),
         ),
+        // Imports and their operations are the owners' alone, reads included.
+        ("ImportTasks", true, call!(imports, import_tasks, empty_import(&n.project))),
+        (
+            "ExportProject",
+            false,
+            call!(
+                imports,
+                export_project,
+                v1::ExportProjectRequest { name: n.project.clone(), format: v1::ExportFormat::Json as i32 }
+            ),
+        ),
+        (
+            "ListOperations",
+            false,
+            call!(
+                operations,
+                list_operations,
+                lro::ListOperationsRequest { name: n.project.clone(), ..Default::default() }
+            ),
+        ),
+        (
+            "GetOperation",
+            false,
+            call!(operations, get_operation, lro::GetOperationRequest { name: n.operation.clone() }),
+        ),
+        (
+            "CancelOperation",
+            true,
+            call!(operations, cancel_operation, lro::CancelOperationRequest { name: n.operation.clone() }),
+        ),
+        (
+            "DeleteOperation",
+            true,
+            call!(operations, delete_operation, lro::DeleteOperationRequest { name: n.operation.clone() }),
+        ),
     ]
+}
+
+/// An import of a CSV file with a header and no rows.
+fn empty_import(project: &str) -> v1::ImportTasksRequest {
+    v1::ImportTasksRequest {
+        parent: project.into(),
+        format: v1::ImportFormat::Csv as i32,
+        content: b"Name\n".to_vec(),
+        csv_mapping: Some(v1::CsvMapping { title: "Name".into(), ..Default::default() }),
+    }
 }
 
 /// Ada's project with a task, a deleted task and Ada as member.
@@ -744,7 +792,9 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .await
         .unwrap()
         .into_inner();
+    let operation = app.imports().import_tasks(ada.call(empty_import(&project.name))).await.unwrap().into_inner();
     let names = Names {
+        operation: operation.name,
         delivery: format!("{}/deliveries/{}", webhook.name, uuid::Uuid::now_v7()),
         webhook: webhook.name,
         invitation: invitation.name,
@@ -782,6 +832,7 @@ fn missing_names() -> Names {
         invitation: format!("{project}/invitations/{}", id()),
         webhook: format!("{project}/webhooks/{}", id()),
         delivery: format!("{project}/webhooks/{}/deliveries/{}", id(), id()),
+        operation: format!("{project}/operations/{}", id()),
         project,
     }
 }
@@ -792,7 +843,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 65, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 71, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -840,9 +891,9 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
     for token in [&victor.token, &read_only] {
         for (rpc, write, call) in every_project_rpc(&app, token, &names) {
             let result = call.await;
-            // Webhooks (their secrets, URLs and delivery log) are for
-            // owners only, reads included.
-            if write || rpc.contains("Webhook") {
+            // Webhooks (their secrets, URLs and delivery log), imports,
+            // their operations and exports are for owners only, reads included.
+            if write || rpc.contains("Webhook") || rpc.contains("Operation") || rpc == "ExportProject" {
                 let status = result.expect_err(rpc);
                 assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
             } else {
@@ -885,7 +936,9 @@ async fn viewers_and_read_only_tokens_cannot_write(backend: Backend) {
     let edgar = app.sign_up("edgar").await;
     app.add_member(&ada, &names.project, &edgar, v1::Role::Editor).await;
     for (rpc, write, call) in every_project_rpc(&app, &edgar.token, &names) {
-        if (write && (rpc.ends_with("WorkflowState") || rpc.ends_with("CustomField"))) || rpc.contains("Webhook") {
+        let owners_only =
+            rpc.contains("Webhook") || rpc.contains("Operation") || rpc == "ImportTasks" || rpc == "ExportProject";
+        if (write && (rpc.ends_with("WorkflowState") || rpc.ends_with("CustomField"))) || owners_only {
             let status = call.await.expect_err(rpc);
             assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
         }
@@ -986,7 +1039,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 33, "{refused:?}");
+    assert_eq!(refused.len(), 36, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

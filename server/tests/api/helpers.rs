@@ -8,11 +8,13 @@ use std::{
     time::Duration,
 };
 
+use tasktracker_proto::google::longrunning::operations_client::OperationsClient;
 use tasktracker_proto::v1::{
     self, account_service_client::AccountServiceClient, custom_field_service_client::CustomFieldServiceClient,
-    project_service_client::ProjectServiceClient, saved_view_service_client::SavedViewServiceClient,
-    task_relation_service_client::TaskRelationServiceClient, task_service_client::TaskServiceClient,
-    webhook_service_client::WebhookServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
+    import_service_client::ImportServiceClient, project_service_client::ProjectServiceClient,
+    saved_view_service_client::SavedViewServiceClient, task_relation_service_client::TaskRelationServiceClient,
+    task_service_client::TaskServiceClient, webhook_service_client::WebhookServiceClient,
+    workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
     config::{LogFormat, Settings, WebhookSettings},
@@ -130,6 +132,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
         shutdown_timeout: Duration::from_secs(10),
         event_retention: Duration::from_secs(7 * 86_400),
         reminder_interval: Duration::from_millis(200),
+        import_max_bytes: 32 * 1024 * 1024,
         // Seconds, not hours: a test sees retries, and a pause when it
         // shortens the window. No network is allowed: tests that run a
         // receiver on 127.0.0.1 allow it themselves.
@@ -220,6 +223,15 @@ impl TestApp {
         SavedViewServiceClient::new(self.channel.clone())
     }
 
+    pub fn imports(&self) -> ImportServiceClient<Channel> {
+        // Import files are larger than other calls' messages.
+        ImportServiceClient::new(self.channel.clone()).max_encoding_message_size(usize::MAX)
+    }
+
+    pub fn operations(&self) -> OperationsClient<Channel> {
+        OperationsClient::new(self.channel.clone())
+    }
+
     pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
         WebhookServiceClient::new(self.channel.clone())
     }
@@ -245,6 +257,32 @@ impl TestApp {
             .into_inner();
         let session = response.session.expect("session");
         TestUser { name: response.user.expect("user").name, email, token: session.access_token }
+    }
+
+    /// Creates a custom field `key` of `kind` (with `options`, for selects)
+    /// in `project`.
+    pub async fn create_field(
+        &self,
+        owner: &TestUser,
+        project: &str,
+        key: &str,
+        kind: v1::CustomFieldType,
+        options: &[&str],
+    ) -> v1::CustomField {
+        self.fields()
+            .create_custom_field(owner.call(v1::CreateCustomFieldRequest {
+                parent: project.into(),
+                field: Some(v1::CustomField {
+                    key: key.into(),
+                    display_name: key.to_uppercase(),
+                    r#type: kind as i32,
+                    options: options.iter().map(|option| (*option).to_owned()).collect(),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .expect("create field")
+            .into_inner()
     }
 
     /// Creates a project owned by `owner`.

@@ -13,6 +13,7 @@ mod custom_fields;
 mod email;
 mod framing;
 mod health;
+mod imports;
 mod invitations;
 mod metrics;
 mod notifications;

@@ -94,7 +94,7 @@ const card = (page, title) => page.locator('.task-card', { hasText: title });
 
 async function rowTitles(page) {
   await page.waitForFunction(() => document.querySelector('.table-wrap')?.getAttribute('aria-busy') === 'false');
-  return page.locator('table.tasks tbody tr td:first-child').allInnerTexts();
+  return page.locator('table.tasks tbody tr a[data-nav]').allInnerTexts();
 }
 
 async function expectRows(page, expected) {
@@ -1237,11 +1237,101 @@ try {
     await listed.nth(1).waitFor();
     assert.equal(await listed.count(), 2);
     await listed.filter({ hasText: 'open' }).getByRole('link', { name: 'Weekly report' }).click();
+    // This one only: saved through UpdateOccurrence (the series keeps its title).
+    await page.getByLabel('this occurrence only').check();
+    await page.getByLabel('Title').fill('Weekly report, short week');
+    const only = page.waitForResponse((r) => r.url().endsWith('/UpdateOccurrence'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    assert.equal((await only).status(), 200);
+    await page.locator('#task-heading', { hasText: 'Weekly report, short week' }).waitFor();
     await page.getByRole('button', { name: 'Skip this one' }).click();
     await page.locator('.toast', { hasText: 'Skipped' }).first().waitFor();
     await page.locator('ul.occurrences li', { hasText: 'skipped' }).waitFor();
     assert.equal(await page.locator('ul.occurrences li').count(), 3);
     await screenshot(page, '40-recurrence');
+  });
+
+  await step('table: a header sorts both ways; rows picked by keyboard get a priority and a label at once, then go in one delete', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await createTask(page, 'Bulk one');
+    await createTask(page, 'Bulk two');
+    const titleHeader = page.locator('th button.sort', { hasText: 'Title' });
+    await titleHeader.click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Title' }).waitFor();
+    await page.waitForTimeout(300);
+    const ascending = await rowTitles(page);
+    await titleHeader.click();
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Title' }).waitFor();
+    await page.waitForTimeout(300);
+    assert.deepEqual(await rowTitles(page), [...ascending].reverse());
+    for (const title of ['Bulk one', 'Bulk two']) {
+      await page.getByLabel(`Select “${title}”`).focus();
+      await page.keyboard.press('Space');
+    }
+    const bulk = page.getByRole('form', { name: 'Bulk actions' });
+    await bulk.getByText('2 selected').waitFor();
+    await bulk.getByLabel('Priority').selectOption({ label: 'Urgent' });
+    await bulk.getByLabel('Add label').fill('batch');
+    const batch = page.waitForResponse((r) => r.url().endsWith('/BatchUpdateTasks'));
+    await bulk.getByRole('button', { name: 'Apply' }).click();
+    assert.equal((await batch).status(), 200);
+    await page.locator('.toast', { hasText: '2 tasks updated.' }).waitFor();
+    for (const title of ['Bulk one', 'Bulk two']) {
+      const row = page.locator('table.tasks tbody tr', { hasText: title });
+      await row.locator('.label', { hasText: 'batch' }).waitFor();
+      await row.getByText('Urgent').waitFor();
+    }
+    await page.getByLabel('Select every task on this page').check();
+    await bulk.getByText(/^\d+ selected$/).waitFor();
+    await axe(page, 'task-table-bulk');
+    await screenshot(page, '41-bulk');
+    await page.getByLabel('Select every task on this page').uncheck();
+    await bulk.waitFor({ state: 'detached' });
+    for (const title of ['Bulk one', 'Bulk two']) await page.getByLabel(`Select “${title}”`).check();
+    await bulk.getByRole('button', { name: 'Delete…' }).click();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Keep them');
+    await bulk.getByRole('button', { name: 'Delete 2 tasks' }).click();
+    await page.locator('.toast', { hasText: '2 tasks deleted.' }).waitFor();
+    await page.waitForFunction(() => ![...document.querySelectorAll('table.tasks a[data-nav]')].some((a) => a.textContent.startsWith('Bulk ')));
+  });
+
+  await step('calendar: a task shows on its due day; dragged to another day, then moved a day by Alt+arrow, it is due there', async () => {
+    const { page } = ada;
+    await page.goto(projectUrl);
+    await createTask(page, 'Calendar task');
+    await page.getByRole('link', { name: 'Calendar task' }).click();
+    const today = new Date().toISOString().slice(0, 10);
+    await page.getByLabel('Due').fill(today);
+    const dated = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    assert.equal((await dated).status(), 200);
+    await page.goto(projectUrl);
+    await page.getByRole('link', { name: 'Calendar' }).click();
+    const chip = page.locator('table.calendar a', { hasText: 'Calendar task' });
+    await chip.waitFor();
+    const cells = page.locator('table.calendar tbody td');
+    const cellOf = () => chip.evaluate((a) => [...document.querySelectorAll('table.calendar tbody td')].indexOf(a.closest('td')));
+    const start = await cellOf();
+    // The first day of the page, or the second if the task is due on it.
+    const target = start === 0 ? 1 : 0;
+    const dragged = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await chip.dragTo(cells.nth(target));
+    assert.equal((await dragged).status(), 200);
+    await cells.nth(target).locator('a', { hasText: 'Calendar task' }).waitFor();
+    await chip.focus();
+    const stepped = page.waitForResponse((r) => r.url().endsWith('/UpdateTask'));
+    await page.keyboard.press('Alt+ArrowRight');
+    assert.equal((await stepped).status(), 200);
+    await cells.nth(target + 1).locator('a', { hasText: 'Calendar task' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.id?.startsWith('due-'));
+    await page.reload();
+    await cells.nth(target + 1).locator('a', { hasText: 'Calendar task' }).waitFor();
+    await page.getByRole('button', { name: 'Week' }).click();
+    await page.locator('table.calendar tbody tr').first().waitFor();
+    assert.equal(await page.locator('table.calendar tbody tr').count(), 1);
+    await axe(page, 'calendar');
+    await screenshot(page, '42-calendar');
   });
 
   await step('usable at 360 px: no horizontal scrolling', async () => {

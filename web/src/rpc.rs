@@ -92,6 +92,8 @@ methods! {
     CREATE_TASK = "TaskService" / "CreateTask" (CreateTaskRequest) -> Task;
     UPDATE_TASK = "TaskService" / "UpdateTask" (UpdateTaskRequest) -> Task;
     DELETE_TASK = "TaskService" / "DeleteTask" (DeleteTaskRequest) -> Task;
+    BATCH_UPDATE_TASKS = "TaskService" / "BatchUpdateTasks" (BatchUpdateTasksRequest) -> BatchUpdateTasksResponse;
+    BATCH_DELETE_TASKS = "TaskService" / "BatchDeleteTasks" (BatchDeleteTasksRequest) -> BatchDeleteTasksResponse;
     UNDELETE_TASK = "TaskService" / "UndeleteTask" (UndeleteTaskRequest) -> Task;
     MOVE_TASK = "TaskService" / "MoveTask" (MoveTaskRequest) -> Task;
     WATCH_TASKS = "TaskService" / "WatchTasks" (WatchTasksRequest) -> WatchTasksResponse;
@@ -103,6 +105,7 @@ methods! {
     RENDER_MARKDOWN = "TaskService" / "RenderMarkdown" (RenderMarkdownRequest) -> RenderMarkdownResponse;
     SEARCH_TASKS = "TaskService" / "SearchTasks" (SearchTasksRequest) -> SearchTasksResponse;
     SKIP_OCCURRENCE = "TaskService" / "SkipOccurrence" (SkipOccurrenceRequest) -> SkipOccurrenceResponse;
+    UPDATE_OCCURRENCE = "TaskService" / "UpdateOccurrence" (UpdateOccurrenceRequest) -> Task;
     LIST_OCCURRENCES = "TaskService" / "ListOccurrences" (ListOccurrencesRequest) -> ListOccurrencesResponse;
     CREATE_TASK_RELATION = "TaskRelationService" / "CreateTaskRelation" (CreateTaskRelationRequest) -> TaskRelation;
     LIST_TASK_RELATIONS = "TaskRelationService" / "ListTaskRelations" (ListTaskRelationsRequest) -> ListTaskRelationsResponse;

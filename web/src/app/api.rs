@@ -572,6 +572,13 @@ impl Api {
         self.call(rpc::UPDATE_TASK, request).await
     }
 
+    /// Updates this occurrence of a recurring task only: the next ones keep
+    /// the series' values.
+    pub async fn update_occurrence(&self, task: v1::Task, mask: Vec<String>) -> ApiResult<v1::Task> {
+        let request = v1::UpdateOccurrenceRequest { task: Some(task), update_mask: fmask(mask) };
+        self.call(rpc::UPDATE_OCCURRENCE, request).await
+    }
+
     /// Skips the open occurrence `name` of a recurring task; the answer
     /// carries the next one.
     pub async fn skip_occurrence(&self, name: String) -> ApiResult<v1::SkipOccurrenceResponse> {
@@ -588,6 +595,23 @@ impl Api {
     pub async fn delete_task(&self, name: String, etag: String) -> ApiResult<v1::Task> {
         let request = v1::DeleteTaskRequest { name, etag };
         self.call(rpc::DELETE_TASK, request).await
+    }
+
+    /// Updates several tasks of `parent` at once, all or nothing.
+    pub async fn batch_update_tasks(
+        &self,
+        parent: String,
+        requests: Vec<v1::UpdateTaskRequest>,
+    ) -> ApiResult<Vec<v1::Task>> {
+        let request = v1::BatchUpdateTasksRequest { parent, requests };
+        Ok(self.call(rpc::BATCH_UPDATE_TASKS, request).await?.tasks)
+    }
+
+    /// Deletes several tasks of `parent` (name and etag) at once, all or nothing.
+    pub async fn batch_delete_tasks(&self, parent: String, tasks: Vec<(String, String)>) -> ApiResult<Vec<v1::Task>> {
+        let requests = tasks.into_iter().map(|(name, etag)| v1::DeleteTaskRequest { name, etag }).collect();
+        let request = v1::BatchDeleteTasksRequest { parent, requests };
+        Ok(self.call(rpc::BATCH_DELETE_TASKS, request).await?.tasks)
     }
 
     pub async fn undelete_task(&self, name: String) -> ApiResult<v1::Task> {

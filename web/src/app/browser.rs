@@ -28,6 +28,15 @@ pub fn time_zone() -> String {
         .unwrap_or_else(|| "UTC".into())
 }
 
+/// Focuses `element` once it is in the page (after the render that adds or
+/// unhides it).
+pub fn focus_soon(element: web_sys::HtmlElement) {
+    leptos::task::spawn_local(async move {
+        sleep(0).await;
+        let _ = element.focus();
+    });
+}
+
 /// Resolves after `ms` milliseconds.
 pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -225,15 +225,19 @@ pub fn toggle_option(options: &[String], text: &str, option: &str, on: bool) -> 
     options.iter().filter(keep).cloned().collect::<Vec<_>>().join("\n")
 }
 
-/// "Label: value" of a field's value on a card; `person` names a user.
-pub fn card_text(field: &CustomField, value: &CustomFieldValue, person: impl Fn(&str) -> String) -> Option<String> {
-    let shown = match value.value.as_ref()? {
+/// A value as a table cell shows it; `person` names a user.
+pub fn shown_text(value: &CustomFieldValue, person: impl Fn(&str) -> String) -> Option<String> {
+    Some(match value.value.as_ref()? {
         Value::User(user) => person(user),
         Value::Options(list) => list.values.join(", "),
         Value::Checkbox(checked) => (if *checked { "Yes" } else { "No" }).to_owned(),
         _ => value_text(value),
-    };
-    Some(format!("{}: {shown}", field.display_name))
+    })
+}
+
+/// "Label: value" of a field's value on a card; `person` names a user.
+pub fn card_text(field: &CustomField, value: &CustomFieldValue, person: impl Fn(&str) -> String) -> Option<String> {
+    Some(format!("{}: {}", field.display_name, shown_text(value, person)?))
 }
 
 #[cfg(test)]

@@ -135,9 +135,11 @@ pub const SORTS: &[(&str, &str)] = &[
     ("title", "Title A–Z"),
 ];
 
-/// `order_by` for a sort choice; unknown choices fall back to board order.
-pub fn order_by(choice: &str) -> &'static str {
-    SORTS.iter().find(|(value, _)| *value == choice).map_or("position", |(value, _)| value)
+/// `order_by` for a sort choice (one of [`SORTS`], or a table header's
+/// column, ascending or `desc`); unknown choices fall back to board order.
+pub fn order_by(choice: &str) -> &str {
+    let header = super::table::sortable(choice.strip_suffix(" desc").unwrap_or(choice));
+    if header || SORTS.iter().any(|(value, _)| *value == choice) { choice } else { "position" }
 }
 
 /// A saved view's filter narrowed by the filter bar's: each in parentheses
@@ -173,6 +175,8 @@ mod tests {
         assert_eq!(effective_order("title", Some("due_time desc")), "title");
         assert_eq!(effective_order("position", Some(" ")), "position");
         assert_eq!(effective_order("nonsense", None), "position");
+        assert_eq!(effective_order("cf.estimate desc", Some("title")), "cf.estimate desc");
+        assert_eq!(effective_order("labels", None), "position");
     }
 
     #[test]

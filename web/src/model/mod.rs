@@ -1,6 +1,7 @@
 //! Pure logic of the web app: no browser, no I/O, tested on the host.
 
 pub mod board;
+pub mod calendar;
 pub mod config;
 pub mod dates;
 pub mod edit;
@@ -12,4 +13,5 @@ pub mod mentions;
 pub mod names;
 pub mod relations;
 pub mod session;
+pub mod table;
 pub mod violations;

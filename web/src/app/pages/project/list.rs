@@ -4,14 +4,15 @@ use crate::app::erased::Loader;
 use leptos::{leptos_dom::helpers::TimeoutHandle, prelude::*};
 use tasktracker_proto::v1::{self, Priority, TaskStatus};
 
-use super::{ProjectState, views::SavedViews};
+use super::{ProjectState, bulk::BulkActions, views::SavedViews};
 use crate::{
     app::{api::Api, components::FieldError, forms::PRIORITIES},
     model::{
         board::{self, STATUSES},
         edit::{priority_label, status_label},
+        fields,
         filter::{SORTS, TaskFilter, both, effective_order},
-        names,
+        names, table,
     },
 };
 
@@ -105,12 +106,23 @@ pub fn TaskList() -> impl IntoView {
         error().filter(|_| typed).and_then(|e| e.field("filter"))
     });
 
+    let order = Signal::derive(move || current.with(|(_, order)| order.clone()));
+    // Rows selected for the bulk actions: those still on the page.
+    let selected = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        let gone =
+            state.list.with(|list| selected.with_untracked(|s| s.iter().any(|n| !list.iter().any(|t| t.name == *n))));
+        if gone {
+            selected.update(|s| state.list.with_untracked(|list| s.retain(|n| list.iter().any(|t| t.name == *n))));
+        }
+    });
     view! {
         <SavedViews open=view current/>
         <Filters query typed_error/>
         {move || error().filter(|_| typed_error.with(Option::is_none)).map(|e| view! { <p role="alert" class="error">{e.to_string()}</p> })}
+        {move || selected.with(|s| !s.is_empty()).then(|| view! { <BulkActions selected/> })}
         <div class="table-wrap" aria-busy=move || loading.get().to_string()>
-            <TaskTable/>
+            <TaskTable query view order selected/>
             {move || (!loading.get() && state.list.with(Vec::is_empty)).then(|| view! {
                 <p class="empty">"No tasks match."</p>
             })}
@@ -172,7 +184,7 @@ fn Filters(query: ListQuery, typed_error: Signal<Option<String>>) -> impl IntoVi
             </div>
             <div class="field">
                 <label for="sort">"Sort"</label>
-                <select id="sort" on:change=move |e| {
+                <select id="sort" prop:value=move || query.sort.get() on:change=move |e| {
                     query.sort.set(event_target_value(&e));
                     query.restart();
                 }>
@@ -226,46 +238,120 @@ fn FilterInput(
     }
 }
 
-/// The current page of tasks.
+/// The current page of tasks, in the open view's columns (or the default
+/// ones); sortable columns sort by their header; editors select rows for
+/// the bulk actions.
 #[component]
-fn TaskTable() -> impl IntoView {
+fn TaskTable(
+    query: ListQuery,
+    view: RwSignal<Option<v1::SavedView>>,
+    order: Signal<String>,
+    selected: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let state = expect_context::<ProjectState>();
+    let fields = move || state.fields.get().unwrap_or_default();
+    let columns = Memo::new(move |_| {
+        view.with(|view| table::columns(view.as_ref().map_or(&[][..], |v| v.columns.as_slice()), &fields()))
+    });
+    let all_selected =
+        move || state.list.with(|list| !list.is_empty() && selected.with(|s| list.iter().all(|t| s.contains(&t.name))));
+    let select_all = move |e: leptos::ev::Event| {
+        let names = if event_target_checked(&e) {
+            state.list.with(|l| l.iter().map(|t| t.name.clone()).collect())
+        } else {
+            Vec::new()
+        };
+        selected.set(names);
+    };
+    let header = move |column: String| {
+        let label = table::header(&column, &fields());
+        if !table::sortable(&column) {
+            return view! { <th scope="col">{label}</th> }.into_any();
+        }
+        let sort_by = column.clone();
+        view! {
+            <th scope="col" aria-sort=move || order.with(|o| table::aria_sort(&column, o))>
+                <button type="button" class="sort" on:click=move |_| {
+                    query.sort.set(table::header_order(&sort_by, &order.get_untracked()));
+                    query.restart();
+                }>{label}</button>
+            </th>
+        }
+        .into_any()
+    };
     view! {
         <table class="tasks">
             <caption class="sr-only">"Tasks"</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Title"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Priority"</th>
-                    <th scope="col">"Assignees"</th>
-                    <th scope="col">"Labels"</th>
-                    <th scope="col">"Due"</th>
+                    {move || state.can_edit().then(|| view! {
+                        <th scope="col"><input type="checkbox" aria-label="Select every task on this page"
+                            prop:checked=all_selected on:change=select_all/></th>
+                    })}
+                    {move || columns.get().into_iter().map(header).collect_view()}
                 </tr>
             </thead>
             <tbody>
-                <For each=move || state.list.get() key=|t| (t.name.clone(), t.etag.clone()) let:task>
-                    <TaskRow task/>
-                </For>
+                {move || {
+                    let columns = StoredValue::new(columns.get());
+                    view! {
+                        <For each=move || state.list.get() key=|t| (t.name.clone(), t.etag.clone()) let:task>
+                            <TaskRow task columns selected/>
+                        </For>
+                    }
+                }}
             </tbody>
         </table>
     }
 }
 
 #[component]
-fn TaskRow(task: v1::Task) -> impl IntoView {
+fn TaskRow(task: v1::Task, columns: StoredValue<Vec<String>>, selected: RwSignal<Vec<String>>) -> impl IntoView {
     let state = expect_context::<ProjectState>();
-    let assignees = task.assignees.iter().map(|a| state.person(a)).collect::<Vec<_>>().join(", ");
-    let status_class = format!("status s{}", board::column_status(&task));
-    let path = names::task_path(&task.name);
+    let name = StoredValue::new(task.name.clone());
+    let toggle = move |e: leptos::ev::Event| {
+        let on = event_target_checked(&e);
+        selected.update(|s| {
+            s.retain(|n| *n != name.get_value());
+            if on {
+                s.push(name.get_value());
+            }
+        });
+    };
+    let cell = |column: &String| -> AnyView {
+        match column.as_str() {
+            "title" => view! { <a href=names::task_path(&task.name) data-nav="">{task.title.clone()}</a> }.into_any(),
+            "state" => {
+                let class = format!("status s{}", board::column_status(&task));
+                view! { <span class=class>{status_label(task.status)}</span> }.into_any()
+            }
+            "priority" => priority_label(task.priority).into_any(),
+            "assignees" => task.assignees.iter().map(|a| state.person(a)).collect::<Vec<_>>().join(", ").into_any(),
+            "labels" => {
+                task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view().into_any()
+            }
+            "due_time" | "start_time" => {
+                let time = if column == "due_time" { &task.due_time } else { &task.start_time };
+                time.as_ref().map(crate::model::dates::to_day).into_any()
+            }
+            "update_time" | "create_time" => {
+                let time = if column == "update_time" { &task.update_time } else { &task.create_time };
+                time.as_ref().map(crate::app::zone::day_time).into_any()
+            }
+            custom => {
+                let key = custom.strip_prefix("cf.").unwrap_or_default();
+                task.custom_fields.get(key).and_then(|value| fields::shown_text(value, |u| state.person(u))).into_any()
+            }
+        }
+    };
+    let title = task.title.clone();
     view! {
         <tr>
-            <td><a href=path data-nav="">{task.title.clone()}</a></td>
-            <td><span class=status_class>{status_label(task.status)}</span></td>
-            <td>{priority_label(task.priority)}</td>
-            <td>{assignees}</td>
-            <td>{task.labels.iter().map(|l| view! { <span class="label">{l.clone()}</span> }).collect_view()}</td>
-            <td>{task.due_time.as_ref().map(crate::model::dates::to_day)}</td>
+            {state.can_edit().then(|| view! {
+                <td><input type="checkbox" aria-label=format!("Select “{title}”")
+                    prop:checked=move || selected.with(|s| s.contains(&name.get_value())) on:change=toggle/></td>
+            })}
+            {columns.get_value().iter().map(|column| view! { <td>{cell(column)}</td> }).collect_view()}
         </tr>
     }
 }

@@ -2,6 +2,8 @@
 //! the board (drag and drop, keyboard moves), both live through WatchTasks.
 
 mod board;
+mod bulk;
+mod calendar;
 mod list;
 mod new_task;
 mod views;
@@ -11,7 +13,7 @@ use crate::app::router::{use_params_map, use_query_map};
 use leptos::prelude::*;
 use tasktracker_proto::v1::{self, Role, TaskEventType, watch_tasks_response::Kind};
 
-use self::{board::Board, list::TaskList, new_task::NewTask};
+use self::{board::Board, calendar::Calendar, list::TaskList, new_task::NewTask};
 use crate::{
     app::{
         Online,
@@ -152,7 +154,9 @@ pub fn ProjectPage() -> impl IntoView {
         online.0.set(true);
     });
 
-    let board_view = move || query.with(|q| q.get("view").as_deref() == Some("board"));
+    // `?view=board` or `?view=calendar`; the list otherwise.
+    let layout = Memo::new(move |_| query.with(|q| q.get("view")).unwrap_or_default());
+    let current = move |name: &'static str| move || layout.with(|l| l == name).then_some("page");
     let project_path = names::project_path(&name.get_value());
     let title = move || state.project.get().and_then(Result::ok).map(|p| p.title).unwrap_or_else(|| "Project".into());
     view! {
@@ -161,8 +165,9 @@ pub fn ProjectPage() -> impl IntoView {
             <div class="page-head">
                 <h1>{title}</h1>
                 <nav aria-label="Project views" class="tabs">
-                    <a href=project_path.clone() aria-current=move || (!board_view()).then_some("page")>"List"</a>
-                    <a href=format!("{project_path}?view=board") aria-current=move || board_view().then_some("page")>"Board"</a>
+                    <a href=project_path.clone() aria-current=current("")>"List"</a>
+                    <a href=format!("{project_path}?view=board") aria-current=current("board")>"Board"</a>
+                    <a href=format!("{project_path}?view=calendar") aria-current=current("calendar")>"Calendar"</a>
                     <a href=format!("{project_path}/members")>"Members"</a>
                     <a href=format!("{project_path}/workflow")>"Workflow"</a>
                     <a href=format!("{project_path}/fields")>"Fields"</a>
@@ -173,9 +178,11 @@ pub fn ProjectPage() -> impl IntoView {
                 <NewTask/>
             })}
             <p class="sr-only" role="status" aria-live="polite">{move || state.announcement.get()}</p>
-            <Show when=board_view fallback=|| view! { <TaskList/> }>
-                <Board/>
-            </Show>
+            {move || match layout.get().as_str() {
+                "board" => view! { <Board/> }.into_any(),
+                "calendar" => view! { <Calendar/> }.into_any(),
+                _ => view! { <TaskList/> }.into_any(),
+            }}
         </section>
     }
 }

@@ -4,7 +4,7 @@
 
 use super::mention::{MentionAssist, MentionOptions};
 use crate::app::erased::{Job, Loader};
-use leptos::{html, prelude::*, task::spawn_local};
+use leptos::{html, prelude::*};
 use tasktracker_proto::v1::{self, Role};
 
 use super::TaskContext;
@@ -73,15 +73,6 @@ enum Mode {
     ConfirmingDelete,
 }
 
-/// Focuses `element` once it is in the page (after the render that adds or
-/// unhides it).
-fn focus_soon(element: web_sys::HtmlElement) {
-    spawn_local(async move {
-        browser::sleep(0).await;
-        let _ = element.focus();
-    });
-}
-
 /// One comment: author, time, an "edited" mark, the rendered text, and the
 /// caller's Edit (author) and Delete (author or owner) actions.
 #[component]
@@ -122,7 +113,7 @@ fn CommentItem(comment: v1::Comment, comments: CommentList, refocus: StoredValue
             _ => None,
         };
         if let Some(target) = target {
-            focus_soon(target);
+            browser::focus_soon(target);
         }
         now
     });

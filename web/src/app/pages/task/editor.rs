@@ -101,11 +101,17 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
     let Editing { draft, can_edit, local_errors, save_error } = editing;
     let task = RwSignal::new(task);
     let conflict = RwSignal::new(false);
+    // On an occurrence of a recurring task: whether a save changes this one
+    // only (`UpdateOccurrence`) or this and the following ones.
+    let this_only = RwSignal::new(false);
 
     let save = Job::new(move |save: &Save| {
         let Save { update, mask, original } = save.clone();
+        let only = this_only.get_untracked() && original.recurrence.is_some();
         async move {
-            match api.update_task(update, mask).await {
+            let saved =
+                if only { api.update_occurrence(update, mask).await } else { api.update_task(update, mask).await };
+            match saved {
                 Ok(saved) => {
                     draft.try_set(TaskDraft::of(&saved));
                     task.try_set(saved);
@@ -174,6 +180,15 @@ pub fn TaskEditor(task: v1::Task) -> impl IntoView {
                 save_error.get().filter(|e| !matches!(e, ApiError::Invalid(_, f) if !f.is_empty())).map(|e| e.to_string())
             })/>
             <TaskFields editing/>
+            {move || (can_edit.get() && task.with(|t| t.recurrence.is_some())).then(|| view! {
+                <fieldset class="row">
+                    <legend>"Save changes to"</legend>
+                    <label class="check"><input type="radio" name="edit-scope" prop:checked=move || !this_only.get()
+                        on:change=move |_| this_only.set(false)/>" this and the following occurrences"</label>
+                    <label class="check"><input type="radio" name="edit-scope" prop:checked=this_only
+                        on:change=move |_| this_only.set(true)/>" this occurrence only"</label>
+                </fieldset>
+            })}
             <Show when=move || can_edit.get()>
                 <div class="row">
                     <button type="submit" disabled=move || save.pending().get()>"Save changes"</button>

@@ -6,6 +6,7 @@
 #   - trunk 0.21.14 (0.22 needs a newer rustc)
 #   - wasm-bindgen-cli equal to the wasm-bindgen version in Cargo.lock
 #   - wasm-opt from npm binaryen@132 in .tools/ (Debian's 108 breaks -Oz output)
+#   - the rust-src component: the standard library is rebuilt for the bundle
 #
 #   bash scripts/web-build.sh
 set -euo pipefail
@@ -20,11 +21,26 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
 }
 
+# The bundle's standard library is rebuilt with panics that abort at once
+# (`-Cpanic=immediate-abort`): no panic messages, locations or their
+# formatting in the bundle, about 20 KB brotli of the 350 KB budget. Both
+# options are unstable, so these commands alone run with RUSTC_BOOTSTRAP=1 on
+# the pinned stable toolchain, as the fuzz build does (docs/toolchain.md).
+WASM_STD_ENV=(
+  RUSTC_BOOTSTRAP=1
+  CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort"
+)
+
 ensure_web_tools() {
   ensure_rust
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+  fi
+  if ! rustup component list --installed | grep -q '^rust-src'; then
+    log "adding the rust-src component (the bundle rebuilds the standard library)"
+    rustup component add rust-src
   fi
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
     # Without TLS and the update check (Trunk downloads nothing here: the
@@ -47,9 +63,9 @@ ensure_web_tools() {
 }
 
 ensure_web_tools
-log "fetching crates (Trunk builds offline)"
-cargo fetch --locked
+log "fetching crates, the standard library's too (Trunk builds offline)"
+env "${WASM_STD_ENV[@]}" cargo fetch --locked --target wasm32-unknown-unknown
 log "trunk build --release -> dist/"
-trunk build --release
+env "${WASM_STD_ENV[@]}" trunk build --release
 log "dist/"
 ls -l dist

@@ -73,7 +73,6 @@ const THEME_KEY: &str = "tasktracker.theme";
 
 /// Loads `config.json`, then mounts the app.
 pub fn start() {
-    console_error_panic_hook::set_once();
     // Leptos' executor starts with the mount, so this first task uses the browser's.
     wasm_bindgen_futures::spawn_local(async {
         let text = browser::fetch_json_text("/config.json").await;

@@ -27,6 +27,7 @@ mod m20261222_000001_totp;
 mod m20261223_000001_oidc;
 mod m20261226_000001_recurrence;
 mod m20261229_000001_profile_and_invitation_mail;
+mod m20261230_000001_attachments;
 
 pub use m20261202_000001_revocation_notices::REVOCATION_CHANNEL;
 pub use m20261207_000001_workflow_states::{DEFAULT_STATES, STATE_POSITION_GAP, default_state_id};
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261223_000001_oidc::Migration),
             Box::new(m20261226_000001_recurrence::Migration),
             Box::new(m20261229_000001_profile_and_invitation_mail::Migration),
+            Box::new(m20261230_000001_attachments::Migration),
         ]
     }
 }

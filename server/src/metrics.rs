@@ -224,6 +224,8 @@ pub struct Metrics {
     pub webhook_oldest_pending_age: FloatGauge,
     pub webhooks_paused: Counter,
     pub webhook_dispatch_errors: Counter,
+    attachment_confirms: Family<OutcomeLabels, Counter>,
+    attachment_bytes: Counter,
     emails_sent: Family<KindLabels, Counter>,
     emails_failed: Family<KindLabels, Counter>,
     /// Outbox rows due now and not yet sent.
@@ -270,6 +272,13 @@ impl Metrics {
         self.webhook_delivery_duration.observe(seconds);
     }
 
+    /// Records a ConfirmAttachment that checked an upload: `confirmed`
+    /// (with its size) or `refused` (size, checksum or type did not match).
+    pub fn attachment_confirm(&self, outcome: &'static str, bytes: u64) {
+        self.attachment_confirms.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.attachment_bytes.inc_by(bytes);
+    }
+
     /// Counts an email the SMTP server accepted.
     pub fn email_sent(&self, kind: &'static str) {
         self.emails_sent.get_or_create(&KindLabels { kind }).inc();
@@ -309,6 +318,8 @@ impl Metrics {
             webhook_oldest_pending_age: FloatGauge::default(),
             webhooks_paused: Counter::default(),
             webhook_dispatch_errors: Counter::default(),
+            attachment_confirms: Family::default(),
+            attachment_bytes: Counter::default(),
             emails_sent: Family::default(),
             emails_failed: Family::default(),
             email_outbox_backlog: Gauge::default(),
@@ -425,6 +436,19 @@ impl Metrics {
             "tasktracker_webhook_deliveries",
             "Webhook delivery attempts by outcome: delivered (2xx), failed (other status, timeout, no connection) or refused (forbidden address)",
             metrics.webhook_deliveries.clone(),
+        );
+        for outcome in ["confirmed", "refused"] {
+            metrics.attachment_confirms.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_attachment_confirms",
+            "Uploads checked by ConfirmAttachment: confirmed, or refused (size, checksum or content type did not match)",
+            metrics.attachment_confirms.clone(),
+        );
+        registry.register(
+            "tasktracker_attachment_confirmed_bytes",
+            "Bytes of the uploads ConfirmAttachment accepted",
+            metrics.attachment_bytes.clone(),
         );
         registry.register(
             "tasktracker_webhook_delivery_duration_seconds",

@@ -18,6 +18,6 @@ pub use names::{
     ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, NotificationName, ProjectId,
     RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
 };
-pub use names::{DeliveryId, DeliveryName, WebhookId, WebhookName};
+pub use names::{AttachmentId, AttachmentName, DeliveryId, DeliveryName, WebhookId, WebhookName};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

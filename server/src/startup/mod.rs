@@ -27,6 +27,7 @@ pub use self::{
     router::MAX_MESSAGE_BYTES,
 };
 use crate::{
+    attachments::{ObjectStore, local::LocalStore},
     auth::{
         Authorizer, layer::Authenticator, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
         revocations::Revocations, tokens::TokenSigner,
@@ -39,10 +40,11 @@ use crate::{
     overload::DatabaseStatus,
     services::{Shared, SharedState},
     storage::{
-        self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, fields::FieldStore, identities::IdentityStore, invitations::InvitationStore,
-        notifications::NotificationStore, projects::ProjectStore, relations::RelationStore, reminders::ReminderStore,
-        states::StateStore, tasks::TaskStore, two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
+        self, accounts::AccountStore, api_tokens::ApiTokenStore, attachments::AttachmentStore, comments::CommentStore,
+        email::EmailStore, events::EventStore, fields::FieldStore, identities::IdentityStore,
+        invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
+        two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
     webhooks::{address::AddressPolicy, sender::Sender, spawn_dispatcher},
 };
@@ -62,6 +64,12 @@ impl Application {
         let (url, local) = database_url(&settings)?;
         let secret = token_secret(&settings, local)?;
         let mailer = Mailer::from_settings(&settings)?;
+        settings.attachments.check()?;
+        // The embedded object store: files under the data directory, moved
+        // through this server's own signed URLs.
+        let local_files =
+            Arc::new(LocalStore::new(settings.data_dir.join("attachments"), &secret, settings.public_url.as_deref()));
+        let object_store: Arc<dyn ObjectStore> = local_files.clone();
         let identity_providers =
             Arc::new(IdentityProviders::new(settings.oidc.clone(), settings.public_url.as_deref())?);
         if settings.auto_migrate {
@@ -109,6 +117,9 @@ impl Application {
                 AddressPolicy::new(settings.webhooks.allowed_networks.clone()),
                 settings.webhooks.timeout,
             ),
+            attachments: AttachmentStore::new(db.clone()),
+            object_store,
+            attachment_settings: settings.attachments.clone(),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
@@ -132,6 +143,7 @@ impl Application {
             &shared,
             Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer, revocations),
             health_service,
+            Some(local_files),
         )?;
 
         let listener = TcpListener::bind(settings.listen_addr)

@@ -16,13 +16,15 @@
 //! - [`reminders`]: due-date reminder settings and the scheduler's pass;
 //! - [`email`]: email preferences and the email outbox;
 //! - [`views`]: saved views, shared and personal;
-//! - [`webhooks`]: webhooks and their delivery outbox.
+//! - [`webhooks`]: webhooks and their delivery outbox;
+//! - [`attachments`]: files attached to tasks (their bytes are in an object store).
 //!
 //! Each has its own error type. None builds API messages: they take and
 //! return domain values and the rows of [`entities`].
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod attachments;
 pub mod comments;
 pub mod email;
 pub mod entities;

@@ -15,7 +15,7 @@ use tasktracker_proto::v1::{
     webhook_service_client::WebhookServiceClient, workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
-    config::{LogFormat, Settings, WebhookSettings},
+    config::{AttachmentSettings, LogFormat, Settings, WebhookSettings},
     startup::Application,
 };
 use tokio::task::JoinHandle;
@@ -140,6 +140,12 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
             retry_base: Duration::from_millis(100),
             retry_max: Duration::from_millis(400),
             retry_window: Duration::from_secs(25 * 3_600),
+        },
+        attachments: AttachmentSettings {
+            max_bytes: 1024 * 1024,
+            project_max_bytes: 4 * 1024 * 1024,
+            upload_expiry: Duration::from_secs(60),
+            download_expiry: Duration::from_secs(60),
         },
         smtp_url: None,
         email_from: None,

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod attachments;
 mod authorization;
 mod backup;
 mod batch;

@@ -235,6 +235,29 @@ pub struct AttachmentSettings {
     /// How long a download URL works.
     #[arg(long = "attachment-download-expiry", env = "TASKTRACKER_ATTACHMENT_DOWNLOAD_EXPIRY", default_value = "5m", value_parser = humantime::parse_duration)]
     pub download_expiry: Duration,
+
+    /// S3 bucket keeping attachments. Unset, files are kept under the data
+    /// directory and served by this server (one replica only).
+    #[arg(long = "attachment-s3-bucket", env = "TASKTRACKER_ATTACHMENT_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// The bucket's region (default: `AWS_REGION` / `AWS_DEFAULT_REGION`).
+    #[arg(long = "attachment-s3-region", env = "TASKTRACKER_ATTACHMENT_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// An S3-compatible endpoint instead of AWS's (path-style requests), e.g.
+    /// `http://127.0.0.1:9000`.
+    #[arg(long = "attachment-s3-endpoint", env = "TASKTRACKER_ATTACHMENT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Access key for an S3-compatible store; on AWS leave it unset: the
+    /// task role's credentials are used.
+    #[arg(long = "attachment-s3-access-key-id", env = "TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret of `TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID`.
+    #[arg(long = "attachment-s3-secret-access-key", env = "TASKTRACKER_ATTACHMENT_S3_SECRET_ACCESS_KEY", value_parser = secret, hide_env_values = true)]
+    pub s3_secret_access_key: Option<SecretString>,
 }
 
 impl AttachmentSettings {
@@ -249,6 +272,16 @@ impl AttachmentSettings {
         }
         if i64::try_from(self.project_max_bytes).is_err() {
             anyhow::bail!("TASKTRACKER_ATTACHMENT_PROJECT_MAX_BYTES must be below 2^63");
+        }
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            anyhow::bail!(
+                "TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID and TASKTRACKER_ATTACHMENT_S3_SECRET_ACCESS_KEY go together"
+            );
+        }
+        if self.s3_bucket.is_none() && (self.s3_endpoint.is_some() || self.s3_access_key_id.is_some()) {
+            anyhow::bail!(
+                "TASKTRACKER_ATTACHMENT_S3_BUCKET is required with the other TASKTRACKER_ATTACHMENT_S3_ settings"
+            );
         }
         for (variable, expiry) in [
             ("TASKTRACKER_ATTACHMENT_UPLOAD_EXPIRY", self.upload_expiry),

@@ -9,6 +9,7 @@
 
 pub mod content;
 pub mod local;
+pub mod s3;
 
 use std::time::Duration;
 

@@ -27,7 +27,7 @@ pub use self::{
     router::MAX_MESSAGE_BYTES,
 };
 use crate::{
-    attachments::{ObjectStore, local::LocalStore},
+    attachments::{ObjectStore, local::LocalStore, s3::S3Store},
     auth::{
         Authorizer, layer::Authenticator, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
         revocations::Revocations, tokens::TokenSigner,
@@ -65,11 +65,18 @@ impl Application {
         let secret = token_secret(&settings, local)?;
         let mailer = Mailer::from_settings(&settings)?;
         settings.attachments.check()?;
-        // The embedded object store: files under the data directory, moved
-        // through this server's own signed URLs.
-        let local_files =
-            Arc::new(LocalStore::new(settings.data_dir.join("attachments"), &secret, settings.public_url.as_deref()));
-        let object_store: Arc<dyn ObjectStore> = local_files.clone();
+        // An S3 bucket, or the embedded object store: files under the data
+        // directory, moved through this server's own signed URLs.
+        let (object_store, local_files): (Arc<dyn ObjectStore>, _) = if settings.attachments.s3_bucket.is_some() {
+            (Arc::new(S3Store::new(&settings.attachments)?), None)
+        } else {
+            let local = Arc::new(LocalStore::new(
+                settings.data_dir.join("attachments"),
+                &secret,
+                settings.public_url.as_deref(),
+            ));
+            (local.clone(), Some(local))
+        };
         let identity_providers =
             Arc::new(IdentityProviders::new(settings.oidc.clone(), settings.public_url.as_deref())?);
         if settings.auto_migrate {
@@ -143,7 +150,7 @@ impl Application {
             &shared,
             Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer, revocations),
             health_service,
-            Some(local_files),
+            local_files,
         )?;
 
         let listener = TcpListener::bind(settings.listen_addr)

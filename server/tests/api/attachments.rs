@@ -82,6 +82,18 @@ pub async fn http(address: SocketAddr, method: &str, url: &str, headers: &[v1::H
 /// Declares `bytes` on `parent` and PUTs them; returns the pending
 /// attachment's name.
 pub async fn upload(app: &TestApp, user: &TestUser, parent: &str, declared: v1::Attachment, bytes: &[u8]) -> String {
+    upload_to(app, app.address, user, parent, declared, bytes).await
+}
+
+/// [`upload`] to the object store at `store` (this server, or S3).
+pub async fn upload_to(
+    app: &TestApp,
+    store: SocketAddr,
+    user: &TestUser,
+    parent: &str,
+    declared: v1::Attachment,
+    bytes: &[u8],
+) -> String {
     let created = client(app)
         .create_attachment_upload(
             user.call(v1::CreateAttachmentUploadRequest { parent: parent.into(), attachment: Some(declared) }),
@@ -89,7 +101,8 @@ pub async fn upload(app: &TestApp, user: &TestUser, parent: &str, declared: v1::
         .await
         .expect("declare an upload")
         .into_inner();
-    let put = http(app.address, "PUT", &created.upload_url, &created.upload_headers, bytes).await;
+    assert!(created.upload_url.starts_with('/') || created.upload_url.starts_with(&format!("http://{store}/")));
+    let put = http(store, "PUT", &created.upload_url, &created.upload_headers, bytes).await;
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
     created.attachment.expect("the pending attachment").name
 }
@@ -107,7 +120,7 @@ pub async fn attach(
     confirm(app, user, &name).await.expect("the upload is confirmed")
 }
 
-async fn confirm(app: &TestApp, user: &TestUser, name: &str) -> Result<v1::Attachment, tonic::Status> {
+pub async fn confirm(app: &TestApp, user: &TestUser, name: &str) -> Result<v1::Attachment, tonic::Status> {
     client(app)
         .confirm_attachment(user.call(v1::ConfirmAttachmentRequest { name: name.into() }))
         .await

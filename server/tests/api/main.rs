@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod attachments;
+mod attachments_s3;
 mod authorization;
 mod backup;
 mod batch;

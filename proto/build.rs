@@ -5,6 +5,7 @@ use std::{env, fs, path::PathBuf};
 
 const PROTOS: &[&str] = &[
     "tasktracker/v1/accounts.proto",
+    "tasktracker/v1/attachments.proto",
     "tasktracker/v1/fields.proto",
     "tasktracker/v1/projects.proto",
     "tasktracker/v1/relations.proto",

@@ -84,7 +84,7 @@ stop_jobs() {
 }
 trap 'status=$?; stop_jobs; drop_templates; stage_report; exit $status' EXIT
 
-stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest, aiosmtpd, oidc-provider"
+stage "set-up: Rust components, PostgreSQL, buf, grpcurl, cargo-nextest, aiosmtpd, moto, oidc-provider"
 
 ensure_rust
 ensure_postgres
@@ -93,6 +93,7 @@ ensure_buf
 ensure_grpcurl
 ensure_cargo_nextest
 ensure_aiosmtpd
+ensure_moto
 ensure_oidc_provider
 
 # The delivery lint (scripts/lint.sh) shares nothing with the Rust stages

@@ -27,6 +27,7 @@ mod m20261222_000001_totp;
 mod m20261223_000001_oidc;
 mod m20261226_000001_recurrence;
 mod m20261229_000001_profile_and_invitation_mail;
+mod m20261230_000001_attachments;
 mod m20261230_000002_search_words;
 mod m20261231_000001_imports;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261223_000001_oidc::Migration),
             Box::new(m20261226_000001_recurrence::Migration),
             Box::new(m20261229_000001_profile_and_invitation_mail::Migration),
+            Box::new(m20261230_000001_attachments::Migration),
             Box::new(m20261230_000002_search_words::Migration),
             Box::new(m20261231_000001_imports::Migration),
         ]

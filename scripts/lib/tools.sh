@@ -132,6 +132,22 @@ ensure_aiosmtpd() {
   export TASKTRACKER_TEST_SMTPD_PYTHON="$venv/bin/python"
 }
 
+# moto's server, a real S3-compatible endpoint for the attachment tests
+# (started by each test on a free 127.0.0.1 port): a venv of its own in
+# $TOOLS_DIR/moto, as aiosmtpd has. Exports TASKTRACKER_TEST_MOTO_PYTHON,
+# the venv's interpreter (`python -m moto.server`).
+MOTO_VERSION=5.2.5
+ensure_moto() {
+  local venv="$TOOLS_DIR/moto"
+  if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "installing moto[server] $MOTO_VERSION into $venv (pip, in a venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" </dev/null
+  fi
+  export TASKTRACKER_TEST_MOTO_PYTHON="$venv/bin/python"
+}
+
 # oidc-provider: a real OpenID Connect provider for the sign-in tests
 # (server/tests/oidc_provider.mjs starts one per test on a free 127.0.0.1
 # port). Exports TASKTRACKER_TEST_NODE_MODULES, where it is installed.

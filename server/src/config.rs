@@ -125,6 +125,10 @@ pub struct Settings {
     /// Webhook delivery: allowed networks, timeouts and retries.
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    /// Attachments: limits and presigned URL lifetimes.
+    #[command(flatten)]
+    pub attachments: AttachmentSettings,
     /// SMTP server for email notifications: `smtp://host:25` (plain),
     /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://user:password@host`
     /// (TLS). Unset, no email is sent and everything else works.
@@ -214,6 +218,87 @@ pub struct WebhookSettings {
     /// owners notified); at least a day in production.
     #[arg(long = "webhook-retry-window", env = "TASKTRACKER_WEBHOOK_RETRY_WINDOW", default_value = "25h", value_parser = humantime::parse_duration)]
     pub retry_window: Duration,
+}
+
+/// Files attached to tasks.
+#[derive(Debug, Clone, Args)]
+pub struct AttachmentSettings {
+    /// Largest file that may be attached, in bytes.
+    #[arg(long = "attachment-max-bytes", env = "TASKTRACKER_ATTACHMENT_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_bytes: u64,
+
+    /// Most bytes of attachments one project may hold (uploads waiting for
+    /// confirmation included; deleted ones not).
+    #[arg(long = "attachment-project-max-bytes", env = "TASKTRACKER_ATTACHMENT_PROJECT_MAX_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub project_max_bytes: u64,
+
+    /// How long an upload URL works. An upload not confirmed within twice
+    /// this is discarded.
+    #[arg(long = "attachment-upload-expiry", env = "TASKTRACKER_ATTACHMENT_UPLOAD_EXPIRY", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub upload_expiry: Duration,
+
+    /// How long a download URL works.
+    #[arg(long = "attachment-download-expiry", env = "TASKTRACKER_ATTACHMENT_DOWNLOAD_EXPIRY", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub download_expiry: Duration,
+
+    /// S3 bucket keeping attachments. Unset, files are kept under the data
+    /// directory and served by this server (one replica only).
+    #[arg(long = "attachment-s3-bucket", env = "TASKTRACKER_ATTACHMENT_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// The bucket's region (default: `AWS_REGION` / `AWS_DEFAULT_REGION`).
+    #[arg(long = "attachment-s3-region", env = "TASKTRACKER_ATTACHMENT_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// An S3-compatible endpoint instead of AWS's (path-style requests), e.g.
+    /// `http://127.0.0.1:9000`.
+    #[arg(long = "attachment-s3-endpoint", env = "TASKTRACKER_ATTACHMENT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Access key for an S3-compatible store; on AWS leave it unset: the
+    /// task role's credentials are used.
+    #[arg(long = "attachment-s3-access-key-id", env = "TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret of `TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID`.
+    #[arg(long = "attachment-s3-secret-access-key", env = "TASKTRACKER_ATTACHMENT_S3_SECRET_ACCESS_KEY", value_parser = secret, hide_env_values = true)]
+    pub s3_secret_access_key: Option<SecretString>,
+}
+
+impl AttachmentSettings {
+    /// Refuses limits that contradict each other; the error names the
+    /// variable at fault.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.max_bytes == 0 || self.max_bytes > self.project_max_bytes {
+            anyhow::bail!(
+                "TASKTRACKER_ATTACHMENT_MAX_BYTES must be at least 1 and at most TASKTRACKER_ATTACHMENT_PROJECT_MAX_BYTES ({})",
+                self.project_max_bytes
+            );
+        }
+        if i64::try_from(self.project_max_bytes).is_err() {
+            anyhow::bail!("TASKTRACKER_ATTACHMENT_PROJECT_MAX_BYTES must be below 2^63");
+        }
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            anyhow::bail!(
+                "TASKTRACKER_ATTACHMENT_S3_ACCESS_KEY_ID and TASKTRACKER_ATTACHMENT_S3_SECRET_ACCESS_KEY go together"
+            );
+        }
+        if self.s3_bucket.is_none() && (self.s3_endpoint.is_some() || self.s3_access_key_id.is_some()) {
+            anyhow::bail!(
+                "TASKTRACKER_ATTACHMENT_S3_BUCKET is required with the other TASKTRACKER_ATTACHMENT_S3_ settings"
+            );
+        }
+        for (variable, expiry) in [
+            ("TASKTRACKER_ATTACHMENT_UPLOAD_EXPIRY", self.upload_expiry),
+            ("TASKTRACKER_ATTACHMENT_DOWNLOAD_EXPIRY", self.download_expiry),
+        ] {
+            // A presigned S3 URL lives at most 7 days.
+            if expiry.is_zero() || expiry > Duration::from_secs(7 * 86_400) {
+                anyhow::bail!("{variable} must be more than 0 and at most 7 days");
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Settings {

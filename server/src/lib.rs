@@ -1,6 +1,7 @@
 //! Tasktracker's server as a library, so tests start the real thing
 //! in-process; `main.rs` only parses the command line.
 
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod domain;

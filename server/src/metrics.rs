@@ -229,6 +229,8 @@ pub struct Metrics {
     imports_finished: Family<OutcomeLabels, Counter>,
     /// Tasks and subtasks imports made.
     pub import_rows: Counter,
+    attachment_confirms: Family<OutcomeLabels, Counter>,
+    attachment_bytes: Counter,
     emails_sent: Family<KindLabels, Counter>,
     emails_failed: Family<KindLabels, Counter>,
     /// Outbox rows due now and not yet sent.
@@ -280,6 +282,13 @@ impl Metrics {
         self.imports_finished.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
+    /// Records a ConfirmAttachment that checked an upload: `confirmed`
+    /// (with its size) or `refused` (size, checksum or type did not match).
+    pub fn attachment_confirm(&self, outcome: &'static str, bytes: u64) {
+        self.attachment_confirms.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.attachment_bytes.inc_by(bytes);
+    }
+
     /// Counts an email the SMTP server accepted.
     pub fn email_sent(&self, kind: &'static str) {
         self.emails_sent.get_or_create(&KindLabels { kind }).inc();
@@ -322,6 +331,8 @@ impl Metrics {
             imports_started: Counter::default(),
             imports_finished: Family::default(),
             import_rows: Counter::default(),
+            attachment_confirms: Family::default(),
+            attachment_bytes: Counter::default(),
             emails_sent: Family::default(),
             emails_failed: Family::default(),
             email_outbox_backlog: Gauge::default(),
@@ -438,6 +449,19 @@ impl Metrics {
             "tasktracker_webhook_deliveries",
             "Webhook delivery attempts by outcome: delivered (2xx), failed (other status, timeout, no connection) or refused (forbidden address)",
             metrics.webhook_deliveries.clone(),
+        );
+        for outcome in ["confirmed", "refused"] {
+            metrics.attachment_confirms.get_or_create(&OutcomeLabels { outcome }).inc_by(0);
+        }
+        registry.register(
+            "tasktracker_attachment_confirms",
+            "Uploads checked by ConfirmAttachment: confirmed, or refused (size, checksum or content type did not match)",
+            metrics.attachment_confirms.clone(),
+        );
+        registry.register(
+            "tasktracker_attachment_confirmed_bytes",
+            "Bytes of the uploads ConfirmAttachment accepted",
+            metrics.attachment_bytes.clone(),
         );
         registry.register(
             "tasktracker_webhook_delivery_duration_seconds",

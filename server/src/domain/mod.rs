@@ -18,7 +18,7 @@ pub use names::{
     ApiTokenId, CommentName, FieldId, FieldName, InvitationId, InvitationName, MemberName, NotificationName, ProjectId,
     RelationId, RelationName, StateId, StateName, TaskId, TaskName, UserId, ViewId, ViewName,
 };
-pub use names::{DeliveryId, DeliveryName, WebhookId, WebhookName};
+pub use names::{AttachmentId, AttachmentName, DeliveryId, DeliveryName, WebhookId, WebhookName};
 pub use names::{OperationId, OperationName};
 pub use values::*;
 pub use violations::{FieldViolation, Invalid, Violations};

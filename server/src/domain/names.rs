@@ -99,6 +99,10 @@ id_type!(
     /// Identifies a long-running operation (an import).
     OperationId
 );
+id_type!(
+    /// Identifies a file attached to a task.
+    AttachmentId
+);
 
 fn malformed(field: &str, pattern: &str) -> FieldViolation {
     FieldViolation::new(field, format!("must be a resource name of the form `{pattern}`"))
@@ -373,6 +377,32 @@ impl fmt::Display for CommentName {
     }
 }
 
+/// `projects/{project}/tasks/{task}/attachments/{attachment}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachmentName {
+    pub task: TaskName,
+    pub attachment: AttachmentId,
+}
+
+impl AttachmentName {
+    pub fn parse(field: &str, name: &str) -> Result<Self, FieldViolation> {
+        segments(name, ["projects", "tasks", "attachments"])
+            .and_then(|[project, task, attachment]| {
+                Some(Self {
+                    task: TaskName { project: ProjectId::parse_segment(project)?, task: TaskId::parse_segment(task)? },
+                    attachment: AttachmentId::parse_segment(attachment)?,
+                })
+            })
+            .ok_or_else(|| malformed(field, "projects/{project}/tasks/{task}/attachments/{attachment}"))
+    }
+}
+
+impl fmt::Display for AttachmentName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/attachments/{}", self.task, self.attachment)
+    }
+}
+
 /// `projects/{project}/members/{user}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberName {
@@ -542,6 +572,9 @@ mod tests {
         assert_eq!(CommentName::parse("name", &comment.to_string()).unwrap(), comment);
         assert!(CommentName::parse("name", &relation.to_string()).is_err());
         assert_eq!(CommentName::parse("comment.name", "comments/x").unwrap_err().field, "comment.name");
+        let attachment = AttachmentName { task: relation.task, attachment: AttachmentId::generate() };
+        assert_eq!(AttachmentName::parse("name", &attachment.to_string()).unwrap(), attachment);
+        assert!(AttachmentName::parse("name", &comment.to_string()).is_err());
         let view = ViewName { project, view: ViewId::generate() };
         assert_eq!(ViewName::parse("name", &view.to_string()).unwrap(), view);
         assert!(ViewName::parse("name", &format!("projects/{project}/fields/{}", view.view)).is_err());

@@ -2,6 +2,7 @@
 //! call storage and convert back.
 
 pub mod accounts;
+pub mod attachments;
 pub mod fields;
 pub mod imports;
 pub mod notifications;
@@ -19,18 +20,20 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    attachments::ObjectStore,
     auth::{
         Authorizer, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
         revocations::Revocations, tokens::TokenSigner,
     },
+    config::AttachmentSettings,
     email::{Mailer, unsubscribe::UnsubscribeSigner},
     live::ChangeFeed,
     metrics::Metrics,
     overload::DatabaseStatus,
     storage::{
-        accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore, imports::ImportStore,
-        invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        accounts::AccountStore, api_tokens::ApiTokenStore, attachments::AttachmentStore, comments::CommentStore,
+        email::EmailStore, events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore,
+        imports::ImportStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
         relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
         two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
@@ -67,6 +70,10 @@ pub struct Shared {
     pub webhooks: WebhookStore,
     /// Sends webhook requests; its address policy also checks new URLs.
     pub webhook_sender: Sender,
+    pub attachments: AttachmentStore,
+    /// Where attachments' bytes are kept.
+    pub object_store: Arc<dyn ObjectStore>,
+    pub attachment_settings: AttachmentSettings,
     pub authorizer: Authorizer,
     pub hasher: PasswordHasher,
     pub signer: TokenSigner,

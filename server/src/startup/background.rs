@@ -27,6 +27,7 @@ pub(super) const SERVICES: &[&str] = &[
     "tasktracker.v1.SavedViewService",
     "tasktracker.v1.NotificationService",
     "tasktracker.v1.WebhookService",
+    "tasktracker.v1.AttachmentService",
 ];
 
 /// Sets every service's health to `status`.
@@ -143,6 +144,13 @@ pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: Cance
                 Ok(logins) => tracing::info!(logins, "pruned lapsed OpenID Connect sign-ins"),
                 Err(error) => tracing::warn!(%error, "pruning OpenID Connect sign-ins failed"),
             }
+            // Before the tasks: their attachments' rows go with them, and
+            // the rows say which objects to delete.
+            match purge_attachments(&shared, now).await {
+                Ok(0) => {}
+                Ok(attachments) => tracing::info!(attachments, "purged lapsed and deleted attachments"),
+                Err(error) => tracing::warn!(%error, "purging attachments failed"),
+            }
             match shared.tasks.purge_deleted(now - DELETED_RETENTION).await {
                 Ok(0) => {}
                 Ok(tasks) => tracing::info!(tasks, "purged deleted tasks"),
@@ -154,4 +162,44 @@ pub(super) fn spawn_pruner(shared: SharedState, retention: Duration, stop: Cance
             }
         }
     });
+}
+
+/// Attachments one purge pass handles per statement.
+const ATTACHMENT_PURGE_BATCH: u64 = 500;
+/// Batches one purge pass handles at most; the next pass continues.
+const ATTACHMENT_PURGE_BATCHES: usize = 20;
+
+/// Deletes the objects, then the rows, of uploads never confirmed in time
+/// and of attachments deleted (or whose tasks were deleted) longer ago than
+/// deleted tasks are kept. A row whose object could not be deleted stays,
+/// and is tried again at the next pass.
+pub(crate) async fn purge_attachments(shared: &SharedState, now: time::Micros) -> anyhow::Result<u64> {
+    let mut purged = 0;
+    for _ in 0..ATTACHMENT_PURGE_BATCHES {
+        let batch = shared.attachments.purgeable(now, now - DELETED_RETENTION, ATTACHMENT_PURGE_BATCH).await?;
+        let full = batch.len() as u64 == ATTACHMENT_PURGE_BATCH;
+        let mut gone = Vec::with_capacity(batch.len());
+        for attachment in batch {
+            let keys = [
+                crate::attachments::upload_key(&attachment.object_key),
+                crate::attachments::stored_key(&attachment.object_key),
+            ];
+            let mut deleted = true;
+            for key in keys {
+                if let Err(error) = shared.object_store.delete(&key).await {
+                    tracing::warn!(%error, key, "deleting an attachment's object failed");
+                    deleted = false;
+                }
+            }
+            if deleted {
+                gone.push(attachment.id);
+            }
+        }
+        let stuck = gone.is_empty();
+        purged += shared.attachments.remove(gone).await?;
+        if !full || stuck {
+            break;
+        }
+    }
+    Ok(purged)
 }

@@ -27,6 +27,7 @@ pub use self::{
     router::MAX_MESSAGE_BYTES,
 };
 use crate::{
+    attachments::{ObjectStore, local::LocalStore, s3::S3Store},
     auth::{
         Authorizer, layer::Authenticator, oidc::IdentityProviders, password::PasswordHasher, rate_limit::SignInLimiter,
         revocations::Revocations, tokens::TokenSigner,
@@ -39,9 +40,9 @@ use crate::{
     overload::DatabaseStatus,
     services::{Shared, SharedState},
     storage::{
-        self, accounts::AccountStore, api_tokens::ApiTokenStore, comments::CommentStore, email::EmailStore,
-        events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore, imports::ImportStore,
-        invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
+        self, accounts::AccountStore, api_tokens::ApiTokenStore, attachments::AttachmentStore, comments::CommentStore,
+        email::EmailStore, events::EventStore, exports::ExportStore, fields::FieldStore, identities::IdentityStore,
+        imports::ImportStore, invitations::InvitationStore, notifications::NotificationStore, projects::ProjectStore,
         relations::RelationStore, reminders::ReminderStore, states::StateStore, tasks::TaskStore,
         two_factor::TwoFactorStore, views::ViewStore, webhooks::WebhookStore,
     },
@@ -63,6 +64,19 @@ impl Application {
         let (url, local) = database_url(&settings)?;
         let secret = token_secret(&settings, local)?;
         let mailer = Mailer::from_settings(&settings)?;
+        settings.attachments.check()?;
+        // An S3 bucket, or the embedded object store: files under the data
+        // directory, moved through this server's own signed URLs.
+        let (object_store, local_files): (Arc<dyn ObjectStore>, _) = if settings.attachments.s3_bucket.is_some() {
+            (Arc::new(S3Store::new(&settings.attachments)?), None)
+        } else {
+            let local = Arc::new(LocalStore::new(
+                settings.data_dir.join("attachments"),
+                &secret,
+                settings.public_url.as_deref(),
+            ));
+            (local.clone(), Some(local))
+        };
         let identity_providers =
             Arc::new(IdentityProviders::new(settings.oidc.clone(), settings.public_url.as_deref())?);
         if settings.auto_migrate {
@@ -110,6 +124,9 @@ impl Application {
                 AddressPolicy::new(settings.webhooks.allowed_networks.clone()),
                 settings.webhooks.timeout,
             ),
+            attachments: AttachmentStore::new(db.clone()),
+            object_store,
+            attachment_settings: settings.attachments.clone(),
             authorizer: Authorizer::new(ProjectStore::new(db.clone()), tasks.clone()),
             hasher: PasswordHasher::new(cores)?,
             signer: signer.clone(),
@@ -137,6 +154,7 @@ impl Application {
             &shared,
             Authenticator::new(shared.accounts.clone(), shared.api_tokens.clone(), signer, revocations),
             health_service,
+            local_files,
         )?;
 
         let listener = TcpListener::bind(settings.listen_addr)

@@ -13,11 +13,12 @@ use axum::{
 use http::{HeaderName, HeaderValue, Method};
 use tasktracker_proto::google::longrunning::operations_server::OperationsServer;
 use tasktracker_proto::v1::{
-    account_service_server::AccountServiceServer, custom_field_service_server::CustomFieldServiceServer,
-    import_service_server::ImportServiceServer, notification_service_server::NotificationServiceServer,
-    project_service_server::ProjectServiceServer, saved_view_service_server::SavedViewServiceServer,
-    task_relation_service_server::TaskRelationServiceServer, task_service_server::TaskServiceServer,
-    webhook_service_server::WebhookServiceServer, workflow_state_service_server::WorkflowStateServiceServer,
+    account_service_server::AccountServiceServer, attachment_service_server::AttachmentServiceServer,
+    custom_field_service_server::CustomFieldServiceServer, import_service_server::ImportServiceServer,
+    notification_service_server::NotificationServiceServer, project_service_server::ProjectServiceServer,
+    saved_view_service_server::SavedViewServiceServer, task_relation_service_server::TaskRelationServiceServer,
+    task_service_server::TaskServiceServer, webhook_service_server::WebhookServiceServer,
+    workflow_state_service_server::WorkflowStateServiceServer,
 };
 use tonic::service::Routes;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -28,13 +29,14 @@ use tower_http::{
 };
 
 use crate::{
+    attachments::local::{self, LocalStore},
     auth::layer::{Authenticator, authenticate},
     config::Settings,
     observe::observe,
     overload::{CallLimit, DefaultDeadline, enforce_deadline, fail_fast_while_database_down, shed_load},
     services::{
-        SharedState, accounts::Accounts, fields::Fields, notifications::Notifications, projects::Projects,
-        relations::Relations, states::States, tasks::Tasks, views::Views, webhooks::Webhooks,
+        SharedState, accounts::Accounts, attachments::Attachments, fields::Fields, notifications::Notifications,
+        projects::Projects, relations::Relations, states::States, tasks::Tasks, views::Views, webhooks::Webhooks,
     },
     services::{imports::Imports, operations::OperationsService},
     transport::{client::resolve_client, framing::check_framing},
@@ -59,11 +61,16 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// 7. Fail fast while the database is down: UNAVAILABLE without queueing.
 /// 8. Authenticate: turns the bearer token into a `Caller` (health and
 ///    reflection need none); handlers then authorize through `Authorizer`.
+///
+/// With the embedded object store (`local_files`), its signed upload and
+/// download route sits beside the gRPC services, behind CORS only: its
+/// URLs carry their own authorization.
 pub fn build(
     settings: &Settings,
     shared: &SharedState,
     authenticator: Authenticator,
     health: HealthServer<impl Health>,
+    local_files: Option<Arc<LocalStore>>,
 ) -> anyhow::Result<axum::Router> {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -133,6 +140,11 @@ pub fn build(
             OperationsServer::new(OperationsService::new(shared.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            AttachmentServiceServer::new(Attachments::new(shared.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );
     let mut router = builder
         .routes()
@@ -145,6 +157,9 @@ pub fn build(
         .layer(from_fn(check_framing))
         .layer(from_fn_with_state(Arc::<[IpNet]>::from(settings.trusted_proxies.clone()), resolve_client))
         .layer(tonic_web::GrpcWebLayer::new());
+    if let Some(files) = local_files {
+        router = router.merge(local::router(files));
+    }
     if let Some(cors) = cors(&settings.cors_origins)? {
         router = router.layer(cors);
     }
@@ -174,11 +189,14 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     let origins = origins.iter().map(|origin| HeaderValue::from_str(origin.trim())).collect::<Result<Vec<_>, _>>()?;
     let headers =
         ["content-type", "authorization", "x-grpc-web", "x-user-agent", "grpc-timeout"].map(HeaderName::from_static);
-    let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin"].map(HeaderName::from_static);
+    // `content-disposition`: the embedded object store's downloads.
+    let exposed =
+        ["grpc-status", "grpc-message", "grpc-status-details-bin", "content-disposition"].map(HeaderName::from_static);
     Ok(Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::POST, Method::OPTIONS])
+            // PUT and GET: the embedded object store's signed uploads and downloads.
+            .allow_methods([Method::POST, Method::PUT, Method::GET, Method::OPTIONS])
             .allow_headers(headers)
             .expose_headers(exposed)
             .max_age(Duration::from_secs(3_600)),

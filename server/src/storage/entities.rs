@@ -877,3 +877,33 @@ pub mod import_items {
 
     no_relations!();
 }
+
+pub mod attachments {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attachments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub project_id: String,
+        pub task_id: String,
+        pub filename: String,
+        pub content_type: String,
+        pub size_bytes: i64,
+        /// Lower-case hex.
+        pub sha256: String,
+        /// 1 pending, 2 active (`AttachmentState`).
+        pub state: i16,
+        /// Where the bytes are in the object store.
+        pub object_key: String,
+        pub creator_id: String,
+        pub create_time: i64,
+        pub confirm_time: Option<i64>,
+        /// When a pending upload is discarded.
+        pub expire_time: i64,
+        pub delete_time: Option<i64>,
+    }
+
+    no_relations!();
+}

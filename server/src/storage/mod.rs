@@ -18,13 +18,15 @@
 //! - [`views`]: saved views, shared and personal;
 //! - [`webhooks`]: webhooks and their delivery outbox;
 //! - [`imports`]: import operations (the imported tasks are [`tasks`]');
-//! - [`exports`]: a whole project read for an export.
+//! - [`exports`]: a whole project read for an export;
+//! - [`attachments`]: files attached to tasks (their bytes are in an object store).
 //!
 //! Each has its own error type. None builds API messages: they take and
 //! return domain values and the rows of [`entities`].
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod attachments;
 pub mod comments;
 pub mod email;
 pub mod entities;

@@ -46,6 +46,8 @@ struct Names {
     delivery: String,
     /// An import operation of the owner's (of an empty file).
     operation: String,
+    /// An attachment of the owner's on `task`.
+    attachment: String,
 }
 
 type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -60,6 +62,7 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
         (app.projects(), app.tasks(), app.states(), app.fields(), app.relations(), app.views());
     let webhooks = app.webhooks();
     let (imports, operations) = (app.imports(), app.operations());
+    let attachments = crate::attachments::client(app);
     let inbox = tasktracker_proto::v1::notification_service_client::NotificationServiceClient::new(app.channel.clone());
     let n = names.clone();
     let t = token.to_owned();
@@ -690,6 +693,47 @@ fn every_project_rpc(app: &TestApp, token: &str, names: &Names) -> Vec<(&'static
             true,
             call!(operations, delete_operation, lro::DeleteOperationRequest { name: n.operation.clone() }),
         ),
+        (
+            "ListAttachments",
+            false,
+            call!(attachments, list_attachments, v1::ListAttachmentsRequest { parent: n.task.clone() }),
+        ),
+        (
+            "GetAttachment",
+            false,
+            call!(attachments, get_attachment, v1::GetAttachmentRequest { name: n.attachment.clone() }),
+        ),
+        (
+            "GetAttachmentDownloadUrl",
+            false,
+            call!(
+                attachments,
+                get_attachment_download_url,
+                v1::GetAttachmentDownloadUrlRequest { name: n.attachment.clone() }
+            ),
+        ),
+        (
+            "CreateAttachmentUpload",
+            true,
+            call!(
+                attachments,
+                create_attachment_upload,
+                v1::CreateAttachmentUploadRequest {
+                    parent: n.task.clone(),
+                    attachment: Some(crate::attachments::declaration("x.txt", "text/plain", b"x")),
+                }
+            ),
+        ),
+        (
+            "ConfirmAttachment",
+            true,
+            call!(attachments, confirm_attachment, v1::ConfirmAttachmentRequest { name: n.attachment.clone() }),
+        ),
+        (
+            "DeleteAttachment",
+            true,
+            call!(attachments, delete_attachment, v1::DeleteAttachmentRequest { name: n.attachment.clone() }),
+        ),
     ]
 }
 
@@ -793,8 +837,11 @@ async fn adas_project(app: &TestApp) -> (crate::helpers::TestUser, Names) {
         .unwrap()
         .into_inner();
     let operation = app.imports().import_tasks(ada.call(empty_import(&project.name))).await.unwrap().into_inner();
+    let attachment =
+        crate::attachments::attach(app, &ada, &task.name, "plans.txt", "text/plain", b"for owners' eyes").await;
     let names = Names {
         operation: operation.name,
+        attachment: attachment.name,
         delivery: format!("{}/deliveries/{}", webhook.name, uuid::Uuid::now_v7()),
         webhook: webhook.name,
         invitation: invitation.name,
@@ -833,6 +880,7 @@ fn missing_names() -> Names {
         webhook: format!("{project}/webhooks/{}", id()),
         delivery: format!("{project}/webhooks/{}/deliveries/{}", id(), id()),
         operation: format!("{project}/operations/{}", id()),
+        attachment: format!("{project}/tasks/{}/attachments/{}", id(), id()),
         project,
     }
 }
@@ -843,7 +891,7 @@ async fn outsiders_get_permission_denied_exactly_as_for_missing_objects(backend:
     let mallory = app.sign_up("mallory").await;
     let real = every_project_rpc(&app, &mallory.token, &names);
     let missing = every_project_rpc(&app, &mallory.token, &missing_names());
-    assert_eq!(real.len(), 71, "every project-scoped RPC is covered");
+    assert_eq!(real.len(), 77, "every project-scoped RPC is covered");
     for ((rpc, _, real_call), (_, _, missing_call)) in real.into_iter().zip(missing) {
         let (real_status, missing_status) = (real_call.await.unwrap_err(), missing_call.await.unwrap_err());
         assert_eq!(real_status.code(), Code::PermissionDenied, "{rpc} on a real object: {real_status:?}");
@@ -1039,7 +1087,7 @@ async fn an_archived_project_refuses_every_write_but_its_own_management(backend:
             result.unwrap_or_else(|status| panic!("{rpc} is a read: {status:?}"));
         }
     }
-    assert_eq!(refused.len(), 36, "{refused:?}");
+    assert_eq!(refused.len(), 39, "{refused:?}");
     // Nothing changed.
     let unchanged =
         app.tasks().get_task(ada.call(v1::GetTaskRequest { name: names.task.clone() })).await.unwrap().into_inner();

@@ -17,7 +17,7 @@ use tasktracker_proto::v1::{
     workflow_state_service_client::WorkflowStateServiceClient,
 };
 use tasktracker_server::{
-    config::{LogFormat, Settings, WebhookSettings},
+    config::{AttachmentSettings, LogFormat, Settings, WebhookSettings},
     startup::Application,
 };
 use tokio::task::JoinHandle;
@@ -143,6 +143,17 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
             retry_base: Duration::from_millis(100),
             retry_max: Duration::from_millis(400),
             retry_window: Duration::from_secs(25 * 3_600),
+        },
+        attachments: AttachmentSettings {
+            max_bytes: 1024 * 1024,
+            project_max_bytes: 4 * 1024 * 1024,
+            upload_expiry: Duration::from_secs(60),
+            download_expiry: Duration::from_secs(60),
+            s3_bucket: None,
+            s3_region: None,
+            s3_endpoint: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         },
         smtp_url: None,
         email_from: None,

@@ -5,6 +5,8 @@
 mod helpers;
 
 mod accounts;
+mod attachments;
+mod attachments_s3;
 mod authorization;
 mod backup;
 mod batch;

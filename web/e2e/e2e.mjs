@@ -1290,7 +1290,8 @@ try {
     await bulk.waitFor({ state: 'detached' });
     for (const title of ['Bulk one', 'Bulk two']) await page.getByLabel(`Select “${title}”`).check();
     await bulk.getByRole('button', { name: 'Delete…' }).click();
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Keep them');
+    // Focus moves to the safe choice once the confirmation is shown (after the render).
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Keep them', null, { timeout: 5_000 });
     await bulk.getByRole('button', { name: 'Delete 2 tasks' }).click();
     await page.locator('.toast', { hasText: '2 tasks deleted.' }).waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll('table.tasks a[data-nav]')].some((a) => a.textContent.startsWith('Bulk ')));
